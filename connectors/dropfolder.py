@@ -1,0 +1,273 @@
+"""Drop-folder intake: files in the inbox become tickets; after commit they move to processed/
+(or failed/ with a .error file saying why).
+
+Start-up scan, watchdog events, and a periodic rescan as a safety net. A file is read only
+once it is complete (see connectors.stability); symlinks and anything but regular files are
+refused. A file whose result could not be committed stays in the inbox and is retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from connectors.stability import StabilityTracker, is_ignored_name
+from triage.errors import StoreError
+from triage.logs import crash_site
+from triage.pipeline import Outcome
+from triage.ticket import RawInput, input_id
+
+log = structlog.get_logger("triage.dropfolder")
+
+SOURCE = "dropfolder"
+_TICK_SECONDS = 0.2
+_RETRY_FIRST, _RETRY_MAX = 2.0, 300.0
+_HASH_CHUNK = 1 << 20
+
+
+class Handler(Protocol):
+    def handle(self, raw: RawInput) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class DropFolderOptions:
+    inbox: Path
+    processed: Path
+    failed: Path
+    settle_seconds: float
+    rescan_seconds: float
+    max_bytes: int
+
+
+class DropFolder:
+    """Runs in its own thread (`run`) until `stop` is set."""
+
+    name = "dropfolder"
+
+    def __init__(
+        self,
+        options: DropFolderOptions,
+        handler: Handler,
+        stop: threading.Event,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.options = options
+        self._handler = handler
+        self._stop = stop
+        self._monotonic = monotonic
+        self._stability = StabilityTracker(options.settle_seconds)
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
+        self._retry_at: dict[str, tuple[float, float]] = {}  # name -> (when, backoff)
+        self.last_activity = monotonic()  # for the service watchdog: the loop is alive
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        for folder in (self.options.inbox, self.options.processed, self.options.failed):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def run(self) -> None:
+        self.prepare()
+        observer = Observer()
+        observer.schedule(_Events(self._note), str(self.options.inbox), recursive=False)
+        observer.start()
+        log.info("dropfolder.watching", inbox=str(self.options.inbox))
+        try:
+            self.scan()
+            next_rescan = self._monotonic() + self.options.rescan_seconds
+            while not self._stop.is_set():
+                self.last_activity = self._monotonic()
+                self.tick()
+                if self._monotonic() >= next_rescan:
+                    self.scan()
+                    next_rescan = self._monotonic() + self.options.rescan_seconds
+                self._stop.wait(_TICK_SECONDS)
+        finally:
+            observer.stop()
+            observer.join(timeout=5)
+            log.info("dropfolder.stopped")
+
+    # -- discovery ----------------------------------------------------------------------
+
+    def scan(self) -> None:
+        try:
+            with os.scandir(self.options.inbox) as entries:
+                for entry in entries:
+                    self._note(entry.name)
+        except OSError as exc:
+            log.error("dropfolder.scan_failed", inbox=str(self.options.inbox), error=str(exc))
+
+    def _note(self, name: str) -> None:
+        if not is_ignored_name(name):
+            with self._pending_lock:
+                self._pending.add(name)
+
+    def tick(self) -> None:
+        """Look at every pending file once; take those that are complete."""
+        with self._pending_lock:
+            names = sorted(self._pending)
+        now = self._monotonic()
+        for name in names:
+            if self._stop.is_set():
+                return
+            retry = self._retry_at.get(name)
+            if retry and now < retry[0]:
+                continue
+            if self._examine(name, now):
+                with self._pending_lock:
+                    self._pending.discard(name)
+                self._stability.forget(name)
+
+    def pending(self) -> int:
+        with self._pending_lock:
+            return len(self._pending)
+
+    # -- one file -----------------------------------------------------------------------
+
+    def _examine(self, name: str, now: float) -> bool:
+        """True when the file is finished with (taken, refused, or gone)."""
+        path = self.options.inbox / name
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            return self._refuse(path, None, f"cannot stat the file: {exc.strerror}")
+        if stat.S_ISDIR(info.st_mode):
+            return True  # folders in the inbox are not read (see README)
+        if stat.S_ISLNK(info.st_mode):
+            return self._refuse(path, info, "symbolic links are refused: drop the file itself")
+        if not stat.S_ISREG(info.st_mode):
+            return self._refuse(path, info, "not a regular file (FIFO, socket or device)")
+        if not self._stability.observe(name, info.st_size, info.st_mtime_ns, now):
+            return False
+        try:
+            raw = self._read(path, info)
+        except _Unstable:
+            self._stability.forget(name)
+            return False
+        except OSError as exc:
+            return self._refuse(path, info, f"cannot read the file: {exc.strerror or exc}")
+        return self._commit_and_move(path, raw, now)
+
+    def _read(self, path: Path, info: os.stat_result) -> RawInput:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as handle:
+            opened = os.fstat(handle.fileno())
+            if not stat.S_ISREG(opened.st_mode) or opened.st_ino != info.st_ino:
+                raise _Unstable  # replaced between lstat and open
+            received_at = datetime.fromtimestamp(opened.st_mtime, UTC)
+            common = {
+                "source": SOURCE,
+                "source_ref": _printable(path),
+                "received_at": received_at,
+            }
+            if opened.st_size > self.options.max_bytes:
+                digest = input_id(path.name, iter(lambda: handle.read(_HASH_CHUNK), b""))
+                mb = opened.st_size / 1e6
+                reason = f"file is {mb:.1f} MB, over [dropfolder] max_file_mb"
+                return RawInput(digest, b"", refused=reason, **common)  # type: ignore[arg-type]
+            data = handle.read(self.options.max_bytes + 1)
+            after = os.fstat(handle.fileno())
+        if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
+            raise _Unstable  # still being written
+        return RawInput.of(data, name=path.name, **common)  # type: ignore[arg-type]
+
+    def _commit_and_move(self, path: Path, raw: RawInput, now: float) -> bool:
+        try:
+            outcome = self._handler.handle(raw)
+        except StoreError as exc:
+            self._retry_later(path.name, now, str(exc))
+            return False
+        except Exception as exc:
+            log.error("dropfolder.handle_crashed", file=_printable(path), **crash_site(exc))
+            self._retry_later(path.name, now, type(exc).__name__)
+            return False
+        self._retry_at.pop(path.name, None)
+        result = outcome.result
+        if result.status == "quarantined":
+            self._move(path, self.options.failed, error=f"{result.status_reason}\nid: {result.id}\n")
+        else:
+            self._move(path, self.options.processed)
+        return True
+
+    def _refuse(self, path: Path, info: os.stat_result | None, reason: str) -> bool:
+        """Quarantine an input that will not be read: a result, then the move to failed/."""
+        received_at = datetime.fromtimestamp(info.st_mtime if info else time.time(), UTC)
+        identity = f"{reason}\0{info.st_size if info else 0}\0{info.st_mtime_ns if info else 0}"
+        raw = RawInput(
+            id=input_id(path.name, [identity.encode()]),
+            data=b"",
+            source=SOURCE,
+            source_ref=_printable(path),
+            received_at=received_at,
+            refused=reason,
+        )
+        return self._commit_and_move(path, raw, self._monotonic())
+
+    def _retry_later(self, name: str, now: float, why: str) -> None:
+        backoff = min(self._retry_at.get(name, (0.0, _RETRY_FIRST / 2))[1] * 2, _RETRY_MAX)
+        self._retry_at[name] = (now + backoff, backoff)
+        log.warning("dropfolder.retry_later", file=name, in_seconds=backoff, why=why)
+
+    def _move(self, path: Path, folder: Path, error: str | None = None) -> None:
+        target = _free_name(folder, path.name)
+        try:
+            if error is not None:
+                note = target.with_name(target.name + ".error")
+                temporary = note.with_name("." + note.name + ".tmp")
+                temporary.write_text(error, encoding="utf-8", errors="backslashreplace")
+                temporary.replace(note)
+            shutil.move(path, target)
+        except OSError as exc:
+            # Committed but not moved: the next scan finds it handled and moves it then.
+            log.error("dropfolder.move_failed", file=_printable(path), error=str(exc))
+            return
+        log.debug("dropfolder.moved", file=_printable(path), to=_printable(target))
+
+
+class _Unstable(Exception):
+    """The file changed while it was being read; look again later."""
+
+
+class _Events(FileSystemEventHandler):
+    def __init__(self, note: Callable[[str], None]) -> None:
+        self._note = note
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        for attribute in ("src_path", "dest_path"):
+            raw_path = getattr(event, attribute, "")
+            if raw_path:
+                self._note(os.path.basename(os.fsdecode(raw_path)))
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    target = folder / name
+    counter = 1
+    while target.exists() or target.is_symlink():
+        stem, dot, suffix = name.rpartition(".")
+        target = folder / (f"{stem}.{counter}.{suffix}" if dot and stem else f"{name}.{counter}")
+        counter += 1
+    return target
+
+
+def _printable(path: Path) -> str:
+    """A path as text even when its name is not valid UTF-8."""
+    with contextlib.suppress(UnicodeEncodeError):
+        return str(path).encode("utf-8").decode("utf-8")
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

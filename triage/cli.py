@@ -1,0 +1,181 @@
+"""`triage [--config PATH] COMMAND`: the command line of CONTRACT.md.
+
+Exit codes: 0 ok, 1 failure, 2 usage, 78 bad configuration. Logs go to stderr; stdout carries
+only the command's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from triage.config import LoadedSettings, find_config, load_settings
+from triage.errors import ConfigError, StoreError
+from triage.logs import configure_logging
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
+
+log = structlog.get_logger("triage.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # Files the daemon writes (store, outbox, .error notes) are not world-readable.
+    os.umask(0o027)
+    try:
+        loaded = load_settings(
+            find_config(args.config, os.environ, Path.cwd()), os.environ, Path.cwd()
+        )
+    except ConfigError as exc:
+        configure_logging()
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = loaded.settings
+    configure_logging(settings.log.level, settings.log.format)
+    command: int = args.handler(loaded, args)
+    return command
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="triage",
+        description="IT-helpdesk ticket triage: rules first, local model second, paid last.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="config file (default: $TRIAGE_CONFIG, ./config.toml, /etc/triage/config.toml)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon until SIGTERM/SIGINT")
+    run.set_defaults(handler=_run)
+
+    process = commands.add_parser("process", help="triage files or folders once and exit")
+    process.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    process.add_argument("--json", action="store_true", help="print one result per line")
+    process.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="write nothing to the store or outbox and spend nothing on paid tiers",
+    )
+    process.set_defaults(handler=_process)
+
+    check = commands.add_parser("check", help="validate the config and reach every enabled part")
+    check.set_defaults(handler=_check)
+    return parser
+
+
+def _run(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
+    from triage.compose import build_app
+    from triage.daemon import Daemon
+
+    try:
+        app = build_app(loaded.settings)
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    log.info("config.loaded", path=str(loaded.source) if loaded.source else "built-in defaults")
+    return Daemon(app.connectors, app.stop, app.close).run()
+
+
+def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    from triage.compose import build_pipeline
+    from triage.dryrun import DryRunStore
+    from triage.outbox import Outbox
+    from triage.store import SqliteStore
+    from triage.ticket import RawInput
+
+    settings = loaded.settings
+    missing = [str(path) for path in args.paths if not path.exists()]
+    if missing:
+        print(f"triage: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store: SqliteStore | DryRunStore = (
+            DryRunStore(settings.store.path) if args.dry_run else SqliteStore(settings.store.path)
+        )
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    sink = None if args.dry_run else Outbox(settings.outbox.dir)
+    pipeline = build_pipeline(settings, store, sink)
+    failures = 0
+    files = list(_files(args.paths))
+    progress = _Progress(len(files), enabled=not args.json and sys.stderr.isatty())
+    try:
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                print(f"triage: cannot read {path}: {exc.strerror}", file=sys.stderr)
+                failures += 1
+                continue
+            raw = RawInput.of(
+                data,
+                name=path.name,
+                source="cli",
+                source_ref=str(path),
+                received_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+            )
+            try:
+                outcome = pipeline.handle(raw)
+            except StoreError as exc:
+                print(f"triage: {path}: {exc}", file=sys.stderr)
+                failures += 1
+                continue
+            if args.json:
+                sys.stdout.write(outcome.result.to_json() + "\n")
+                sys.stdout.flush()
+            progress.step()
+    finally:
+        progress.done()
+        store.close()
+    if not args.json:
+        print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
+    return EXIT_OK if failures == 0 else EXIT_FAILURE
+
+
+def _files(paths: Sequence[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+        else:
+            yield path
+
+
+class _Progress:
+    """A one-line counter on a terminal for long runs; silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.count, self.enabled = total, 0, enabled and total > 20
+
+    def step(self) -> None:
+        self.count += 1
+        if self.enabled and (self.count % 10 == 0 or self.count == self.total):
+            print(f"\r{self.count}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
+    from triage.checks import run_checks
+
+    results = run_checks(loaded)
+    for check in results:
+        mark = "ok  " if check.ok else "FAIL"
+        print(f"{mark} {check.name}: {check.detail}")
+    return EXIT_OK if all(check.ok for check in results) else EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The composition root: the one module that turns Settings into concrete parts."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from connectors.dropfolder import DropFolder, DropFolderOptions
+from triage.config import Settings
+from triage.daemon import Connector
+from triage.outbox import Outbox
+from triage.parsing import MailLimits
+from triage.pipeline import Pipeline, PipelineOptions
+from triage.ports import Clock, ResultSink, TicketStore
+from triage.rules.keywords import CompiledRule, Rule, compile_rules
+from triage.store import SqliteStore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rules_from(settings: Settings) -> tuple[CompiledRule, ...]:
+    return compile_rules(
+        [
+            Rule(
+                name=rule.name,
+                match=tuple(rule.match),
+                on=tuple(rule.on),
+                category=rule.category,
+                priority=rule.priority,
+                risk=rule.risk,
+                stop=rule.stop,
+            )
+            for rule in settings.rules
+        ]
+    )
+
+
+def pipeline_options(settings: Settings) -> PipelineOptions:
+    return PipelineOptions(
+        limits=MailLimits(
+            max_text_attachment_bytes=settings.parsing.max_text_attachment_kb * 1024,
+            max_parts=settings.parsing.max_parts,
+            max_depth=settings.parsing.max_depth,
+        ),
+        dedup_window=timedelta(hours=settings.dedup.window_hours),
+        log_slice_lines=settings.parsing.log_slice_lines,
+    )
+
+
+def build_pipeline(
+    settings: Settings, store: TicketStore, sink: ResultSink | None, clock: Clock = utc_now
+) -> Pipeline:
+    return Pipeline(store, rules_from(settings), pipeline_options(settings), clock, sink)
+
+
+@dataclass
+class App:
+    """Everything `triage run` runs, built from one Settings."""
+
+    settings: Settings
+    store: SqliteStore
+    pipeline: Pipeline
+    stop: threading.Event
+    connectors: list[Connector] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_app(settings: Settings, clock: Clock = utc_now) -> App:
+    store = SqliteStore(settings.store.path)
+    pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock)
+    stop = threading.Event()
+    app = App(settings, store, pipeline, stop)
+    if settings.dropfolder.enabled:
+        app.connectors.append(DropFolder(dropfolder_options(settings), pipeline, stop))
+    return app
+
+
+def dropfolder_options(settings: Settings) -> DropFolderOptions:
+    config = settings.dropfolder
+    return DropFolderOptions(
+        inbox=config.inbox,
+        processed=config.processed,
+        failed=config.failed,
+        settle_seconds=config.settle_seconds,
+        rescan_seconds=config.rescan_seconds,
+        max_bytes=int(config.max_file_mb * 1_000_000),
+    )

@@ -1,0 +1,246 @@
+"""Settings: the built-in defaults, a config file, credential files and the environment.
+
+`load_settings` is the one place that reads configuration. The built-in defaults are
+`triage/defaults.toml` (the repo's `config.toml` is that same file), so a config that
+leaves a key out gets exactly the documented value.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources import EnvSettingsSource, NestedSecretsSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
+
+from triage.errors import ConfigError
+from triage.ticket import Category, Priority, Risk
+
+ENV_PREFIX = "TRIAGE_"
+SYSTEM_CONFIG = Path("/etc/triage/config.toml")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(Section):
+    path: Path
+
+
+class OutboxConfig(Section):
+    dir: Path
+
+
+class DropFolderConfig(Section):
+    enabled: bool
+    inbox: Path
+    processed: Path
+    failed: Path
+    settle_seconds: float = Field(ge=0)
+    rescan_seconds: float = Field(gt=0)
+    max_file_mb: float = Field(gt=0)
+
+
+class ParsingConfig(Section):
+    max_text_attachment_kb: int = Field(gt=0)
+    max_parts: int = Field(gt=0)
+    max_depth: int = Field(gt=0)
+    log_slice_lines: int = Field(ge=5)
+
+
+class DedupConfig(Section):
+    window_hours: float = Field(ge=0)
+
+
+class LogConfig(Section):
+    level: Literal["debug", "info", "warning", "error"]
+    format: Literal["auto", "json", "console"]
+
+
+class RuleConfig(Section):
+    name: str = Field(min_length=1)
+    match: list[str] = Field(min_length=1)
+    on: list[Literal["subject", "body", "from"]] = Field(default=["subject", "body"], min_length=1)
+    category: Category | None = None
+    priority: Priority | None = None
+    risk: Risk | None = None
+    stop: bool = False
+
+    @field_validator("match")
+    @classmethod
+    def _regexes_compile(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            if len(entry) >= 2 and entry.startswith("/") and entry.endswith("/"):
+                try:
+                    re.compile(entry[1:-1])
+                except re.error as exc:
+                    raise ValueError(f"regular expression {entry} does not compile: {exc}") from exc
+            elif not entry.strip(" *"):
+                raise ValueError("an empty keyword matches everything; remove it")
+        return entries
+
+
+class Settings(BaseSettings):
+    """Everything the daemon can be told. Sections mirror the TOML tables."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, env_prefix=ENV_PREFIX, env_nested_delimiter="__"
+    )
+
+    store: StoreConfig
+    outbox: OutboxConfig
+    dropfolder: DropFolderConfig
+    parsing: ParsingConfig
+    dedup: DedupConfig
+    log: LogConfig
+    rules: list[RuleConfig]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings merges every layer itself, from the mappings it is handed.
+        return (init_settings,)
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: Settings
+    source: Path | None  # the config file read, None when only the defaults apply
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a mapping we are handed, not os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+
+def default_config_text() -> str:
+    return resources.files("triage").joinpath("defaults.toml").read_text(encoding="utf-8")
+
+
+def find_config(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """--config, else $TRIAGE_CONFIG, else ./config.toml, else /etc/triage/config.toml."""
+    if explicit is not None:
+        return explicit
+    if environ.get("TRIAGE_CONFIG"):
+        return Path(environ["TRIAGE_CONFIG"])
+    for candidate in (cwd / "config.toml", SYSTEM_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    path: Path | None, environ: Mapping[str, str], cwd: Path | None = None
+) -> LoadedSettings:
+    """Defaults < config file < credential files < environment, validated as one."""
+    cwd = cwd or Path.cwd()
+    values = _parse_toml(default_config_text(), "built-in defaults")
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        values = _merge(values, _parse_toml(text, str(path)))
+    secrets_dir = environ.get("CREDENTIALS_DIRECTORY")
+    if secrets_dir:
+        values = _merge(values, _secret_files(Path(secrets_dir)))
+    values = _merge(values, _MappingEnvSource(Settings, environ)())
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    base = path.resolve().parent if path is not None else cwd.resolve()
+    return LoadedSettings(settings=_resolve_paths(settings, base), source=path)
+
+
+def _parse_toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+
+
+def _secret_files(directory: Path) -> dict[str, Any]:
+    if not directory.is_dir():
+        raise ConfigError(f"CREDENTIALS_DIRECTORY={directory} is not a folder")
+    source = NestedSecretsSettingsSource(
+        Settings,
+        secrets_dir=directory,
+        secrets_dir_missing="ok",
+        secrets_prefix="",
+        secrets_nested_delimiter="__",
+    )
+    return source()
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; everything else (arrays such as [[rules]]) is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f" in {path}" if path else ""
+    lines = [f"bad configuration{where}:"]
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        if loc and loc[0] == "rules" and len(loc) > 1:
+            key = f"[[rules]] #{int(loc[1]) + 1} {'.'.join(loc[2:])}".rstrip()
+        elif len(loc) > 1:
+            key = f"[{loc[0]}] {'.'.join(loc[1:])}"
+        else:
+            key = f"[{loc[0]}]" if loc else "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (misspelt, or not supported by this version)"
+        elif "input" in error and not isinstance(error["input"], dict | list):
+            message = f"{message} (got {error['input']!r})"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    def absolute(path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else base / path
+
+    update: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        section = getattr(settings, name)
+        if not isinstance(section, Section):
+            continue
+        paths = {
+            key: absolute(value)
+            for key, value in section.__dict__.items()
+            if isinstance(value, Path)
+        }
+        if paths:
+            update[name] = section.model_copy(update=paths)
+    return settings.model_copy(update=update)

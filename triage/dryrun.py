@@ -1,0 +1,42 @@
+"""A store for `process --dry-run`: reads see the real store and this run, writes stay in memory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from triage.result import Result
+from triage.store import LedgerEntry, SqliteStore, TicketKeys
+
+
+class DryRunStore:
+    def __init__(self, real_path: Path) -> None:
+        self._memory = SqliteStore(":memory:")
+        self._real = SqliteStore(real_path, read_only=True) if real_path.is_file() else None
+
+    def get_result(self, ticket_id: str) -> Result | None:
+        found = self._memory.get_result(ticket_id)
+        if found is None and self._real is not None:
+            found = self._real.get_result(ticket_id)
+        return found
+
+    def find_by_message_id(self, message_id: str) -> str | None:
+        found = self._memory.find_by_message_id(message_id)
+        if found is None and self._real is not None:
+            found = self._real.find_by_message_id(message_id)
+        return found
+
+    def find_by_content_key(self, key: str, since: datetime, until: datetime) -> str | None:
+        found = self._real.find_by_content_key(key, since, until) if self._real else None
+        return found or self._memory.find_by_content_key(key, since, until)
+
+    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
+        self._memory.save(result, keys, now)
+
+    def book(self, entry: LedgerEntry) -> None:
+        self._memory.book(entry)
+
+    def close(self) -> None:
+        self._memory.close()
+        if self._real is not None:
+            self._real.close()

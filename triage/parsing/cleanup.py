@@ -1,0 +1,98 @@
+"""Reduce a message body to the requester's own words: no quoted replies, no signature,
+pasted logs lifted out for slicing."""
+
+from __future__ import annotations
+
+import re
+
+# A line that starts the quoted original of a reply, in the languages helpdesks see most.
+_REPLY_HEADER = re.compile(
+    r"""^\s*(?:
+        On\s.{4,240}\swrote:
+      | Am\s.{4,240}\sschrieb.{0,80}:
+      | Le\s.{4,240}\sa\s[ée]crit\s?:
+      | El\s.{4,240}\sescribi[óo]:
+      | -{2,}\s*(?:Original\s+Message|Urspr[üu]ngliche\s+Nachricht|Message\s+d'origine
+                 |Mensaje\s+original)\s*-{2,}
+      | _{20,}
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Outlook puts "From: ... Sent: ..." (or its translation) above the original.
+_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s", re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(
+    r"^\s*\*?(?:Sent|Date|Gesendet|Datum|Envoy[ée]|Enviado(?:\s+el)?|Fecha)\s?:", re.IGNORECASE
+)
+_SIGNATURE = re.compile(
+    r"""^\s*(?:
+        --\s?
+      | (?:Sent|Envoy[ée]|Enviado)\s(?:from|de|desde)\s(?:my|mon|mi)\s.{0,40}
+      | Von\smeinem\s.{0,40}\sgesendet
+      | Get\sOutlook\sfor\s.{0,20}
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_LOG_LINE = re.compile(
+    r"""^\s*(?:
+        \[?\d{4}-\d{2}-\d{2}[T\s]\d{2}:\d{2}          # 2024-05-01 12:00 / ISO 8601
+      | \[?\d{2}[/.-]\d{2}[/.-]\d{2,4}\s\d{2}:\d{2}   # 01/05/2024 12:00
+      | [A-Z][a-z]{2}\s{1,2}\d{1,2}\s\d{2}:\d{2}:\d{2} # syslog: May  1 12:00:00
+      | \d{2}:\d{2}:\d{2}[.,]\d+                       # 12:00:00.123
+      | \d{10}(?:\.\d+)?\s                             # epoch seconds
+      | (?:ERROR|WARN(?:ING)?|INFO|DEBUG|FATAL|CRITICAL|TRACE)\b
+      | \[(?:error|warn|warning|info|debug|notice|crit|alert|emerg)\]
+      | \s+at\s[\w$.<>]+\(                             # Java stack frame
+      | Traceback\s\(most\srecent\scall\slast\)
+      | \s*File\s".+",\sline\s\d+
+    )""",
+    re.VERBOSE,
+)
+_MIN_LOG_RUN = 5
+
+
+def strip_quotes(text: str) -> str:
+    """Cut the quoted original and the signature; keep the text if nothing would remain."""
+    lines = text.splitlines()
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if _REPLY_HEADER.match(line) or _SIGNATURE.match(line):
+            break
+        if _OUTLOOK_FROM.match(line) and any(
+            _OUTLOOK_SENT.match(following) for following in lines[index + 1 : index + 5]
+        ):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line)
+    stripped = _tidy("\n".join(kept))
+    return stripped if stripped else _tidy(text)
+
+
+def split_pasted_logs(text: str) -> tuple[str, list[str]]:
+    """Lift runs of log-shaped lines out of a body; leave a marker where each was."""
+    lines = text.splitlines()
+    body: list[str] = []
+    logs: list[str] = []
+    index = 0
+    while index < len(lines):
+        end = index
+        gap = 0
+        while end < len(lines) and (_LOG_LINE.match(lines[end]) or (gap < 1 and lines[end])):
+            gap = 0 if _LOG_LINE.match(lines[end]) else gap + 1
+            end += 1
+        end -= gap  # a trailing non-log line belongs to the text again
+        run = lines[index:end]
+        if sum(1 for line in run if _LOG_LINE.match(line)) >= _MIN_LOG_RUN:
+            logs.append("\n".join(run))
+            body.append(f"[pasted log: {len(run)} lines, see the log slice]")
+            index = end
+        else:
+            body.append(lines[index])
+            index += 1
+    return "\n".join(body), logs
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()

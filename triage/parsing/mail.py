@@ -1,0 +1,209 @@
+"""RFC 822 / MIME mail to a Ticket: headers decoded, the best body chosen and cleaned,
+attachments recorded, small text attachments (logs) kept."""
+
+from __future__ import annotations
+
+import codecs
+import email.header
+import email.utils
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+
+import charset_normalizer
+from bs4 import BeautifulSoup
+
+from triage.errors import ParseError
+from triage.parsing.cleanup import split_pasted_logs, strip_quotes
+from triage.ticket import Attachment, Ticket
+
+_LOG_NAMES = re.compile(r"\.(log|txt|out|err|csv|trace)(\.\d+)?$", re.IGNORECASE)
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
+_MAX_HEADER_CHARS = 8192  # a decoded header value longer than this is cut
+
+
+@dataclass(frozen=True)
+class MailLimits:
+    max_text_attachment_bytes: int
+    max_parts: int
+    max_depth: int
+
+
+@dataclass
+class _Walk:
+    limits: MailLimits
+    # (inside an attached message?, text): the requester's own body wins over a forwarded one
+    plain: list[tuple[bool, str]] = field(default_factory=list)
+    html: list[tuple[bool, str]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+    parts: int = 0
+
+
+def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
+    try:
+        # compat32 keeps header access lazy and tolerant; values are decoded below.
+        message = BytesParser(policy=policy.compat32).parsebytes(data)
+    except Exception as exc:  # the stdlib parser is lenient; anything here is truly broken
+        raise ParseError(f"mail could not be parsed: {type(exc).__name__}: {exc}") from exc
+    headers = tuple(
+        (str(name).lower(), decode_header(value)) for name, value in message.items()
+    )
+    walk = _Walk(limits)
+    if message.defects:
+        walk.defects.append(f"{len(message.defects)} MIME defect(s) in the top level")
+    _walk(message, 0, walk, inside_attached_message=False)
+
+    raw_body = _choose_body(walk)
+    body, pasted = split_pasted_logs(strip_quotes(raw_body))
+    sender_name, sender = _address(_first(headers, "from"))
+    message_id_match = _MESSAGE_ID.search(_first(headers, "message-id") or "")
+    return Ticket(
+        format="mail",
+        subject=_first(headers, "subject") or "",
+        body=body,
+        sender=sender,
+        sender_name=sender_name,
+        message_id=message_id_match.group(0) if message_id_match else None,
+        headers=headers,
+        content_type=message.get_content_type(),
+        attachments=tuple(walk.attachments),
+        logs=(*walk.logs, *pasted),
+        requester=sender,
+        defects=tuple(walk.defects),
+    )
+
+
+def decode_header(value: object) -> str:
+    """An RFC 2047 header value as text; undecodable words are kept as written."""
+    raw = str(value)
+    if len(raw) > _MAX_HEADER_CHARS:
+        raw = raw[:_MAX_HEADER_CHARS]
+    try:
+        chunks = email.header.decode_header(raw)
+        text = "".join(
+            decode_bytes(chunk, charset)[0] if isinstance(chunk, bytes) else chunk
+            for chunk, charset in chunks
+        )
+    except Exception:  # malformed encoded words: keep the raw value
+        text = raw
+    return " ".join(text.split())
+
+
+def html_to_text(html: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "head", "title"]):
+        tag.decompose()
+    text = soup.get_text("\n")
+    return re.sub(r"\n\s*\n+", "\n\n", text).strip()
+
+
+def _walk(part: Message, depth: int, walk: _Walk, inside_attached_message: bool) -> None:
+    walk.parts += 1
+    if walk.parts > walk.limits.max_parts:
+        if walk.parts == walk.limits.max_parts + 1:
+            walk.defects.append(f"more than {walk.limits.max_parts} MIME parts: the rest skipped")
+        return
+    if depth > walk.limits.max_depth:
+        walk.defects.append(f"MIME nesting deeper than {walk.limits.max_depth}: skipped")
+        return
+    content_type = part.get_content_type()
+    if part.is_multipart():
+        payload = part.get_payload()
+        nested = inside_attached_message or content_type == "message/rfc822"
+        for sub in payload if isinstance(payload, list) else []:
+            if isinstance(sub, Message):
+                _walk(sub, depth + 1, walk, nested)
+        return
+    filename = _filename(part)
+    disposition = (part.get_content_disposition() or "").lower()
+    is_attachment = disposition == "attachment" or (filename is not None and disposition != "inline")
+    if not is_attachment and content_type in ("text/plain", "text/html"):
+        entry = (inside_attached_message, _part_text(part, walk))
+        (walk.plain if content_type == "text/plain" else walk.html).append(entry)
+        return
+    encoded = part.get_payload()
+    size = _decoded_size(part, encoded if isinstance(encoded, str) else "")
+    is_text = content_type.startswith("text/") or bool(filename and _LOG_NAMES.search(filename))
+    kept = is_text and size <= walk.limits.max_text_attachment_bytes
+    if kept:
+        walk.logs.append(_part_text(part, walk))
+    walk.attachments.append(
+        Attachment(filename=filename, content_type=content_type, size=size, kept=kept)
+    )
+
+
+def _choose_body(walk: _Walk) -> str:
+    for nested in (False, True):
+        for is_nested, text in walk.plain:
+            if is_nested == nested:
+                return text
+        for is_nested, text in walk.html:
+            if is_nested == nested:
+                return html_to_text(text)
+    return ""
+
+
+def _part_text(part: Message, walk: _Walk) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    text, note = decode_bytes(payload, part.get_content_charset())
+    if note:
+        walk.defects.append(note)
+    return text
+
+
+def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
+    """Decode with the declared charset, then UTF-8, then a detected one, then Latin-1.
+
+    Returns the text and a note when a fallback was needed."""
+    declared = (charset or "").strip().strip('"').lower() or None
+    if declared:
+        try:
+            codecs.lookup(declared)
+            return data.decode(declared), None
+        except (LookupError, UnicodeDecodeError, ValueError):
+            pass
+    try:
+        text = data.decode("utf-8")
+        return text, (f"charset {declared} failed; read as UTF-8" if declared else None)
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data[:65536]).best()
+    if best is not None:
+        try:
+            return data.decode(best.encoding), f"charset {declared or 'unknown'}: detected {best.encoding}"
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return data.decode("latin-1"), f"charset {declared or 'unknown'}: read as Latin-1"
+
+
+def _decoded_size(part: Message, encoded: str) -> int:
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding == "base64":
+        return len("".join(encoded.split())) * 3 // 4
+    return len(encoded)
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:  # broken RFC 2231 parameters
+        return None
+    return decode_header(name) if name else None
+
+
+def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    return next((value for key, value in headers if key == name), None)
+
+
+def _address(value: str | None) -> tuple[str | None, str | None]:
+    if not value:
+        return None, None
+    name, address = email.utils.parseaddr(value)
+    address = address.strip().lower()
+    return (name.strip() or None), (address if "@" in address else None)

@@ -1,0 +1,190 @@
+"""The pipeline: raw input -> ticket -> rules (-> model tiers) -> result -> store -> outbox.
+
+`handle` returns only once the result is committed; the caller acknowledges the input after
+that. An input handled before (same id) returns the stored result and commits nothing new.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from triage.logs import crash_site
+
+from triage.errors import InputError, StoreError
+from triage.parsing import MailLimits, parse_ticket
+from triage.ports import Clock, ResultSink, TicketStore
+from triage.result import FieldsOut, FindingOut, Result, Route, SensitivityOut
+from triage.rules import RulesVerdict, evaluate
+from triage.rules.automated import detect_automated
+from triage.rules.dedup import content_key
+from triage.rules.keywords import CompiledRule
+from triage.store import TicketKeys
+from triage.ticket import RawInput, Ticket
+
+log = structlog.get_logger("triage.pipeline")
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    limits: MailLimits
+    dedup_window: timedelta
+    log_slice_lines: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    new: bool  # False: this input had been handled before; nothing was written
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: TicketStore,
+        rules: tuple[CompiledRule, ...],
+        options: PipelineOptions,
+        clock: Clock,
+        sink: ResultSink | None,
+    ) -> None:
+        self._store = store
+        self._rules = rules
+        self._options = options
+        self._clock = clock
+        self._sink = sink
+        # One ticket at a time: dedup look-ups and the commit must not interleave.
+        self._lock = threading.Lock()
+
+    def replace_rules(self, rules: tuple[CompiledRule, ...]) -> None:
+        self._rules = rules
+
+    def handle(self, raw: RawInput) -> Outcome:
+        """Triage one input and commit its result. Raises StoreError when it cannot commit."""
+        with self._lock:
+            existing = self._store.get_result(raw.id)
+            if existing is not None:
+                if self._sink is not None and not self._sink.exists(existing.id):
+                    self._sink.write(existing)  # committed, then the outbox file was lost
+                log.info("ticket.already_handled", id=existing.id, source=raw.source)
+                return Outcome(existing, new=False)
+            result, keys = self._triage(raw)
+            if self._sink is not None:
+                self._sink.write(result)
+            self._store.save(result, keys, self._clock())
+        log.info(
+            "ticket.result",
+            id=result.id,
+            source=result.source,
+            status=result.status,
+            reason=result.status_reason,
+            category=result.category,
+            priority=result.priority,
+            risk=result.risk,
+            tier=result.route.tier,
+            cost_usd=result.cost.usd,
+        )
+        return Outcome(result, new=True)
+
+    def _triage(self, raw: RawInput) -> tuple[Result, TicketKeys]:
+        if raw.refused:
+            return _quarantined(raw, raw.refused), TicketKeys(content_key=None)
+        try:
+            return self._triage_readable(raw)
+        except StoreError:
+            raise
+        except Exception as exc:  # a bug must cost one quarantine, not the daemon
+            # The exception's message may quote the ticket: log only its type and place.
+            log.error("ticket.triage_crashed", id=raw.id, source=raw.source, **crash_site(exc))
+            reason = f"internal error while triaging: {type(exc).__name__}"
+            return _quarantined(raw, reason), TicketKeys(content_key=None)
+
+    def _triage_readable(self, raw: RawInput) -> tuple[Result, TicketKeys]:
+        try:
+            ticket = parse_ticket(raw.data, self._options.limits)
+        except InputError as exc:
+            return _quarantined(raw, str(exc)), TicketKeys(content_key=None)
+        key = content_key(ticket)
+        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines)
+        base = _base(raw, ticket, verdict)
+        automated = detect_automated(ticket)
+        if automated:
+            return Result(**base, status="ignored", status_reason=automated), TicketKeys(key)
+        duplicate_of, why = self._find_duplicate(raw, ticket, key)
+        if duplicate_of:
+            return Result(
+                **base, status="duplicate", status_reason=why, duplicate_of=duplicate_of
+            ), TicketKeys(key)
+        return Result(**base, status="triaged", status_reason=None), TicketKeys(key)
+
+    def _find_duplicate(self, raw: RawInput, ticket: Ticket, key: str) -> tuple[str | None, str]:
+        if ticket.message_id:
+            original = self._store.find_by_message_id(ticket.message_id)
+            if original:
+                return original, f"same Message-ID as {original}"
+        window = self._options.dedup_window
+        original = self._store.find_by_content_key(
+            key, raw.received_at - window, raw.received_at + window
+        )
+        if original:
+            return original, f"same content from the same sender as {original}"
+        return None, ""
+
+
+def _base(raw: RawInput, ticket: Ticket, verdict: RulesVerdict) -> dict[str, Any]:
+    sensitivity = verdict.sensitivity
+    fields = verdict.fields
+    reason = (
+        f"rules: {', '.join(verdict.matched_rules)}" if verdict.matched_rules else "rules: no match"
+    )
+    return {
+        "id": raw.id,
+        "source": raw.source,
+        "source_ref": raw.source_ref,
+        "message_id": ticket.message_id,
+        "received_at": raw.received_at,
+        "sender": ticket.sender,
+        "subject": ticket.subject,
+        "category": verdict.category,
+        "priority": verdict.priority,
+        "risk": verdict.risk,
+        "risk_reasons": list(verdict.risk_reasons),
+        "sensitivity": SensitivityOut(
+            level=sensitivity.level,
+            tags=list(sensitivity.tags),
+            findings=[FindingOut(**finding.__dict__) for finding in sensitivity.findings],
+        ),
+        "summary": verdict.summary,
+        "fields": FieldsOut(
+            requester=fields.requester,
+            hosts=list(fields.hosts),
+            ips=list(fields.ips),
+            error_codes=list(fields.error_codes),
+            applications=list(fields.applications),
+            devices=list(fields.devices),
+        ),
+        "route": Route(tier="rules", reason=reason),
+        "workflow": verdict.category,
+        "matched_rules": list(verdict.matched_rules),
+        "log_slice": verdict.log_slice,
+    }
+
+
+def _quarantined(raw: RawInput, reason: str) -> Result:
+    return Result(
+        id=raw.id,
+        source=raw.source,
+        source_ref=raw.source_ref,
+        message_id=None,
+        received_at=raw.received_at,
+        sender=None,
+        subject="",
+        status="quarantined",
+        status_reason=reason,
+        summary=f"Quarantined: {reason}",
+        route=Route(tier="rules", reason="not triaged: the input could not be read"),
+        workflow="quarantine",
+    )

@@ -1,0 +1,94 @@
+"""The result of one ticket: the JSON object of CONTRACT.md, written to the outbox and printed
+by `process --json`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.ticket import Category, Level, Priority, Risk, Status, Tier
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Attempt(_Model):
+    tier: Tier
+    ok: bool
+    error: str | None = None
+
+
+class Route(_Model):
+    tier: Tier
+    reason: str
+    attempts: list[Attempt] = Field(default_factory=list)
+
+
+class FindingOut(_Model):
+    """Where a sensitive value is; never the value."""
+
+    tag: str
+    kind: str
+    field: str
+    start: int
+    end: int
+
+
+class SensitivityOut(_Model):
+    level: Level = "public"
+    tags: list[str] = Field(default_factory=list)
+    findings: list[FindingOut] = Field(default_factory=list)
+
+
+class FieldsOut(_Model):
+    requester: str | None = None
+    hosts: list[str] = Field(default_factory=list)
+    ips: list[str] = Field(default_factory=list)
+    error_codes: list[str] = Field(default_factory=list)
+    applications: list[str] = Field(default_factory=list)
+    devices: list[str] = Field(default_factory=list)
+
+
+class Cost(_Model):
+    usd: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cached_tokens: int = 0
+
+
+class Result(_Model):
+    id: str
+    source: str
+    source_ref: str
+    message_id: str | None
+    received_at: datetime
+    sender: str | None = Field(alias="from")
+    subject: str
+    status: Status
+    status_reason: str | None
+    duplicate_of: str | None = None
+    category: Category = "other"
+    priority: Priority = "P3"
+    risk: Risk = "low"
+    risk_reasons: list[str] = Field(default_factory=list)
+    sensitivity: SensitivityOut = Field(default_factory=SensitivityOut)
+    summary: str = ""
+    fields: FieldsOut = Field(default_factory=FieldsOut)
+    route: Route
+    escalation: dict[str, Any] | None = None
+    cost: Cost = Field(default_factory=Cost)
+    workflow: str
+    # Beyond the contract's required keys:
+    needs_review: list[str] = Field(default_factory=list)
+    matched_rules: list[str] = Field(default_factory=list)
+    log_slice: str | None = None
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Result:
+        return cls.model_validate_json(text)

@@ -1,0 +1,76 @@
+"""The rules tier: everything decided without a model, as pure functions of the ticket."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from triage.rules.extract import Fields, extract_fields
+from triage.rules.keywords import CompiledRule, apply_rules
+from triage.rules.logslice import slice_logs
+from triage.rules.risk import assess_risk, priority_for
+from triage.rules.sensitivity import Sensitivity, scan
+from triage.ticket import Category, Priority, Risk, Ticket
+
+_SUMMARY_CHARS = 240
+
+
+@dataclass(frozen=True)
+class RulesVerdict:
+    category: Category
+    priority: Priority
+    risk: Risk
+    risk_reasons: tuple[str, ...]
+    matched_rules: tuple[str, ...]
+    sensitivity: Sensitivity
+    fields: Fields
+    log_slice: str | None
+    summary: str
+
+
+def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: int) -> RulesVerdict:
+    match = apply_rules(rules, ticket)
+    sensitivity = scan(ticket)
+    text = f"{ticket.subject}\n{ticket.body}"
+    risk, reasons = assess_risk(text, sensitivity, match.risk, match.matched)
+    category: Category = match.category or _hint_category(ticket) or "other"
+    stated = _most_urgent(match.priority, _hint_priority(ticket))
+    log_slice = slice_logs(ticket.logs, log_slice_lines)
+    return RulesVerdict(
+        category=category,
+        priority=priority_for(risk, stated),
+        risk=risk,
+        risk_reasons=reasons,
+        matched_rules=match.matched,
+        sensitivity=sensitivity,
+        fields=extract_fields((ticket.subject, ticket.body, log_slice or ""), ticket.requester),
+        log_slice=log_slice,
+        summary=summarise(ticket),
+    )
+
+
+def summarise(ticket: Ticket) -> str:
+    """The rules tier's summary: the subject, and the body's first sentence."""
+    subject = ticket.subject.strip() or "(no subject)"
+    body = re.sub(r"\[pasted log:[^\]]*\]", "", ticket.body)
+    body = " ".join(body.split())
+    first = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0] if body else ""
+    summary = subject if not first else f"{subject.rstrip('.')}. {first}"
+    if len(summary) > _SUMMARY_CHARS:
+        summary = summary[: _SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return summary
+
+
+def _hint_category(ticket: Ticket) -> Category | None:
+    value = ticket.hints.get("category")
+    return value if value in Category.__args__ else None  # type: ignore[attr-defined,return-value]
+
+
+def _hint_priority(ticket: Ticket) -> Priority | None:
+    value = ticket.hints.get("priority")
+    return value if value in Priority.__args__ else None  # type: ignore[attr-defined,return-value]
+
+
+def _most_urgent(*values: Priority | None) -> Priority | None:
+    present = [value for value in values if value]
+    return min(present) if present else None

@@ -1,0 +1,73 @@
+"""Mail written by machines, not people: auto-replies, bounces, loops and bulk mail (RFC 3834).
+
+Such mail is `ignored` with the reason, so the helpdesk never answers a robot.
+"""
+
+from __future__ import annotations
+
+import re
+
+from triage.ticket import Ticket
+
+# RFC 5321 section 6.3: more than this many Received: fields means the mail is looping.
+MAX_HOPS = 30
+_DAEMON_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+_DAEMON_NAME = re.compile(r"mail(er)?[ -]?(delivery)?[ -]?(daemon|subsystem)|postmaster", re.I)
+_AUTOREPLY_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto[- ]?reply|autoreply|auto-response|out of (the )?office"
+    r"( reply| autoreply)?|abwesenheitsnotiz|automatische antwort|réponse automatique"
+    r"|respuesta automática)\s*:",
+    re.I,
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"^\s*(undeliverable|undelivered mail returned to sender|delivery status notification"
+    r" \((failure|delay)\)|mail delivery failed|returned mail|delivery failure"
+    r"|failure notice|unzustellbar|non remis|no se puede entregar)\b",
+    re.I,
+)
+
+
+def detect_automated(ticket: Ticket) -> str | None:
+    """The reason this mail is machine-generated, or None for a person's mail."""
+    if ticket.format != "mail":
+        return None
+    content_type = ticket.content_type.lower()
+    report_type = _parameter(ticket.header("content-type") or "", "report-type")
+    if content_type == "multipart/report":
+        if report_type == "delivery-status":
+            return "bounce: delivery status notification (multipart/report)"
+        if report_type == "disposition-notification":
+            return "read receipt (disposition-notification)"
+        if report_type == "feedback-report":
+            return "abuse feedback report (ARF)"
+        return f"automatic report (multipart/report; report-type={report_type or '?'})"
+    if ticket.sender and _DAEMON_SENDER.match(ticket.sender):
+        return f"bounce: sent by {ticket.sender.split('@')[0]}"
+    if ticket.sender_name and _DAEMON_NAME.search(ticket.sender_name):
+        return "bounce: sent by a mail system"
+    auto_submitted = (ticket.header("auto-submitted") or "").split(";")[0].strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return f"auto-reply: Auto-Submitted: {auto_submitted}"
+    for name in ("x-autoreply", "x-autorespond", "x-auto-reply", "x-autoresponder"):
+        if ticket.header(name) is not None:
+            return f"auto-reply: {name} header"
+    precedence = (ticket.header("precedence") or "").strip().lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"bulk mail: Precedence: {precedence}"
+    if len(ticket.header_all("received")) > MAX_HOPS:
+        return f"loop: more than {MAX_HOPS} Received: hops"
+    if ticket.header("x-loop") is not None:
+        return "loop: X-Loop header"
+    if _BOUNCE_SUBJECT.match(ticket.subject):
+        return "bounce: delivery failure subject"
+    if _AUTOREPLY_SUBJECT.match(ticket.subject):
+        return "auto-reply: automatic reply subject"
+    return_path = ticket.header("return-path")
+    if return_path is not None and return_path.strip() in ("<>", ""):
+        return "auto-reply: null Return-Path (<>)"
+    return None
+
+
+def _parameter(header: str, name: str) -> str | None:
+    match = re.search(rf"{name}\s*=\s*\"?([\w.-]+)", header, re.I)
+    return match.group(1).lower() if match else None

@@ -1,0 +1,70 @@
+"""Slice a log down to what a technician reads: errors and warnings with a little context,
+repeats collapsed, size capped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_MAX_LINE_CHARS = 300
+_TAIL_WHEN_QUIET = 8
+_SEVERE = re.compile(
+    r"(?i)\b(fatal|panic|critical|crit|emerg|alert|segfault|traceback|exception|oom|killed"
+    r"|break-?in|corrupt\w*|error|err|fail\w*|denied|refused|unreachable|timed? ?out|abort\w*)\b"
+)
+_NOTABLE = re.compile(
+    r"(?i)\b(warn\w*|invalid|illegal|unable|cannot|can't|could not|retry\w*|disconnect\w*"
+    r"|accepted password|authentication|rejected|expired|lost)\b"
+)
+_VARIABLE = re.compile(r"0x[0-9a-f]+|[0-9a-f]{8,}|\d+", re.I)
+
+
+def slice_logs(logs: Sequence[str], max_lines: int, context: int = 1) -> str | None:
+    """One slice over all logs, at most `max_lines` lines plus one header per log."""
+    if not logs:
+        return None
+    budget = max(max_lines // len(logs), 5)
+    parts = [_slice_one(log, index, budget, context) for index, log in enumerate(logs[:10])]
+    return "\n".join(part for part in parts if part) or None
+
+
+def _slice_one(log: str, index: int, budget: int, context: int) -> str:
+    lines = log.splitlines()
+    # Each distinct line shape counts once; its repeats are reported, not repeated.
+    first_of: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    ranked: list[tuple[int, int]] = []  # (rank, line index); rank 0 = most severe
+    for number, line in enumerate(lines):
+        rank = 0 if _SEVERE.search(line) else 1 if _NOTABLE.search(line) else None
+        if rank is None:
+            continue
+        shape = _VARIABLE.sub("#", line.strip())
+        if shape in first_of:
+            repeats[first_of[shape]] = repeats.get(first_of[shape], 0) + 1
+            continue
+        first_of[shape] = number
+        ranked.append((rank, number))
+    chosen = sorted(number for _, number in sorted(ranked)[:budget])
+    if not chosen:
+        chosen = list(range(max(0, len(lines) - _TAIL_WHEN_QUIET), len(lines)))
+        context = 0
+    keep: set[int] = set(chosen)
+    for number in chosen:  # context only while the budget lasts
+        for near in range(number - context, number + context + 1):
+            if len(keep) >= budget:
+                break
+            if 0 <= near < len(lines) and lines[near].strip():
+                keep.add(near)
+    out = [f"--- log {index + 1}: {len(lines)} lines, {len(keep)} kept ---"]
+    previous = -1
+    for number in sorted(keep):
+        if previous >= 0 and number > previous + 1:
+            out.append("[...]")
+        line = lines[number].rstrip()
+        if len(line) > _MAX_LINE_CHARS:
+            line = line[:_MAX_LINE_CHARS] + " [...]"
+        if repeats.get(number):
+            line += f"  [repeated {repeats[number]} more times]"
+        out.append(line)
+        previous = number
+    return "\n".join(out)

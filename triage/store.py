@@ -1,0 +1,266 @@
+"""SQLite store: tickets and their results, source cursors, the cost ledger, the answer cache.
+
+The store is the single source of truth for "has this input been handled". One connection in
+WAL mode, serialised by a lock, so connector threads can share it. The schema is versioned
+with PRAGMA user_version; MIGRATIONS only ever grows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from triage.errors import StoreError
+from triage.result import Result
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: tickets, cursors, ledger, answer cache
+    """
+    CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        source_ref TEXT NOT NULL,
+        message_id TEXT,
+        content_key TEXT,
+        sender TEXT,
+        received_at TEXT NOT NULL,   -- UTC ISO 8601, sortable
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        status_reason TEXT,
+        duplicate_of TEXT,
+        category TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        risk TEXT NOT NULL,
+        sensitivity TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        workflow TEXT NOT NULL,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        result TEXT NOT NULL         -- the result JSON, as written to the outbox
+    );
+    CREATE INDEX tickets_message_id ON tickets(message_id) WHERE message_id IS NOT NULL;
+    CREATE INDEX tickets_content_key ON tickets(content_key, received_at);
+    CREATE INDEX tickets_created_at ON tickets(created_at);
+    CREATE TABLE cursors (
+        source TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        ticket_id TEXT,
+        workflow TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        model TEXT,
+        template TEXT,
+        template_version TEXT,
+        tokens_in INTEGER NOT NULL DEFAULT 0,
+        tokens_out INTEGER NOT NULL DEFAULT 0,
+        cached_tokens INTEGER NOT NULL DEFAULT 0,
+        seconds REAL NOT NULL DEFAULT 0,
+        usd REAL NOT NULL DEFAULT 0,
+        baseline_usd REAL NOT NULL DEFAULT 0,
+        outcome TEXT NOT NULL
+    );
+    CREATE INDEX ledger_at ON ledger(at);
+    CREATE INDEX ledger_ticket ON ledger(ticket_id);
+    CREATE TABLE answer_cache (
+        key TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        hits INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One model call (or cache hit), booked to a workflow and a tier."""
+
+    at: datetime
+    ticket_id: str | None
+    workflow: str
+    tier: str
+    model: str | None
+    template: str | None
+    template_version: str | None
+    tokens_in: int
+    tokens_out: int
+    cached_tokens: int
+    seconds: float
+    usd: float
+    baseline_usd: float
+    outcome: str
+
+
+@dataclass(frozen=True)
+class TicketKeys:
+    """What dedup looks tickets up by, stored beside the result."""
+
+    content_key: str | None
+
+
+class SqliteStore:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = path
+        try:
+            if read_only:
+                self._db = sqlite3.connect(
+                    f"file:{path}?mode=ro", uri=True, check_same_thread=False
+                )
+            else:
+                if isinstance(path, Path):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(
+                    str(path), isolation_level=None, check_same_thread=False, timeout=30
+                )
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    # -- schema -------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"the store {self.path} has schema version {version}, newer than this "
+                f"triage ({len(MIGRATIONS)}): upgrade triage or use another store"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"store write failed: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"store read failed: {exc}") from exc
+
+    # -- tickets ------------------------------------------------------------------------
+
+    def get_result(self, ticket_id: str) -> Result | None:
+        rows = self._read("SELECT result FROM tickets WHERE id = ?", (ticket_id,))
+        return Result.from_json(str(rows[0][0])) if rows else None
+
+    def find_by_message_id(self, message_id: str) -> str | None:
+        """The original ticket with this Message-ID (following duplicate links)."""
+        rows = self._read(
+            "SELECT id, duplicate_of FROM tickets WHERE message_id = ? "
+            "AND status IN ('triaged', 'duplicate', 'ignored') ORDER BY received_at LIMIT 1",
+            (message_id,),
+        )
+        return str(rows[0][1] or rows[0][0]) if rows else None
+
+    def find_by_content_key(self, key: str, since: datetime, until: datetime) -> str | None:
+        rows = self._read(
+            "SELECT id FROM tickets WHERE content_key = ? AND status = 'triaged' "
+            "AND received_at >= ? AND received_at <= ? ORDER BY received_at LIMIT 1",
+            (key, _utc(since), _utc(until)),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
+        """Commit one result, durably. Raises StoreError; then the input stays unacknowledged."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO tickets (id, source, source_ref, message_id, content_key, sender,"
+                " received_at, created_at, status, status_reason, duplicate_of, category,"
+                " priority, risk, sensitivity, tier, workflow, cost_usd, result)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    result.id, result.source, result.source_ref, result.message_id,
+                    keys.content_key, result.sender, _utc(result.received_at), _utc(now),
+                    result.status, result.status_reason, result.duplicate_of, result.category,
+                    result.priority, result.risk, result.sensitivity.level, result.route.tier,
+                    result.workflow, result.cost.usd, result.to_json(),
+                ),
+            )
+
+    def count_tickets(self) -> int:
+        return int(str(self._read("SELECT count(*) FROM tickets")[0][0]))
+
+    # -- cursors ------------------------------------------------------------------------
+
+    def get_cursor(self, source: str) -> str | None:
+        rows = self._read("SELECT value FROM cursors WHERE source = ?", (source,))
+        return str(rows[0][0]) if rows else None
+
+    def set_cursor(self, source: str, value: str, now: datetime) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(source) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (source, value, _utc(now)),
+            )
+
+    # -- ledger -------------------------------------------------------------------------
+
+    def book(self, entry: LedgerEntry) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template,"
+                " template_version, tokens_in, tokens_out, cached_tokens, seconds, usd,"
+                " baseline_usd, outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    _utc(entry.at), entry.ticket_id, entry.workflow, entry.tier, entry.model,
+                    entry.template, entry.template_version, entry.tokens_in, entry.tokens_out,
+                    entry.cached_tokens, entry.seconds, entry.usd, entry.baseline_usd,
+                    entry.outcome,
+                ),
+            )
+
+    # -- maintenance --------------------------------------------------------------------
+
+    def integrity_check(self) -> str:
+        return str(self._read("PRAGMA integrity_check")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime reached the store")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
