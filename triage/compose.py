@@ -44,6 +44,7 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
             max_text_attachment_bytes=settings.parsing.max_text_attachment_kb * 1024,
             max_parts=settings.parsing.max_parts,
             max_depth=settings.parsing.max_depth,
+            max_body_chars=settings.parsing.max_body_kb * 1024,
         ),
         dedup_window=timedelta(hours=settings.dedup.window_hours),
         log_slice_lines=settings.parsing.log_slice_lines,

@@ -50,6 +50,7 @@ class DropFolderConfig(Section):
 
 
 class ParsingConfig(Section):
+    max_body_kb: int = Field(gt=0)
     max_text_attachment_kb: int = Field(gt=0)
     max_parts: int = Field(gt=0)
     max_depth: int = Field(gt=0)

@@ -50,6 +50,15 @@ _LOG_LINE = re.compile(
 _MIN_LOG_RUN = 5
 
 
+def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
+    """The requester's words (quotes, signature and pasted logs removed), cut to max_chars."""
+    body, logs = split_pasted_logs(strip_quotes(text[: max_chars * 4]))
+    if len(body) > max_chars:
+        cut = len(body) - max_chars
+        body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
+    return body, logs
+
+
 def strip_quotes(text: str) -> str:
     """Cut the quoted original and the signature; keep the text if nothing would remain."""
     lines = text.splitlines()

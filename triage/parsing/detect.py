@@ -27,7 +27,7 @@ def detect_format(data: bytes) -> Format:
         raise ParseError("binary content: not a mail, text, Markdown or JSON ticket")
     if head.lstrip()[:1] in (b"{", b"["):
         return "json"
-    if _looks_like_mail(head):
+    if _looks_like_mail(head, truncated=len(data) > _SNIFF):
         return "mail"
     if _MARKDOWN.search(head):
         return "markdown"
@@ -41,8 +41,10 @@ def _looks_binary(head: bytes) -> bool:
     return controls > len(head) // 20
 
 
-def _looks_like_mail(head: bytes) -> bool:
+def _looks_like_mail(head: bytes, truncated: bool) -> bool:
     lines = head.splitlines()
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]  # the sniffed window may end inside a line
     if lines and lines[0].startswith(b"From "):  # an mbox envelope line
         lines = lines[1:]
     known = 0

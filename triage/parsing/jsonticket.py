@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from triage.errors import ParseError
-from triage.parsing.cleanup import split_pasted_logs, strip_quotes
+from triage.parsing.cleanup import clean_body
 from triage.ticket import Attachment, Category, Priority, Ticket
 
 
@@ -35,7 +35,7 @@ class JsonTicket(BaseModel):
     attachments: list[JsonAttachment] = Field(default_factory=list, max_length=100)
 
 
-def parse_json_ticket(data: bytes, max_text_attachment_bytes: int) -> Ticket:
+def parse_json_ticket(data: bytes, max_text_attachment_bytes: int, max_body_chars: int) -> Ticket:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -61,7 +61,7 @@ def parse_json_ticket(data: bytes, max_text_attachment_bytes: int) -> Ticket:
         if kept:
             logs.append(item.content)
         attachments.append(Attachment(item.filename, item.content_type, size, kept))
-    body, pasted = split_pasted_logs(strip_quotes(fields.body))
+    body, pasted = clean_body(fields.body, max_body_chars)
     hints = {
         key: value
         for key, value in (("category", fields.category), ("priority", fields.priority))

@@ -13,15 +13,17 @@ from email.message import Message
 from email.parser import BytesParser
 
 import charset_normalizer
-from bs4 import BeautifulSoup
+from selectolax.lexbor import LexborHTMLParser
 
 from triage.errors import ParseError
-from triage.parsing.cleanup import split_pasted_logs, strip_quotes
+from triage.parsing.cleanup import clean_body
 from triage.ticket import Attachment, Ticket
 
 _LOG_NAMES = re.compile(r"\.(log|txt|out|err|csv|trace)(\.\d+)?$", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
 _MAX_HEADER_CHARS = 8192  # a decoded header value longer than this is cut
+_MAX_HTML_CHARS = 2_000_000
+_BLOCK_END = re.compile(r"<(?:br|/p|/div|/li|/tr|/h[1-6]|/table|/blockquote)\b[^>]*>", re.I)
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class MailLimits:
     max_text_attachment_bytes: int
     max_parts: int
     max_depth: int
+    max_body_chars: int = 65536
 
 
 @dataclass
@@ -58,7 +61,7 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
     _walk(message, 0, walk, inside_attached_message=False)
 
     raw_body = _choose_body(walk)
-    body, pasted = split_pasted_logs(strip_quotes(raw_body))
+    body, pasted = clean_body(raw_body, limits.max_body_chars)
     sender_name, sender = _address(_first(headers, "from"))
     message_id_match = _MESSAGE_ID.search(_first(headers, "message-id") or "")
     return Ticket(
@@ -94,11 +97,15 @@ def decode_header(value: object) -> str:
 
 
 def html_to_text(html: str) -> str:
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "head", "title"]):
-        tag.decompose()
-    text = soup.get_text("\n")
-    return re.sub(r"\n\s*\n+", "\n\n", text).strip()
+    """Visible text of an HTML body, one block element a line (lexbor, via selectolax)."""
+    html = _BLOCK_END.sub(lambda match: match.group(0) + "\n", html[:_MAX_HTML_CHARS])
+    tree = LexborHTMLParser(html)
+    for node in tree.css("script, style, head, title"):
+        node.decompose()
+    root = tree.body or tree.root
+    text = root.text(separator="") if root is not None else ""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _walk(part: Message, depth: int, walk: _Walk, inside_attached_message: bool) -> None:

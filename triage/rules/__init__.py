@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from triage.rules.extract import Fields, extract_fields
-from triage.rules.keywords import CompiledRule, apply_rules
+from triage.rules.keywords import CompiledRule, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
 from triage.rules.sensitivity import Sensitivity, scan
-from triage.ticket import Category, Priority, Risk, Ticket
+from triage.rules.text import TextIndex
+from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
 _SUMMARY_CHARS = 240
 
@@ -29,13 +31,16 @@ class RulesVerdict:
 
 
 def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: int) -> RulesVerdict:
-    match = apply_rules(rules, ticket)
-    sensitivity = scan(ticket)
-    text = f"{ticket.subject}\n{ticket.body}"
-    risk, reasons = assess_risk(text, sensitivity, match.risk, match.matched)
+    match = apply_rules(rules, index_fields(ticket))
+    log_slice = slice_logs(ticket.logs, log_slice_lines)
+    texts = {"subject": ticket.subject, "body": ticket.body}
+    if log_slice:
+        texts["log_slice"] = log_slice
+    sensitivity = scan(texts)
+    words = TextIndex(f"{ticket.subject}\n{ticket.body}")
+    risk, reasons = assess_risk(words, sensitivity, match.risk, match.matched)
     category: Category = match.category or _hint_category(ticket) or "other"
     stated = _most_urgent(match.priority, _hint_priority(ticket))
-    log_slice = slice_logs(ticket.logs, log_slice_lines)
     return RulesVerdict(
         category=category,
         priority=priority_for(risk, stated),
@@ -63,12 +68,12 @@ def summarise(ticket: Ticket) -> str:
 
 def _hint_category(ticket: Ticket) -> Category | None:
     value = ticket.hints.get("category")
-    return value if value in Category.__args__ else None  # type: ignore[attr-defined,return-value]
+    return cast(Category, value) if value in CATEGORIES else None
 
 
 def _hint_priority(ticket: Ticket) -> Priority | None:
     value = ticket.hints.get("priority")
-    return value if value in Priority.__args__ else None  # type: ignore[attr-defined,return-value]
+    return cast(Priority, value) if value in PRIORITIES else None
 
 
 def _most_urgent(*values: Priority | None) -> Priority | None:

@@ -11,7 +11,7 @@ from triage.ticket import Ticket
 
 # RFC 5321 section 6.3: more than this many Received: fields means the mail is looping.
 MAX_HOPS = 30
-_DAEMON_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+_DAEMON_SENDER = re.compile(r"^(mailer-daemon|post_?master|mail-daemon|mailerdaemon)@", re.I)
 _DAEMON_NAME = re.compile(r"mail(er)?[ -]?(delivery)?[ -]?(daemon|subsystem)|postmaster", re.I)
 _AUTOREPLY_SUBJECT = re.compile(
     r"^\s*(automatic reply|auto[- ]?reply|autoreply|auto-response|out of (the )?office"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from triage.rules.text import Terms, TextIndex
 
 MAX_PER_FIELD = 20
 
@@ -13,26 +16,29 @@ _FILE_SUFFIXES = frozenset(
     "txt log exe dll msi pdf doc docx xls xlsx ppt pptx png jpg jpeg gif zip rar 7z py json xml "
     "html htm eml csv ini cfg conf sh bat ps1 tmp dat bak jar js css md vbs lnk iso img".split()
 )
-_FQDN = re.compile(
-    r"(?<![\w@.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?![\w-]|\.\w)",
-    re.I,
-)
+# Patterns start with a character class, not a look-behind, so `re` can skip ahead quickly;
+# word boundaries are checked in Python (_standalone).
+_FQDN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}(?:\.[a-z0-9][a-z0-9-]{0,62})*\.[a-z]{2,24}", re.I)
 _UNC = re.compile(r"\\\\([A-Za-z0-9][\w.-]{0,62})\\")
 _NAMED_HOST = re.compile(
-    r"\b(?:host(?:name)?|server|computer|machine|rechner|serveur|servidor)\s*[:=]?\s*"
+    r"(?:host(?:name)?|server|computer|machine|rechner|serveur|servidor)\s*[:=]?\s*"
     r"([A-Za-z][A-Za-z0-9-]{2,62})\b",
     re.I,
 )
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])", re.I)
-_ERROR_CODES = (
-    re.compile(r"\b0x[0-9A-Fa-f]{4,8}\b"),
-    re.compile(r"\bAADSTS\d{4,8}\b"),
-    re.compile(r"\b(?:ORA|TNS|SQL|ERR|NET|KB)-?\d{3,7}\b"),
-    re.compile(r"\bERR_[A-Z0-9_]{3,40}\b"),
-    re.compile(r"\b[A-Z]{2,}(?:_[A-Z0-9]+){2,}\b"),  # DRIVER_IRQL_NOT_LESS_OR_EQUAL
-    re.compile(r"(?i)\b(?:error|fehler|erreur|code)(?:\s+code)?\s*[:#]?\s*(-?\d{3,6})\b"),
-    re.compile(r"(?i)\bHTTP(?:/\d(?:\.\d)?)?\s+(?:status\s+)?([45]\d\d)\b"),
+_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+_IPV6 = re.compile(r"[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}", re.I)
+# (pattern, what the text must contain for the pattern to be worth running)
+_ERROR_CODES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\b0x[0-9A-Fa-f]{4,8}\b"), ("0x",)),
+    (re.compile(r"\bAADSTS\d{4,8}\b"), ("AADSTS",)),
+    (re.compile(r"\b(?:ORA|TNS|SQL|ERR|NET|KB)-?\d{3,7}\b"), ("ORA", "TNS", "SQL", "ERR", "NET", "KB")),
+    (re.compile(r"\bERR_[A-Z0-9_]{3,40}\b"), ("ERR_",)),
+    (re.compile(r"\b[A-Z]{2,}(?:_[A-Z0-9]+){2,}\b"), ("_",)),  # DRIVER_IRQL_NOT_LESS_OR_EQUAL
+    (
+        re.compile(r"(?i)(?:error|fehler|erreur|code)(?:\s+code)?\s*[:#]?\s*(-?\d{3,6})\b"),
+        ("rror", "RROR", "ehler", "rreur", "ode"),
+    ),
+    (re.compile(r"(?i)HTTP(?:/\d(?:\.\d)?)?\s+(?:status\s+)?([45]\d\d)\b"), ("HTTP", "http")),
 )
 _APPLICATIONS = {
     # name as written: case-insensitive unless it is also an everyday word
@@ -47,21 +53,28 @@ _APPLICATIONS = {
     "Teams": True, "Edge": True, "Office 365": False, "Microsoft 365": False, "Windows": True,
     "macOS": False, "Visual Studio": False, "Photoshop": False, "Skype": False,
 }
-_APP_PATTERN = re.compile(
-    "|".join(
-        rf"(?P<a{index}>(?<!\w){'' if case else '(?i:'}{re.escape(name)}{'' if case else ')'}(?!\w))"
-        for index, (name, case) in enumerate(_APPLICATIONS.items())
-    )
-)
-_APP_NAMES = list(_APPLICATIONS)
-_DEVICES = (
-    re.compile(r"\b(?:ASSET|INV|PC|LT|NB|WS|DT|TAG)[-_#:]?\s?\d{3,10}\b", re.I),
-    re.compile(
-        r"\b(?:ThinkPad|Latitude|EliteBook|ProBook|MacBook(?: Pro| Air)?|iMac|Surface(?: Pro| Laptop)?"
-        r"|iPhone|iPad|Galaxy|Pixel|OptiPlex|XPS|Precision|ZBook|LaserJet|OfficeJet|DeskJet"
-        r"|imageRUNNER|WorkCentre|IdeaPad|ThinkCentre|Yubikey)(?:\s+[A-Z]?\d[\w-]{0,10})?\b"
+_APPS_ANY_CASE = Terms([name for name, cased in _APPLICATIONS.items() if not cased])
+_APPS_CASED = Terms([name for name, cased in _APPLICATIONS.items() if cased], case_sensitive=True)
+_DEVICES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (
+        re.compile(r"\b(?:ASSET|INV|PC|LT|NB|WS|DT|TAG)[-_#:]?\s?\d{3,10}\b", re.I),
+        ("asset", "inv", "pc", "lt", "nb", "ws", "dt", "tag", "ASSET", "INV", "PC", "LT", "NB",
+         "WS", "DT", "TAG", "Asset", "Inv", "Tag"),
     ),
-    re.compile(r"(?i)\b(?:serial(?:\s+(?:number|no\.?))?|S/N)\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b"),
+    (
+        re.compile(
+            r"\b(?:ThinkPad|Latitude|EliteBook|ProBook|MacBook(?: Pro| Air)?|iMac"
+            r"|Surface(?: Pro| Laptop)?|iPhone|iPad|Galaxy|Pixel|OptiPlex|XPS|Precision|ZBook"
+            r"|LaserJet|OfficeJet|DeskJet|imageRUNNER|WorkCentre|IdeaPad|ThinkCentre|Yubikey)"
+            r"(?:\s+[A-Z]?\d[\w-]{0,10})?\b"
+        ),
+        ("Think", "Latitude", "Book", "iMac", "Surface", "iPhone", "iPad", "Galaxy", "Pixel",
+         "OptiPlex", "XPS", "Precision", "Jet", "imageRUNNER", "WorkCentre", "IdeaPad", "Yubikey"),
+    ),
+    (
+        re.compile(r"(?i)\b(?:serial(?:\s+(?:number|no\.?))?|S/N)\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b"),
+        ("serial", "Serial", "SERIAL", "S/N", "s/n"),
+    ),
 )
 
 
@@ -77,41 +90,65 @@ class Fields:
 
 def extract_fields(texts: Iterable[str], requester: str | None) -> Fields:
     joined = "\n".join(texts)
+    index = TextIndex(joined)
     return Fields(
         requester=requester,
         hosts=_unique(_hosts(joined)),
         ips=_unique(_ips(joined)),
         error_codes=_unique(_groups(_ERROR_CODES, joined)),
-        applications=_unique(
-            _APP_NAMES[int(str(m.lastgroup)[1:])] for m in _APP_PATTERN.finditer(joined)
-        ),
+        applications=_unique([*_APPS_ANY_CASE.find(index), *_APPS_CASED.find(index)]),
         devices=_unique(_groups(_DEVICES, joined)),
     )
 
 
 def _hosts(text: str) -> Iterable[str]:
     for match in _FQDN.finditer(text):
-        host = match.group(1).lower()
-        if host.rsplit(".", 1)[1] not in _FILE_SUFFIXES and not host.replace(".", "").isdigit():
+        if not _standalone(text, match, before="@.-", after="-"):
+            continue
+        host = match.group().lower()
+        if host.rsplit(".", 1)[1] not in _FILE_SUFFIXES:
             yield host
-    for pattern in (_UNC, _NAMED_HOST):
-        for match in pattern.finditer(text):
-            host = match.group(1)
-            if pattern is _UNC or any(char.isdigit() or char == "-" for char in host):
-                yield host.lower()
+    if "\\\\" in text:
+        yield from (match.group(1).lower() for match in _UNC.finditer(text))
+    for match in _NAMED_HOST.finditer(text):
+        host = match.group(1)
+        if any(char.isdigit() or char == "-" for char in host):
+            yield host.lower()
 
 
 def _ips(text: str) -> Iterable[str]:
-    for pattern in (_IPV4, _IPV6):
-        for match in pattern.finditer(text):
-            try:
-                yield str(ipaddress.ip_address(match.group()))
-            except ValueError:
-                continue
+    seen: set[str] = set()
+    candidates = (m for m in _IPV4.finditer(text) if _standalone(text, m, before=".", after="."))
+    if "::" in text or text.count(":") >= 7:
+        candidates = itertools.chain(
+            candidates, (m for m in _IPV6.finditer(text) if m.group().count(":") >= 2)
+        )
+    for match in candidates:
+        if match.group() in seen:
+            continue
+        seen.add(match.group())
+        try:
+            yield str(ipaddress.ip_address(match.group()))
+        except ValueError:
+            continue
 
 
-def _groups(patterns: Iterable[re.Pattern[str]], text: str) -> Iterable[str]:
-    for pattern in patterns:
+def _standalone(text: str, match: re.Match[str], before: str, after: str) -> bool:
+    """Not glued to a word (or to the given characters) on either side."""
+    start, end = match.span()
+    if start and (text[start - 1].isalnum() or text[start - 1] in before + "_"):
+        return False
+    if end < len(text) and (text[end].isalnum() or text[end] in "_" + after):
+        return False
+    return not (after == "." and end + 1 < len(text) and text[end] == "." and text[end + 1].isdigit())
+
+
+def _groups(
+    patterns: Iterable[tuple[re.Pattern[str], tuple[str, ...]]], text: str
+) -> Iterable[str]:
+    for pattern, anchors in patterns:
+        if not any(anchor in text for anchor in anchors):
+            continue
         for match in pattern.finditer(text):
             yield (match.group(1) if pattern.groups else match.group()).strip()
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from triage.rules.text import Terms, TextIndex
 from triage.ticket import Category, Priority, Risk, Ticket
 
 Field = Literal["subject", "body", "from"]
@@ -28,7 +29,11 @@ class Rule:
 @dataclass(frozen=True)
 class CompiledRule:
     rule: Rule
-    pattern: re.Pattern[str]
+    terms: Terms
+    patterns: tuple[re.Pattern[str], ...]
+
+    def matches(self, index: TextIndex) -> bool:
+        return self.terms.any(index) or any(p.search(index.text) for p in self.patterns)
 
 
 @dataclass(frozen=True)
@@ -42,35 +47,39 @@ class RuleMatch:
 
 
 def compile_rules(rules: list[Rule]) -> tuple[CompiledRule, ...]:
-    return tuple(CompiledRule(rule, _compile(rule.match)) for rule in rules)
+    compiled = []
+    for rule in rules:
+        regexes = [entry for entry in rule.match if _is_regex(entry)]
+        compiled.append(
+            CompiledRule(
+                rule=rule,
+                terms=Terms(entry for entry in rule.match if not _is_regex(entry)),
+                patterns=tuple(re.compile(entry[1:-1], re.IGNORECASE) for entry in regexes),
+            )
+        )
+    return tuple(compiled)
 
 
-def _compile(entries: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = []
-    for entry in entries:
-        if len(entry) >= 2 and entry.startswith("/") and entry.endswith("/"):
-            alternatives.append(f"(?:{entry[1:-1]})")
-            continue
-        prefix = entry.endswith("*")
-        words = entry.rstrip("*").strip().split()
-        phrase = r"[\s\-_]+".join(re.escape(word) for word in words)
-        alternatives.append(rf"(?<!\w){phrase}" + ("" if prefix else r"(?!\w)"))
-    return re.compile("|".join(alternatives), re.IGNORECASE)
+def _is_regex(entry: str) -> bool:
+    return len(entry) >= 2 and entry.startswith("/") and entry.endswith("/")
 
 
-def apply_rules(rules: tuple[CompiledRule, ...], ticket: Ticket) -> RuleMatch:
-    texts: dict[Field, str] = {
-        "subject": ticket.subject,
-        "body": ticket.body,
-        "from": ticket.sender or "",
+def index_fields(ticket: Ticket) -> dict[Field, TextIndex]:
+    return {
+        "subject": TextIndex(ticket.subject),
+        "body": TextIndex(ticket.body),
+        "from": TextIndex(ticket.sender or ""),
     }
+
+
+def apply_rules(rules: tuple[CompiledRule, ...], indexes: dict[Field, TextIndex]) -> RuleMatch:
     category: Category | None = None
     priority: Priority | None = None
     risk: Risk | None = None
     matched: list[str] = []
     for compiled in rules:
         rule = compiled.rule
-        if not any(compiled.pattern.search(texts[field]) for field in rule.on):
+        if not any(compiled.matches(indexes[field]) for field in rule.on):
             continue
         matched.append(rule.name)
         category = category or rule.category

@@ -3,75 +3,111 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from triage.rules.keywords import RISK_ORDER
 from triage.rules.sensitivity import CARD, CREDENTIAL, Sensitivity
+from triage.rules.text import Terms, TextIndex
 from triage.ticket import Priority, Risk
 
-_HIGH: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile(pattern, re.I))
-    for reason, pattern in (
-        ("security incident: phishing",
-         r"(?<!\w)(phish\w*|hameçonnage|suplantaci[óo]n de identidad)(?!\w)"),
-        ("security incident: malware",
-         r"(?<!\w)(malware|virus|trojan\w*|spyware|keylogger|schadsoftware|trojaner"
-         r"|logiciel malveillant|software malicioso)(?!\w)"),
-        ("security incident: ransomware",
-         r"(?<!\w)(ransomware|ransom note|rançongiciel|encrypted my files"
-         r"|files (are|were|have been|got) encrypted|dateien (wurden )?verschlüsselt)(?!\w)"),
-        ("security incident: compromised account",
-         r"(?<!\w)(hacked|compromised|gehackt|kompromittiert|piraté|hackead[oa]|comprometid[oa]"
-         r"|unauthori[sz]ed (access|login|sign-?in)|suspicious (login|sign-?in|activity)"
-         r"|someone (else )?(logged|signed) in(to)?)(?!\w)"),
-        ("security incident: leaked secret",
-         r"(?<!\w)((leak(ed)?|exposed|pushed|committed|posted|published|pasted)\W+(\w+\W+){0,6}"
-         r"(password|api[ -]?key|secret|token|credential|private key)s?"
-         r"|(password|api[ -]?key|secret|token|credential|private key)s?\W+(\w+\W+){0,4}"
-         r"(was |were |got |has been |have been )?(leaked|exposed|made public|published))(?!\w)"),
-        ("security incident: lost or stolen device",
-         r"(?<!\w)((lost|stolen|missing|verloren|gestohlen|perdu|volé|perdid[oa]|robad[oa])\W+"
-         r"(\w+\W+){0,3}(laptop|phone|device|iphone|notebook|tablet|usb|smartphone|handy"
-         r"|ordinateur|portátil|móvil|ipad|macbook)"
-         r"|(laptop|phone|device|iphone|notebook|tablet|smartphone|handy|ipad|macbook)\W+"
-         r"(\w+\W+){0,3}(lost|stolen|gestohlen|verloren|volé|perdu|robad[oa]|perdid[oa]))(?!\w)"),
-        ("security incident: payment fraud",
-         r"(?<!\w)(ceo fraud|invoice fraud|payment fraud|fraudulent (invoice|payment|transfer)"
-         r"|gift ?cards?|change (of )?bank (details|account)|bank details (have )?changed"
-         r"|wire transfer|urgent (payment|transfer)|überweisung|virement urgent"
-         r"|transferencia urgente)(?!\w)"),
-        ("outage affecting many users",
-         r"(?<!\w)(everyone|everybody|all (users|staff|employees|colleagues|of us)"
-         r"|(whole|entire) (office|team|company|floor|building|department|site)"
-         r"|nobody can|no ?one can|company-?wide|site-?wide|outage|is down for"
-         r"|alle (mitarbeiter|kollegen|benutzer)|niemand kann|(ganze|gesamte) (büro|firma"
-         r"|abteilung)|ausfall|tout le monde|personne ne peut|panne générale|todos los usuarios"
-         r"|nadie puede|toda la oficina)(?!\w)"),
-    )
+_DEVICES = (
+    "laptop", "phone", "device", "iphone", "notebook", "tablet", "usb", "smartphone", "handy",
+    "ordinateur", "portátil", "móvil", "ipad", "macbook",
 )
-_MEDIUM: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile(pattern, re.I))
-    for reason, pattern in (
-        ("requester cannot work",
-         r"(?<!\w)(can(no|')t work|unable to work|completely blocked|kann nicht arbeiten"
-         r"|ne peux pas travailler|no puedo trabajar)(?!\w)"),
-        ("marked urgent",
-         r"(?<!\w)(urgent|asap|as soon as possible|dringend|sofort|urgente|lo antes posible)(?!\w)"),
-    )
+_SECRETS = ("password*", "api key", "apikey", "secret*", "token*", "credential*", "private key")
+
+
+@dataclass(frozen=True)
+class _Signal:
+    reason: str
+    terms: Terms
+    also: Terms | None = None  # a second group of words that must be present too
+    near: re.Pattern[str] | None = None  # and then these words close together in the text
+
+    def found(self, index: TextIndex) -> bool:
+        if not self.terms.any(index) or (self.also is not None and not self.also.any(index)):
+            return False
+        return self.near is None or self.near.search(index.text) is not None
+
+
+_HIGH = (
+    _Signal("security incident: phishing", Terms(["phish*", "hameçonnage",
+            "suplantación de identidad"])),
+    _Signal("security incident: malware", Terms([
+        "malware", "virus", "viruses", "trojan*", "spyware", "keylogger", "schadsoftware",
+        "trojaner", "logiciel malveillant", "software malicioso"])),
+    _Signal("security incident: ransomware", Terms([
+        "ransomware", "ransom note", "rançongiciel", "encrypted my files", "files are encrypted",
+        "files were encrypted", "files have been encrypted", "files got encrypted",
+        "dateien verschlüsselt", "dateien wurden verschlüsselt"])),
+    _Signal("security incident: compromised account", Terms([
+        "hacked", "compromised", "gehackt", "kompromittiert", "piraté", "hackeado", "hackeada",
+        "comprometido", "comprometida", "unauthorized access", "unauthorised access",
+        "unauthorized login", "unauthorized sign in", "suspicious login", "suspicious sign in",
+        "suspicious activity", "someone logged in", "someone signed in", "someone else logged in"])),
+    _Signal(
+        "security incident: leaked secret",
+        Terms(["leak*", "exposed", "pushed", "committed", "posted", "published", "pasted",
+               "made public"]),
+        also=Terms(_SECRETS),
+        near=re.compile(
+            r"(?i)\b(leak\w*|exposed|pushed|committed|posted|published|pasted|made public)"
+            r"\W+(?:\w+\W+){0,6}?(password|api[ -]?key|secret|token|credential|private key)"
+            r"|\b(password|api[ -]?key|secret|token|credential|private key)s?\W+(?:\w+\W+){0,5}?"
+            r"(leak\w*|exposed|made public|published)"
+        ),
+    ),
+    _Signal(
+        "security incident: lost or stolen device",
+        Terms(["lost", "stolen", "missing", "verloren", "gestohlen", "perdu", "volé", "perdido",
+               "perdida", "robado", "robada"]),
+        also=Terms(_DEVICES),
+        near=re.compile(
+            r"(?i)\b(lost|stolen|missing|verloren|gestohlen|perdu|volé|perdid[oa]|robad[oa])"
+            rf"\W+(?:\w+\W+){{0,3}}?({'|'.join(_DEVICES)})"
+            rf"|\b({'|'.join(_DEVICES)})\W+(?:\w+\W+){{0,3}}?"
+            r"(lost|stolen|gestohlen|verloren|volé|perdu|robad[oa]|perdid[oa])"
+        ),
+    ),
+    _Signal("security incident: payment fraud", Terms([
+        "ceo fraud", "invoice fraud", "payment fraud", "fraudulent invoice", "fraudulent payment",
+        "fraudulent transfer", "gift card", "gift cards", "giftcard*", "change of bank details",
+        "change bank details", "bank details changed", "bank details have changed",
+        "change of bank account", "wire transfer", "urgent payment", "urgent transfer",
+        "überweisung", "virement urgent", "transferencia urgente"])),
+    _Signal("outage affecting many users", Terms([
+        "everyone", "everybody", "all users", "all staff", "all employees", "all colleagues",
+        "all of us", "whole office", "whole team", "whole company", "whole floor",
+        "whole building", "whole department", "entire office", "entire team", "entire company",
+        "entire floor", "entire building", "entire department", "nobody can", "no one can",
+        "company wide", "companywide", "site wide", "outage", "is down for",
+        "alle mitarbeiter", "alle kollegen", "alle benutzer", "niemand kann", "ganze büro",
+        "ganzes büro", "ganze firma", "gesamte firma", "ganze abteilung", "ausfall",
+        "tout le monde", "personne ne peut", "panne générale", "todos los usuarios",
+        "nadie puede", "toda la oficina"])),
+)
+_MEDIUM = (
+    _Signal("requester cannot work", Terms([
+        "cannot work", "can't work", "cant work", "unable to work", "completely blocked",
+        "kann nicht arbeiten", "ne peux pas travailler", "no puedo trabajar"])),
+    _Signal("marked urgent", Terms([
+        "urgent", "asap", "as soon as possible", "dringend", "sofort", "urgente",
+        "lo antes posible"])),
 )
 _PRIORITY_FLOOR: dict[Risk, Priority] = {"high": "P1", "medium": "P2", "low": "P4"}
 
 
 def assess_risk(
-    text: str, sensitivity: Sensitivity, rule_risk: Risk | None, rule_names: tuple[str, ...]
+    index: TextIndex, sensitivity: Sensitivity, rule_risk: Risk | None, rule_names: tuple[str, ...]
 ) -> tuple[Risk, tuple[str, ...]]:
     """Risk from the words, the sensitive data found and the rules; never below a rule's."""
-    reasons: list[str] = [reason for reason, pattern in _HIGH if pattern.search(text)]
+    reasons: list[str] = [signal.reason for signal in _HIGH if signal.found(index)]
     risk: Risk = "high" if reasons else "low"
     if CREDENTIAL in sensitivity.tags:
         reasons.append("credential written in the ticket: rotate it")
     if CARD in sensitivity.tags:
         reasons.append("payment card number in the ticket")
-    medium = [reason for reason, pattern in _MEDIUM if pattern.search(text)]
+    medium = [signal.reason for signal in _MEDIUM if signal.found(index)]
     reasons.extend(medium)
     if risk == "low" and (medium or CREDENTIAL in sensitivity.tags or CARD in sensitivity.tags):
         risk = "medium"

@@ -7,10 +7,10 @@ written. Findings carry positions, never the values themselves.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from triage.ticket import Level, Ticket
+from triage.ticket import Level
 
 CREDENTIAL = "credential"
 CARD = "pii.card"
@@ -24,7 +24,7 @@ RESTRICTING = frozenset({CREDENTIAL, CARD})
 class Finding:
     tag: str  # credential, pii.card, pii.iban, pii.phone, pii.email
     kind: str  # e.g. password, aws_key, private_key; the tag again for PII
-    field: str  # subject, body, log:<n>
+    field: str  # subject, body, log_slice
     start: int
     end: int
 
@@ -36,7 +36,7 @@ class Sensitivity:
     findings: tuple[Finding, ...]
 
 
-# (kind, pattern, group holding the secret)
+# (kind, pattern, group holding the secret); _ANCHORS says what text must hold to be worth a scan
 _CREDENTIALS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     (
         "private_key",
@@ -72,13 +72,28 @@ _CREDENTIALS: tuple[tuple[str, re.Pattern[str], int], ...] = (
         1,
     ),
 )
+_ANCHORS: dict[str, tuple[str, ...]] = {
+    "private_key": ("PRIVATE KEY-----",),
+    "aws_key": ("AKIA", "ASIA"),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "slack_token": ("xox",),
+    "api_key": ("sk-",),
+    "google_key": ("AIza",),
+    "jwt": ("eyJ",),
+    "bearer_token": ("Bearer",),
+    "url_password": ("://",),
+}
+_LOWER_ANCHORS: dict[str, tuple[str, ...]] = {
+    "password": ("pass", "pwd", "pin", "kennwort", "mot de passe", "contraseña"),
+    "secret": ("key", "secret", "token"),
+}
 _PASSWORD_WORDS = frozenset(
     "reset expired expires change changed changes forgot forgotten locked lock does doesn't "
     "did didn't not no is has have was will for policy manager field prompt again every "
     "sync works work working incorrect wrong invalid request required please".split()
 )
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+_CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
+_IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?")
 _PHONE = re.compile(
     r"(?:(?<=[\s:(])|^)(\+\d{1,3}[\s.-]?)?\(?\d{2,5}\)?(?:[\s.-]?\d{2,5}){1,4}(?![\w.])"
 )
@@ -86,13 +101,15 @@ _PHONE_CONTEXT = re.compile(
     r"(?i)(phone|tel|mobile|cell|call me|reach me|telefon|handy|mobil|téléphone|portable"
     r"|teléfono|móvil|celular)\W{0,20}$"
 )
+_PHONE_WORDS = re.compile(
+    r"phone|tel|mobil|cell|call me|reach me|handy|portable|teléfono|móvil|celular"
+)
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
 _PLACEHOLDERS = {CARD: "[CARD]", IBAN: "[IBAN]", PHONE: "[PHONE]", EMAIL: "[EMAIL]"}
 
 
-def scan(ticket: Ticket) -> Sensitivity:
-    texts = {"subject": ticket.subject, "body": ticket.body}
-    texts.update({f"log:{index}": log for index, log in enumerate(ticket.logs)})
+def scan(texts: Mapping[str, str]) -> Sensitivity:
+    """Scan each named text (subject, body, log_slice) and grade the whole."""
     findings = tuple(
         finding for field, text in texts.items() for finding in scan_text(text, field)
     )
@@ -113,26 +130,42 @@ def scan_text(text: str, field: str) -> list[Finding]:
         taken.append((start, end))
         found.append(Finding(tag, kind, field, start, end))
 
+    lower = text.lower()
     for kind, pattern, group in _CREDENTIALS:
+        if kind in _ANCHORS and not any(anchor in text for anchor in _ANCHORS[kind]):
+            continue
+        if kind in _LOWER_ANCHORS and not any(a in lower for a in _LOWER_ANCHORS[kind]):
+            continue
         for match in pattern.finditer(text):
             if kind == "password" and not _looks_like_password(match.group(1), match.group(2)):
                 continue
             add(CREDENTIAL, kind, match.start(group), match.end(group))
     for match in _CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits) and len(set(digits)) > 1:
+        if (
+            _isolated(text, match.start(), match.end(), "-")
+            and luhn_valid(digits)
+            and len(set(digits)) > 1
+        ):
             add(CARD, CARD, match.start(), match.end())
     for match in _IBAN.finditer(text):
-        if iban_valid(match.group()):
+        if _isolated(text, match.start(), match.end(), "") and iban_valid(match.group()):
             add(IBAN, IBAN, match.start(), match.end())
-    for match in _EMAIL.finditer(text):
+    for match in _EMAIL.finditer(text) if "@" in text else ():
         add(EMAIL, EMAIL, match.start(), match.end())
-    for match in _PHONE.finditer(text):
+    for match in _PHONE.finditer(text) if "+" in text or _PHONE_WORDS.search(lower) else ():
         digits = re.sub(r"\D", "", match.group())
         context = _PHONE_CONTEXT.search(text[max(0, match.start() - 40) : match.start()])
         if 8 <= len(digits) <= 15 and (match.group().startswith("+") or context):
             add(PHONE, PHONE, match.start(), match.end())
     return sorted(found, key=lambda finding: finding.start)
+
+
+def _isolated(text: str, start: int, end: int, glue: str) -> bool:
+    """No letter, digit (or glue character) directly before or after."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before in glue or after.isalnum() or after in glue)
 
 
 def _looks_like_password(connector: str | None, token: str) -> bool:

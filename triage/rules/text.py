@@ -1,0 +1,94 @@
+"""Fast keyword matching: a text is split into words once; each keyword, phrase or prefix is
+then a set or substring look-up instead of a regular-expression scan of the whole text."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from functools import cached_property
+
+_WORD = re.compile(r"\w+")
+
+
+class TextIndex:
+    """The words of one text, ready for many keyword look-ups."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = _WORD.findall(text)
+
+    @cached_property
+    def lower(self) -> list[str]:
+        return [word.lower() for word in self.words]
+
+    @cached_property
+    def lower_set(self) -> frozenset[str]:
+        return frozenset(self.lower)
+
+    @cached_property
+    def cased_set(self) -> frozenset[str]:
+        return frozenset(self.words)
+
+    @cached_property
+    def joined(self) -> str:
+        return " " + " ".join(self.lower) + " "
+
+    @cached_property
+    def cased_joined(self) -> str:
+        return " " + " ".join(self.words) + " "
+
+    @cached_property
+    def sorted_lower(self) -> list[str]:
+        return sorted(self.lower_set)
+
+
+class Terms:
+    """Keywords and phrases matched as whole words; a trailing * matches any word ending."""
+
+    def __init__(self, entries: Iterable[str], case_sensitive: bool = False) -> None:
+        self.case_sensitive = case_sensitive
+        # (entry as given, its first word, the kind of look-up, the needle for phrases)
+        self._terms: list[tuple[str, str, str, str]] = []
+        for entry in entries:
+            prefix = entry.endswith("*")
+            words = _WORD.findall(entry.rstrip("*"))
+            if not case_sensitive:
+                words = [word.lower() for word in words]
+            if not words:
+                continue
+            if len(words) > 1:
+                kind = "phrase"
+            else:
+                kind = "prefix" if prefix else "word"
+            needle = " " + " ".join(words) + ("" if prefix else " ")
+            self._terms.append((entry, words[0], kind, needle))
+
+    def __bool__(self) -> bool:
+        return bool(self._terms)
+
+    def find(self, index: TextIndex, first_only: bool = False) -> list[str]:
+        """The entries found in the text, in the order they were given."""
+        words = index.cased_set if self.case_sensitive else index.lower_set
+        found: list[str] = []
+        for entry, first, kind, needle in self._terms:
+            if kind == "word":
+                hit = first in words
+            elif kind == "prefix":
+                hit = _has_prefix(index.sorted_lower, first)
+            else:
+                haystack = index.cased_joined if self.case_sensitive else index.joined
+                hit = first in words and needle in haystack
+            if hit:
+                found.append(entry)
+                if first_only:
+                    break
+        return found
+
+    def any(self, index: TextIndex) -> bool:
+        return bool(self.find(index, first_only=True))
+
+
+def _has_prefix(words: list[str], prefix: str) -> bool:
+    position = bisect.bisect_left(words, prefix)
+    return position < len(words) and words[position].startswith(prefix)
