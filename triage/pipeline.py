@@ -67,14 +67,14 @@ class Pipeline:
         with self._lock:
             existing = self._store.get_result(raw.id)
             if existing is not None:
-                if self._sink is not None and not self._sink.exists(existing.id):
-                    self._sink.write(existing)  # committed, then the outbox file was lost
+                self._publish(existing, only_if_missing=True)
                 log.info("ticket.already_handled", id=existing.id, source=raw.source)
                 return Outcome(existing, new=False)
             result, keys = self._triage(raw)
-            if self._sink is not None:
-                self._sink.write(result)
+            # The store is the truth; the outbox file is published from it. If publishing
+            # fails the input is not acknowledged, and the retry republishes.
             self._store.save(result, keys, self._clock())
+            self._publish(result, only_if_missing=False)
         log.info(
             "ticket.result",
             id=result.id,
@@ -88,6 +88,14 @@ class Pipeline:
             cost_usd=result.cost.usd,
         )
         return Outcome(result, new=True)
+
+    def _publish(self, result: Result, only_if_missing: bool) -> None:
+        if self._sink is None or (only_if_missing and self._sink.exists(result.id)):
+            return
+        try:
+            self._sink.write(result)
+        except OSError as exc:
+            raise StoreError(f"cannot write the outbox file for {result.id}: {exc}") from exc
 
     def _triage(self, raw: RawInput) -> tuple[Result, TicketKeys]:
         if raw.refused:

@@ -60,21 +60,43 @@ def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
 
 
 def strip_quotes(text: str) -> str:
-    """Cut the quoted original and the signature; keep the text if nothing would remain."""
+    """Cut the quoted original and the signature; keep the text if nothing would remain.
+
+    A reply header followed by ">"-quoted lines only hides those lines (the answer may come
+    below them); followed by unquoted text, it starts the original: the rest is cut."""
     lines = text.splitlines()
     kept: list[str] = []
-    for index, line in enumerate(lines):
-        if _REPLY_HEADER.match(line) or _SIGNATURE.match(line):
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        header_lines = _reply_header_lines(lines, index)
+        if header_lines:
+            following = next((l for l in lines[index + header_lines :] if l.strip()), "")
+            if following.lstrip().startswith(">"):
+                index += header_lines
+                continue
+            break
+        if _SIGNATURE.match(line):
             break
         if _OUTLOOK_FROM.match(line) and any(
             _OUTLOOK_SENT.match(following) for following in lines[index + 1 : index + 5]
         ):
             break
-        if line.lstrip().startswith(">"):
-            continue
-        kept.append(line)
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+        index += 1
     stripped = _tidy("\n".join(kept))
     return stripped if stripped else _tidy(text)
+
+
+def _reply_header_lines(lines: list[str], index: int) -> int:
+    """1 or 2 when a reply header ("On ... wrote:") starts at this line, else 0."""
+    if _REPLY_HEADER.match(lines[index]):
+        return 1
+    if index + 1 < len(lines) and len(lines[index]) < 240:
+        if _REPLY_HEADER.match(lines[index].rstrip() + " " + lines[index + 1].strip()):
+            return 2
+    return 0
 
 
 def split_pasted_logs(text: str) -> tuple[str, list[str]]:
@@ -84,20 +106,23 @@ def split_pasted_logs(text: str) -> tuple[str, list[str]]:
     logs: list[str] = []
     index = 0
     while index < len(lines):
-        end = index
-        gap = 0
-        while end < len(lines) and (_LOG_LINE.match(lines[end]) or (gap < 1 and lines[end])):
-            gap = 0 if _LOG_LINE.match(lines[end]) else gap + 1
+        if not _LOG_LINE.match(lines[index]):
+            body.append(lines[index])
+            index += 1
+            continue
+        # A run: log-shaped lines, allowing single continuation lines between them.
+        end, last_log = index, index
+        while end < len(lines) and (_LOG_LINE.match(lines[end]) or (end == last_log + 1 and lines[end].strip())):
+            if _LOG_LINE.match(lines[end]):
+                last_log = end
             end += 1
-        end -= gap  # a trailing non-log line belongs to the text again
-        run = lines[index:end]
+        run = lines[index : last_log + 1]
         if sum(1 for line in run if _LOG_LINE.match(line)) >= _MIN_LOG_RUN:
             logs.append("\n".join(run))
             body.append(f"[pasted log: {len(run)} lines, see the log slice]")
-            index = end
         else:
-            body.append(lines[index])
-            index += 1
+            body.extend(run)
+        index = last_log + 1
     return "\n".join(body), logs
 
 

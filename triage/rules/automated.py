@@ -31,8 +31,9 @@ def detect_automated(ticket: Ticket) -> str | None:
     """The reason this mail is machine-generated, or None for a person's mail."""
     if ticket.format != "mail":
         return None
-    content_type = ticket.content_type.lower()
-    report_type = _parameter(ticket.header("content-type") or "", "report-type")
+    declared = ticket.header("content-type") or ""
+    content_type = declared.split(";")[0].strip().lower() or ticket.content_type
+    report_type = _parameter(declared, "report-type")
     if content_type == "multipart/report":
         if report_type == "delivery-status":
             return "bounce: delivery status notification (multipart/report)"

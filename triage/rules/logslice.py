@@ -16,7 +16,10 @@ _NOTABLE = re.compile(
     r"(?i)\b(warn\w*|invalid|illegal|unable|cannot|can't|could not|retry\w*|disconnect\w*"
     r"|accepted password|authentication|rejected|expired|lost)\b"
 )
-_VARIABLE = re.compile(r"0x[0-9a-f]+|[0-9a-f]{8,}|\d+", re.I)
+# Masked when a line's shape is computed: numbers, hex, and the name after words like "user".
+_VARIABLE = re.compile(
+    r"\b((?:user|for|from|by|uid|host|account|session) )\S+|0x[0-9a-f]+|[0-9a-f]{8,}|\d+", re.I
+)
 
 
 def slice_logs(logs: Sequence[str], max_lines: int, context: int = 1) -> str | None:
@@ -33,14 +36,16 @@ def _slice_one(log: str, index: int, budget: int, context: int) -> str:
     # Each distinct line shape counts once; its repeats are reported, not repeated.
     first_of: dict[str, int] = {}
     repeats: dict[int, int] = {}
+    repeated_lines: set[int] = set()
     ranked: list[tuple[int, int]] = []  # (rank, line index); rank 0 = most severe
     for number, line in enumerate(lines):
         rank = 0 if _SEVERE.search(line) else 1 if _NOTABLE.search(line) else None
         if rank is None:
             continue
-        shape = _VARIABLE.sub("#", line.strip())
+        shape = _VARIABLE.sub(lambda m: (m.group(1) or "") + "#", line.strip())
         if shape in first_of:
             repeats[first_of[shape]] = repeats.get(first_of[shape], 0) + 1
+            repeated_lines.add(number)
             continue
         first_of[shape] = number
         ranked.append((rank, number))
@@ -53,7 +58,7 @@ def _slice_one(log: str, index: int, budget: int, context: int) -> str:
         for near in range(number - context, number + context + 1):
             if len(keep) >= budget:
                 break
-            if 0 <= near < len(lines) and lines[near].strip():
+            if 0 <= near < len(lines) and lines[near].strip() and near not in repeated_lines:
                 keep.add(near)
     out = [f"--- log {index + 1}: {len(lines)} lines, {len(keep)} kept ---"]
     previous = -1

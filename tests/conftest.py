@@ -1,0 +1,107 @@
+"""Shared fixtures: settings in a temp folder, the shared corpora, a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from triage.compose import build_pipeline
+from triage.config import Settings, load_settings
+from triage.outbox import Outbox
+from triage.pipeline import Pipeline
+from triage.store import SqliteStore
+from triage.ticket import RawInput
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = REPO.parent / "shared" / "corpora"
+
+
+@pytest.fixture
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip("../shared/corpora is not present")
+    return CORPORA
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings from a config file written into tmp_path (plus any extra TOML)."""
+
+    def make(extra: str = "", environ: dict[str, str] | None = None) -> Settings:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            "[dropfolder]\nsettle_seconds = 0.2\nrescan_seconds = 1.0\n" + extra, encoding="utf-8"
+        )
+        return load_settings(config, environ or {}).settings
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+class FixedClock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[SqliteStore]:
+    opened = SqliteStore(settings.store.path)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def pipeline(settings: Settings, store: SqliteStore, clock: FixedClock) -> Pipeline:
+    return build_pipeline(settings, store, Outbox(settings.outbox.dir), clock)
+
+
+def raw(data: bytes | str, name: str = "ticket.eml", at: datetime | None = None,
+        source: str = "cli") -> RawInput:
+    payload = data.encode() if isinstance(data, str) else data
+    return RawInput.of(
+        payload,
+        name=name,
+        source=source,
+        source_ref=f"/in/{name}",
+        received_at=at or datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+    )
+
+
+def mail(subject: str, body: str, sender: str = "ann@example.com", message_id: str | None = None,
+         headers: str = "") -> str:
+    lines = [f"From: Ann Example <{sender}>", "To: helpdesk@example.com", f"Subject: {subject}"]
+    if message_id:
+        lines.append(f"Message-ID: {message_id}")
+    lines.append("Date: Mon, 02 Nov 2026 09:00:00 +0100")
+    if headers:
+        lines.append(headers.rstrip("\n"))
+    return "\n".join(lines) + "\n\n" + body + "\n"
+
+
+def triage_command() -> list[str]:
+    """The installed `triage` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("triage")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "triage"]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
+    env.update(extra)
+    return env

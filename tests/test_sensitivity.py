@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import pytest
+
+from triage.rules.sensitivity import iban_valid, luhn_valid, redact, scan, scan_text
+
+AWS = "AKIA" + "IOSFODNN7EXAMPLE"
+GITHUB = "ghp_" + "a" * 36
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize(
+    ("text", "tag", "kind"),
+    [
+        ("my password is Hunter2!", "credential", "password"),
+        ("Password: correcthorse", "credential", "password"),
+        ("passwort: Sommer2024", "credential", "password"),
+        ("mot de passe : Azerty123", "credential", "password"),
+        (f"key {AWS} leaked", "credential", "aws_key"),
+        (f"token {GITHUB}", "credential", "github_token"),
+        ("api_key=abcd1234efgh5678", "credential", "secret"),
+        ("Authorization: Bearer abcdefghijklmnopqrstuvwx", "credential", "bearer_token"),
+        ("db at postgres://app:s3cret@db.example.com/x", "credential", "url_password"),
+        (PRIVATE_KEY, "credential", "private_key"),
+        ("card 4111 1111 1111 1111 was charged", "pii.card", "pii.card"),
+        ("IBAN DE89 3704 0044 0532 0130 00", "pii.iban", "pii.iban"),
+        ("call me on +49 170 1234567", "pii.phone", "pii.phone"),
+        ("my phone: 0170 1234567", "pii.phone", "pii.phone"),
+        ("please add bob@example.com to the list", "pii.email", "pii.email"),
+    ],
+)
+def test_sensitive_values_are_found_with_their_kind(text, tag, kind):
+    findings = scan_text(text, "body")
+    assert (tag, kind) in {(f.tag, f.kind) for f in findings}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I need a password reset",
+        "My password expired yesterday",
+        "The password manager does not open",
+        "card 4111 1111 1111 1112 is not valid by Luhn",
+        "Invoice 2024-05-01 12:00 total 1234567890123",
+        "Version 10.0.19045.3803 installed",
+        "Ticket INC0012345 reopened",
+    ],
+)
+def test_ordinary_helpdesk_text_is_not_tagged(text):
+    assert not [f for f in scan_text(text, "body") if f.tag in ("credential", "pii.card")]
+
+
+def test_credential_or_card_makes_the_ticket_restricted_pii_alone_internal():
+    assert scan({"body": "password: Hunter2!"}).level == "restricted"
+    assert scan({"body": "card 4111111111111111"}).level == "restricted"
+    assert scan({"body": "mail bob@example.com"}).level == "internal"
+    assert scan({"body": "printer jams"}).level == "public"
+
+
+def test_findings_record_where_but_redaction_replaces_the_value_with_a_typed_placeholder():
+    text = "Login admin password: Hunter2! card 4111-1111-1111-1111 mail bob@example.com"
+    findings = scan_text(text, "body")
+    for finding in findings:
+        assert finding.field == "body" and 0 <= finding.start < finding.end <= len(text)
+    redacted = redact(text, findings)
+    assert "Hunter2!" not in redacted and "4111" not in redacted and "bob@" not in redacted
+    assert "[CREDENTIAL:password]" in redacted and "[CARD]" in redacted and "[EMAIL]" in redacted
+    assert redacted.startswith("Login admin password: ")
+
+
+def test_luhn_and_iban_checks():
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82 WEST 1234 5698 7654 33")
