@@ -172,21 +172,18 @@ class DropFolder:
             if not stat.S_ISREG(opened.st_mode) or opened.st_ino != info.st_ino:
                 raise _Unstable  # replaced between lstat and open
             received_at = datetime.fromtimestamp(opened.st_mtime, UTC)
-            common = {
-                "source": SOURCE,
-                "source_ref": _printable(path),
-                "received_at": received_at,
-            }
+            source_ref = _printable(path)
             if opened.st_size > self.options.max_bytes:
                 digest = input_id(path.name, iter(lambda: handle.read(_HASH_CHUNK), b""))
-                mb = opened.st_size / 1e6
-                reason = f"file is {mb:.1f} MB, over [dropfolder] max_file_mb"
-                return RawInput(digest, b"", refused=reason, **common)  # type: ignore[arg-type]
+                reason = f"file is {opened.st_size / 1e6:.1f} MB, over [dropfolder] max_file_mb"
+                return RawInput(digest, b"", SOURCE, source_ref, received_at, refused=reason)
             data = handle.read(self.options.max_bytes + 1)
             after = os.fstat(handle.fileno())
         if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
             raise _Unstable  # still being written
-        return RawInput.of(data, name=path.name, **common)  # type: ignore[arg-type]
+        return RawInput.of(
+            data, name=path.name, source=SOURCE, source_ref=source_ref, received_at=received_at
+        )
 
     def _commit_and_move(self, path: Path, raw: RawInput, now: float) -> bool:
         try:
@@ -201,7 +198,9 @@ class DropFolder:
         self._retry_at.pop(path.name, None)
         result = outcome.result
         if result.status == "quarantined":
-            self._move(path, self.options.failed, error=f"{result.status_reason}\nid: {result.id}\n")
+            self._move(
+                path, self.options.failed, error=f"{result.status_reason}\nid: {result.id}\n"
+            )
         else:
             self._move(path, self.options.processed)
         return True
@@ -253,7 +252,7 @@ class _Events(FileSystemEventHandler):
         for attribute in ("src_path", "dest_path"):
             raw_path = getattr(event, attribute, "")
             if raw_path:
-                self._note(os.path.basename(os.fsdecode(raw_path)))
+                self._note(Path(os.fsdecode(raw_path)).name)
 
 
 def _free_name(folder: Path, name: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 
 from triage.compose import build_pipeline
 from triage.config import Settings, load_settings
@@ -19,6 +21,15 @@ from triage.ticket import RawInput
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Each test starts and ends with structlog's defaults (the CLI reconfigures them)."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
 
 
 @pytest.fixture
@@ -72,8 +83,9 @@ def pipeline(settings: Settings, store: SqliteStore, clock: FixedClock) -> Pipel
     return build_pipeline(settings, store, Outbox(settings.outbox.dir), clock)
 
 
-def raw(data: bytes | str, name: str = "ticket.eml", at: datetime | None = None,
-        source: str = "cli") -> RawInput:
+def raw(
+    data: bytes | str, name: str = "ticket.eml", at: datetime | None = None, source: str = "cli"
+) -> RawInput:
     payload = data.encode() if isinstance(data, str) else data
     return RawInput.of(
         payload,
@@ -84,8 +96,13 @@ def raw(data: bytes | str, name: str = "ticket.eml", at: datetime | None = None,
     )
 
 
-def mail(subject: str, body: str, sender: str = "ann@example.com", message_id: str | None = None,
-         headers: str = "") -> str:
+def mail(
+    subject: str,
+    body: str,
+    sender: str = "ann@example.com",
+    message_id: str | None = None,
+    headers: str = "",
+) -> str:
     lines = [f"From: Ann Example <{sender}>", "To: helpdesk@example.com", f"Subject: {subject}"]
     if message_id:
         lines.append(f"Message-ID: {message_id}")

@@ -9,12 +9,18 @@ from triage.rules.automated import detect_automated
 LIMITS = MailLimits(1 << 20, 1000, 30)
 
 
-def ticket(headers: str = "", subject: str = "Printer broken", sender: str = "ann@example.com",
-           content_type: str | None = None):
+def ticket(
+    headers: str = "",
+    subject: str = "Printer broken",
+    sender: str = "ann@example.com",
+    content_type: str | None = None,
+):
     extra = [headers] if headers else []
     if content_type:
         extra += ["MIME-Version: 1.0", f"Content-Type: {content_type}"]
-    return parse_ticket(mail(subject, "It jams.", sender=sender, headers="\n".join(extra)).encode(), LIMITS)
+    return parse_ticket(
+        mail(subject, "It jams.", sender=sender, headers="\n".join(extra)).encode(), LIMITS
+    )
 
 
 @pytest.mark.parametrize(
@@ -28,12 +34,21 @@ def ticket(headers: str = "", subject: str = "Printer broken", sender: str = "an
         ("Return-Path: <>", "Printer broken", "ann@example.com", None, "auto-reply"),
         ("", "Delivery failure", "MAILER-DAEMON@mx.example.com", None, "bounce"),
         ("", "x", "postmaster@example.com", None, "bounce"),
-        ("", "x", "a@b.c", 'multipart/report; report-type=delivery-status; boundary="b"',
-         "bounce"),
-        ("", "x", "a@b.c", 'multipart/report; report-type=disposition-notification; boundary="b"',
-         "read receipt"),
-        ("", "x", "a@b.c", 'multipart/report; report-type=feedback-report; boundary="b"',
-         "abuse feedback"),
+        ("", "x", "a@b.c", 'multipart/report; report-type=delivery-status; boundary="b"', "bounce"),
+        (
+            "",
+            "x",
+            "a@b.c",
+            'multipart/report; report-type=disposition-notification; boundary="b"',
+            "read receipt",
+        ),
+        (
+            "",
+            "x",
+            "a@b.c",
+            'multipart/report; report-type=feedback-report; boundary="b"',
+            "abuse feedback",
+        ),
         ("Precedence: bulk", "Newsletter", "news@example.com", None, "bulk mail"),
         ("Precedence: junk", "x", "a@b.c", None, "bulk mail"),
         ("Precedence: list", "x", "a@b.c", None, "bulk mail"),

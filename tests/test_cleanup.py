@@ -8,18 +8,37 @@ from triage.parsing.cleanup import clean_body, split_pasted_logs, strip_quotes
 @pytest.mark.parametrize(
     ("text", "kept", "removed"),
     [
-        ("Printer is broken.\n\nOn Mon, 1 Jan 2026 at 10:00, Bob <b@x.com> wrote:\n> old text",
-         "Printer is broken.", "old text"),
-        ("New answer\n\nOn Wed, May 18, 2016 at 11:10 PM Steven <s@x.com>\nwrote:\n\nold text",
-         "New answer", "old text"),
-        ("Hi,\nOn Tue, 2011-03-01 at 18:02, Abhi wrote:\n> question?\n\nThe answer is below.",
-         "The answer is below.", "question?"),
+        (
+            "Printer is broken.\n\nOn Mon, 1 Jan 2026 at 10:00, Bob <b@x.com> wrote:\n> old text",
+            "Printer is broken.",
+            "old text",
+        ),
+        (
+            "New answer\n\nOn Wed, May 18, 2016 at 11:10 PM Steven <s@x.com>\nwrote:\n\nold text",
+            "New answer",
+            "old text",
+        ),
+        (
+            "Hi,\nOn Tue, 2011-03-01 at 18:02, Abhi wrote:\n> question?\n\nThe answer is below.",
+            "The answer is below.",
+            "question?",
+        ),
         ("Danke!\n\nAm 01.02.2026 um 10:00 schrieb Max Muster <m@x.de>:\n> alt", "Danke!", "alt"),
-        ("Merci\n\nLe lun. 2 nov. 2026 à 10:00, Jean <j@x.fr> a écrit :\n> ancien", "Merci", "ancien"),
-        ("Gracias\n\nEl lun, 2 nov 2026 a las 10:00, Ana <a@x.es> escribió:\n> viejo", "Gracias",
-         "viejo"),
-        ("Top post\n\nFrom: Dan [mailto:d@x.com]\nSent: Monday\nTo: Me\nSubject: Re: x\n\nold",
-         "Top post", "old"),
+        (
+            "Merci\n\nLe lun. 2 nov. 2026 à 10:00, Jean <j@x.fr> a écrit :\n> ancien",
+            "Merci",
+            "ancien",
+        ),
+        (
+            "Gracias\n\nEl lun, 2 nov 2026 a las 10:00, Ana <a@x.es> escribió:\n> viejo",
+            "Gracias",
+            "viejo",
+        ),
+        (
+            "Top post\n\nFrom: Dan [mailto:d@x.com]\nSent: Monday\nTo: Me\nSubject: Re: x\n\nold",
+            "Top post",
+            "old",
+        ),
         ("Oben\n\nVon: Dan\nGesendet: Montag\nAn: Ich\n\nalt", "Oben", "alt"),
         ("Body\n-----Original Message-----\nFrom: x\n\nold", "Body", "old"),
         ("Body text\n\n-- \nJohn Doe\nIT Department", "Body text", "IT Department"),

@@ -8,7 +8,11 @@ from triage.rules.extract import MAX_PER_FIELD, extract_fields
 @pytest.mark.parametrize(
     ("text", "field", "expected"),
     [
-        ("cannot reach fileserver01.corp.example.com today", "hosts", "fileserver01.corp.example.com"),
+        (
+            "cannot reach fileserver01.corp.example.com today",
+            "hosts",
+            "fileserver01.corp.example.com",
+        ),
         ("map \\\\srv-fs02\\finance please", "hosts", "srv-fs02"),
         ("server: SRV-DB01 is slow", "hosts", "srv-db01"),
         ("ping 10.20.30.40 fails", "ips", "10.20.30.40"),
@@ -16,7 +20,11 @@ from triage.rules.extract import MAX_PER_FIELD, extract_fields
         ("Windows update fails with 0x80070005", "error_codes", "0x80070005"),
         ("sign-in error AADSTS50126", "error_codes", "AADSTS50126"),
         ("ORA-12541: TNS:no listener", "error_codes", "ORA-12541"),
-        ("blue screen DRIVER_IRQL_NOT_LESS_OR_EQUAL", "error_codes", "DRIVER_IRQL_NOT_LESS_OR_EQUAL"),
+        (
+            "blue screen DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+            "error_codes",
+            "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+        ),
         ("VPN error code 809", "error_codes", "809"),
         ("portal gives HTTP 503", "error_codes", "503"),
         ("Outlook keeps asking for my password", "applications", "Outlook"),

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from triage.config import load_settings
 from triage.compose import rules_from
+from triage.config import load_settings
 from triage.rules.keywords import Rule, apply_rules, compile_rules, index_fields
 from triage.ticket import Ticket
 
@@ -74,30 +74,40 @@ def test_security_rule_comes_before_email_so_a_phishing_mail_is_security():
 
 
 def test_first_matching_rule_sets_the_category_and_stop_ends_evaluation():
-    rules = compile_rules([
-        Rule("a", ("printer",), category="printer", stop=True),
-        Rule("b", ("printer",), category="hardware", priority="P1"),
-    ])
+    rules = compile_rules(
+        [
+            Rule("a", ("printer",), category="printer", stop=True),
+            Rule("b", ("printer",), category="hardware", priority="P1"),
+        ]
+    )
     match = categorise("printer jam", rules=rules)
     assert (match.category, match.priority, match.matched) == ("printer", None, ("a",))
 
 
 def test_later_rules_fill_only_what_earlier_ones_left_unset_and_risk_only_rises():
-    rules = compile_rules([
-        Rule("cat", ("printer",), category="printer", risk="medium"),
-        Rule("prio", ("printer",), category="hardware", priority="P2", risk="low"),
-        Rule("risk", ("jam",), risk="high"),
-    ])
+    rules = compile_rules(
+        [
+            Rule("cat", ("printer",), category="printer", risk="medium"),
+            Rule("prio", ("printer",), category="hardware", priority="P2", risk="low"),
+            Rule("risk", ("jam",), risk="high"),
+        ]
+    )
     match = categorise("printer jam", rules=rules)
     assert (match.category, match.priority, match.risk) == ("printer", "P2", "high")
 
 
 def test_prefix_keywords_regexes_and_fields():
-    rules = compile_rules([
-        Rule("monitoring", ("/@monitoring\\.example\\.com$/",), on=("from",), category="network"),
-        Rule("prefix", ("drucker*",), category="printer"),
-    ])
-    assert categorise("x", sender="alerts@monitoring.example.com", rules=rules).category == "network"
+    rules = compile_rules(
+        [
+            Rule(
+                "monitoring", ("/@monitoring\\.example\\.com$/",), on=("from",), category="network"
+            ),
+            Rule("prefix", ("drucker*",), category="printer"),
+        ]
+    )
+    assert (
+        categorise("x", sender="alerts@monitoring.example.com", rules=rules).category == "network"
+    )
     assert categorise("Druckerwarteschlange hängt", rules=rules).category == "printer"
     assert categorise("monitoring.example.com", rules=rules).category is None  # subject only
 

@@ -26,8 +26,10 @@ def test_ssh_slice_keeps_the_lines_a_technician_needs(corpora):
 
 
 def test_repeats_are_collapsed_with_a_count():
-    log = "\n".join(f"Nov 2 10:00:{i:02d} sshd[{100 + i}]: Failed password for root from 1.2.3.{i}"
-                    for i in range(50))
+    log = "\n".join(
+        f"Nov 2 10:00:{i:02d} sshd[{100 + i}]: Failed password for root from 1.2.3.{i}"
+        for i in range(50)
+    )
     sliced = slice_logs([log], max_lines=60)
     assert sliced is not None
     assert sliced.count("Failed password") == 1

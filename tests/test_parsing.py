@@ -23,7 +23,7 @@ LIMITS = MailLimits(max_text_attachment_bytes=10_000, max_parts=50, max_depth=5)
         (b"Printer jams on floor 2\nPlease help", "text"),
         (b"# Printer jams\n\n- floor 2\n- since Monday", "markdown"),
         (b'  {"subject": "x", "body": "y"}', "json"),
-        (b"\xef\xbb\xbf{\"subject\": \"x\", \"body\": \"y\"}", "json"),
+        (b'\xef\xbb\xbf{"subject": "x", "body": "y"}', "json"),
     ],
 )
 def test_format_is_told_from_content_not_name(data, kind):
@@ -32,8 +32,12 @@ def test_format_is_told_from_content_not_name(data, kind):
 
 @pytest.mark.parametrize(
     ("data", "reason"),
-    [(b"", "empty"), (b"  \n\t\n", "empty"), (b"\x00\x01\x02binary\x00", "binary"),
-     (bytes(range(256)) * 4, "binary")],
+    [
+        (b"", "empty"),
+        (b"  \n\t\n", "empty"),
+        (b"\x00\x01\x02binary\x00", "binary"),
+        (bytes(range(256)) * 4, "binary"),
+    ],
 )
 def test_empty_and_binary_input_is_refused_with_a_reason(data, reason):
     with pytest.raises(ParseError, match=reason):
@@ -42,10 +46,10 @@ def test_empty_and_binary_input_is_refused_with_a_reason(data, reason):
 
 def test_mail_headers_are_decoded_and_sender_and_message_id_taken():
     data = (
-        "From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <Juergen@Example.COM>\n"
-        "Subject: =?iso-8859-1?q?Drucker_f=E4llt_aus?=\n"
-        "Message-ID: <abc@example.com>\n\nText"
-    ).encode()
+        b"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <Juergen@Example.COM>\n"
+        b"Subject: =?iso-8859-1?q?Drucker_f=E4llt_aus?=\n"
+        b"Message-ID: <abc@example.com>\n\nText"
+    )
     ticket = parse_ticket(data, LIMITS)
     assert ticket.subject == "Drucker fällt aus"
     assert ticket.sender == "juergen@example.com" and ticket.sender_name == "Jürgen Müller"
@@ -58,8 +62,10 @@ def test_broken_encoded_words_are_kept_as_written():
 
 def multipart(*parts: str, kind: str = "mixed") -> bytes:
     body = "".join(f"--B\n{part}\n" for part in parts) + "--B--\n"
-    return (f"From: a@example.com\nSubject: s\nMIME-Version: 1.0\n"
-            f"Content-Type: multipart/{kind}; boundary=B\n\n{body}").encode()
+    return (
+        f"From: a@example.com\nSubject: s\nMIME-Version: 1.0\n"
+        f"Content-Type: multipart/{kind}; boundary=B\n\n{body}"
+    ).encode()
 
 
 def test_text_plain_is_preferred_over_html():
@@ -82,8 +88,9 @@ def test_html_to_text_keeps_block_breaks():
 
 
 def test_undeclared_or_wrong_charsets_fall_back_without_losing_text():
-    latin = ("From: a@example.com\nSubject: s\nContent-Type: text/plain; charset=bogus\n\n"
-             ).encode() + "Grüße aus München".encode("latin-1")
+    latin = (
+        b"From: a@example.com\nSubject: s\nContent-Type: text/plain; charset=bogus\n\n"
+    ) + "Grüße aus München".encode("latin-1")
     ticket = parse_ticket(latin, LIMITS)
     assert "M" in ticket.body and "nchen" in ticket.body
     assert any("charset" in defect for defect in ticket.defects)
@@ -99,14 +106,19 @@ def test_attachments_are_recorded_and_small_text_logs_kept():
     )
     ticket = parse_ticket(data, LIMITS)
     assert ticket.body == "see attached"
-    assert [(a.filename, a.kept) for a in ticket.attachments] == [("vpn.log", True), ("a.pdf", False)]
+    assert [(a.filename, a.kept) for a in ticket.attachments] == [
+        ("vpn.log", True),
+        ("a.pdf", False),
+    ]
     assert ticket.logs == ("2026-11-02 10:00:00 ERROR tunnel down",)
 
 
 def test_oversize_text_attachments_are_recorded_but_not_kept():
     big = "x" * 20_000
-    data = multipart("Content-Type: text/plain\n\nhi",
-                     f"Content-Type: text/plain\nContent-Disposition: attachment; filename=big.log\n\n{big}")
+    data = multipart(
+        "Content-Type: text/plain\n\nhi",
+        f"Content-Type: text/plain\nContent-Disposition: attachment; filename=big.log\n\n{big}",
+    )
     ticket = parse_ticket(data, LIMITS)
     assert ticket.attachments[0].size >= 20_000 and not ticket.attachments[0].kept
     assert ticket.logs == ()
@@ -118,17 +130,26 @@ def test_part_count_and_nesting_are_bounded():
     assert any("MIME parts" in defect for defect in ticket.defects)
     nested = "Content-Type: text/plain\n\ninnermost"
     for level in range(10):
-        nested = (f"Content-Type: multipart/mixed; boundary=L{level}\n\n--L{level}\n{nested}\n"
-                  f"--L{level}--")
+        nested = (
+            f"Content-Type: multipart/mixed; boundary=L{level}\n\n--L{level}\n{nested}\n"
+            f"--L{level}--"
+        )
     data = f"From: a@example.com\nSubject: s\nMIME-Version: 1.0\n{nested}\n".encode()
     assert any("nesting" in defect for defect in parse_ticket(data, LIMITS).defects)
 
 
 def test_json_ticket_is_validated_and_read():
-    data = json.dumps({
-        "subject": "VPN down", "body": "Since 9:00", "from": "Ann@Example.com",
-        "category": "vpn", "priority": "P2", "log": "ERROR x", "extra": "ignored",
-    }).encode()
+    data = json.dumps(
+        {
+            "subject": "VPN down",
+            "body": "Since 9:00",
+            "from": "Ann@Example.com",
+            "category": "vpn",
+            "priority": "P2",
+            "log": "ERROR x",
+            "extra": "ignored",
+        }
+    ).encode()
     ticket = parse_ticket(data, LIMITS)
     assert (ticket.format, ticket.subject, ticket.sender) == ("json", "VPN down", "ann@example.com")
     assert ticket.hints["category"] == "vpn" and ticket.logs == ("ERROR x",)
@@ -153,4 +174,7 @@ def test_invalid_json_tickets_are_refused_with_the_validation_error(document, re
 def test_text_and_markdown_tickets_take_the_first_line_as_subject():
     ticket = parse_ticket(b"\n# Printer jams\n\nOn floor 2 since Monday.", LIMITS)
     assert (ticket.format, ticket.subject, ticket.body) == (
-        "markdown", "Printer jams", "On floor 2 since Monday.")
+        "markdown",
+        "Printer jams",
+        "On floor 2 since Monday.",
+    )

@@ -24,9 +24,27 @@ def test_a_mail_is_triaged_by_the_rules_and_written_to_store_and_outbox(pipeline
     assert store.get_result(result.id) == result
     written = json.loads((settings.outbox.dir / f"{result.id}.json").read_text())
     assert written["id"] == result.id and written["from"] == "ann@example.com"
-    for key in ("source", "source_ref", "message_id", "received_at", "subject", "status",
-                "status_reason", "duplicate_of", "category", "priority", "risk", "risk_reasons",
-                "sensitivity", "summary", "fields", "route", "escalation", "cost", "workflow"):
+    for key in (
+        "source",
+        "source_ref",
+        "message_id",
+        "received_at",
+        "subject",
+        "status",
+        "status_reason",
+        "duplicate_of",
+        "category",
+        "priority",
+        "risk",
+        "risk_reasons",
+        "sensitivity",
+        "summary",
+        "fields",
+        "route",
+        "escalation",
+        "cost",
+        "workflow",
+    ):
         assert key in written
 
 
@@ -38,8 +56,9 @@ def test_the_same_input_again_returns_the_stored_result_and_writes_nothing(pipel
 
 
 def test_automatic_mail_is_ignored_with_the_reason(pipeline):
-    result = pipeline.handle(raw(mail("Out of office", "Back Monday",
-                                      headers="Auto-Submitted: auto-replied"))).result
+    result = pipeline.handle(
+        raw(mail("Out of office", "Back Monday", headers="Auto-Submitted: auto-replied"))
+    ).result
     assert result.status == "ignored" and result.status_reason.startswith("auto-reply")
 
 
@@ -54,14 +73,16 @@ def test_same_message_id_is_a_duplicate_of_the_first(pipeline):
 def test_same_content_from_same_sender_within_the_window_is_a_duplicate(pipeline, settings):
     at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     first = pipeline.handle(raw(mail("Printer", "jams"), name="a.eml", at=at)).result
-    soon = pipeline.handle(raw(mail("RE: printer", "Jams!"), name="b.eml",
-                               at=at + timedelta(hours=1))).result
+    soon = pipeline.handle(
+        raw(mail("RE: printer", "Jams!"), name="b.eml", at=at + timedelta(hours=1))
+    ).result
     assert (soon.status, soon.duplicate_of) == ("duplicate", first.id)
     window = timedelta(hours=settings.dedup.window_hours)
     late = pipeline.handle(raw(mail("Printer", "jams"), name="c.eml", at=at + window * 2)).result
     assert late.status == "triaged"
-    other = pipeline.handle(raw(mail("Printer", "jams", sender="bob@example.com"), name="d.eml",
-                                at=at)).result
+    other = pipeline.handle(
+        raw(mail("Printer", "jams", sender="bob@example.com"), name="d.eml", at=at)
+    ).result
     assert other.status == "triaged"
 
 

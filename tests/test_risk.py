@@ -8,7 +8,9 @@ from triage.rules.text import TextIndex
 
 
 def risk_of(text: str, rule_risk=None):
-    return assess_risk(TextIndex(text), scan({"body": text}), rule_risk, ("r",) if rule_risk else ())
+    return assess_risk(
+        TextIndex(text), scan({"body": text}), rule_risk, ("r",) if rule_risk else ()
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,8 +65,14 @@ def test_a_rule_can_raise_but_not_lower_risk():
 
 @pytest.mark.parametrize(
     ("risk", "stated", "priority"),
-    [("high", None, "P1"), ("high", "P4", "P1"), ("medium", None, "P2"), ("medium", "P1", "P1"),
-     ("low", None, "P3"), ("low", "P4", "P4")],
+    [
+        ("high", None, "P1"),
+        ("high", "P4", "P1"),
+        ("medium", None, "P2"),
+        ("medium", "P1", "P1"),
+        ("low", None, "P3"),
+        ("low", "P4", "P4"),
+    ],
 )
 def test_priority_is_the_more_urgent_of_stated_and_risk(risk, stated, priority):
     assert priority_for(risk, stated) == priority

@@ -70,4 +70,6 @@ def test_findings_record_where_but_redaction_replaces_the_value_with_a_typed_pla
 
 def test_luhn_and_iban_checks():
     assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
-    assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82 WEST 1234 5698 7654 33")
+    assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid(
+        "GB82 WEST 1234 5698 7654 33"
+    )

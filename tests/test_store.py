@@ -12,12 +12,26 @@ from triage.store import MIGRATIONS, LedgerEntry, SqliteStore, TicketKeys
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-def result(ticket_id: str, message_id: str | None = None, status: str = "triaged",
-           at: datetime = NOW, duplicate_of: str | None = None) -> Result:
+def result(
+    ticket_id: str,
+    message_id: str | None = None,
+    status: str = "triaged",
+    at: datetime = NOW,
+    duplicate_of: str | None = None,
+) -> Result:
     return Result(
-        id=ticket_id, source="cli", source_ref="/x", message_id=message_id, received_at=at,
-        sender="ann@example.com", subject="s", status=status, status_reason=None,
-        duplicate_of=duplicate_of, route=Route(tier="rules", reason="r"), workflow="other",
+        id=ticket_id,
+        source="cli",
+        source_ref="/x",
+        message_id=message_id,
+        received_at=at,
+        sender="ann@example.com",
+        subject="s",
+        status=status,
+        status_reason=None,
+        duplicate_of=duplicate_of,
+        route=Route(tier="rules", reason="r"),
+        workflow="other",
     )
 
 
@@ -67,8 +81,9 @@ def test_cursors_and_ledger_rows_are_kept(store):
     store.set_cursor("imap:a/INBOX", "1:5", NOW)
     store.set_cursor("imap:a/INBOX", "1:9", NOW)
     assert store.get_cursor("imap:a/INBOX") == "1:9"
-    store.book(LedgerEntry(NOW, "t-1", "vpn", "local", "m", "triage", "1", 10, 5, 0, 0.5, 0.0,
-                           0.01, "ok"))
+    store.book(
+        LedgerEntry(NOW, "t-1", "vpn", "local", "m", "triage", "1", 10, 5, 0, 0.5, 0.0, 0.01, "ok")
+    )
     assert store.integrity_check() == "ok"
 
 

@@ -17,7 +17,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from pydantic_settings.sources import EnvSettingsSource, NestedSecretsSettingsSource
+from pydantic_settings.sources import (
+    EnvSettingsSource,
+    NestedSecretsSettingsSource,
+    SecretsSettingsSource,
+)
 from pydantic_settings.sources.utils import parse_env_vars
 
 from triage.errors import ConfigError
@@ -172,7 +176,7 @@ def load_settings(
         settings = Settings(**values)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
-    base = path.resolve().parent if path is not None else cwd.resolve()
+    base = path.absolute().parent if path is not None else cwd.absolute()
     return LoadedSettings(settings=_resolve_paths(settings, base), source=path)
 
 
@@ -187,8 +191,7 @@ def _secret_files(directory: Path) -> dict[str, Any]:
     if not directory.is_dir():
         raise ConfigError(f"CREDENTIALS_DIRECTORY={directory} is not a folder")
     source = NestedSecretsSettingsSource(
-        Settings,
-        secrets_dir=directory,
+        SecretsSettingsSource(Settings, secrets_dir=directory),
         secrets_dir_missing="ok",
         secrets_prefix="",
         secrets_nested_delimiter="__",

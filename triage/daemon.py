@@ -69,8 +69,12 @@ class Daemon:
                 connector.run()
                 return
             except Exception as exc:
-                log.error("connector.crashed", connector=connector.name, retry_in=backoff,
-                          **crash_site(exc))
+                log.error(
+                    "connector.crashed",
+                    connector=connector.name,
+                    retry_in=backoff,
+                    **crash_site(exc),
+                )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, _RESTART_MAX)
 

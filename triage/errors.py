@@ -1,10 +1,10 @@
 """The exceptions triage raises, grouped by what the caller should do about them.
 
-    TriageError
-    ├── ConfigError        fatal: the configuration is wrong; exit 78, say which key
-    ├── InputError         this input cannot be triaged; quarantine it with the reason
-    │   └── ParseError
-    └── StoreError         the result could not be committed; do not acknowledge, retry later
+TriageError
+├── ConfigError        fatal: the configuration is wrong; exit 78, say which key
+├── InputError         this input cannot be triaged; quarantine it with the reason
+│   └── ParseError
+└── StoreError         the result could not be committed; do not acknowledge, retry later
 """
 
 

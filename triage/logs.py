@@ -14,8 +14,12 @@ from typing import Any, TextIO
 
 import structlog
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 class SecretMasker:
@@ -78,5 +82,9 @@ def crash_site(exc: BaseException) -> dict[str, str]:
     """Where an unexpected exception was raised: type and innermost frame, no message text
     (a message may quote the input)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno} in {frames[-1].name}" if frames else "?"
+    where = (
+        f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno} in {frames[-1].name}"
+        if frames
+        else "?"
+    )
     return {"error_type": type(exc).__name__, "where": where}

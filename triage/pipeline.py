@@ -13,9 +13,8 @@ from typing import Any
 
 import structlog
 
-from triage.logs import crash_site
-
 from triage.errors import InputError, StoreError
+from triage.logs import crash_site
 from triage.parsing import MailLimits, parse_ticket
 from triage.ports import Clock, ResultSink, TicketStore
 from triage.result import FieldsOut, FindingOut, Result, Route, SensitivityOut

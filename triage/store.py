@@ -207,11 +207,25 @@ class SqliteStore:
                 " priority, risk, sensitivity, tier, workflow, cost_usd, result)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    result.id, result.source, result.source_ref, result.message_id,
-                    keys.content_key, result.sender, _utc(result.received_at), _utc(now),
-                    result.status, result.status_reason, result.duplicate_of, result.category,
-                    result.priority, result.risk, result.sensitivity.level, result.route.tier,
-                    result.workflow, result.cost.usd, result.to_json(),
+                    result.id,
+                    result.source,
+                    result.source_ref,
+                    result.message_id,
+                    keys.content_key,
+                    result.sender,
+                    _utc(result.received_at),
+                    _utc(now),
+                    result.status,
+                    result.status_reason,
+                    result.duplicate_of,
+                    result.category,
+                    result.priority,
+                    result.risk,
+                    result.sensitivity.level,
+                    result.route.tier,
+                    result.workflow,
+                    result.cost.usd,
+                    result.to_json(),
                 ),
             )
 
@@ -242,9 +256,19 @@ class SqliteStore:
                 " template_version, tokens_in, tokens_out, cached_tokens, seconds, usd,"
                 " baseline_usd, outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    _utc(entry.at), entry.ticket_id, entry.workflow, entry.tier, entry.model,
-                    entry.template, entry.template_version, entry.tokens_in, entry.tokens_out,
-                    entry.cached_tokens, entry.seconds, entry.usd, entry.baseline_usd,
+                    _utc(entry.at),
+                    entry.ticket_id,
+                    entry.workflow,
+                    entry.tier,
+                    entry.model,
+                    entry.template,
+                    entry.template_version,
+                    entry.tokens_in,
+                    entry.tokens_out,
+                    entry.cached_tokens,
+                    entry.seconds,
+                    entry.usd,
+                    entry.baseline_usd,
                     entry.outcome,
                 ),
             )
@@ -263,4 +287,3 @@ def _utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime reached the store")
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-

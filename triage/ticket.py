@@ -9,8 +9,16 @@ from datetime import datetime
 from typing import Literal, get_args
 
 Category = Literal[
-    "vpn", "email", "account", "network", "hardware", "printer", "software", "access",
-    "security", "other",
+    "vpn",
+    "email",
+    "account",
+    "network",
+    "hardware",
+    "printer",
+    "software",
+    "access",
+    "security",
+    "other",
 ]
 Priority = Literal["P1", "P2", "P3", "P4"]
 Risk = Literal["low", "medium", "high"]

@@ -48,6 +48,12 @@ _LOG_LINE = re.compile(
     re.VERBOSE,
 )
 _MIN_LOG_RUN = 5
+# How the lines that the patterns above look for can begin (lower-cased, after indentation):
+# checking this first spares a regular expression on most lines.
+_SPECIAL_STARTS = (
+    "on ", "am ", "le ", "el ", "--", "__", "sent", "envoy", "enviado", "von ", "get ", "from",
+    "von:", "de:", "de :", "da:", "*", ">",
+)
 
 
 def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
@@ -69,9 +75,13 @@ def strip_quotes(text: str) -> str:
     index = 0
     while index < len(lines):
         line = lines[index]
+        if not line.lstrip()[:7].lower().startswith(_SPECIAL_STARTS):
+            kept.append(line)
+            index += 1
+            continue
         header_lines = _reply_header_lines(lines, index)
         if header_lines:
-            following = next((l for l in lines[index + header_lines :] if l.strip()), "")
+            following = next((line for line in lines[index + header_lines :] if line.strip()), "")
             if following.lstrip().startswith(">"):
                 index += header_lines
                 continue
@@ -93,10 +103,10 @@ def _reply_header_lines(lines: list[str], index: int) -> int:
     """1 or 2 when a reply header ("On ... wrote:") starts at this line, else 0."""
     if _REPLY_HEADER.match(lines[index]):
         return 1
-    if index + 1 < len(lines) and len(lines[index]) < 240:
-        if _REPLY_HEADER.match(lines[index].rstrip() + " " + lines[index + 1].strip()):
-            return 2
-    return 0
+    joined = (
+        lines[index].rstrip() + " " + lines[index + 1].strip() if index + 1 < len(lines) else ""
+    )
+    return 2 if len(lines[index]) < 240 and joined and _REPLY_HEADER.match(joined) else 0
 
 
 def split_pasted_logs(text: str) -> tuple[str, list[str]]:
@@ -112,7 +122,9 @@ def split_pasted_logs(text: str) -> tuple[str, list[str]]:
             continue
         # A run: log-shaped lines, allowing single continuation lines between them.
         end, last_log = index, index
-        while end < len(lines) and (_LOG_LINE.match(lines[end]) or (end == last_log + 1 and lines[end].strip())):
+        while end < len(lines) and (
+            _LOG_LINE.match(lines[end]) or (end == last_log + 1 and lines[end].strip())
+        ):
             if _LOG_LINE.match(lines[end]):
                 last_log = end
             end += 1

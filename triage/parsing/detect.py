@@ -16,6 +16,7 @@ _MAIL_HEADERS = frozenset(
 )
 _MARKDOWN = re.compile(rb"^(#{1,6} |```|\* |- \[|> )", re.MULTILINE)
 _SNIFF = 8192
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 
 
 def detect_format(data: bytes) -> Format:
@@ -37,7 +38,7 @@ def detect_format(data: bytes) -> Format:
 def _looks_binary(head: bytes) -> bool:
     if b"\x00" in head:
         return True
-    controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13, 27))
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > len(head) // 20
 
 

@@ -41,7 +41,9 @@ def parse_json_ticket(data: bytes, max_text_attachment_bytes: int, max_body_char
     except UnicodeDecodeError as exc:
         raise ParseError(f"JSON ticket is not UTF-8: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise ParseError(
+            f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     if not isinstance(document, dict):
         raise ParseError("a JSON ticket must be one object with subject and body")
     try:
@@ -62,7 +64,7 @@ def parse_json_ticket(data: bytes, max_text_attachment_bytes: int, max_body_char
             logs.append(item.content)
         attachments.append(Attachment(item.filename, item.content_type, size, kept))
     body, pasted = clean_body(fields.body, max_body_chars)
-    hints = {
+    hints: dict[str, str] = {
         key: value
         for key, value in (("category", fields.category), ("priority", fields.priority))
         if value

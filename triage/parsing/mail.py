@@ -52,9 +52,7 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
         message = BytesParser(policy=policy.compat32).parsebytes(data)
     except Exception as exc:  # the stdlib parser is lenient; anything here is truly broken
         raise ParseError(f"mail could not be parsed: {type(exc).__name__}: {exc}") from exc
-    headers = tuple(
-        (str(name).lower(), decode_header(value)) for name, value in message.items()
-    )
+    headers = tuple((str(name).lower(), decode_header(value)) for name, value in message.items())
     walk = _Walk(limits)
     if message.defects:
         walk.defects.append(f"{len(message.defects)} MIME defect(s) in the top level")
@@ -127,7 +125,9 @@ def _walk(part: Message, depth: int, walk: _Walk, inside_attached_message: bool)
         return
     filename = _filename(part)
     disposition = (part.get_content_disposition() or "").lower()
-    is_attachment = disposition == "attachment" or (filename is not None and disposition != "inline")
+    is_attachment = disposition == "attachment" or (
+        filename is not None and disposition != "inline"
+    )
     if not is_attachment and content_type in ("text/plain", "text/html"):
         entry = (inside_attached_message, _part_text(part, walk))
         (walk.plain if content_type == "text/plain" else walk.html).append(entry)
@@ -183,7 +183,9 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
     best = charset_normalizer.from_bytes(data[:65536]).best()
     if best is not None:
         try:
-            return data.decode(best.encoding), f"charset {declared or 'unknown'}: detected {best.encoding}"
+            return data.decode(
+                best.encoding
+            ), f"charset {declared or 'unknown'}: detected {best.encoding}"
         except (LookupError, UnicodeDecodeError):
             pass
     return data.decode("latin-1"), f"charset {declared or 'unknown'}: read as Latin-1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from triage.rules.text import Terms, TextIndex
@@ -13,12 +13,56 @@ from triage.rules.text import Terms, TextIndex
 MAX_PER_FIELD = 20
 
 _FILE_SUFFIXES = frozenset(
-    "txt log exe dll msi pdf doc docx xls xlsx ppt pptx png jpg jpeg gif zip rar 7z py json xml "
-    "html htm eml csv ini cfg conf sh bat ps1 tmp dat bak jar js css md vbs lnk iso img".split()
+    [
+        "txt",
+        "log",
+        "exe",
+        "dll",
+        "msi",
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "zip",
+        "rar",
+        "7z",
+        "py",
+        "json",
+        "xml",
+        "html",
+        "htm",
+        "eml",
+        "csv",
+        "ini",
+        "cfg",
+        "conf",
+        "sh",
+        "bat",
+        "ps1",
+        "tmp",
+        "dat",
+        "bak",
+        "jar",
+        "js",
+        "css",
+        "md",
+        "vbs",
+        "lnk",
+        "iso",
+        "img",
+    ]
 )
 # Patterns start with a character class, not a look-behind, so `re` can skip ahead quickly;
 # word boundaries are checked in Python (_standalone).
-_FQDN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}(?:\.[a-z0-9][a-z0-9-]{0,62})*\.[a-z]{2,24}", re.I)
+_FQDN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}", re.I)
+_TOKEN_SPLIT = re.compile(r"[()<>\[\]{},;'\"`|=]+")
 _UNC = re.compile(r"\\\\([A-Za-z0-9][\w.-]{0,62})\\")
 _NAMED_HOST = re.compile(
     r"(?:host(?:name)?|server|computer|machine|rechner|serveur|servidor)\s*[:=]?\s*"
@@ -31,7 +75,10 @@ _IPV6 = re.compile(r"[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}", re.I)
 _ERROR_CODES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b0x[0-9A-Fa-f]{4,8}\b"), ("0x",)),
     (re.compile(r"\bAADSTS\d{4,8}\b"), ("AADSTS",)),
-    (re.compile(r"\b(?:ORA|TNS|SQL|ERR|NET|KB)-?\d{3,7}\b"), ("ORA", "TNS", "SQL", "ERR", "NET", "KB")),
+    (
+        re.compile(r"\b(?:ORA|TNS|SQL|ERR|NET|KB)-?\d{3,7}\b"),
+        ("ORA", "TNS", "SQL", "ERR", "NET", "KB"),
+    ),
     (re.compile(r"\bERR_[A-Z0-9_]{3,40}\b"), ("ERR_",)),
     (re.compile(r"\b[A-Z]{2,}(?:_[A-Z0-9]+){2,}\b"), ("_",)),  # DRIVER_IRQL_NOT_LESS_OR_EQUAL
     (
@@ -42,24 +89,78 @@ _ERROR_CODES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 )
 _APPLICATIONS = {
     # name as written: case-insensitive unless it is also an everyday word
-    "Outlook": False, "Excel": False, "PowerPoint": False, "OneDrive": False,
-    "SharePoint": False, "Exchange": True, "Zoom": True, "Webex": False, "Slack": True,
-    "SAP": True, "Salesforce": False, "Jira": False, "Confluence": True, "Chrome": False,
-    "Firefox": False, "Safari": False, "Acrobat": False, "AnyConnect": False,
-    "GlobalProtect": False, "FortiClient": False, "OpenVPN": False, "WireGuard": False,
-    "Citrix": False, "VMware": False, "Thunderbird": False, "Dropbox": False, "Okta": False,
-    "Active Directory": False, "Azure AD": False, "Entra ID": False, "GitLab": False,
-    "GitHub": False, "Docker": False, "PuTTY": False, "Remote Desktop": False, "Word": True,
-    "Teams": True, "Edge": True, "Office 365": False, "Microsoft 365": False, "Windows": True,
-    "macOS": False, "Visual Studio": False, "Photoshop": False, "Skype": False,
+    "Outlook": False,
+    "Excel": False,
+    "PowerPoint": False,
+    "OneDrive": False,
+    "SharePoint": False,
+    "Exchange": True,
+    "Zoom": True,
+    "Webex": False,
+    "Slack": True,
+    "SAP": True,
+    "Salesforce": False,
+    "Jira": False,
+    "Confluence": True,
+    "Chrome": False,
+    "Firefox": False,
+    "Safari": False,
+    "Acrobat": False,
+    "AnyConnect": False,
+    "GlobalProtect": False,
+    "FortiClient": False,
+    "OpenVPN": False,
+    "WireGuard": False,
+    "Citrix": False,
+    "VMware": False,
+    "Thunderbird": False,
+    "Dropbox": False,
+    "Okta": False,
+    "Active Directory": False,
+    "Azure AD": False,
+    "Entra ID": False,
+    "GitLab": False,
+    "GitHub": False,
+    "Docker": False,
+    "PuTTY": False,
+    "Remote Desktop": False,
+    "Word": True,
+    "Teams": True,
+    "Edge": True,
+    "Office 365": False,
+    "Microsoft 365": False,
+    "Windows": True,
+    "macOS": False,
+    "Visual Studio": False,
+    "Photoshop": False,
+    "Skype": False,
 }
 _APPS_ANY_CASE = Terms([name for name, cased in _APPLICATIONS.items() if not cased])
 _APPS_CASED = Terms([name for name, cased in _APPLICATIONS.items() if cased], case_sensitive=True)
 _DEVICES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(r"\b(?:ASSET|INV|PC|LT|NB|WS|DT|TAG)[-_#:]?\s?\d{3,10}\b", re.I),
-        ("asset", "inv", "pc", "lt", "nb", "ws", "dt", "tag", "ASSET", "INV", "PC", "LT", "NB",
-         "WS", "DT", "TAG", "Asset", "Inv", "Tag"),
+        (
+            "asset",
+            "inv",
+            "pc",
+            "lt",
+            "nb",
+            "ws",
+            "dt",
+            "tag",
+            "ASSET",
+            "INV",
+            "PC",
+            "LT",
+            "NB",
+            "WS",
+            "DT",
+            "TAG",
+            "Asset",
+            "Inv",
+            "Tag",
+        ),
     ),
     (
         re.compile(
@@ -68,11 +169,30 @@ _DEVICES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
             r"|LaserJet|OfficeJet|DeskJet|imageRUNNER|WorkCentre|IdeaPad|ThinkCentre|Yubikey)"
             r"(?:\s+[A-Z]?\d[\w-]{0,10})?\b"
         ),
-        ("Think", "Latitude", "Book", "iMac", "Surface", "iPhone", "iPad", "Galaxy", "Pixel",
-         "OptiPlex", "XPS", "Precision", "Jet", "imageRUNNER", "WorkCentre", "IdeaPad", "Yubikey"),
+        (
+            "Think",
+            "Latitude",
+            "Book",
+            "iMac",
+            "Surface",
+            "iPhone",
+            "iPad",
+            "Galaxy",
+            "Pixel",
+            "OptiPlex",
+            "XPS",
+            "Precision",
+            "Jet",
+            "imageRUNNER",
+            "WorkCentre",
+            "IdeaPad",
+            "Yubikey",
+        ),
     ),
     (
-        re.compile(r"(?i)\b(?:serial(?:\s+(?:number|no\.?))?|S/N)\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b"),
+        re.compile(
+            r"(?i)\b(?:serial(?:\s+(?:number|no\.?))?|S/N)\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b"
+        ),
         ("serial", "Serial", "SERIAL", "S/N", "s/n"),
     ),
 )
@@ -102,12 +222,21 @@ def extract_fields(texts: Iterable[str], requester: str | None) -> Fields:
 
 
 def _hosts(text: str) -> Iterable[str]:
-    for match in _FQDN.finditer(text):
-        if not _standalone(text, match, before="@.-", after="-"):
-            continue
-        host = match.group().lower()
-        if host.rsplit(".", 1)[1] not in _FILE_SUFFIXES:
-            yield host
+    # Host names are whitespace-separated tokens with a dot: splitting first is far cheaper
+    # than scanning the whole text with the host pattern.
+    for token in text.split():
+        if "." not in token or "@" in token:
+            continue  # no dot, or an e-mail address
+        if "://" in token:
+            token = token.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+        for piece in _TOKEN_SPLIT.split(token):
+            host = piece.strip(".:!?*_-/\\").lower()
+            if (
+                "." in host
+                and _FQDN.fullmatch(host)
+                and host.rsplit(".", 1)[1] not in _FILE_SUFFIXES
+            ):
+                yield host
     if "\\\\" in text:
         yield from (match.group(1).lower() for match in _UNC.finditer(text))
     for match in _NAMED_HOST.finditer(text):
@@ -118,7 +247,9 @@ def _hosts(text: str) -> Iterable[str]:
 
 def _ips(text: str) -> Iterable[str]:
     seen: set[str] = set()
-    candidates = (m for m in _IPV4.finditer(text) if _standalone(text, m, before=".", after="."))
+    candidates: Iterator[re.Match[str]] = (
+        m for m in _IPV4.finditer(text) if _standalone(text, m, before=".", after=".")
+    )
     if "::" in text or text.count(":") >= 7:
         candidates = itertools.chain(
             candidates, (m for m in _IPV6.finditer(text) if m.group().count(":") >= 2)
@@ -140,7 +271,9 @@ def _standalone(text: str, match: re.Match[str], before: str, after: str) -> boo
         return False
     if end < len(text) and (text[end].isalnum() or text[end] in "_" + after):
         return False
-    return not (after == "." and end + 1 < len(text) and text[end] == "." and text[end + 1].isdigit())
+    return not (
+        after == "." and end + 1 < len(text) and text[end] == "." and text[end + 1].isdigit()
+    )
 
 
 def _groups(

@@ -11,8 +11,20 @@ from triage.rules.text import Terms, TextIndex
 from triage.ticket import Priority, Risk
 
 _DEVICES = (
-    "laptop", "phone", "device", "iphone", "notebook", "tablet", "usb", "smartphone", "handy",
-    "ordinateur", "portátil", "móvil", "ipad", "macbook",
+    "laptop",
+    "phone",
+    "device",
+    "iphone",
+    "notebook",
+    "tablet",
+    "usb",
+    "smartphone",
+    "handy",
+    "ordinateur",
+    "portátil",
+    "móvil",
+    "ipad",
+    "macbook",
 )
 _SECRETS = ("password*", "api key", "apikey", "secret*", "token*", "credential*", "private key")
 
@@ -31,24 +43,83 @@ class _Signal:
 
 
 _HIGH = (
-    _Signal("security incident: phishing", Terms(["phish*", "hameçonnage",
-            "suplantación de identidad"])),
-    _Signal("security incident: malware", Terms([
-        "malware", "virus", "viruses", "trojan*", "spyware", "keylogger", "schadsoftware",
-        "trojaner", "logiciel malveillant", "software malicioso"])),
-    _Signal("security incident: ransomware", Terms([
-        "ransomware", "ransom note", "rançongiciel", "encrypted my files", "files are encrypted",
-        "files were encrypted", "files have been encrypted", "files got encrypted",
-        "dateien verschlüsselt", "dateien wurden verschlüsselt"])),
-    _Signal("security incident: compromised account", Terms([
-        "hacked", "compromised", "gehackt", "kompromittiert", "piraté", "hackeado", "hackeada",
-        "comprometido", "comprometida", "unauthorized access", "unauthorised access",
-        "unauthorized login", "unauthorized sign in", "suspicious login", "suspicious sign in",
-        "suspicious activity", "someone logged in", "someone signed in", "someone else logged in"])),
+    _Signal(
+        "security incident: phishing", Terms(["phish*", "hameçonnage", "suplantación de identidad"])
+    ),
+    _Signal(
+        "security incident: malware",
+        Terms(
+            [
+                "malware",
+                "virus",
+                "viruses",
+                "trojan*",
+                "spyware",
+                "keylogger",
+                "schadsoftware",
+                "trojaner",
+                "logiciel malveillant",
+                "software malicioso",
+            ]
+        ),
+    ),
+    _Signal(
+        "security incident: ransomware",
+        Terms(
+            [
+                "ransomware",
+                "ransom note",
+                "rançongiciel",
+                "encrypted my files",
+                "files are encrypted",
+                "files were encrypted",
+                "files have been encrypted",
+                "files got encrypted",
+                "dateien verschlüsselt",
+                "dateien wurden verschlüsselt",
+            ]
+        ),
+    ),
+    _Signal(
+        "security incident: compromised account",
+        Terms(
+            [
+                "hacked",
+                "compromised",
+                "gehackt",
+                "kompromittiert",
+                "piraté",
+                "hackeado",
+                "hackeada",
+                "comprometido",
+                "comprometida",
+                "unauthorized access",
+                "unauthorised access",
+                "unauthorized login",
+                "unauthorized sign in",
+                "suspicious login",
+                "suspicious sign in",
+                "suspicious activity",
+                "someone logged in",
+                "someone signed in",
+                "someone else logged in",
+            ]
+        ),
+    ),
     _Signal(
         "security incident: leaked secret",
-        Terms(["leak*", "exposed", "pushed", "committed", "posted", "published", "pasted",
-               "made public"]),
+        Terms(
+            [
+                "leak*",
+                "exposed",
+                "pushed",
+                "committed",
+                "posted",
+                "published",
+                "pasted",
+                "made public",
+            ]
+        ),
         also=Terms(_SECRETS),
         near=re.compile(
             r"(?i)\b(leak\w*|exposed|pushed|committed|posted|published|pasted|made public)"
@@ -59,8 +130,21 @@ _HIGH = (
     ),
     _Signal(
         "security incident: lost or stolen device",
-        Terms(["lost", "stolen", "missing", "verloren", "gestohlen", "perdu", "volé", "perdido",
-               "perdida", "robado", "robada"]),
+        Terms(
+            [
+                "lost",
+                "stolen",
+                "missing",
+                "verloren",
+                "gestohlen",
+                "perdu",
+                "volé",
+                "perdido",
+                "perdida",
+                "robado",
+                "robada",
+            ]
+        ),
         also=Terms(_DEVICES),
         near=re.compile(
             r"(?i)\b(lost|stolen|missing|verloren|gestohlen|perdu|volé|perdid[oa]|robad[oa])"
@@ -69,30 +153,113 @@ _HIGH = (
             r"(lost|stolen|gestohlen|verloren|volé|perdu|robad[oa]|perdid[oa])"
         ),
     ),
-    _Signal("security incident: payment fraud", Terms([
-        "ceo fraud", "invoice fraud", "payment fraud", "fraudulent invoice", "fraudulent payment",
-        "fraudulent transfer", "gift card", "gift cards", "giftcard*", "change of bank details",
-        "change bank details", "bank details changed", "bank details have changed",
-        "change of bank account", "wire transfer", "urgent payment", "urgent transfer",
-        "überweisung", "virement urgent", "transferencia urgente"])),
-    _Signal("outage affecting many users", Terms([
-        "everyone", "everybody", "all users", "all staff", "all employees", "all colleagues",
-        "all of us", "whole office", "whole team", "whole company", "whole floor",
-        "whole building", "whole department", "entire office", "entire team", "entire company",
-        "entire floor", "entire building", "entire department", "nobody can", "no one can",
-        "company wide", "companywide", "site wide", "outage", "is down for",
-        "alle mitarbeiter", "alle kollegen", "alle benutzer", "niemand kann", "ganze büro",
-        "ganzes büro", "ganze firma", "gesamte firma", "ganze abteilung", "ausfall",
-        "tout le monde", "personne ne peut", "panne générale", "todos los usuarios",
-        "nadie puede", "toda la oficina"])),
+    _Signal(
+        "security incident: payment fraud",
+        Terms(
+            [
+                "ceo fraud",
+                "invoice fraud",
+                "payment fraud",
+                "fraudulent invoice",
+                "fraudulent payment",
+                "fraudulent transfer",
+                "gift card",
+                "gift cards",
+                "giftcard*",
+                "change of bank details",
+                "change bank details",
+                "bank details changed",
+                "bank details have changed",
+                "change of bank account",
+                "wire transfer",
+                "urgent payment",
+                "urgent transfer",
+                "überweisung",
+                "virement urgent",
+                "transferencia urgente",
+            ]
+        ),
+    ),
+    _Signal(
+        "outage affecting many users",
+        Terms(
+            [
+                "everyone",
+                "everybody",
+                "all users",
+                "all staff",
+                "all employees",
+                "all colleagues",
+                "all of us",
+                "whole office",
+                "whole team",
+                "whole company",
+                "whole floor",
+                "whole building",
+                "whole department",
+                "entire office",
+                "entire team",
+                "entire company",
+                "entire floor",
+                "entire building",
+                "entire department",
+                "nobody can",
+                "no one can",
+                "company wide",
+                "companywide",
+                "site wide",
+                "outage",
+                "is down for",
+                "alle mitarbeiter",
+                "alle kollegen",
+                "alle benutzer",
+                "niemand kann",
+                "ganze büro",
+                "ganzes büro",
+                "ganze firma",
+                "gesamte firma",
+                "ganze abteilung",
+                "ausfall",
+                "tout le monde",
+                "personne ne peut",
+                "panne générale",
+                "todos los usuarios",
+                "nadie puede",
+                "toda la oficina",
+            ]
+        ),
+    ),
 )
 _MEDIUM = (
-    _Signal("requester cannot work", Terms([
-        "cannot work", "can't work", "cant work", "unable to work", "completely blocked",
-        "kann nicht arbeiten", "ne peux pas travailler", "no puedo trabajar"])),
-    _Signal("marked urgent", Terms([
-        "urgent", "asap", "as soon as possible", "dringend", "sofort", "urgente",
-        "lo antes posible"])),
+    _Signal(
+        "requester cannot work",
+        Terms(
+            [
+                "cannot work",
+                "can't work",
+                "cant work",
+                "unable to work",
+                "completely blocked",
+                "kann nicht arbeiten",
+                "ne peux pas travailler",
+                "no puedo trabajar",
+            ]
+        ),
+    ),
+    _Signal(
+        "marked urgent",
+        Terms(
+            [
+                "urgent",
+                "asap",
+                "as soon as possible",
+                "dringend",
+                "sofort",
+                "urgente",
+                "lo antes posible",
+            ]
+        ),
+    ),
 )
 _PRIORITY_FLOOR: dict[Risk, Priority] = {"high": "P1", "medium": "P2", "low": "P4"}
 

@@ -41,7 +41,8 @@ _CREDENTIALS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     (
         "private_key",
         re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?"
+            r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
             re.S,
         ),
         0,
@@ -88,9 +89,46 @@ _LOWER_ANCHORS: dict[str, tuple[str, ...]] = {
     "secret": ("key", "secret", "token"),
 }
 _PASSWORD_WORDS = frozenset(
-    "reset expired expires change changed changes forgot forgotten locked lock does doesn't "
-    "did didn't not no is has have was will for policy manager field prompt again every "
-    "sync works work working incorrect wrong invalid request required please".split()
+    [
+        "reset",
+        "expired",
+        "expires",
+        "change",
+        "changed",
+        "changes",
+        "forgot",
+        "forgotten",
+        "locked",
+        "lock",
+        "does",
+        "doesn't",
+        "did",
+        "didn't",
+        "not",
+        "no",
+        "is",
+        "has",
+        "have",
+        "was",
+        "will",
+        "for",
+        "policy",
+        "manager",
+        "field",
+        "prompt",
+        "again",
+        "every",
+        "sync",
+        "works",
+        "work",
+        "working",
+        "incorrect",
+        "wrong",
+        "invalid",
+        "request",
+        "required",
+        "please",
+    ]
 )
 _CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?")
@@ -110,9 +148,7 @@ _PLACEHOLDERS = {CARD: "[CARD]", IBAN: "[IBAN]", PHONE: "[PHONE]", EMAIL: "[EMAI
 
 def scan(texts: Mapping[str, str]) -> Sensitivity:
     """Scan each named text (subject, body, log_slice) and grade the whole."""
-    findings = tuple(
-        finding for field, text in texts.items() for finding in scan_text(text, field)
-    )
+    findings = tuple(finding for field, text in texts.items() for finding in scan_text(text, field))
     tags = tuple(sorted({finding.tag for finding in findings}))
     level: Level = (
         "restricted" if RESTRICTING.intersection(tags) else "internal" if tags else "public"

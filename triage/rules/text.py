@@ -57,10 +57,7 @@ class Terms:
                 words = [word.lower() for word in words]
             if not words:
                 continue
-            if len(words) > 1:
-                kind = "phrase"
-            else:
-                kind = "prefix" if prefix else "word"
+            kind = "phrase" if len(words) > 1 else "prefix" if prefix else "word"
             needle = " " + " ".join(words) + ("" if prefix else " ")
             self._terms.append((entry, words[0], kind, needle))
 

@@ -1,0 +1,166 @@
+"""The drop-folder connector on a real watched folder, in a thread, with the real pipeline."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.dropfolder import DropFolder
+from tests.conftest import mail
+from triage.compose import dropfolder_options
+from triage.errors import StoreError
+from triage.pipeline import Outcome, Pipeline
+from triage.ticket import RawInput
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+STARTED: list[tuple[threading.Event, threading.Thread]] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_started_folders() -> Iterator[None]:
+    yield
+    while STARTED:
+        stop, thread = STARTED.pop()
+        stop.set()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def running(settings, pipeline) -> DropFolder:
+    return folder_for(settings, pipeline)
+
+
+def folder_for(settings, handler) -> DropFolder:
+    folder = DropFolder(dropfolder_options(settings), handler, threading.Event())
+    folder.prepare()
+    return folder
+
+
+def start(folder: DropFolder) -> threading.Thread:
+    thread = threading.Thread(target=folder.run, daemon=True)
+    thread.start()
+    STARTED.append((folder._stop, thread))
+    return thread
+
+
+def drop(folder: Path, name: str, data: bytes) -> Path:
+    """The documented way: write under a temporary name, then rename."""
+    temporary = folder / f".{name}.tmp"
+    temporary.write_bytes(data)
+    temporary.rename(folder / name)
+    return folder / name
+
+
+def test_files_dropped_before_and_after_start_are_triaged_and_moved(running, store):
+    inbox, processed = running.options.inbox, running.options.processed
+    drop(inbox, "before.eml", mail("VPN down", "since 9").encode())
+    start(running)
+    drop(inbox, "after.txt", b"Printer jams\nOn floor 2")
+    wait_for(lambda: (processed / "before.eml").exists() and (processed / "after.txt").exists())
+    assert store.count_tickets() == 2
+    assert list(inbox.iterdir()) == []
+
+
+def test_a_file_still_being_written_is_not_taken(running, store):
+    start(running)
+    partial = running.options.inbox / "ticket.eml.part"
+    partial.write_bytes(mail("VPN", "down").encode())
+    time.sleep(1.0)
+    assert partial.exists() and store.count_tickets() == 0
+    partial.rename(running.options.inbox / "ticket.eml")
+    wait_for(lambda: (running.options.processed / "ticket.eml").exists())
+
+
+def test_unreadable_input_goes_to_failed_with_an_error_file(running, store):
+    inbox, failed = running.options.inbox, running.options.failed
+    drop(inbox, "bad.json", b'{"subject": "no body"}')
+    drop(inbox, "empty.txt", b"")
+    start(running)
+    wait_for(lambda: (failed / "bad.json").exists() and (failed / "empty.txt").exists())
+    assert "body" in (failed / "bad.json.error").read_text()
+    assert "empty" in (failed / "empty.txt.error").read_text()
+    assert store.count_tickets() == 2  # a quarantine is a result
+
+
+def test_symlinks_and_fifos_are_refused_never_followed(running, tmp_path):
+    inbox, failed = running.options.inbox, running.options.failed
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not read me")
+    (inbox / "link.eml").symlink_to(secret)
+    os.mkfifo(inbox / "pipe.eml")
+    start(running)
+    wait_for(lambda: (failed / "link.eml.error").exists() and (failed / "pipe.eml.error").exists())
+    assert "symbolic link" in (failed / "link.eml.error").read_text()
+    assert "not a regular file" in (failed / "pipe.eml.error").read_text()
+    assert secret.read_text() == "do not read me"
+
+
+def test_a_file_over_the_size_limit_is_quarantined_unread(make_settings, store, clock):
+    from triage.compose import build_pipeline
+    from triage.outbox import Outbox
+
+    settings = make_settings("max_file_mb = 0.001\n")
+    folder = folder_for(
+        settings, build_pipeline(settings, store, Outbox(settings.outbox.dir), clock)
+    )
+    drop(folder.options.inbox, "huge.txt", b"x" * 5000)
+    start(folder)
+    wait_for(lambda: (folder.options.failed / "huge.txt.error").exists())
+    assert "max_file_mb" in (folder.options.failed / "huge.txt.error").read_text()
+
+
+def test_the_same_file_dropped_twice_is_one_ticket(running, store):
+    start(running)
+    data = mail("Printer", "jams").encode()
+    drop(running.options.inbox, "t.eml", data)
+    wait_for(lambda: (running.options.processed / "t.eml").exists())
+    drop(running.options.inbox, "t.eml", data)
+    wait_for(lambda: (running.options.processed / "t.1.eml").exists())
+    assert store.count_tickets() == 1
+
+
+class FailingOnce:
+    """Wraps the real pipeline; the first commit fails as a full disk would."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline, self.failed = pipeline, False
+
+    def handle(self, raw: RawInput) -> Outcome:
+        if not self.failed:
+            self.failed = True
+            raise StoreError("database or disk is full")
+        return self.pipeline.handle(raw)
+
+
+def test_a_file_whose_result_was_not_committed_stays_and_is_retried(settings, pipeline, store):
+    flaky = FailingOnce(pipeline)
+    folder = folder_for(settings, flaky)
+    drop(folder.options.inbox, "t.eml", mail("VPN", "down").encode())
+    start(folder)
+    wait_for(lambda: flaky.failed)
+    assert (folder.options.inbox / "t.eml").exists()
+    wait_for(lambda: (folder.options.processed / "t.eml").exists())
+    assert store.count_tickets() == 1
+
+
+def test_a_name_that_is_not_utf8_is_handled(running, settings):
+    start(running)
+    name = os.fsdecode(b"caf\xe9.txt")
+    drop(running.options.inbox, name, b"Printer jams")
+    wait_for(lambda: (running.options.processed / name).exists())
+    [written] = settings.outbox.dir.glob("*.json")
+    assert "caf\\\\xe9.txt" in written.read_text()  # the path, made printable
