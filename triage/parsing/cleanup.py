@@ -50,9 +50,8 @@ _LOG_LINE = re.compile(
 _MIN_LOG_RUN = 5
 # How the lines that the patterns above look for can begin (lower-cased, after indentation):
 # checking this first spares a regular expression on most lines.
-_SPECIAL_STARTS = (
-    "on ", "am ", "le ", "el ", "--", "__", "sent", "envoy", "enviado", "von ", "get ", "from",
-    "von:", "de:", "de :", "da:", "*", ">",
+_SPECIAL_STARTS = tuple(
+    "on |am |le |el |--|__|sent|envoy|enviado|von |get |from|von:|de:|de :|da:|*|>".split("|")
 )
 
 
