@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -27,7 +26,7 @@ from watchdog.observers import Observer
 from connectors.stability import StabilityTracker, is_ignored_name
 from triage.errors import StoreError
 from triage.logs import crash_site
-from triage.pipeline import Outcome
+from triage.ports import TicketHandler
 from triage.ticket import RawInput, input_id
 
 log = structlog.get_logger("triage.dropfolder")
@@ -36,10 +35,6 @@ SOURCE = "dropfolder"
 _TICK_SECONDS = 0.2
 _RETRY_FIRST, _RETRY_MAX = 2.0, 300.0
 _HASH_CHUNK = 1 << 20
-
-
-class Handler(Protocol):
-    def handle(self, raw: RawInput) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,7 @@ class DropFolder:
     def __init__(
         self,
         options: DropFolderOptions,
-        handler: Handler,
+        handler: TicketHandler,
         stop: threading.Event,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:

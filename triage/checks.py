@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.config import LoadedSettings
+from triage.config import ImapAccountConfig, LoadedSettings
 from triage.errors import StoreError
 from triage.store import SqliteStore
 
@@ -35,7 +36,55 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
             checks.append(_folder(name, path))
     else:
         checks.append(Check("dropfolder", True, "disabled"))
+    if settings.imap.enabled:
+        checks.extend(_imap(name, account) for name, account in settings.imap.account_list())
+    else:
+        checks.append(Check("imap", True, "disabled"))
     return checks
+
+
+def _imap(name: str, account: ImapAccountConfig) -> Check:
+    from connectors.imap_session import (
+        ImapAuthError,
+        ImapSetupError,
+        close_session,
+        open_session,
+        session_info,
+    )
+
+    label = f"imap {name} ({account.username}@{account.host}:{account.port}, {account.tls})"
+    try:
+        client = open_session(account)
+    except ImapAuthError as exc:
+        return Check(
+            label,
+            False,
+            f"login refused ({exc}): check username and password or oauth2_token_command",
+        )
+    except ImapSetupError as exc:
+        return Check(label, False, str(exc))
+    except ssl.SSLError as exc:
+        return Check(label, False, f"TLS failed ({exc.reason}): check tls, port and ca_file")
+    except OSError as exc:
+        return Check(label, False, f"cannot connect ({exc}): check host, port and the firewall")
+    except Exception as exc:
+        return Check(label, False, f"{type(exc).__name__}: {exc}")
+    try:
+        info = session_info(client)
+        existing = {str(folder[2]) for folder in client.list_folders()}
+        watched = [f"{f}{'' if f in existing else ' (MISSING)'}" for f in account.folders]
+        missing = [f for f in account.folders if f not in existing]
+    finally:
+        close_session(client)
+    detail = (
+        f"login ok; watching {', '.join(watched)}; "
+        f"IDLE {'available' if info.idle else 'not offered: polling'}"
+        f"{'' if account.idle else ' (idle = false: polling)'}; "
+        f"MOVE {'available' if info.move else 'not offered: mail is copied'}"
+    )
+    if missing:
+        return Check(label, False, detail + "; create the missing folders or fix [imap] folder")
+    return Check(label, True, detail)
 
 
 def _store(path: Path) -> Check:

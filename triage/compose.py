@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from connectors.dropfolder import DropFolder, DropFolderOptions
+from connectors.imap import ImapFolder
 from triage.config import Settings
 from triage.daemon import Connector
 from triage.outbox import Outbox
@@ -48,6 +49,7 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
         ),
         dedup_window=timedelta(hours=settings.dedup.window_hours),
         log_slice_lines=settings.parsing.log_slice_lines,
+        sender_limit_per_hour=settings.dedup.sender_limit_per_hour,
     )
 
 
@@ -78,6 +80,12 @@ def build_app(settings: Settings, clock: Clock = utc_now) -> App:
     app = App(settings, store, pipeline, stop)
     if settings.dropfolder.enabled:
         app.connectors.append(DropFolder(dropfolder_options(settings), pipeline, stop))
+    if settings.imap.enabled:
+        for account, config in settings.imap.account_list():
+            for folder in config.folders:
+                app.connectors.append(
+                    ImapFolder(account, config, folder, pipeline, store, stop, clock)
+                )
     return app
 
 

@@ -13,9 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import (
     EnvSettingsSource,
@@ -63,6 +71,72 @@ class ParsingConfig(Section):
 
 class DedupConfig(Section):
     window_hours: float = Field(ge=0)
+    sender_limit_per_hour: int = Field(ge=0)
+
+
+TlsMode = Literal["ssl", "starttls", "none"]
+
+
+def _empty_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+class ImapAccountConfig(Section):
+    """One mailbox. [imap] holds the first; [imap.accounts.<name>] tables override its keys."""
+
+    host: str
+    port: int = Field(gt=0, lt=65536)
+    tls: TlsMode
+    ca_file: Path | None
+    username: str
+    password: SecretStr | None
+    oauth2_token_command: str | None
+    folder: str | list[str]
+    processed_folder: str | None
+    folder_per_category: bool
+    keyword: str = Field(pattern=r"^[^\s()\]{%*\"\\]+$")
+    idle: bool
+    idle_seconds: float = Field(gt=0, le=1740)
+    poll_seconds: float = Field(gt=0)
+    batch_size: int = Field(gt=0, le=1000)
+    max_message_mb: float = Field(gt=0)
+    timeout_seconds: float = Field(gt=0)
+
+    _none_when_empty = field_validator(
+        "ca_file", "password", "oauth2_token_command", "processed_folder", mode="before"
+    )(_empty_is_none)
+
+    @property
+    def folders(self) -> list[str]:
+        return [self.folder] if isinstance(self.folder, str) else list(self.folder)
+
+
+if TYPE_CHECKING:
+    AccountOverrides = Section
+else:  # every key of an account, optional: what a named account leaves out is inherited
+    AccountOverrides = create_model(
+        "AccountOverrides",
+        __base__=Section,
+        **{
+            name: (info.annotation | None, None)
+            for name, info in ImapAccountConfig.model_fields.items()
+        },
+    )
+
+
+class ImapConfig(ImapAccountConfig):
+    enabled: bool
+    accounts: dict[str, AccountOverrides] = Field(default_factory=dict)
+
+    def account_list(self) -> list[tuple[str, ImapAccountConfig]]:
+        """(name, settings) of every account; a named account inherits what it leaves out."""
+        base = self.model_dump(exclude={"enabled", "accounts"})
+        if not self.accounts:
+            return [(self.username or "default", ImapAccountConfig(**base))]
+        return [
+            (name, ImapAccountConfig(**{**base, **overrides.model_dump(exclude_none=True)}))
+            for name, overrides in self.accounts.items()
+        ]
 
 
 class LogConfig(Section):
@@ -105,6 +179,7 @@ class Settings(BaseSettings):
     dropfolder: DropFolderConfig
     parsing: ParsingConfig
     dedup: DedupConfig
+    imap: ImapConfig
     log: LogConfig
     rules: list[RuleConfig]
 
@@ -119,6 +194,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # load_settings merges every layer itself, from the mappings it is handed.
         return (init_settings,)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, for the log masker."""
+    found: list[str] = []
+    for _, account in settings.imap.account_list() if settings.imap.enabled else []:
+        if account.password is not None:
+            found.append(account.password.get_secret_value())
+    return found
 
 
 @dataclass(frozen=True)
@@ -235,16 +319,15 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         path = path.expanduser()
         return path if path.is_absolute() else base / path
 
-    update: dict[str, Any] = {}
-    for name in Settings.model_fields:
-        section = getattr(settings, name)
-        if not isinstance(section, Section):
-            continue
-        paths = {
-            key: absolute(value)
-            for key, value in section.__dict__.items()
-            if isinstance(value, Path)
-        }
-        if paths:
-            update[name] = section.model_copy(update=paths)
-    return settings.model_copy(update=update)
+    def resolve(value: Any) -> Any:
+        if isinstance(value, Path):
+            return absolute(value)
+        if isinstance(value, BaseModel):
+            update = {key: resolve(item) for key, item in value.__dict__.items()}
+            return value.model_copy(update=update)
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        return value
+
+    resolved: Settings = resolve(settings)
+    return resolved

@@ -30,6 +30,10 @@ class DryRunStore:
         found = self._real.find_by_content_key(key, since, until) if self._real else None
         return found or self._memory.find_by_content_key(key, since, until)
 
+    def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
+        real = self._real.count_from_sender(sender, since, until) if self._real else 0
+        return real + self._memory.count_from_sender(sender, since, until)
+
     def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
         self._memory.save(result, keys, now)
 

@@ -33,6 +33,7 @@ class PipelineOptions:
     limits: MailLimits
     dedup_window: timedelta
     log_slice_lines: int
+    sender_limit_per_hour: int = 0  # 0: no limit
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Pipeline:
         key = content_key(ticket)
         verdict = evaluate(ticket, self._rules, self._options.log_slice_lines)
         base = _base(raw, ticket, verdict)
-        automated = detect_automated(ticket)
+        automated = detect_automated(ticket) or self._sender_loop(raw, ticket)
         if automated:
             return Result(**base, status="ignored", status_reason=automated), TicketKeys(key)
         duplicate_of, why = self._find_duplicate(raw, ticket, key)
@@ -126,6 +127,19 @@ class Pipeline:
                 **base, status="duplicate", status_reason=why, duplicate_of=duplicate_of
             ), TicketKeys(key)
         return Result(**base, status="triaged", status_reason=None), TicketKeys(key)
+
+    def _sender_loop(self, raw: RawInput, ticket: Ticket) -> str | None:
+        """A machine mailing the helpdesk in a loop: too many tickets from one sender."""
+        limit = self._options.sender_limit_per_hour
+        if not limit or not ticket.sender:
+            return None
+        hour = timedelta(hours=1)
+        count = self._store.count_from_sender(
+            ticket.sender, raw.received_at - hour, raw.received_at
+        )
+        if count < limit:
+            return None
+        return f"loop: more than {limit} mails from {ticket.sender} within an hour"
 
     def _find_duplicate(self, raw: RawInput, ticket: Ticket, key: str) -> tuple[str | None, str]:
         if ticket.message_id:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from triage.result import Result
 from triage.store import LedgerEntry, TicketKeys
+from triage.ticket import RawInput
+
+if TYPE_CHECKING:
+    from triage.pipeline import Outcome
 
 
 class Clock(Protocol):
@@ -22,6 +26,8 @@ class TicketStore(Protocol):
 
     def find_by_content_key(self, key: str, since: datetime, until: datetime) -> str | None: ...
 
+    def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int: ...
+
     def save(self, result: Result, keys: TicketKeys, now: datetime) -> None: ...
 
     def book(self, entry: LedgerEntry) -> None: ...
@@ -33,3 +39,17 @@ class ResultSink(Protocol):
     def write(self, result: Result) -> None: ...
 
     def exists(self, ticket_id: str) -> bool: ...
+
+
+class TicketHandler(Protocol):
+    """What a connector hands input to: returns once the result is committed."""
+
+    def handle(self, raw: RawInput) -> Outcome: ...
+
+
+class CursorStore(Protocol):
+    def get_cursor(self, source: str) -> str | None: ...
+
+    def set_cursor(self, source: str, value: str, now: datetime) -> None: ...
+
+    def get_result(self, ticket_id: str) -> Result | None: ...

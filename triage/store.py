@@ -77,6 +77,10 @@ MIGRATIONS: tuple[str, ...] = (
         hits INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 2: per-sender counting for mail-loop protection
+    """
+    CREATE INDEX tickets_sender ON tickets(sender, received_at) WHERE sender IS NOT NULL;
+    """,
 )
 
 
@@ -197,6 +201,14 @@ class SqliteStore:
             (key, _utc(since), _utc(until)),
         )
         return str(rows[0][0]) if rows else None
+
+    def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
+        rows = self._read(
+            "SELECT count(*) FROM tickets WHERE sender = ? AND received_at >= ? "
+            "AND received_at <= ?",
+            (sender, _utc(since), _utc(until)),
+        )
+        return int(str(rows[0][0]))
 
     def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
         """Commit one result, durably. Raises StoreError; then the input stays unacknowledged."""

@@ -1,0 +1,245 @@
+"""A real Dovecot IMAP server for the tests, on 127.0.0.1, in a temp folder.
+
+Plain IMAP (with STARTTLS) and IMAPS on free ports, a CA and a server certificate made with
+openssl, users in a passwd-file created before start. Runs as an unprivileged user (Dovecot's
+login processes refuse root). Readiness is the "* OK" greeting; stop is SIGTERM to the
+process group (see shared/FACTS.md).
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{root}/tls/server.pem
+ssl_key = <{root}/tls/server.key
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_location = maildir:{root}/mail/%u
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {imaps_port}
+    ssl = yes
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    user = {user}
+  }}
+  unix_listener stats-writer {{
+    user = {user}
+  }}
+}}
+protocol imap {{
+  mail_max_userip_connections = 200
+  imap_idle_notify_interval = 1 secs
+}}
+"""
+
+
+def available() -> bool:
+    return shutil.which("dovecot") is not None and shutil.which("openssl") is not None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Dovecot:
+    root: Path
+    users: dict[str, str] = field(default_factory=dict)
+    imap_port: int = 0
+    imaps_port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root / "tls" / "ca.pem"
+
+    def prepare(self) -> None:
+        for sub in ("run", "state", "mail", "home", "tls"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._certificates()
+        self.imap_port, self.imaps_port = free_port(), free_port()
+        self._write_users()
+        if os.geteuid() == 0:
+            account = pwd.getpwnam("nobody")
+            user, group, uid, gid = (
+                "nobody",
+                grp.getgrgid(account.pw_gid).gr_name,
+                account.pw_uid,
+                account.pw_gid,
+            )
+        else:
+            uid, gid = os.getuid(), os.getgid()
+            user, group = pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
+        (self.root / "dovecot.conf").write_text(
+            CONFIG.format(
+                root=self.root,
+                user=user,
+                group=group,
+                uid=uid,
+                gid=gid,
+                imap_port=self.imap_port,
+                imaps_port=self.imaps_port,
+            )
+        )
+        if os.geteuid() == 0:
+            for path in [self.root, *self.root.rglob("*")]:
+                os.chown(path, uid, gid)
+            os.chmod(self.root, 0o755)
+            parent = self.root.parent
+            while parent != parent.parent:  # dovecot's user must reach its folder
+                os.chmod(parent, os.stat(parent).st_mode | 0o005)
+                if parent == Path("/tmp") or str(parent).count("/") <= 1:
+                    break
+                parent = parent.parent
+
+    def add_user(self, name: str, password: str) -> None:
+        """Users are read at start: add them before `start` (or restart after)."""
+        self.users[name] = password
+        if (self.root / "passwd").exists():
+            self._write_users()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["dovecot", "-F", "-c", str(self.root / "dovecot.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dovecot exited: {self.log()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.imap_port), timeout=1) as s:
+                    if s.recv(64).startswith(b"* OK"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"dovecot did not greet: {self.log()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _write_users(self) -> None:
+        lines = [f"{name}:{{PLAIN}}{password}::::::" for name, password in self.users.items()]
+        passwd = self.root / "passwd"
+        passwd.write_text("\n".join(lines) + "\n")
+        if os.geteuid() == 0:
+            account = pwd.getpwnam("nobody")
+            os.chown(passwd, account.pw_uid, account.pw_gid)
+
+    def _certificates(self) -> None:
+        tls = self.root / "tls"
+        run = lambda *args: subprocess.run(
+            ["openssl", *args],
+            cwd=tls,
+            check=True,  # noqa: E731
+            capture_output=True,
+        )
+        run(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=triage test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        )
+        run(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        )
+        (tls / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        run(
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.pem",
+        )
