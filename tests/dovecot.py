@@ -129,7 +129,7 @@ class Dovecot:
         if os.geteuid() == 0:
             for path in [self.root, *self.root.rglob("*")]:
                 os.chown(path, uid, gid)
-            os.chmod(self.root, 0o755)
+            os.chmod(self.root, 0o755)  # noqa: S103 - dovecot's own user must enter it
             parent = self.root.parent
             while parent != parent.parent:  # dovecot's user must reach its folder
                 os.chmod(parent, os.stat(parent).st_mode | 0o005)
@@ -192,54 +192,19 @@ class Dovecot:
 
     def _certificates(self) -> None:
         tls = self.root / "tls"
-        run = lambda *args: subprocess.run(
-            ["openssl", *args],
-            cwd=tls,
-            check=True,  # noqa: E731
-            capture_output=True,
-        )
-        run(
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=triage test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        )
-        run(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-        )
+
+        def openssl(command: str) -> None:
+            subprocess.run(["openssl", *command.split()], cwd=tls, check=True, capture_output=True)
+
         (tls / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-        run(
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "server.pem",
+        openssl(
+            "req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=triage-test-CA "
+            "-keyout ca.key -out ca.pem"
+        )
+        openssl(
+            "req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr"
+        )
+        openssl(
+            "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+            "-extfile ext.cnf -out server.pem"
         )
