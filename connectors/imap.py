@@ -138,8 +138,11 @@ class ImapFolder:
         while not self._stop.is_set():
             self.last_activity = time.monotonic()
             full = time.monotonic() >= next_sweep
-            self.sync(client, info, uidvalidity, full_sweep=full)
-            if full:
+            # Mail that arrived during a pass was announced to the commands of that pass, not
+            # to the next IDLE: pass again until a pass finds nothing new.
+            while self.sync(client, info, uidvalidity, full_sweep=full) and not self._stop.is_set():
+                full = False
+            if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + self.config.poll_seconds
             if use_idle:
                 self._idle(client, until=next_sweep)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import ssl
 import subprocess
@@ -105,11 +106,9 @@ def close_session(client: IMAPClient) -> None:
 def _close_quietly(client: IMAPClient) -> None:
     try:
         client.logout()
-    except Exception:  # the connection may already be gone; it is closed either way
-        try:
+    except Exception:  # the connection may already be gone; close the socket either way
+        with contextlib.suppress(Exception):
             client.shutdown()
-        except Exception:  # noqa: S110 - nothing more can be done for a dead socket
-            pass
 
 
 def _why(exc: Exception) -> str:

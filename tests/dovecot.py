@@ -8,7 +8,11 @@ process group (see shared/FACTS.md).
 
 from __future__ import annotations
 
+import base64
 import grp
+import hashlib
+import hmac
+import json
 import os
 import pwd
 import shutil
@@ -30,7 +34,7 @@ ssl = yes
 ssl_cert = <{root}/tls/server.pem
 ssl_key = <{root}/tls/server.key
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_failure_delay = 0
 mail_location = maildir:{root}/mail/%u
 default_internal_user = {user}
@@ -38,6 +42,11 @@ default_internal_group = {group}
 default_login_user = {user}
 first_valid_uid = {uid}
 first_valid_gid = {gid}
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
@@ -76,6 +85,29 @@ protocol imap {{
 """
 
 
+OAUTH2 = """\
+introspection_mode = local
+local_validation_key_dict = fs:posix:prefix={root}/oauth2-keys/
+username_attribute = email
+"""
+# The HMAC key tokens are signed with (HS256); Dovecot validates them locally.
+OAUTH2_KEY = b"triage-test-oauth2-signing-key-32b"
+
+
+def jwt_for(user: str, lifetime: int = 300) -> str:
+    """An HS256 access token for `user`, as an identity provider would issue it."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    now = int(time.time())
+    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = {"sub": user, "email": user, "iat": now, "nbf": now - 5, "exp": now + lifetime}
+    payload = part(json.dumps(claims).encode())
+    signature = hmac.new(OAUTH2_KEY, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{part(signature)}"
+
+
 def available() -> bool:
     return shutil.which("dovecot") is not None and shutil.which("openssl") is not None
 
@@ -102,6 +134,10 @@ class Dovecot:
         for sub in ("run", "state", "mail", "home", "tls"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._certificates()
+        keys = self.root / "oauth2-keys" / "default" / "HS256"
+        keys.mkdir(parents=True, exist_ok=True)
+        (keys / "default").write_text(base64.b64encode(OAUTH2_KEY).decode())
+        (self.root / "oauth2.conf.ext").write_text(OAUTH2.format(root=self.root))
         self.imap_port, self.imaps_port = free_port(), free_port()
         self._write_users()
         if os.geteuid() == 0:

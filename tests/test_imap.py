@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from imapclient import IMAPClient
 
 from connectors.imap import ImapFolder
 from tests.conftest import FixedClock, mail
-from tests.dovecot import Dovecot, available
+from tests.dovecot import Dovecot, available, jwt_for
 from triage.checks import run_checks
 from triage.compose import build_pipeline
 from triage.config import ImapAccountConfig, LoadedSettings, load_settings
@@ -264,6 +265,37 @@ def test_an_oversize_message_is_quarantined_without_downloading_it(dovecot, user
     text = row.read_text()
     assert '"status":"quarantined"' in text and "max_message_mb" in text
     assert all(b"$Triaged" in f for f in flags(dovecot, user).values())
+
+
+TOKEN_SCRIPT = """\
+import pathlib, sys
+calls = pathlib.Path(sys.argv[1])
+count = int(calls.read_text()) + 1 if calls.exists() else 1
+calls.write_text(str(count))
+print(sys.argv[2] if count == 1 else sys.argv[3])
+"""
+
+
+def test_xoauth2_login_runs_the_token_command_and_asks_again_when_refused(dovecot, user, tmp_path):
+    script = tmp_path / "token.py"
+    script.write_text(TOKEN_SCRIPT)
+    calls = tmp_path / "calls"
+    expired, fresh = jwt_for(user, lifetime=-60), jwt_for(user)
+    command = f"{sys.executable} {script} {calls} {expired} {fresh}"
+    config = account(dovecot, user, password=None, oauth2_token_command=command)
+    append(dovecot, user, [mail("via OAuth2", "hello").encode()])
+    with Watcher(tmp_path, config) as watcher:
+        wait_for(lambda: watcher.count() == 1)
+    assert calls.read_text() == "2"  # the expired token was refused, a fresh one fetched
+
+
+def test_a_failing_token_command_is_a_clear_setup_error(dovecot, user, tmp_path):
+    config = account(dovecot, user, password=None, oauth2_token_command="false")
+    with structlog.testing.capture_logs() as logs, Watcher(tmp_path, config):
+        wait_for(lambda: any(e["event"] == "imap.setup_failed" for e in logs))
+    assert "oauth2_token_command exited 1" in next(
+        e["error"] for e in logs if e["event"] == "imap.setup_failed"
+    )
 
 
 @pytest.mark.parametrize("mode", ["starttls", "ssl"])

@@ -131,3 +131,31 @@ def test_the_summary_log_line_names_the_ticket_but_never_its_body(pipeline):
     for key in ("id", "source", "status", "category", "risk", "tier", "cost_usd"):
         assert key in line
     assert "secret-body-marker-4711" not in repr(logs) and "Hunter2" not in repr(logs)
+
+
+def test_a_sender_mailing_in_a_loop_is_ignored_past_the_hourly_limit(make_settings, store, clock):
+    settings = make_settings("[dedup]\nsender_limit_per_hour = 3\n")
+    pipeline = build_pipeline(settings, store, None, clock)
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    statuses = [
+        pipeline.handle(
+            raw(
+                mail(f"Alert {n}", f"disk {n}% full", sender="robot@example.com"),
+                name=f"{n}.eml",
+                at=at + timedelta(minutes=n),
+            )
+        ).result
+        for n in range(5)
+    ]
+    assert [r.status for r in statuses] == ["triaged"] * 3 + ["ignored"] * 2
+    assert (
+        "loop" in statuses[-1].status_reason and "robot@example.com" in statuses[-1].status_reason
+    )
+    later = pipeline.handle(
+        raw(
+            mail("Alert 9", "disk 99% full", sender="robot@example.com"),
+            name="9.eml",
+            at=at + timedelta(hours=3),
+        )
+    ).result
+    assert later.status == "triaged"
