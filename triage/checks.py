@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.config import ImapAccountConfig, LoadedSettings
+from triage.config import ImapAccountConfig, LoadedSettings, Settings
 from triage.errors import StoreError
 from triage.store import SqliteStore
 
@@ -36,11 +36,44 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
             checks.append(_folder(name, path))
     else:
         checks.append(Check("dropfolder", True, "disabled"))
+    checks.append(_local(settings))
     if settings.imap.enabled:
         checks.extend(_imap(name, account) for name, account in settings.imap.account_list())
     else:
         checks.append(Check("imap", True, "disabled"))
     return checks
+
+
+def _local(settings: Settings) -> Check:
+    config = settings.local
+    if not config.enabled:
+        return Check("local model", True, "not configured: the rules tier answers alone")
+    try:
+        from models.local import LocalModel, LocalModelError
+        from models.prompt import load_prompt
+    except ImportError:
+        return Check(
+            "local model",
+            False,
+            "llama-cpp-python is not installed: "
+            "CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install 'triage[local]'",
+        )
+    assert config.model_path is not None  # the config guarantees it when enabled
+    try:
+        model = LocalModel(
+            config.model_path,
+            load_prompt("triage"),
+            n_threads=config.n_threads,
+            n_ctx=config.n_ctx,
+            max_tokens=config.max_tokens,
+        )
+    except LocalModelError as exc:
+        return Check("local model", False, str(exc))
+    return Check(
+        "local model",
+        True,
+        f"{config.model_path} loads ({model.threads} threads, n_ctx {config.n_ctx})",
+    )
 
 
 def _imap(name: str, account: ImapAccountConfig) -> Check:

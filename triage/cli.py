@@ -77,9 +77,10 @@ def _run(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
     from triage.compose import build_app
     from triage.daemon import Daemon
 
+    start_errors: tuple[type[Exception], ...] = (StoreError, *_model_errors())
     try:
         app = build_app(loaded.settings)
-    except StoreError as exc:
+    except start_errors as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     log.info("config.loaded", path=str(loaded.source) if loaded.source else "built-in defaults")
@@ -87,7 +88,7 @@ def _run(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    from triage.compose import build_pipeline
+    from triage.compose import build_local_model, build_pipeline
     from triage.dryrun import DryRunStore
     from triage.outbox import Outbox
     from triage.store import SqliteStore
@@ -98,15 +99,17 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if missing:
         print(f"triage: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    start_errors: tuple[type[Exception], ...] = (StoreError, *_model_errors())
     try:
+        local = build_local_model(settings)
         store: SqliteStore | DryRunStore = (
             DryRunStore(settings.store.path) if args.dry_run else SqliteStore(settings.store.path)
         )
-    except StoreError as exc:
+    except start_errors as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     sink = None if args.dry_run else Outbox(settings.outbox.dir)
-    pipeline = build_pipeline(settings, store, sink)
+    pipeline = build_pipeline(settings, store, sink, local=local)
     failures = 0
     files = list(_files(args.paths))
     progress = _Progress(len(files), enabled=not args.json and sys.stderr.isatty())
@@ -141,6 +144,15 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
+
+
+def _model_errors() -> tuple[type[Exception], ...]:
+    """The start-up errors of the model tiers that are configured (imported lazily)."""
+    try:
+        from models.local import LocalModelError
+    except ImportError:  # llama-cpp-python not installed: [local] cannot be enabled anyway
+        return ()
+    return (LocalModelError,)
 
 
 def _files(paths: Sequence[Path]) -> Iterator[Path]:

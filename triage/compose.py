@@ -6,8 +6,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import structlog
+
 from connectors.dropfolder import DropFolder, DropFolderOptions
 from connectors.imap import ImapFolder
+from models.port import TicketModel
 from triage.config import Settings
 from triage.daemon import Connector
 from triage.outbox import Outbox
@@ -16,6 +19,8 @@ from triage.pipeline import Pipeline, PipelineOptions
 from triage.ports import Clock, ResultSink, TicketStore
 from triage.rules.keywords import CompiledRule, Rule, compile_rules
 from triage.store import SqliteStore
+
+log = structlog.get_logger("triage.compose")
 
 
 def utc_now() -> datetime:
@@ -50,13 +55,40 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
         dedup_window=timedelta(hours=settings.dedup.window_hours),
         log_slice_lines=settings.parsing.log_slice_lines,
         sender_limit_per_hour=settings.dedup.sender_limit_per_hour,
+        local_min_confidence=settings.local.min_confidence,
+        local_usd_per_mtok=settings.local.usd_per_mtok,
     )
 
 
 def build_pipeline(
-    settings: Settings, store: TicketStore, sink: ResultSink | None, clock: Clock = utc_now
+    settings: Settings,
+    store: TicketStore,
+    sink: ResultSink | None,
+    clock: Clock = utc_now,
+    local: TicketModel | None = None,
 ) -> Pipeline:
-    return Pipeline(store, rules_from(settings), pipeline_options(settings), clock, sink)
+    return Pipeline(store, rules_from(settings), pipeline_options(settings), clock, sink, local)
+
+
+def build_local_model(settings: Settings) -> TicketModel | None:
+    """The local tier, or None when it is off. Raises LocalModelError naming the file."""
+    config = settings.local
+    if not config.enabled or config.model_path is None:
+        log.info("local.disabled", hint="the rules tier answers alone; see [local] model_path")
+        return None
+    from models.local import LocalModel  # llama.cpp is imported only when a model is used
+    from models.prompt import load_prompt
+
+    model = LocalModel(
+        config.model_path,
+        load_prompt("triage"),
+        n_threads=config.n_threads,
+        n_ctx=config.n_ctx,
+        max_tokens=config.max_tokens,
+        timeout_seconds=config.timeout_seconds,
+    )
+    log.info("local.loaded", model=model.model, threads=model.threads, n_ctx=config.n_ctx)
+    return model
 
 
 @dataclass
@@ -74,8 +106,9 @@ class App:
 
 
 def build_app(settings: Settings, clock: Clock = utc_now) -> App:
+    local = build_local_model(settings)
     store = SqliteStore(settings.store.path)
-    pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock)
+    pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock, local)
     stop = threading.Event()
     app = App(settings, store, pipeline, stop)
     if settings.dropfolder.enabled:

@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     create_model,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import (
@@ -139,6 +140,25 @@ class ImapConfig(ImapAccountConfig):
         ]
 
 
+class LocalConfig(Section):
+    enabled: bool
+    model_path: Path | None
+    n_threads: int = Field(ge=0)
+    n_ctx: int = Field(ge=512)
+    max_tokens: int = Field(ge=16)
+    timeout_seconds: float = Field(gt=0)
+    usd_per_mtok: float = Field(ge=0)
+    min_confidence: int = Field(ge=0, le=100)
+
+    _none_when_empty = field_validator("model_path", mode="before")(_empty_is_none)
+
+    @model_validator(mode="after")
+    def _model_named_when_enabled(self) -> LocalConfig:
+        if self.enabled and self.model_path is None:
+            raise ValueError("enabled = true needs model_path: the GGUF file to load")
+        return self
+
+
 class LogConfig(Section):
     level: Literal["debug", "info", "warning", "error"]
     format: Literal["auto", "json", "console"]
@@ -180,6 +200,7 @@ class Settings(BaseSettings):
     parsing: ParsingConfig
     dedup: DedupConfig
     imap: ImapConfig
+    local: LocalConfig
     log: LogConfig
     rules: list[RuleConfig]
 

@@ -13,16 +13,19 @@ from typing import Any
 
 import structlog
 
+from models.port import ModelCall, TicketModel
+from triage.context import compact_text
 from triage.errors import InputError, StoreError
 from triage.logs import crash_site
+from triage.merge import merge_answer
 from triage.parsing import MailLimits, parse_ticket
 from triage.ports import Clock, ResultSink, TicketStore
-from triage.result import FieldsOut, FindingOut, Result, Route, SensitivityOut
+from triage.result import Attempt, Cost, FieldsOut, FindingOut, Result, Route, SensitivityOut
 from triage.rules import RulesVerdict, evaluate
 from triage.rules.automated import detect_automated
 from triage.rules.dedup import content_key
 from triage.rules.keywords import CompiledRule
-from triage.store import TicketKeys
+from triage.store import LedgerEntry, TicketKeys
 from triage.ticket import RawInput, Ticket
 
 log = structlog.get_logger("triage.pipeline")
@@ -34,6 +37,8 @@ class PipelineOptions:
     dedup_window: timedelta
     log_slice_lines: int
     sender_limit_per_hour: int = 0  # 0: no limit
+    local_min_confidence: int = 60
+    local_usd_per_mtok: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,14 @@ class Pipeline:
         options: PipelineOptions,
         clock: Clock,
         sink: ResultSink | None,
+        local: TicketModel | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
         self._options = options
         self._clock = clock
         self._sink = sink
+        self._local = local
         # One ticket at a time: dedup look-ups and the commit must not interleave.
         self._lock = threading.Lock()
 
@@ -126,7 +133,91 @@ class Pipeline:
             return Result(
                 **base, status="duplicate", status_reason=why, duplicate_of=duplicate_of
             ), TicketKeys(key)
-        return Result(**base, status="triaged", status_reason=None), TicketKeys(key)
+        result = Result(**base, status="triaged", status_reason=None)
+        if self._local is not None:
+            result = self._refine(self._local, raw, ticket, verdict, result)
+        return result, TicketKeys(key)
+
+    def _refine(
+        self,
+        model: TicketModel,
+        raw: RawInput,
+        ticket: Ticket,
+        verdict: RulesVerdict,
+        result: Result,
+    ) -> Result:
+        """The local tier: one call, one retry when the answer is invalid; book every call."""
+        calls: list[ModelCall] = []
+        for _ in range(2):
+            call = model.complete(
+                lambda room: compact_text(ticket, verdict, room), verdict.category, verdict.risk
+            )
+            calls.append(call)
+            if call.outcome != "invalid":
+                break
+        attempts = [Attempt(tier="rules", ok=True)] + [
+            Attempt(tier="local", ok=c.outcome == "ok", error=c.error) for c in calls
+        ]
+        answer = calls[-1].answer
+        if answer is None:
+            failed = calls[-1]
+            update: dict[str, Any] = {
+                "needs_review": [
+                    *result.needs_review,
+                    f"local model gave no answer ({failed.outcome}: {failed.error}); "
+                    "the rules result stands",
+                ],
+                "route": Route(tier="rules", reason=result.route.reason, attempts=attempts),
+            }
+        else:
+            refined = merge_answer(verdict, answer, self._options.local_min_confidence)
+            fields = refined.fields
+            update = {
+                "category": refined.category,
+                "priority": refined.priority,
+                "risk": refined.risk,
+                "risk_reasons": list(refined.risk_reasons),
+                "summary": refined.summary,
+                "fields": FieldsOut(
+                    requester=fields.requester,
+                    hosts=list(fields.hosts),
+                    ips=list(fields.ips),
+                    error_codes=list(fields.error_codes),
+                    applications=list(fields.applications),
+                    devices=list(fields.devices),
+                ),
+                "escalate": refined.escalate,
+                "workflow": refined.category,
+                "route": Route(tier="local", reason=f"local: {refined.note}", attempts=attempts),
+            }
+        workflow = str(update.get("workflow", result.workflow))
+        rate = self._options.local_usd_per_mtok / 1_000_000
+        for call in calls:
+            self._store.book(
+                LedgerEntry(
+                    at=self._clock(),
+                    ticket_id=raw.id,
+                    workflow=workflow,
+                    tier="local",
+                    model=model.model,
+                    template=model.template,
+                    template_version=model.template_version,
+                    tokens_in=call.tokens_in,
+                    tokens_out=call.tokens_out,
+                    cached_tokens=call.cached_tokens,
+                    seconds=call.seconds,
+                    usd=(call.tokens_in + call.tokens_out) * rate,
+                    baseline_usd=0.0,
+                    outcome=call.outcome,
+                )
+            )
+        update["cost"] = Cost(
+            usd=sum((c.tokens_in + c.tokens_out) * rate for c in calls),
+            tokens_in=sum(c.tokens_in for c in calls),
+            tokens_out=sum(c.tokens_out for c in calls),
+            cached_tokens=sum(c.cached_tokens for c in calls),
+        )
+        return result.model_copy(update=update)
 
     def _sender_loop(self, raw: RawInput, ticket: Ticket) -> str | None:
         """A machine mailing the helpdesk in a loop: too many tickets from one sender."""

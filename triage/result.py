@@ -83,6 +83,7 @@ class Result(_Model):
     workflow: str
     # Beyond the contract's required keys:
     needs_review: list[str] = Field(default_factory=list)
+    escalate: bool = False  # a model tier's signal that a senior engineer should look now
     matched_rules: list[str] = Field(default_factory=list)
     log_slice: str | None = None
 

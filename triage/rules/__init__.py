@@ -20,6 +20,7 @@ _SUMMARY_CHARS = 240
 @dataclass(frozen=True)
 class RulesVerdict:
     category: Category
+    category_confident: bool  # a rule placed it from the subject; else the models may refine
     priority: Priority
     risk: Risk
     risk_reasons: tuple[str, ...]
@@ -43,6 +44,7 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
     stated = _most_urgent(match.priority, _hint_priority(ticket))
     return RulesVerdict(
         category=category,
+        category_confident=match.category is not None and match.category_in_subject,
         priority=priority_for(risk, stated),
         risk=risk,
         risk_reasons=reasons,

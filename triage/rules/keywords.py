@@ -44,6 +44,7 @@ class RuleMatch:
     priority: Priority | None
     risk: Risk | None
     matched: tuple[str, ...]  # names of the rules that matched, in order
+    category_in_subject: bool = False  # the category's rule matched the subject: a strong hint
 
 
 def compile_rules(rules: list[Rule]) -> tuple[CompiledRule, ...]:
@@ -77,15 +78,18 @@ def apply_rules(rules: tuple[CompiledRule, ...], indexes: dict[Field, TextIndex]
     priority: Priority | None = None
     risk: Risk | None = None
     matched: list[str] = []
+    in_subject = False
     for compiled in rules:
         rule = compiled.rule
         if not any(compiled.matches(indexes[field]) for field in rule.on):
             continue
         matched.append(rule.name)
+        if category is None and rule.category is not None:
+            in_subject = "subject" in rule.on and compiled.matches(indexes["subject"])
         category = category or rule.category
         priority = priority or rule.priority
         if rule.risk and (risk is None or RISK_ORDER[rule.risk] > RISK_ORDER[risk]):
             risk = rule.risk
         if rule.stop:
             break
-    return RuleMatch(category, priority, risk, tuple(matched))
+    return RuleMatch(category, priority, risk, tuple(matched), in_subject)

@@ -1,0 +1,39 @@
+"""What the core asks of a model tier, and what one call gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from models.schema import ModelAnswer
+
+Outcome = Literal["ok", "invalid", "timeout", "overflow", "error"]
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One attempt: the answer (None unless outcome is ok) and what it used."""
+
+    answer: ModelAnswer | None
+    outcome: Outcome
+    tokens_in: int
+    tokens_out: int
+    cached_tokens: int
+    seconds: float
+    error: str | None = None
+
+
+class TicketModel(Protocol):
+    """A model that triages one ticket from its compact context."""
+
+    model: str  # the model's name, as booked
+    template: str  # prompt template name
+    template_version: str
+
+    def complete(
+        self, render: Callable[[int], str], rules_category: str, rules_risk: str
+    ) -> ModelCall:
+        """`render(max_chars)` gives the compact ticket at most that long; the model picks
+        the size that fits its context."""
+        ...
