@@ -116,6 +116,12 @@ def write_model(
 def write_real_shaped_model(path: Path) -> Path:
     """About a 0.5B instruct model's cost per token (n_embd 896, 24 layers, 151k vocab, Q8_0)."""
     return write_model(
-        path, n_embd=896, n_layer=24, n_head=14, n_ff=4864, n_ctx=32768,
-        extra_vocab=151_000, quantize=True,
+        path,
+        n_embd=896,
+        n_layer=24,
+        n_head=14,
+        n_ff=4864,
+        n_ctx=32768,
+        extra_vocab=151_000,
+        quantize=True,
     )

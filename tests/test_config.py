@@ -68,6 +68,8 @@ def test_relative_paths_are_relative_to_the_config_files_folder(tmp_path):
         ('[[rules]]\nname = "x"\nmatch = ["/(unclosed/"]\n', "[[rules]] #1 match"),
         ('[[rules]]\nname = "x"\nmatch = ["vpn"]\ncategory = "coffee"\n', "[[rules]] #1 category"),
         ("[store\n", "not valid TOML"),
+        ("[local]\nenabled = true\n", "[local]: Value error, enabled = true needs model_path"),
+        ("[imap]\ntls = 'plain'\n", "[imap] tls"),
     ],
 )
 def test_a_bad_config_is_refused_with_a_message_naming_the_key(tmp_path, text, message):

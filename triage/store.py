@@ -285,6 +285,18 @@ class SqliteStore:
                 ),
             )
 
+    def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
+        rows = self._read(
+            "SELECT at, ticket_id, workflow, tier, model, template, template_version, tokens_in,"
+            " tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome FROM ledger"
+            " WHERE ticket_id = ? ORDER BY id",
+            (ticket_id,),
+        )
+        return [
+            LedgerEntry(datetime.fromisoformat(str(row[0])), *row[1:])  # type: ignore[arg-type]
+            for row in rows
+        ]
+
     # -- maintenance --------------------------------------------------------------------
 
     def integrity_check(self) -> str:

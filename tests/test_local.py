@@ -1,0 +1,187 @@
+"""The local tier on the real llama.cpp runtime, with a tiny GGUF the tests write themselves.
+
+The model's weights are random: tests assert structure (schema-valid answers, bounds,
+booking, prefix reuse, fallbacks), never its wording.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from models.local import LocalModel, LocalModelError, available_cpus
+from models.prompt import load_prompt
+from models.schema import ModelAnswer
+from tests.conftest import mail, raw
+from tests.gguf_model import write_model
+from triage.compose import build_pipeline
+from triage.outbox import Outbox
+
+N_CTX, MAX_TOKENS = 8192, 3000  # the tiny model's vocab is byte-level: about a token a char
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_model(tmp_path_factory.mktemp("gguf") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def model(model_path: Path) -> LocalModel:
+    return LocalModel(model_path, load_prompt("triage"), n_ctx=N_CTX, max_tokens=MAX_TOKENS)
+
+
+def text(body: str):
+    return lambda room: f"Subject: ticket\n\n{body}"[:room]
+
+
+def test_the_model_loads_once_with_all_available_cores(model):
+    assert model.threads == available_cpus()
+    assert (model.template, model.template_version) == ("triage", "1")
+
+
+def test_a_missing_or_broken_model_file_is_an_error_naming_the_file(tmp_path):
+    with pytest.raises(LocalModelError, match="nope.gguf: no such file"):
+        LocalModel(tmp_path / "nope.gguf", load_prompt("triage"))
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF not really")
+    with pytest.raises(LocalModelError, match="broken.gguf could not be loaded"):
+        LocalModel(broken, load_prompt("triage"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["VPN fails with error 809", "Drucker druckt nicht", "Mon écran est noir", '{"x": 1}\n\x07'],
+)
+def test_every_call_returns_a_schema_valid_answer(model, body):
+    call = model.complete(text(body), "other", "low")
+    assert call.outcome == "ok", call.error
+    assert isinstance(call.answer, ModelAnswer)
+    dumped = call.answer.model_dump_json()
+    assert json.loads(dumped)  # strict JSON
+    assert not any(ord(char) < 32 for char in call.answer.summary)
+    assert 0 < call.tokens_in <= N_CTX - MAX_TOKENS and 0 < call.tokens_out <= MAX_TOKENS
+
+
+def test_the_static_prompt_prefix_is_reused_between_tickets(model):
+    model.complete(text("first ticket"), "other", "low")
+    second = model.complete(text("a completely different second ticket"), "other", "low")
+    system_tokens = len(model.prompt_tokens("", "other", "low")) - 30
+    assert second.cached_tokens >= system_tokens > 0
+
+
+def test_generation_is_bounded_by_max_tokens_and_the_deadline(model_path):
+    short = LocalModel(model_path, load_prompt("triage"), n_ctx=N_CTX, max_tokens=40)
+    call = short.complete(text("printer"), "other", "low")
+    assert (call.outcome, call.tokens_out) == ("invalid", 40)
+    slow = LocalModel(
+        model_path,
+        load_prompt("triage"),
+        n_ctx=N_CTX,
+        max_tokens=MAX_TOKENS,
+        timeout_seconds=0.0001,
+    )
+    assert slow.complete(text("printer"), "other", "low").outcome == "timeout"
+
+
+def test_a_ticket_longer_than_the_context_is_cut_to_fit(model):
+    rendered: list[int] = []
+
+    def render(room: int) -> str:
+        rendered.append(room)
+        return ("Subject: huge\n\n" + "word " * 20_000)[:room]
+
+    call = model.complete(render, "other", "low")
+    assert call.outcome == "ok" and call.tokens_in <= N_CTX - MAX_TOKENS
+    assert len(rendered) >= 2 and rendered[-1] < rendered[0]
+
+
+def test_a_context_too_small_for_the_prompt_overflows_cleanly(model_path):
+    tiny_ctx = LocalModel(model_path, load_prompt("triage"), n_ctx=1024, max_tokens=256)
+    call = tiny_ctx.complete(text("printer"), "other", "low")
+    assert call.outcome == "overflow" and "n_ctx=1024" in call.error
+
+
+def pipeline_with(model, settings, store, clock):
+    return build_pipeline(settings, store, Outbox(settings.outbox.dir), clock, local=model)
+
+
+def test_a_triaged_ticket_is_refined_by_the_local_tier_and_booked(model, settings, store, clock):
+    pipeline = pipeline_with(model, settings, store, clock)
+    result = pipeline.handle(
+        raw(mail("Something odd", "The thing does not work since today"))
+    ).result
+    assert result.route.tier == "local"
+    assert [(a.tier, a.ok) for a in result.route.attempts] == [("rules", True), ("local", True)]
+    [row] = store.ledger_for(result.id)
+    assert (row.tier, row.template, row.template_version, row.outcome) == (
+        "local",
+        "triage",
+        "1",
+        "ok",
+    )
+    assert row.model == "tiny.gguf" and row.tokens_in > 0 and row.tokens_out > 0
+    assert row.seconds > 0 and row.usd == 0.0
+    assert (result.cost.tokens_in, result.cost.tokens_out) == (row.tokens_in, row.tokens_out)
+    assert result.cost.cached_tokens == row.cached_tokens
+    assert row.workflow == result.workflow == result.category
+
+
+def test_an_invalid_answer_is_retried_once_then_the_rules_result_stands(
+    model_path, settings, store, clock
+):
+    short = LocalModel(model_path, load_prompt("triage"), n_ctx=N_CTX, max_tokens=40)
+    pipeline = pipeline_with(short, settings, store, clock)
+    result = pipeline.handle(raw(mail("VPN down", "AnyConnect error 809"))).result
+    assert (result.route.tier, result.category) == ("rules", "vpn")
+    assert [(a.tier, a.ok) for a in result.route.attempts] == [
+        ("rules", True),
+        ("local", False),
+        ("local", False),
+    ]
+    assert any("local model gave no answer" in note for note in result.needs_review)
+    assert [row.outcome for row in store.ledger_for(result.id)] == ["invalid", "invalid"]
+
+
+def test_a_timeout_is_not_retried(model_path, settings, store, clock):
+    slow = LocalModel(
+        model_path,
+        load_prompt("triage"),
+        n_ctx=N_CTX,
+        max_tokens=MAX_TOKENS,
+        timeout_seconds=0.0001,
+    )
+    result = pipeline_with(slow, settings, store, clock).handle(raw(mail("x", "y"))).result
+    assert [row.outcome for row in store.ledger_for(result.id)] == ["timeout"]
+    assert result.needs_review
+
+
+def test_ignored_and_duplicate_tickets_never_reach_the_model(model, settings, store, clock):
+    pipeline = pipeline_with(model, settings, store, clock)
+    ignored = pipeline.handle(
+        raw(mail("Auto", "away", headers="Auto-Submitted: auto-replied"), name="a.eml")
+    ).result
+    assert ignored.route.tier == "rules" and store.ledger_for(ignored.id) == []
+
+
+def test_process_with_a_configured_model_that_is_missing_fails_naming_the_file(tmp_path, capsys):
+    from triage.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text("[local]\nenabled = true\nmodel_path = 'models/missing.gguf'\n")
+    (tmp_path / "t.txt").write_text("Printer jams")
+    assert main(["--config", str(config), "process", str(tmp_path / "t.txt")]) == 1
+    assert "missing.gguf" in capsys.readouterr().err
+
+
+def test_check_says_whether_a_model_is_configured_and_loads(model_path, tmp_path, capsys):
+    from triage.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    main(["--config", str(config), "check"])
+    assert "ok   local model: not configured" in capsys.readouterr().out
+    config.write_text(f"[local]\nenabled = true\nmodel_path = '{model_path}'\nn_ctx = {N_CTX}\n")
+    assert main(["--config", str(config), "check"]) == 0
+    assert "loads" in capsys.readouterr().out
