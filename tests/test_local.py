@@ -42,11 +42,11 @@ def test_the_model_loads_once_with_all_available_cores(model):
 
 
 def test_a_missing_or_broken_model_file_is_an_error_naming_the_file(tmp_path):
-    with pytest.raises(LocalModelError, match="nope.gguf: no such file"):
+    with pytest.raises(LocalModelError, match=r"nope\.gguf: no such file"):
         LocalModel(tmp_path / "nope.gguf", load_prompt("triage"))
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF not really")
-    with pytest.raises(LocalModelError, match="broken.gguf could not be loaded"):
+    with pytest.raises(LocalModelError, match=r"broken\.gguf could not be loaded"):
         LocalModel(broken, load_prompt("triage"))
 
 
