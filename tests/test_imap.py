@@ -366,3 +366,42 @@ def test_every_corpus_mail_appended_gets_one_result_and_one_acknowledgement(
     # than mails, never a mail left unacknowledged.
     assert tickets == results <= appended
     assert len(flags(dovecot, user)) == appended
+
+
+def test_a_failed_move_leaves_the_mail_marked_and_it_is_never_triaged_twice(
+    dovecot, user, tmp_path
+):
+    config = account(dovecot, user, processed_folder="Bad/Name", poll_seconds=0.5)
+    append(dovecot, user, [mail("VPN", "down").encode()])
+    with structlog.testing.capture_logs() as logs, Watcher(tmp_path, config) as watcher:
+        wait_for(lambda: any(e["event"] == "imap.move_failed" for e in logs))
+        time.sleep(1.5)  # several sweeps retry the move
+        assert watcher.count() == 1
+    assert all(b"$Triaged" in f for f in flags(dovecot, user).values())
+
+
+def test_one_failing_account_never_stops_the_others(dovecot, tmp_path):
+    from triage.compose import build_app
+
+    good, bad = USERS[next(_next_user)], USERS[next(_next_user)]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[dropfolder]\nenabled = false\n"
+        f"[imap]\nenabled = true\nhost = '127.0.0.1'\nport = {dovecot.imap_port}\ntls = 'none'\n"
+        f"password = '{PASSWORD}'\n"
+        f"[imap.accounts.good]\nusername = '{good}'\n"
+        f"[imap.accounts.bad]\nusername = '{bad}'\npassword = 'wrong'\n"
+    )
+    app = build_app(load_settings(config, {}).settings)
+    append(dovecot, good, [mail("VPN", "down").encode()])
+    threads = [threading.Thread(target=c.run, daemon=True) for c in app.connectors]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: app.store.count_tickets() == 1)
+        assert {c.name for c in app.connectors} == {"imap:good/INBOX", "imap:bad/INBOX"}
+    finally:
+        app.stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+        app.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import structlog
 
-from triage.config import LoadedSettings, find_config, load_settings
+from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
 from triage.logs import configure_logging
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     settings = loaded.settings
-    configure_logging(settings.log.level, settings.log.format)
+    configure_logging(settings.log.level, settings.log.format, secrets=secret_values(settings))
     command: int = args.handler(loaded, args)
     return command
 
