@@ -68,8 +68,13 @@ class LocalModel:
         threads = n_threads or available_cpus()
         try:
             self._llm = Llama(
-                model_path=str(model_path), n_ctx=n_ctx, n_threads=threads,
-                n_threads_batch=threads, use_mmap=True, verbose=False, seed=0,
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                use_mmap=True,
+                verbose=False,
+                seed=0,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise LocalModelError(
@@ -121,8 +126,15 @@ class LocalModel:
             room = int(room * budget / len(tokens) * 0.9)
             if room < 200:
                 break
-        return ModelCall(None, "overflow", 0, 0, 0, 0.0,
-                         f"the prompt does not fit n_ctx={self._n_ctx} even with the ticket cut")
+        return ModelCall(
+            None,
+            "overflow",
+            0,
+            0,
+            0,
+            0.0,
+            f"the prompt does not fit n_ctx={self._n_ctx} even with the ticket cut",
+        )
 
     def complete_tokens(self, tokens: list[int]) -> ModelCall:
         """One bounded generation under the grammar, validated against the schema."""
@@ -146,8 +158,15 @@ class LocalModel:
                         outcome = "timeout"
                         break
             except (RuntimeError, ValueError) as exc:
-                return ModelCall(None, "error", len(tokens), len(out), cached,
-                                 time.monotonic() - started, f"llama.cpp: {exc}")
+                return ModelCall(
+                    None,
+                    "error",
+                    len(tokens),
+                    len(out),
+                    cached,
+                    time.monotonic() - started,
+                    f"llama.cpp: {exc}",
+                )
             seconds = time.monotonic() - started
         text = self._llm.detokenize(out).decode("utf-8", "replace")
         if outcome != "ok":
@@ -158,8 +177,15 @@ class LocalModel:
         except ValidationError as exc:
             problem = exc.errors()[0]
             where = ".".join(str(p) for p in problem["loc"]) or "answer"
-            return ModelCall(None, "invalid", len(tokens), len(out), cached, seconds,
-                             f"schema: {where}: {problem['msg']}")
+            return ModelCall(
+                None,
+                "invalid",
+                len(tokens),
+                len(out),
+                cached,
+                seconds,
+                f"schema: {where}: {problem['msg']}",
+            )
         return ModelCall(answer, "ok", len(tokens), len(out), cached, seconds)
 
 
