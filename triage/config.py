@@ -159,6 +159,62 @@ class LocalConfig(Section):
         return self
 
 
+class RoutingConfig(Section):
+    paid_risks: list[Risk]
+    escalate_to_paid: bool
+    ambiguous_below: int = Field(ge=0, le=100)
+    local_tasks: list[str]
+    runpod_min_tokens: int = Field(ge=0)
+    runpod_levels: list[Literal["public", "internal"]]
+    runpod_backlog_seconds: float = Field(gt=0)
+
+
+class PaidConfig(Section):
+    enabled: bool
+    model: str = Field(min_length=1)
+    api_key: SecretStr | None
+    base_url: str | None
+    monthly_budget_usd: float = Field(ge=0)
+    max_tokens: int = Field(ge=64, le=16000)
+    timeout_seconds: float = Field(gt=0)
+    max_attempts: int = Field(ge=1, le=10)
+    retry_cap_seconds: float = Field(gt=0)
+    redact: list[str]
+
+    _none_when_empty = field_validator("api_key", "base_url", mode="before")(_empty_is_none)
+
+
+class RunpodConfig(Section):
+    enabled: bool
+    endpoint_id: str
+    api_key: SecretStr | None
+    base_url: str
+    monthly_budget_usd: float = Field(ge=0)
+    usd_per_second: float = Field(ge=0)
+    batch_size: int = Field(ge=1, le=1000)
+    timeout_seconds: float = Field(gt=0)
+    poll_seconds: float = Field(gt=0)
+
+    _none_when_empty = field_validator("api_key", mode="before")(_empty_is_none)
+
+
+class PriceConfig(Section):
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cache_read_per_mtok: float | None = Field(default=None, ge=0)
+    cache_write_per_mtok: float | None = Field(default=None, ge=0)
+
+
+class CacheConfig(Section):
+    enabled: bool
+    ttl_days: float = Field(gt=0)
+
+
+class BreakerConfig(Section):
+    failures: int = Field(ge=1)
+    cooldown_seconds: float = Field(gt=0)
+
+
 class LogConfig(Section):
     level: Literal["debug", "info", "warning", "error"]
     format: Literal["auto", "json", "console"]
@@ -201,6 +257,12 @@ class Settings(BaseSettings):
     dedup: DedupConfig
     imap: ImapConfig
     local: LocalConfig
+    routing: RoutingConfig
+    paid: PaidConfig
+    runpod: RunpodConfig
+    pricing: dict[str, PriceConfig]
+    cache: CacheConfig
+    breaker: BreakerConfig
     log: LogConfig
     rules: list[RuleConfig]
 
@@ -223,6 +285,9 @@ def secret_values(settings: Settings) -> list[str]:
     for _, account in settings.imap.account_list() if settings.imap.enabled else []:
         if account.password is not None:
             found.append(account.password.get_secret_value())
+    for key in (settings.paid.api_key, settings.runpod.api_key):
+        if key is not None:
+            found.append(key.get_secret_value())
     return found
 
 
@@ -276,6 +341,10 @@ def load_settings(
     secrets_dir = environ.get("CREDENTIALS_DIRECTORY")
     if secrets_dir:
         values = _merge(values, _secret_files(Path(secrets_dir)))
+    for section, variable in (("paid", "ANTHROPIC_API_KEY"), ("runpod", "RUNPOD_API_KEY")):
+        # The SDKs' usual variables count, below our own TRIAGE_* and credential files.
+        if environ.get(variable) and not values.get(section, {}).get("api_key"):
+            values = _merge(values, {section: {"api_key": environ[variable]}})
     values = _merge(values, _MappingEnvSource(Settings, environ)())
     try:
         settings = Settings(**values)

@@ -81,6 +81,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX tickets_sender ON tickets(sender, received_at) WHERE sender IS NOT NULL;
     """,
+    # 3: budget reservations: a paid call's worst case, held until its real cost is booked
+    """
+    CREATE TABLE reservations (
+        id INTEGER PRIMARY KEY,
+        tier TEXT NOT NULL,
+        ticket_id TEXT,
+        usd REAL NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX ledger_tier_at ON ledger(tier, at);
+    """,
 )
 
 
@@ -263,27 +274,7 @@ class SqliteStore:
 
     def book(self, entry: LedgerEntry) -> None:
         with self._write() as db:
-            db.execute(
-                "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template,"
-                " template_version, tokens_in, tokens_out, cached_tokens, seconds, usd,"
-                " baseline_usd, outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    _utc(entry.at),
-                    entry.ticket_id,
-                    entry.workflow,
-                    entry.tier,
-                    entry.model,
-                    entry.template,
-                    entry.template_version,
-                    entry.tokens_in,
-                    entry.tokens_out,
-                    entry.cached_tokens,
-                    entry.seconds,
-                    entry.usd,
-                    entry.baseline_usd,
-                    entry.outcome,
-                ),
-            )
+            _insert_ledger(db, entry)
 
     def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
         rows = self._read(
@@ -297,6 +288,71 @@ class SqliteStore:
             for row in rows
         ]
 
+    # -- budgets ------------------------------------------------------------------------
+
+    def spent(self, tier: str, since: datetime, until: datetime) -> float:
+        """Booked cost of a tier in [since, until), plus what is reserved and not settled."""
+        rows = self._read(
+            "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ?"
+            " AND at < ?) + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)",
+            (tier, _utc(since), _utc(until), tier),
+        )
+        return float(str(rows[0][0]))
+
+    def reserve(
+        self,
+        tier: str,
+        ticket_id: str | None,
+        usd: float,
+        budget: float,
+        since: datetime,
+        until: datetime,
+        now: datetime,
+    ) -> int | None:
+        """Hold `usd` against the budget, atomically: None when it does not fit."""
+        with self._write() as db:
+            spent = db.execute(
+                "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ?"
+                " AND at < ?) + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)",
+                (tier, _utc(since), _utc(until), tier),
+            ).fetchone()[0]
+            if spent + usd > budget + 1e-12:
+                return None
+            cursor = db.execute(
+                "INSERT INTO reservations (tier, ticket_id, usd, at) VALUES (?, ?, ?, ?)",
+                (tier, ticket_id, usd, _utc(now)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def settle(self, reservation: int, entries: list[LedgerEntry]) -> None:
+        """Replace a reservation by the ledger rows of what was really spent, atomically."""
+        with self._write() as db:
+            db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
+            for entry in entries:
+                _insert_ledger(db, entry)
+
+    # -- answer cache -------------------------------------------------------------------
+
+    def cache_get(self, key: str, scope: str, since: datetime) -> str | None:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT answer FROM answer_cache WHERE key = ? AND scope = ? AND created_at >= ?",
+                (key, scope, _utc(since)),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE answer_cache SET hits = hits + 1 WHERE key = ?", (key,))
+            return str(row[0])
+
+    def cache_put(self, key: str, scope: str, answer: str, now: datetime) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO answer_cache (key, scope, answer, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET scope = excluded.scope,"
+                " answer = excluded.answer, created_at = excluded.created_at",
+                (key, scope, answer, _utc(now)),
+            )
+
     # -- maintenance --------------------------------------------------------------------
 
     def integrity_check(self) -> str:
@@ -305,6 +361,30 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:
+    db.execute(
+        "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template, template_version,"
+        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            _utc(entry.at),
+            entry.ticket_id,
+            entry.workflow,
+            entry.tier,
+            entry.model,
+            entry.template,
+            entry.template_version,
+            entry.tokens_in,
+            entry.tokens_out,
+            entry.cached_tokens,
+            entry.seconds,
+            entry.usd,
+            entry.baseline_usd,
+            entry.outcome,
+        ),
+    )
 
 
 def _utc(moment: datetime) -> str:
