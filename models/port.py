@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from models.schema import ModelAnswer
+from models.schema import Analysis, ModelAnswer
+from triage.costs import Usage
 
 Outcome = Literal["ok", "invalid", "timeout", "overflow", "error"]
+AttemptOutcome = Literal["ok", "retryable", "fatal", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -37,3 +39,26 @@ class TicketModel(Protocol):
         """`render(max_chars)` gives the compact ticket at most that long; the model picks
         the size that fits its context."""
         ...
+
+
+@dataclass(frozen=True)
+class PaidAttempt:
+    outcome: AttemptOutcome  # unknown: sent, then timed out: it may have been billed
+    usage: Usage
+    seconds: float
+    analysis: Analysis | None = None
+    error: str | None = None
+    retry_after: float | None = None  # what the server asked for, uncapped
+
+
+class PaidTier(Protocol):
+    """The paid model, one attempt per call; the core owns retries, budget and breaker."""
+
+    model: str
+    template: str
+    template_version: str
+    max_tokens: int
+
+    def count_tokens(self, values: dict[str, str]) -> int: ...
+
+    def attempt(self, values: dict[str, str]) -> PaidAttempt: ...

@@ -6,7 +6,7 @@ and validates what either returns.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -62,3 +62,15 @@ def answer_schema() -> dict[str, Any]:
     schema["required"] = list(schema["properties"])
     fields["required"] = list(fields["properties"])
     return schema
+
+
+class Analysis(BaseModel):
+    """The paid model's structured analysis of one ticket."""
+
+    model_config = ConfigDict(extra="ignore")
+    severity: Literal["critical", "high", "medium", "low"]
+    category: Category
+    priority: Priority
+    next_steps: list[str] = Field(min_length=1, max_length=10)
+    draft_reply: str = Field(min_length=1, max_length=4000)
+    confidence: int = Field(ge=0, le=100)

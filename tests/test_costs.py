@@ -36,4 +36,4 @@ def test_the_worst_case_is_never_below_the_real_cost():
 def test_baseline_and_missing_prices():
     assert baseline_usd(SONNET, 1_000_000, 0) == pytest.approx(3.0)
     with pytest.raises(PriceMissing, match=r'pricing\."claude-x"'):
-        price_for({"claude-sonnet-4-5": SONNET}, "claude-x")
+        price_for({"claude-sonnet-4-6": SONNET}, "claude-x")

@@ -25,6 +25,7 @@ PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY
         ("card 4111 1111 1111 1111 was charged", "pii.card", "pii.card"),
         ("IBAN DE89 3704 0044 0532 0130 00", "pii.iban", "pii.iban"),
         ("call me on +49 170 1234567", "pii.phone", "pii.phone"),
+        ("Call me at +49 170 1234567.", "pii.phone", "pii.phone"),
         ("my phone: 0170 1234567", "pii.phone", "pii.phone"),
         ("please add bob@example.com to the list", "pii.email", "pii.email"),
     ],

@@ -80,6 +80,9 @@ def _run(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
     start_errors: tuple[type[Exception], ...] = (StoreError, *_model_errors())
     try:
         app = build_app(loaded.settings)
+    except ConfigError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except start_errors as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -88,7 +91,7 @@ def _run(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    from triage.compose import build_local_model, build_pipeline
+    from triage.compose import build_escalator, build_local_model, build_pipeline
     from triage.dryrun import DryRunStore
     from triage.outbox import Outbox
     from triage.store import SqliteStore
@@ -102,14 +105,23 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     start_errors: tuple[type[Exception], ...] = (StoreError, *_model_errors())
     try:
         local = build_local_model(settings)
-        store: SqliteStore | DryRunStore = (
-            DryRunStore(settings.store.path) if args.dry_run else SqliteStore(settings.store.path)
-        )
+        store: SqliteStore | DryRunStore
+        escalator = None  # a dry run spends nothing
+        if args.dry_run:
+            store = DryRunStore(settings.store.path)
+        else:
+            store = real = SqliteStore(settings.store.path)
+            escalator = build_escalator(settings, real)
+    except ConfigError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except start_errors as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     sink = None if args.dry_run else Outbox(settings.outbox.dir)
-    pipeline = build_pipeline(settings, store, sink, local=local)
+    pipeline = build_pipeline(
+        settings, store, sink, local=local, escalator=escalator, dry_run=args.dry_run
+    )
     failures = 0
     files = list(_files(args.paths))
     progress = _Progress(len(files), enabled=not args.json and sys.stderr.isatty())

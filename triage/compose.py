@@ -11,12 +11,17 @@ import structlog
 from connectors.dropfolder import DropFolder, DropFolderOptions
 from connectors.imap import ImapFolder
 from models.port import TicketModel
+from triage.breaker import Breaker
 from triage.config import Settings
+from triage.costs import Price, PriceMissing, price_for
 from triage.daemon import Connector
+from triage.errors import ConfigError
+from triage.escalation import EscalationPolicy, Escalator
 from triage.outbox import Outbox
 from triage.parsing import MailLimits
 from triage.pipeline import Pipeline, PipelineOptions
-from triage.ports import Clock, ResultSink, TicketStore
+from triage.ports import BudgetStore, Clock, ResultSink, TicketStore
+from triage.router import Policy
 from triage.rules.keywords import CompiledRule, Rule, compile_rules
 from triage.store import SqliteStore
 
@@ -44,7 +49,28 @@ def rules_from(settings: Settings) -> tuple[CompiledRule, ...]:
     )
 
 
-def pipeline_options(settings: Settings) -> PipelineOptions:
+def prices(settings: Settings) -> dict[str, Price]:
+    return {
+        model: Price(
+            p.input_per_mtok, p.output_per_mtok, p.cache_read_per_mtok, p.cache_write_per_mtok
+        )
+        for model, p in settings.pricing.items()
+    }
+
+
+def routing_policy(settings: Settings) -> Policy:
+    routing = settings.routing
+    return Policy(
+        paid_risks=frozenset(routing.paid_risks),
+        local_tasks=frozenset(routing.local_tasks),
+        runpod_min_tokens=routing.runpod_min_tokens,
+        runpod_levels=frozenset(routing.runpod_levels),
+        escalate_to_paid=routing.escalate_to_paid,
+        ambiguous_below=routing.ambiguous_below,
+    )
+
+
+def pipeline_options(settings: Settings, dry_run: bool = False) -> PipelineOptions:
     return PipelineOptions(
         limits=MailLimits(
             max_text_attachment_bytes=settings.parsing.max_text_attachment_kb * 1024,
@@ -57,6 +83,10 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
         sender_limit_per_hour=settings.dedup.sender_limit_per_hour,
         local_min_confidence=settings.local.min_confidence,
         local_usd_per_mtok=settings.local.usd_per_mtok,
+        policy=routing_policy(settings),
+        paid_redact=frozenset(settings.paid.redact),
+        allow_paid=not dry_run,
+        baseline_price=prices(settings).get(settings.paid.model),
     )
 
 
@@ -66,8 +96,50 @@ def build_pipeline(
     sink: ResultSink | None,
     clock: Clock = utc_now,
     local: TicketModel | None = None,
+    escalator: Escalator | None = None,
+    dry_run: bool = False,
 ) -> Pipeline:
-    return Pipeline(store, rules_from(settings), pipeline_options(settings), clock, sink, local)
+    return Pipeline(
+        store,
+        rules_from(settings),
+        pipeline_options(settings, dry_run),
+        clock,
+        sink,
+        local,
+        escalator,
+    )
+
+
+def build_escalator(
+    settings: Settings, store: BudgetStore, clock: Clock = utc_now
+) -> Escalator | None:
+    """The paid tier, or None when it is off. Raises ConfigError naming what is missing."""
+    paid = settings.paid
+    if not paid.enabled:
+        return None
+    try:
+        price = price_for(prices(settings), paid.model)
+    except PriceMissing as exc:
+        raise ConfigError(f"[paid] model = {paid.model!r}: {exc}") from None
+    if paid.api_key is None:
+        raise ConfigError(
+            "[paid] api_key is not set: use TRIAGE_PAID__API_KEY, ANTHROPIC_API_KEY or the "
+            "credential paid__api_key"
+        )
+    from models.paid import PaidModel  # the SDK is imported only when the tier is on
+    from models.prompt import load_prompt
+
+    model = PaidModel(
+        paid.model,
+        load_prompt("analysis"),
+        api_key=paid.api_key.get_secret_value(),
+        base_url=paid.base_url,
+        max_tokens=paid.max_tokens,
+        timeout_seconds=paid.timeout_seconds,
+    )
+    policy = EscalationPolicy(paid.monthly_budget_usd, paid.max_attempts, paid.retry_cap_seconds)
+    breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
+    return Escalator(model, price, store, policy, breaker, clock)
 
 
 def build_local_model(settings: Settings) -> TicketModel | None:
@@ -108,7 +180,8 @@ class App:
 def build_app(settings: Settings, clock: Clock = utc_now) -> App:
     local = build_local_model(settings)
     store = SqliteStore(settings.store.path)
-    pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock, local)
+    escalator = build_escalator(settings, store, clock)
+    pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock, local, escalator)
     stop = threading.Event()
     app = App(settings, store, pipeline, stop)
     if settings.dropfolder.enabled:

@@ -14,17 +14,28 @@ from triage.ticket import Ticket
 CUT_MARK = "[... {count} characters cut to fit]"
 
 
+ALL_TAGS = frozenset({"credential", "pii.card", "pii.iban", "pii.phone", "pii.email"})
+
+
 def compact_text(
-    ticket: Ticket, verdict: RulesVerdict, max_chars: int, redacted: bool = False
+    ticket: Ticket,
+    verdict: RulesVerdict,
+    max_chars: int,
+    redacted: bool = False,
+    redact_tags: frozenset[str] = ALL_TAGS,
 ) -> str:
-    findings = verdict.sensitivity.findings
+    """`redacted`: credentials always, and findings tagged in `redact_tags`, become typed
+    placeholders; the sender's address too when pii.email is among the tags."""
+    tags = redact_tags | {"credential"}
+    findings = [f for f in verdict.sensitivity.findings if f.tag in tags]
 
     def field(name: str, text: str) -> str:
         return redact(text, findings_in(findings, name)) if redacted else text
 
     head = [f"Subject: {field('subject', ticket.subject)}"]
     if ticket.sender:
-        head.append(f"From: {'[EMAIL]' if redacted else ticket.sender}")
+        hide = redacted and "pii.email" in tags
+        head.append(f"From: {'[EMAIL]' if hide else ticket.sender}")
     if ticket.attachments:
         names = ", ".join(
             f"{a.filename or 'unnamed'} ({a.content_type}, {a.size} bytes)"

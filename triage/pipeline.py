@@ -7,7 +7,7 @@ that. An input handled before (same id) returns the stored result and commits no
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -15,18 +15,23 @@ import structlog
 
 from models.port import ModelCall, TicketModel
 from triage.context import compact_text
+from triage.costs import Price, baseline_usd
 from triage.errors import InputError, StoreError
+from triage.escalation import Escalator
 from triage.logs import crash_site
 from triage.merge import merge_answer
 from triage.parsing import MailLimits, parse_ticket
 from triage.ports import Clock, ResultSink, TicketStore
 from triage.result import Attempt, Cost, FieldsOut, FindingOut, Result, Route, SensitivityOut
+from triage.router import Gates, Policy, RouteFacts, decide
 from triage.rules import RulesVerdict, evaluate
 from triage.rules.automated import detect_automated
 from triage.rules.dedup import content_key
-from triage.rules.keywords import CompiledRule
+from triage.rules.keywords import RISK_ORDER, CompiledRule
+from triage.rules.risk import priority_for
+from triage.rules.sensitivity import scrub
 from triage.store import LedgerEntry, TicketKeys
-from triage.ticket import RawInput, Ticket
+from triage.ticket import RawInput, Ticket, Tier
 
 log = structlog.get_logger("triage.pipeline")
 
@@ -39,6 +44,10 @@ class PipelineOptions:
     sender_limit_per_hour: int = 0  # 0: no limit
     local_min_confidence: int = 60
     local_usd_per_mtok: float = 0.0
+    policy: Policy = field(default_factory=Policy)
+    paid_redact: frozenset[str] = frozenset({"pii.card", "pii.iban", "pii.phone", "pii.email"})
+    allow_paid: bool = True  # False for --dry-run: nothing is spent
+    baseline_price: Price | None = None  # the paid model's price: the all-paid baseline
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class Pipeline:
         clock: Clock,
         sink: ResultSink | None,
         local: TicketModel | None = None,
+        escalator: Escalator | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
@@ -63,6 +73,7 @@ class Pipeline:
         self._clock = clock
         self._sink = sink
         self._local = local
+        self._escalator = escalator
         # One ticket at a time: dedup look-ups and the commit must not interleave.
         self._lock = threading.Lock()
 
@@ -134,9 +145,107 @@ class Pipeline:
                 **base, status="duplicate", status_reason=why, duplicate_of=duplicate_of
             ), TicketKeys(key)
         result = Result(**base, status="triaged", status_reason=None)
+        confidence = None
         if self._local is not None:
-            result = self._refine(self._local, raw, ticket, verdict, result)
+            result, confidence = self._refine(self._local, raw, ticket, verdict, result)
+        result = self._route_paid(raw, ticket, verdict, result, confidence)
         return result, TicketKeys(key)
+
+    def _gates(self) -> Gates:
+        usable: set[Tier] = {"rules"}
+        blocked: dict[Tier, str] = {
+            "runpod": "not enabled",
+            "paid": "not enabled",
+            "local": "no local model configured",
+        }
+        if self._local is not None:
+            usable.add("local")
+        if self._escalator is not None:
+            if not self._options.allow_paid:
+                blocked["paid"] = "dry run: nothing is spent"
+            elif not self._escalator.healthy():
+                blocked["paid"] = "cooling down after repeated failures"
+            else:
+                usable.add("paid")
+        return Gates(usable=frozenset(usable), blocked_why=blocked)
+
+    def _route_paid(
+        self,
+        raw: RawInput,
+        ticket: Ticket,
+        verdict: RulesVerdict,
+        result: Result,
+        confidence: int | None,
+    ) -> Result:
+        """Ask the router whether the paid tier should analyse this ticket; if so, do it."""
+        facts = RouteFacts(
+            risk=result.risk,
+            task="classification",
+            work_tokens=result.cost.tokens_in,
+            sensitivity=result.sensitivity.level,
+            local_escalate=result.escalate,
+            local_confidence=confidence,
+        )
+        decision = decide(facts, self._options.policy, self._gates())
+        if decision.wanted != "paid":
+            return result
+        reason = f"{result.route.reason}; {decision.reason}"
+        if decision.tier != "paid" or self._escalator is None:
+            return result.model_copy(
+                update={
+                    "route": result.route.model_copy(update={"reason": reason}),
+                    "needs_review": [
+                        *result.needs_review,
+                        f"wanted the paid analysis: {decision.reason}",
+                    ],
+                }
+            )
+        room = 12_000
+        values = {
+            "category": result.category,
+            "priority": result.priority,
+            "risk": result.risk,
+            "risk_reasons": "; ".join(result.risk_reasons) or "none",
+            "summary": result.summary,
+            "ticket": compact_text(
+                ticket, verdict, room, redacted=True, redact_tags=self._options.paid_redact
+            ),
+        }
+        # A safety net behind the redacted context: the summary and reasons may come from the
+        # local model, which saw everything; scan every value again before it leaves.
+        values = {key: scrub(value, self._options.paid_redact) for key, value in values.items()}
+        outcome = self._escalator.escalate(raw.id, result.workflow, values)
+        cost = result.cost
+        update: dict[str, Any] = {
+            "cost": Cost(
+                usd=cost.usd + outcome.usd,
+                tokens_in=cost.tokens_in + outcome.tokens_in,
+                tokens_out=cost.tokens_out + outcome.tokens_out,
+                cached_tokens=cost.cached_tokens + outcome.cached_tokens,
+            ),
+        }
+        attempts = [*result.route.attempts, *outcome.attempts]
+        analysis = outcome.analysis
+        if analysis is None:
+            update["route"] = Route(tier=result.route.tier, reason=reason, attempts=attempts)
+            update["needs_review"] = [
+                *result.needs_review,
+                f"{outcome.problem}; the {result.route.tier} result stands",
+            ]
+            return result.model_copy(update=update)
+        risk = "high" if analysis.severity in ("critical", "high") else result.risk
+        if RISK_ORDER[risk] < RISK_ORDER[result.risk]:
+            risk = result.risk
+        update.update(
+            {
+                "escalation": {**analysis.model_dump(), "model": self._escalator.paid.model},
+                "category": analysis.category if analysis.category != "other" else result.category,
+                "risk": risk,
+                "priority": priority_for(risk, min(result.priority, analysis.priority)),
+                "route": Route(tier="paid", reason=reason, attempts=attempts),
+            }
+        )
+        return result.model_copy(update=update)
 
     def _refine(
         self,
@@ -145,8 +254,9 @@ class Pipeline:
         ticket: Ticket,
         verdict: RulesVerdict,
         result: Result,
-    ) -> Result:
-        """The local tier: one call, one retry when the answer is invalid; book every call."""
+    ) -> tuple[Result, int | None]:
+        """The local tier: one call, one retry when the answer is invalid; book every call.
+        Returns the refined result and the model's confidence (None without an answer)."""
         calls: list[ModelCall] = []
         for _ in range(2):
             call = model.complete(
@@ -192,6 +302,7 @@ class Pipeline:
             }
         workflow = str(update.get("workflow", result.workflow))
         rate = self._options.local_usd_per_mtok / 1_000_000
+        price = self._options.baseline_price
         for call in calls:
             self._store.book(
                 LedgerEntry(
@@ -207,7 +318,9 @@ class Pipeline:
                     cached_tokens=call.cached_tokens,
                     seconds=call.seconds,
                     usd=(call.tokens_in + call.tokens_out) * rate,
-                    baseline_usd=0.0,
+                    baseline_usd=(
+                        baseline_usd(price, call.tokens_in, call.tokens_out) if price else 0.0
+                    ),
                     outcome=call.outcome,
                 )
             )
@@ -217,7 +330,7 @@ class Pipeline:
             tokens_out=sum(c.tokens_out for c in calls),
             cached_tokens=sum(c.cached_tokens for c in calls),
         )
-        return result.model_copy(update=update)
+        return result.model_copy(update=update), (answer.confidence if answer else None)
 
     def _sender_loop(self, raw: RawInput, ticket: Ticket) -> str | None:
         """A machine mailing the helpdesk in a loop: too many tickets from one sender."""

@@ -53,3 +53,20 @@ class CursorStore(Protocol):
     def set_cursor(self, source: str, value: str, now: datetime) -> None: ...
 
     def get_result(self, ticket_id: str) -> Result | None: ...
+
+
+class BudgetStore(Protocol):
+    """Atomic budget reservations, settled by the ledger rows of what was spent."""
+
+    def reserve(
+        self,
+        tier: str,
+        ticket_id: str | None,
+        usd: float,
+        budget: float,
+        since: datetime,
+        until: datetime,
+        now: datetime,
+    ) -> int | None: ...
+
+    def settle(self, reservation: int, entries: list[LedgerEntry]) -> None: ...

@@ -10,7 +10,7 @@ from triage.rules.extract import Fields, extract_fields
 from triage.rules.keywords import CompiledRule, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
-from triage.rules.sensitivity import Sensitivity, scan
+from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
 from triage.rules.text import TextIndex
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
@@ -52,7 +52,7 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
         sensitivity=sensitivity,
         fields=extract_fields((ticket.subject, ticket.body, log_slice or ""), ticket.requester),
         log_slice=log_slice,
-        summary=summarise(ticket),
+        summary=scrub(summarise(ticket), RESTRICTING),
     )
 
 

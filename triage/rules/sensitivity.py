@@ -133,7 +133,7 @@ _PASSWORD_WORDS = frozenset(
 _CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?")
 _PHONE = re.compile(
-    r"(?:(?<=[\s:(])|^)(\+\d{1,3}[\s.-]?)?\(?\d{2,5}\)?(?:[\s.-]?\d{2,5}){1,4}(?![\w.])"
+    r"(?:(?<=[\s:(])|^)(\+\d{1,3}[\s.-]?)?\(?\d{2,5}\)?(?:[\s.-]?\d{2,5}){1,4}(?!\w|\.\d)"
 )
 _PHONE_CONTEXT = re.compile(
     r"(?i)(phone|tel|mobile|cell|call me|reach me|telefon|handy|mobil|téléphone|portable"
@@ -222,6 +222,12 @@ def redact(text: str, findings: Iterable[Finding]) -> str:
         placeholder = _PLACEHOLDERS.get(finding.tag, f"[CREDENTIAL:{finding.kind}]")
         result = result[: finding.start] + placeholder + result[finding.end :]
     return result
+
+
+def scrub(text: str, tags: Iterable[str]) -> str:
+    """Scan a text afresh and replace what is found under `tags` (credentials always)."""
+    wanted = {CREDENTIAL, *tags}
+    return redact(text, [f for f in scan_text(text, "text") if f.tag in wanted])
 
 
 def findings_in(findings: Iterable[Finding], field: str) -> Iterator[Finding]:
