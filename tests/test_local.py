@@ -185,3 +185,52 @@ def test_check_says_whether_a_model_is_configured_and_loads(model_path, tmp_path
     config.write_text(f"[local]\nenabled = true\nmodel_path = '{model_path}'\nn_ctx = {N_CTX}\n")
     assert main(["--config", str(config), "check"]) == 0
     assert "loads" in capsys.readouterr().out
+
+
+class Counting:
+    """The real model, counting calls (the cache must spare them)."""
+
+    def __init__(self, model: LocalModel) -> None:
+        self.inner, self.calls = model, 0
+        self.model, self.template = model.model, model.template
+        self.template_version = model.template_version
+
+    def complete(self, render, category, risk):
+        self.calls += 1
+        return self.inner.complete(render, category, risk)
+
+
+def test_a_storm_of_identical_reports_is_answered_once_and_linked(model, settings, store, clock):
+    counting = Counting(model)
+    pipeline = pipeline_with(counting, settings, store, clock)
+    body = "The intranet portal shows error 502 since 9:00."
+    results = [
+        pipeline.handle(
+            raw(mail("Portal down", body, sender=f"user{n}@example.com"), name=f"{n}.eml")
+        ).result
+        for n in range(5)
+    ]
+    assert counting.calls == 1
+    first = results[0]
+    assert all(r.cache_of == first.id for r in results[1:]) and first.cache_of is None
+    assert all(r.category == first.category and r.summary == first.summary for r in results)
+    hits = [store.ledger_for(r.id) for r in results[1:]]
+    assert all([row.outcome for row in rows] == ["cache_hit"] for rows in hits)
+    assert all(rows[0].usd == 0 and rows[0].baseline_usd > 0 for rows in hits)
+    assert all("cached answer of " + first.id in r.route.reason for r in results[1:])
+
+
+def test_cached_answers_are_scoped_by_sensitivity(model, settings, store, clock):
+    counting = Counting(model)
+    pipeline = pipeline_with(counting, settings, store, clock)
+    # The same words once the text is normalised, but one holds a phone number (internal).
+    public = pipeline.handle(
+        raw(mail("Portal", "error 502, ref 49 170 1234567"), name="a.eml")
+    ).result
+    internal = pipeline.handle(
+        raw(
+            mail("Portal", "error 502, ref +49 170 1234567", sender="bob@example.com"), name="b.eml"
+        )
+    ).result
+    assert (public.sensitivity.level, internal.sensitivity.level) == ("public", "internal")
+    assert counting.calls == 2 and internal.cache_of is None

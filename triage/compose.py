@@ -87,6 +87,7 @@ def pipeline_options(settings: Settings, dry_run: bool = False) -> PipelineOptio
         paid_redact=frozenset(settings.paid.redact),
         allow_paid=not dry_run,
         baseline_price=prices(settings).get(settings.paid.model),
+        cache_ttl=timedelta(days=settings.cache.ttl_days) if settings.cache.enabled else None,
     )
 
 

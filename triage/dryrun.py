@@ -40,6 +40,15 @@ class DryRunStore:
     def book(self, entry: LedgerEntry) -> None:
         self._memory.book(entry)
 
+    def cache_get(self, key: str, scope: str, since: datetime) -> str | None:
+        found = self._memory.cache_get(key, scope, since)
+        if found is None and self._real is not None:
+            found = self._real.cache_peek(key, scope, since)
+        return found
+
+    def cache_put(self, key: str, scope: str, answer: str, now: datetime) -> None:
+        self._memory.cache_put(key, scope, answer, now)
+
     def close(self) -> None:
         self._memory.close()
         if self._real is not None:

@@ -6,6 +6,7 @@ that. An input handled before (same id) returns the stored result and commits no
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +15,7 @@ from typing import Any
 import structlog
 
 from models.port import ModelCall, TicketModel
+from models.schema import ModelAnswer
 from triage.context import compact_text
 from triage.costs import Price, baseline_usd
 from triage.errors import InputError, StoreError
@@ -26,7 +28,7 @@ from triage.result import Attempt, Cost, FieldsOut, FindingOut, Result, Route, S
 from triage.router import Gates, Policy, RouteFacts, decide
 from triage.rules import RulesVerdict, evaluate
 from triage.rules.automated import detect_automated
-from triage.rules.dedup import content_key
+from triage.rules.dedup import answer_key, content_key
 from triage.rules.keywords import RISK_ORDER, CompiledRule
 from triage.rules.risk import priority_for
 from triage.rules.sensitivity import scrub
@@ -48,6 +50,7 @@ class PipelineOptions:
     paid_redact: frozenset[str] = frozenset({"pii.card", "pii.iban", "pii.phone", "pii.email"})
     allow_paid: bool = True  # False for --dry-run: nothing is spent
     baseline_price: Price | None = None  # the paid model's price: the all-paid baseline
+    cache_ttl: timedelta | None = None  # None: the answer cache is off
 
 
 @dataclass(frozen=True)
@@ -255,8 +258,16 @@ class Pipeline:
         verdict: RulesVerdict,
         result: Result,
     ) -> tuple[Result, int | None]:
-        """The local tier: one call, one retry when the answer is invalid; book every call.
-        Returns the refined result and the model's confidence (None without an answer)."""
+        """The local tier: the answer cache first; else one call, and one retry when the answer
+        is invalid. Every call and every hit is booked. Returns the refined result and the
+        model's confidence (None without an answer)."""
+        key, scope = None, verdict.sensitivity.level
+        ttl = self._options.cache_ttl
+        if ttl is not None:
+            key = answer_key(ticket, model.template, model.template_version, model.model)
+            hit = self._store.cache_get(key, scope, self._clock() - ttl)
+            if hit is not None:
+                return self._from_cache(model, raw, verdict, result, json.loads(hit))
         calls: list[ModelCall] = []
         for _ in range(2):
             call = model.complete(
@@ -280,49 +291,28 @@ class Pipeline:
                 "route": Route(tier="rules", reason=result.route.reason, attempts=attempts),
             }
         else:
-            refined = merge_answer(verdict, answer, self._options.local_min_confidence)
-            fields = refined.fields
-            update = {
-                "category": refined.category,
-                "priority": refined.priority,
-                "risk": refined.risk,
-                "risk_reasons": list(refined.risk_reasons),
-                "summary": refined.summary,
-                "fields": FieldsOut(
-                    requester=fields.requester,
-                    hosts=list(fields.hosts),
-                    ips=list(fields.ips),
-                    error_codes=list(fields.error_codes),
-                    applications=list(fields.applications),
-                    devices=list(fields.devices),
-                ),
-                "escalate": refined.escalate,
-                "workflow": refined.category,
-                "route": Route(tier="local", reason=f"local: {refined.note}", attempts=attempts),
-            }
+            update = self._merged(verdict, answer, "local", attempts)
+            if key is not None:
+                entry = {
+                    "ticket": raw.id,
+                    "answer": answer.model_dump(),
+                    "tokens_in": calls[-1].tokens_in,
+                    "tokens_out": calls[-1].tokens_out,
+                }
+                self._store.cache_put(key, scope, json.dumps(entry), self._clock())
         workflow = str(update.get("workflow", result.workflow))
         rate = self._options.local_usd_per_mtok / 1_000_000
-        price = self._options.baseline_price
         for call in calls:
-            self._store.book(
-                LedgerEntry(
-                    at=self._clock(),
-                    ticket_id=raw.id,
-                    workflow=workflow,
-                    tier="local",
-                    model=model.model,
-                    template=model.template,
-                    template_version=model.template_version,
-                    tokens_in=call.tokens_in,
-                    tokens_out=call.tokens_out,
-                    cached_tokens=call.cached_tokens,
-                    seconds=call.seconds,
-                    usd=(call.tokens_in + call.tokens_out) * rate,
-                    baseline_usd=(
-                        baseline_usd(price, call.tokens_in, call.tokens_out) if price else 0.0
-                    ),
-                    outcome=call.outcome,
-                )
+            self._book_local(
+                model,
+                raw.id,
+                workflow,
+                call.tokens_in,
+                call.tokens_out,
+                call.cached_tokens,
+                call.seconds,
+                (call.tokens_in + call.tokens_out) * rate,
+                call.outcome,
             )
         update["cost"] = Cost(
             usd=sum((c.tokens_in + c.tokens_out) * rate for c in calls),
@@ -331,6 +321,99 @@ class Pipeline:
             cached_tokens=sum(c.cached_tokens for c in calls),
         )
         return result.model_copy(update=update), (answer.confidence if answer else None)
+
+    def _from_cache(
+        self,
+        model: TicketModel,
+        raw: RawInput,
+        verdict: RulesVerdict,
+        result: Result,
+        entry: dict[str, Any],
+    ) -> tuple[Result, int | None]:
+        """A stored answer for the same words: no call, booked as a hit at $0, linked."""
+        answer = ModelAnswer.model_validate(entry["answer"])
+        attempts = [Attempt(tier="rules", ok=True), Attempt(tier="local", ok=True)]
+        update = self._merged(verdict, answer, "local", attempts)
+        update["route"] = update["route"].model_copy(
+            update={
+                "reason": f"local (cached answer of {entry['ticket']}): "
+                + update["route"].reason.removeprefix("local: ")
+            }
+        )
+        update["cache_of"] = entry["ticket"]
+        self._book_local(
+            model,
+            raw.id,
+            str(update["workflow"]),
+            0,
+            0,
+            0,
+            0.0,
+            0.0,
+            "cache_hit",
+            saved=(int(entry["tokens_in"]), int(entry["tokens_out"])),
+        )
+        return result.model_copy(update=update), answer.confidence
+
+    def _merged(
+        self, verdict: RulesVerdict, answer: ModelAnswer, tier: Tier, attempts: list[Attempt]
+    ) -> dict[str, Any]:
+        refined = merge_answer(verdict, answer, self._options.local_min_confidence)
+        fields = refined.fields
+        return {
+            "category": refined.category,
+            "priority": refined.priority,
+            "risk": refined.risk,
+            "risk_reasons": list(refined.risk_reasons),
+            "summary": refined.summary,
+            "fields": FieldsOut(
+                requester=fields.requester,
+                hosts=list(fields.hosts),
+                ips=list(fields.ips),
+                error_codes=list(fields.error_codes),
+                applications=list(fields.applications),
+                devices=list(fields.devices),
+            ),
+            "escalate": refined.escalate,
+            "workflow": refined.category,
+            "route": Route(tier=tier, reason=f"{tier}: {refined.note}", attempts=attempts),
+        }
+
+    def _book_local(
+        self,
+        model: TicketModel,
+        ticket_id: str,
+        workflow: str,
+        tokens_in: int,
+        tokens_out: int,
+        cached: int,
+        seconds: float,
+        usd: float,
+        outcome: str,
+        saved: tuple[int, int] | None = None,
+    ) -> None:
+        """One ledger row. The baseline is what the paid model would have charged for the
+        same tokens (for a cache hit: for the original call's tokens)."""
+        price = self._options.baseline_price
+        basis = saved or (tokens_in, tokens_out)
+        self._store.book(
+            LedgerEntry(
+                at=self._clock(),
+                ticket_id=ticket_id,
+                workflow=workflow,
+                tier="local",
+                model=model.model,
+                template=model.template,
+                template_version=model.template_version,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                cached_tokens=cached,
+                seconds=seconds,
+                usd=usd,
+                baseline_usd=baseline_usd(price, *basis) if price else 0.0,
+                outcome=outcome,
+            )
+        )
 
     def _sender_loop(self, raw: RawInput, ticket: Ticket) -> str | None:
         """A machine mailing the helpdesk in a loop: too many tickets from one sender."""

@@ -32,6 +32,10 @@ class TicketStore(Protocol):
 
     def book(self, entry: LedgerEntry) -> None: ...
 
+    def cache_get(self, key: str, scope: str, since: datetime) -> str | None: ...
+
+    def cache_put(self, key: str, scope: str, answer: str, now: datetime) -> None: ...
+
 
 class ResultSink(Protocol):
     """Where committed results are published (the outbox folder)."""

@@ -84,6 +84,7 @@ class Result(_Model):
     # Beyond the contract's required keys:
     needs_review: list[str] = Field(default_factory=list)
     escalate: bool = False  # a model tier's signal that a senior engineer should look now
+    cache_of: str | None = None  # the ticket whose answer was reused (a storm, answered once)
     matched_rules: list[str] = Field(default_factory=list)
     log_slice: str | None = None
 

@@ -344,6 +344,14 @@ class SqliteStore:
             db.execute("UPDATE answer_cache SET hits = hits + 1 WHERE key = ?", (key,))
             return str(row[0])
 
+    def cache_peek(self, key: str, scope: str, since: datetime) -> str | None:
+        """cache_get without counting the hit (for read-only use)."""
+        rows = self._read(
+            "SELECT answer FROM answer_cache WHERE key = ? AND scope = ? AND created_at >= ?",
+            (key, scope, _utc(since)),
+        )
+        return str(rows[0][0]) if rows else None
+
     def cache_put(self, key: str, scope: str, answer: str, now: datetime) -> None:
         with self._write() as db:
             db.execute(

@@ -24,3 +24,15 @@ def content_key(ticket: Ticket) -> str:
     digest.update(b"\0")
     digest.update(text.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def answer_key(ticket: Ticket, template: str, version: str, model: str) -> str:
+    """The answer cache's key: the normalised words (whoever sent them), the prompt template
+    and version, and the model. Fifty reports of the same outage share it."""
+    text = normalise_subject(ticket.subject) + "\n" + ticket.body.lower()
+    text = _NOISE.sub(" ", text).strip()
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (template, version, model, text):
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return digest.hexdigest()
