@@ -62,6 +62,7 @@ class LocalModel:
         n_ctx: int = 4096,
         max_tokens: int = 512,
         timeout_seconds: float = 60.0,
+        n_gpu_layers: int = 0,
     ) -> None:
         if not model_path.is_file():
             raise LocalModelError(f"[local] model_path {model_path}: no such file")
@@ -75,6 +76,7 @@ class LocalModel:
                 use_mmap=True,
                 verbose=False,
                 seed=0,
+                n_gpu_layers=n_gpu_layers,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise LocalModelError(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from models.schema import Analysis, ModelAnswer
 from triage.costs import Usage
@@ -62,3 +62,20 @@ class PaidTier(Protocol):
     def count_tokens(self, values: dict[str, str]) -> int: ...
 
     def attempt(self, values: dict[str, str]) -> PaidAttempt: ...
+
+
+@dataclass
+class BatchOutcome:
+    status: str  # a terminal status, or "GAVE_UP" when our deadline passed (then cancelled)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    billed_seconds: float = 0.0  # the endpoint's delay + execution time
+    error: str | None = None
+    job_id: str | None = None
+
+
+class GpuBatches(Protocol):
+    """Runpod serverless: one job per batch of tickets."""
+
+    model: str
+
+    def run(self, payload: dict[str, Any]) -> BatchOutcome: ...

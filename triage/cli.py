@@ -91,7 +91,12 @@ def _run(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    from triage.compose import build_escalator, build_local_model, build_pipeline
+    from triage.compose import (
+        build_escalator,
+        build_local_model,
+        build_offloader,
+        build_pipeline,
+    )
     from triage.dryrun import DryRunStore
     from triage.outbox import Outbox
     from triage.store import SqliteStore
@@ -106,12 +111,13 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     try:
         local = build_local_model(settings)
         store: SqliteStore | DryRunStore
-        escalator = None  # a dry run spends nothing
+        escalator = offloader = None  # a dry run spends nothing
         if args.dry_run:
             store = DryRunStore(settings.store.path)
         else:
             store = real = SqliteStore(settings.store.path)
             escalator = build_escalator(settings, real)
+            offloader = build_offloader(settings, real)
     except ConfigError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -120,7 +126,13 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     sink = None if args.dry_run else Outbox(settings.outbox.dir)
     pipeline = build_pipeline(
-        settings, store, sink, local=local, escalator=escalator, dry_run=args.dry_run
+        settings,
+        store,
+        sink,
+        local=local,
+        escalator=escalator,
+        dry_run=args.dry_run,
+        offloader=offloader,
     )
     failures = 0
     files = list(_files(args.paths))

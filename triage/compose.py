@@ -17,6 +17,7 @@ from triage.costs import Price, PriceMissing, price_for
 from triage.daemon import Connector
 from triage.errors import ConfigError
 from triage.escalation import EscalationPolicy, Escalator
+from triage.offload import Offloader, OffloadPolicy
 from triage.outbox import Outbox
 from triage.parsing import MailLimits
 from triage.pipeline import Pipeline, PipelineOptions
@@ -85,9 +86,10 @@ def pipeline_options(settings: Settings, dry_run: bool = False) -> PipelineOptio
         local_usd_per_mtok=settings.local.usd_per_mtok,
         policy=routing_policy(settings),
         paid_redact=frozenset(settings.paid.redact),
-        allow_paid=not dry_run,
+        allow_spending=not dry_run,
         baseline_price=prices(settings).get(settings.paid.model),
         cache_ttl=timedelta(days=settings.cache.ttl_days) if settings.cache.enabled else None,
+        runpod_backlog_seconds=settings.routing.runpod_backlog_seconds,
     )
 
 
@@ -99,6 +101,7 @@ def build_pipeline(
     local: TicketModel | None = None,
     escalator: Escalator | None = None,
     dry_run: bool = False,
+    offloader: Offloader | None = None,
 ) -> Pipeline:
     return Pipeline(
         store,
@@ -108,7 +111,45 @@ def build_pipeline(
         sink,
         local,
         escalator,
+        offloader,
     )
+
+
+def build_offloader(
+    settings: Settings, store: BudgetStore, clock: Clock = utc_now
+) -> Offloader | None:
+    """The Runpod tier, or None when it is off. Raises ConfigError naming what is missing."""
+    config = settings.runpod
+    if not config.enabled:
+        return None
+    if not config.endpoint_id:
+        raise ConfigError("[runpod] endpoint_id is empty: the serverless endpoint to use")
+    if config.api_key is None:
+        raise ConfigError(
+            "[runpod] api_key is not set: use TRIAGE_RUNPOD__API_KEY, RUNPOD_API_KEY or the "
+            "credential runpod__api_key"
+        )
+    from models.gpu import RunpodBatches  # the SDK is imported only when the tier is on
+    from models.prompt import load_prompt
+
+    template = load_prompt("triage")
+    gpu = RunpodBatches(
+        config.endpoint_id,
+        config.api_key.get_secret_value(),
+        config.base_url,
+        timeout_seconds=config.timeout_seconds,
+        poll_seconds=config.poll_seconds,
+    )
+    policy = OffloadPolicy(
+        budget_usd=config.monthly_budget_usd,
+        usd_per_second=config.usd_per_second,
+        timeout_seconds=config.timeout_seconds,
+        batch_size=config.batch_size,
+        template=template.name,
+        template_version=template.version,
+    )
+    breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
+    return Offloader(gpu, store, policy, breaker, clock)
 
 
 def build_escalator(
@@ -182,7 +223,16 @@ def build_app(settings: Settings, clock: Clock = utc_now) -> App:
     local = build_local_model(settings)
     store = SqliteStore(settings.store.path)
     escalator = build_escalator(settings, store, clock)
-    pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock, local, escalator)
+    offloader = build_offloader(settings, store, clock)
+    pipeline = build_pipeline(
+        settings,
+        store,
+        Outbox(settings.outbox.dir),
+        clock,
+        local,
+        escalator,
+        offloader=offloader,
+    )
     stop = threading.Event()
     app = App(settings, store, pipeline, stop)
     if settings.dropfolder.enabled:

@@ -22,10 +22,11 @@ from triage.errors import InputError, StoreError
 from triage.escalation import Escalator
 from triage.logs import crash_site
 from triage.merge import merge_answer
+from triage.offload import Offloader, OffloadItem, Prepared
 from triage.parsing import MailLimits, parse_ticket
 from triage.ports import Clock, ResultSink, TicketStore
 from triage.result import Attempt, Cost, FieldsOut, FindingOut, Result, Route, SensitivityOut
-from triage.router import Gates, Policy, RouteFacts, decide
+from triage.router import Gates, Policy, RouteFacts, decide, should_offload
 from triage.rules import RulesVerdict, evaluate
 from triage.rules.automated import detect_automated
 from triage.rules.dedup import answer_key, content_key
@@ -48,9 +49,11 @@ class PipelineOptions:
     local_usd_per_mtok: float = 0.0
     policy: Policy = field(default_factory=Policy)
     paid_redact: frozenset[str] = frozenset({"pii.card", "pii.iban", "pii.phone", "pii.email"})
-    allow_paid: bool = True  # False for --dry-run: nothing is spent
+    allow_spending: bool = True  # False for --dry-run: nothing is spent (paid, Runpod)
     baseline_price: Price | None = None  # the paid model's price: the all-paid baseline
     cache_ttl: timedelta | None = None  # None: the answer cache is off
+    runpod_backlog_seconds: float = 300.0
+    local_seconds_estimate: float = 5.0  # until measured: seconds per local answer
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Pipeline:
         sink: ResultSink | None,
         local: TicketModel | None = None,
         escalator: Escalator | None = None,
+        offloader: Offloader | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
@@ -77,13 +81,55 @@ class Pipeline:
         self._sink = sink
         self._local = local
         self._escalator = escalator
+        self._offloader = offloader
+        self._local_seconds = options.local_seconds_estimate
         # One ticket at a time: dedup look-ups and the commit must not interleave.
         self._lock = threading.Lock()
 
     def replace_rules(self, rules: tuple[CompiledRule, ...]) -> None:
         self._rules = rules
 
-    def handle(self, raw: RawInput) -> Outcome:
+    def handle_batch(self, raws: list[RawInput]) -> list[Outcome]:
+        """Triage several inputs, committing each in turn. A backlog the local model would
+        need too long for is first sent to Runpod; what comes back unanswered goes local."""
+        prepared = self._prepare(raws) if self._offloader is not None and len(raws) > 1 else {}
+        return [self.handle(raw, prepared.get(raw.id)) for raw in raws]
+
+    def _prepare(self, raws: list[RawInput]) -> dict[str, Prepared]:
+        offloader = self._offloader
+        if offloader is None or not self._options.allow_spending or not offloader.healthy():
+            return {}
+        items = []
+        for raw in raws:
+            if raw.refused or self._store.get_result(raw.id) is not None:
+                continue
+            try:
+                ticket = parse_ticket(raw.data, self._options.limits)
+            except InputError:
+                continue
+            if detect_automated(ticket):
+                continue
+            verdict = evaluate(ticket, self._rules, self._options.log_slice_lines)
+            if verdict.sensitivity.level not in self._options.policy.runpod_levels:
+                continue  # restricted (by default: anything not public) stays on the machine
+            text = compact_text(
+                ticket, verdict, 24_000, redacted=True, redact_tags=self._options.paid_redact
+            )
+            items.append(
+                OffloadItem(raw.id, text, verdict.category, verdict.risk, verdict.category)
+            )
+        if not should_offload(
+            len(items), self._local_seconds, self._options.runpod_backlog_seconds
+        ):
+            return {}
+        log.info(
+            "runpod.offload",
+            tickets=len(items),
+            local_estimate_seconds=round(len(items) * self._local_seconds, 1),
+        )
+        return offloader.run(items)
+
+    def handle(self, raw: RawInput, prepared: Prepared | None = None) -> Outcome:
         """Triage one input and commit its result. Raises StoreError when it cannot commit."""
         with self._lock:
             existing = self._store.get_result(raw.id)
@@ -91,7 +137,7 @@ class Pipeline:
                 self._publish(existing, only_if_missing=True)
                 log.info("ticket.already_handled", id=existing.id, source=raw.source)
                 return Outcome(existing, new=False)
-            result, keys = self._triage(raw)
+            result, keys = self._triage(raw, prepared)
             # The store is the truth; the outbox file is published from it. If publishing
             # fails the input is not acknowledged, and the retry republishes.
             self._store.save(result, keys, self._clock())
@@ -118,11 +164,11 @@ class Pipeline:
         except OSError as exc:
             raise StoreError(f"cannot write the outbox file for {result.id}: {exc}") from exc
 
-    def _triage(self, raw: RawInput) -> tuple[Result, TicketKeys]:
+    def _triage(self, raw: RawInput, prepared: Prepared | None) -> tuple[Result, TicketKeys]:
         if raw.refused:
             return _quarantined(raw, raw.refused), TicketKeys(content_key=None)
         try:
-            return self._triage_readable(raw)
+            return self._triage_readable(raw, prepared)
         except StoreError:
             raise
         except Exception as exc:  # a bug must cost one quarantine, not the daemon
@@ -131,7 +177,9 @@ class Pipeline:
             reason = f"internal error while triaging: {type(exc).__name__}"
             return _quarantined(raw, reason), TicketKeys(content_key=None)
 
-    def _triage_readable(self, raw: RawInput) -> tuple[Result, TicketKeys]:
+    def _triage_readable(
+        self, raw: RawInput, prepared: Prepared | None
+    ) -> tuple[Result, TicketKeys]:
         try:
             ticket = parse_ticket(raw.data, self._options.limits)
         except InputError as exc:
@@ -149,8 +197,8 @@ class Pipeline:
             ), TicketKeys(key)
         result = Result(**base, status="triaged", status_reason=None)
         confidence = None
-        if self._local is not None:
-            result, confidence = self._refine(self._local, raw, ticket, verdict, result)
+        if self._local is not None or prepared is not None:
+            result, confidence = self._refine(self._local, raw, ticket, verdict, result, prepared)
         result = self._route_paid(raw, ticket, verdict, result, confidence)
         return result, TicketKeys(key)
 
@@ -164,7 +212,7 @@ class Pipeline:
         if self._local is not None:
             usable.add("local")
         if self._escalator is not None:
-            if not self._options.allow_paid:
+            if not self._options.allow_spending:
                 blocked["paid"] = "dry run: nothing is spent"
             elif not self._escalator.healthy():
                 blocked["paid"] = "cooling down after repeated failures"
@@ -252,15 +300,37 @@ class Pipeline:
 
     def _refine(
         self,
-        model: TicketModel,
+        model: TicketModel | None,
         raw: RawInput,
         ticket: Ticket,
         verdict: RulesVerdict,
         result: Result,
+        prepared: Prepared | None = None,
     ) -> tuple[Result, int | None]:
-        """The local tier: the answer cache first; else one call, and one retry when the answer
-        is invalid. Every call and every hit is booked. Returns the refined result and the
-        model's confidence (None without an answer)."""
+        """The model tiers below paid: an answer Runpod prepared, else the answer cache, else
+        one local call and one retry when the answer is invalid. Every call and every hit is
+        booked. Returns the refined result and the model's confidence (None without one)."""
+        first = [Attempt(tier="rules", ok=True)]
+        if prepared is not None:
+            spent = Cost(
+                usd=prepared.usd, tokens_in=prepared.tokens_in, tokens_out=prepared.tokens_out
+            )
+            if prepared.answer is not None:
+                gpu = self._merged(
+                    verdict, prepared.answer, "runpod", [*first, Attempt(tier="runpod", ok=True)]
+                )
+                gpu["cost"] = spent
+                return result.model_copy(update=gpu), prepared.answer.confidence
+            first.append(Attempt(tier="runpod", ok=False, error=prepared.error))
+            result = result.model_copy(update={"cost": spent})
+        if model is None:
+            note = f"runpod gave no answer ({prepared.error if prepared else '?'}); no local model"
+            return result.model_copy(
+                update={
+                    "needs_review": [*result.needs_review, note],
+                    "route": Route(tier="rules", reason=result.route.reason, attempts=first),
+                }
+            ), None
         key, scope = None, verdict.sensitivity.level
         ttl = self._options.cache_ttl
         if ttl is not None:
@@ -276,9 +346,11 @@ class Pipeline:
             calls.append(call)
             if call.outcome != "invalid":
                 break
-        attempts = [Attempt(tier="rules", ok=True)] + [
+        attempts = first + [
             Attempt(tier="local", ok=c.outcome == "ok", error=c.error) for c in calls
         ]
+        for call in calls:  # how long a local answer takes, for the backlog estimate
+            self._local_seconds = 0.8 * self._local_seconds + 0.2 * call.seconds
         answer = calls[-1].answer
         if answer is None:
             failed = calls[-1]
@@ -315,9 +387,9 @@ class Pipeline:
                 call.outcome,
             )
         update["cost"] = Cost(
-            usd=sum((c.tokens_in + c.tokens_out) * rate for c in calls),
-            tokens_in=sum(c.tokens_in for c in calls),
-            tokens_out=sum(c.tokens_out for c in calls),
+            usd=result.cost.usd + sum((c.tokens_in + c.tokens_out) * rate for c in calls),
+            tokens_in=result.cost.tokens_in + sum(c.tokens_in for c in calls),
+            tokens_out=result.cost.tokens_out + sum(c.tokens_out for c in calls),
             cached_tokens=sum(c.cached_tokens for c in calls),
         )
         return result.model_copy(update=update), (answer.confidence if answer else None)

@@ -92,3 +92,8 @@ def _blocked(tier: Tier, facts: RouteFacts, policy: Policy, gates: Gates) -> str
     if tier not in gates.usable:
         return gates.blocked_why.get(tier, "not enabled")
     return None
+
+
+def should_offload(pending: int, seconds_per_ticket: float, limit_seconds: float) -> bool:
+    """A backlog the local model would need longer than the limit for goes to Runpod."""
+    return pending > 1 and pending * seconds_per_ticket > limit_seconds
