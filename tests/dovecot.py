@@ -57,6 +57,9 @@ userdb {{
 }}
 service anvil {{
   chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0666
+  }}
 }}
 service imap-login {{
   chroot =

@@ -74,7 +74,11 @@ def account(dovecot: Dovecot, user: str, **overrides: object) -> ImapAccountConf
 
 def client_for(dovecot: Dovecot, user: str) -> IMAPClient:
     client = IMAPClient("127.0.0.1", dovecot.imap_port, ssl=False)
-    client.login(user, PASSWORD)
+    try:
+        client.login(user, PASSWORD)
+    except Exception:
+        client.shutdown()
+        raise
     return client
 
 
