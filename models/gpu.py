@@ -47,6 +47,11 @@ class RunpodBatches:
         self._monotonic = monotonic
         self._sleep = sleep
 
+    def health(self) -> str:
+        """The endpoint's health summary; raises when it cannot be reached."""
+        state = self._endpoint.rp_client.get(f"{self.endpoint_id}/health")
+        return ", ".join(f"{k}: {v}" for k, v in state.get("workers", {}).items()) or "reachable"
+
     def run(self, payload: dict[str, Any]) -> BatchOutcome:
         client = self._endpoint.rp_client
         try:

@@ -63,6 +63,13 @@ class PaidModel:
             "tools": [TOOL],
         }
 
+    def ping(self) -> int:
+        """Count a tiny request's tokens: proves the address and the key. Raises APIError."""
+        counted = self._client.messages.count_tokens(
+            model=self.model, messages=[{"role": "user", "content": "triage check"}]
+        )
+        return int(counted.input_tokens)
+
     def count_tokens(self, values: dict[str, str]) -> int:
         """Input tokens of the request, from the API; estimated when that fails."""
         request = self._request(values)

@@ -229,3 +229,15 @@ def test_month_windows_roll_over_the_year():
 
 def test_the_standin_script_is_reset_between_tests(api):
     assert api.script == deque()
+
+
+def test_check_reaches_the_paid_api_and_says_what_to_fix(api, tmp_path, capsys):
+    from triage.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(f"[paid]\nenabled = true\napi_key = 'k'\nbase_url = '{api.base_url}'\n")
+    assert main(["--config", str(config), "check"]) == 0
+    assert "ok   paid tier: claude-sonnet-4-6: key accepted" in capsys.readouterr().out
+    config.write_text("[paid]\nenabled = true\napi_key = 'k'\nbase_url = 'http://127.0.0.1:9'\n")
+    assert main(["--config", str(config), "check"]) == 1
+    assert "FAIL paid tier" in capsys.readouterr().out

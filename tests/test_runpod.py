@@ -167,3 +167,15 @@ def test_runpod_is_configured_with_an_endpoint_and_key(tmp_path: Path, capsys):
     (tmp_path / "t.txt").write_text("Printer jams")
     assert main(["--config", str(config), "process", str(tmp_path / "t.txt")]) == EXIT_CONFIG
     assert "[runpod] api_key is not set" in capsys.readouterr().err
+
+
+def test_check_reaches_the_runpod_endpoint(gpu, tmp_path, capsys):
+    from triage.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"[runpod]\nenabled = true\nendpoint_id = 'ep-test'\napi_key = 'k'\n"
+        f"base_url = '{gpu.base_url}'\n"
+    )
+    assert main(["--config", str(config), "check"]) == 0
+    assert "ok   runpod tier: endpoint ep-test: idle: 1" in capsys.readouterr().out

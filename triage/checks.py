@@ -37,6 +37,8 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
     else:
         checks.append(Check("dropfolder", True, "disabled"))
     checks.append(_local(settings))
+    checks.append(_paid(settings))
+    checks.append(_runpod(settings))
     if settings.imap.enabled:
         checks.extend(_imap(name, account) for name, account in settings.imap.account_list())
     else:
@@ -74,6 +76,72 @@ def _local(settings: Settings) -> Check:
         True,
         f"{config.model_path} loads ({model.threads} threads, n_ctx {config.n_ctx})",
     )
+
+
+def _paid(settings: Settings) -> Check:
+    from triage.compose import build_escalator
+    from triage.errors import ConfigError
+
+    if not settings.paid.enabled:
+        return Check("paid tier", True, "disabled")
+    store = SqliteStore(":memory:")
+    try:
+        escalator = build_escalator(settings, store)
+    except ConfigError as exc:
+        return Check("paid tier", False, str(exc))
+    finally:
+        store.close()
+    import anthropic
+
+    from models.paid import PaidModel
+
+    assert escalator is not None and isinstance(escalator.paid, PaidModel)
+    try:
+        escalator.paid.ping()
+    except anthropic.APIError as exc:
+        return Check(
+            "paid tier",
+            False,
+            f"the API refused a token count ({exc}): check [paid] api_key, base_url and model",
+        )
+    return Check(
+        "paid tier",
+        True,
+        f"{settings.paid.model}: key accepted, price known, budget "
+        f"${settings.paid.monthly_budget_usd:.2f}/month",
+    )
+
+
+def _runpod(settings: Settings) -> Check:
+    from triage.compose import build_offloader
+    from triage.errors import ConfigError
+
+    if not settings.runpod.enabled:
+        return Check("runpod tier", True, "disabled")
+    store = SqliteStore(":memory:")
+    try:
+        build_offloader(settings, store)
+        from models.gpu import RunpodBatches
+
+        client = RunpodBatches(
+            settings.runpod.endpoint_id,
+            settings.runpod.api_key.get_secret_value() if settings.runpod.api_key else "",
+            settings.runpod.base_url,
+            timeout_seconds=10,
+            poll_seconds=1,
+        )
+        health = client.health()
+    except ConfigError as exc:
+        return Check("runpod tier", False, str(exc))
+    except Exception as exc:
+        return Check(
+            "runpod tier",
+            False,
+            f"endpoint not reachable ({exc}): check [runpod] endpoint_id, api_key and base_url",
+        )
+    finally:
+        store.close()
+    return Check("runpod tier", True, f"endpoint {settings.runpod.endpoint_id}: {health}")
 
 
 def _imap(name: str, account: ImapAccountConfig) -> Check:

@@ -129,7 +129,13 @@ def build_offloader(
             "[runpod] api_key is not set: use TRIAGE_RUNPOD__API_KEY, RUNPOD_API_KEY or the "
             "credential runpod__api_key"
         )
-    from models.gpu import RunpodBatches  # the SDK is imported only when the tier is on
+    try:
+        from models.gpu import RunpodBatches  # the SDK is imported only when the tier is on
+    except ImportError:
+        raise ConfigError(
+            "[runpod] enabled = true, but the runpod package is not installed: "
+            "pip install 'triage[runpod]'"
+        ) from None
     from models.prompt import load_prompt
 
     template = load_prompt("triage")
