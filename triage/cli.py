@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     process.set_defaults(handler=_process)
 
+    evaluate = commands.add_parser(
+        "eval", help="score a labelled set (JSON Lines) through the pipeline in dry-run"
+    )
+    evaluate.add_argument("labels", type=Path, metavar="LABELS.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.set_defaults(handler=_eval)
+
     check = commands.add_parser("check", help="validate the config and reach every enabled part")
     check.set_defaults(handler=_check)
     return parser
@@ -168,6 +175,65 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
+
+
+def _eval(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from models.prompt import load_prompt
+    from triage.compose import (
+        build_local_model,
+        build_pipeline,
+        pipeline_options,
+        prices,
+        rules_from,
+    )
+    from triage.context import compact_text
+    from triage.dryrun import DryRunStore
+    from triage.errors import InputError
+    from triage.evaluation import Scored, estimate_tokens, load_labels, render, score
+    from triage.parsing import parse_ticket
+    from triage.rules import evaluate
+    from triage.ticket import RawInput
+
+    settings = loaded.settings
+    try:
+        labels = load_labels(args.labels)
+    except (OSError, InputError) as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    local = build_local_model(settings)
+    store = DryRunStore(None)  # the labelled set alone: no history from the real store
+    pipeline = build_pipeline(settings, store, None, local=local, dry_run=True)
+    options, rules = pipeline_options(settings, dry_run=True), rules_from(settings)
+    rows = []
+    for label in labels:
+        data = label.file.read_bytes()
+        raw = RawInput.of(
+            data,
+            name=label.file.name,
+            source="cli",
+            source_ref=str(label.file),
+            received_at=datetime.fromtimestamp(label.file.stat().st_mtime, UTC),
+        )
+        result = pipeline.handle(raw).result
+        paid_tokens = 0
+        try:
+            ticket = parse_ticket(data, options.limits)
+            verdict = evaluate(ticket, rules, options.log_slice_lines)
+            paid_tokens = estimate_tokens(compact_text(ticket, verdict, 12_000, redacted=True))
+        except InputError:
+            pass
+        rows.append(Scored(label, result, estimate_tokens(data), paid_tokens))
+    store.close()
+    system = estimate_tokens(load_prompt("analysis").system)
+    report = score(rows, prices(settings).get(settings.paid.model), system)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report)))
+    else:
+        print(render(report))
+    return EXIT_OK
 
 
 def _model_errors() -> tuple[type[Exception], ...]:

@@ -10,9 +10,11 @@ from triage.store import LedgerEntry, SqliteStore, TicketKeys
 
 
 class DryRunStore:
-    def __init__(self, real_path: Path) -> None:
+    def __init__(self, real_path: Path | None) -> None:
+        """`real_path` None: this run's tickets alone."""
         self._memory = SqliteStore(":memory:")
-        self._real = SqliteStore(real_path, read_only=True) if real_path.is_file() else None
+        exists = real_path is not None and real_path.is_file()
+        self._real = SqliteStore(real_path, read_only=True) if exists and real_path else None
 
     def get_result(self, ticket_id: str) -> Result | None:
         found = self._memory.get_result(ticket_id)

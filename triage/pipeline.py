@@ -189,6 +189,8 @@ class Pipeline:
         base = _base(raw, ticket, verdict)
         automated = detect_automated(ticket) or self._sender_loop(raw, ticket)
         if automated:
+            # Not a request: no category to work on, nothing to prioritise.
+            base.update(category="other", workflow="other", priority="P4")
             return Result(**base, status="ignored", status_reason=automated), TicketKeys(key)
         duplicate_of, why = self._find_duplicate(raw, ticket, key)
         if duplicate_of:
@@ -244,7 +246,7 @@ class Pipeline:
         if decision.tier != "paid" or self._escalator is None:
             return result.model_copy(
                 update={
-                    "route": result.route.model_copy(update={"reason": reason}),
+                    "route": result.route.model_copy(update={"reason": reason, "wanted": "paid"}),
                     "needs_review": [
                         *result.needs_review,
                         f"wanted the paid analysis: {decision.reason}",

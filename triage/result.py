@@ -25,6 +25,7 @@ class Route(_Model):
     tier: Tier
     reason: str
     attempts: list[Attempt] = Field(default_factory=list)
+    wanted: Tier | None = None  # set when the policy asked for a tier the gates refused
 
 
 class FindingOut(_Model):

@@ -74,22 +74,33 @@ def index_fields(ticket: Ticket) -> dict[Field, TextIndex]:
 
 
 def apply_rules(rules: tuple[CompiledRule, ...], indexes: dict[Field, TextIndex]) -> RuleMatch:
+    """Rules are tried in order against the subject first, then against every field they name:
+    a rule the subject matches outranks one only the body matches."""
+    subject_only = _evaluate(rules, indexes, subject_pass=True)
+    if subject_only.category is not None:
+        return subject_only
+    return _evaluate(rules, indexes, subject_pass=False)
+
+
+def _evaluate(
+    rules: tuple[CompiledRule, ...], indexes: dict[Field, TextIndex], subject_pass: bool
+) -> RuleMatch:
     category: Category | None = None
     priority: Priority | None = None
     risk: Risk | None = None
     matched: list[str] = []
-    in_subject = False
     for compiled in rules:
         rule = compiled.rule
-        if not any(compiled.matches(indexes[field]) for field in rule.on):
+        fields: tuple[Field, ...] = ("subject",) if subject_pass else rule.on
+        if subject_pass and "subject" not in rule.on:
+            continue
+        if not any(compiled.matches(indexes[field]) for field in fields):
             continue
         matched.append(rule.name)
-        if category is None and rule.category is not None:
-            in_subject = "subject" in rule.on and compiled.matches(indexes["subject"])
         category = category or rule.category
         priority = priority or rule.priority
         if rule.risk and (risk is None or RISK_ORDER[rule.risk] > RISK_ORDER[risk]):
             risk = rule.risk
         if rule.stop:
             break
-    return RuleMatch(category, priority, risk, tuple(matched), in_subject)
+    return RuleMatch(category, priority, risk, tuple(matched), subject_pass)

@@ -26,7 +26,17 @@ _DEVICES = (
     "ipad",
     "macbook",
 )
-_SECRETS = ("password*", "api key", "apikey", "secret*", "token*", "credential*", "private key")
+_SECRETS = (
+    "password*",
+    "api key",
+    "apikey",
+    "key",
+    "keys",
+    "secret*",
+    "token*",
+    "credential*",
+    "private key",
+)
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ _HIGH = (
         also=Terms(_SECRETS),
         near=re.compile(
             r"(?i)\b(leak\w*|exposed|pushed|committed|posted|published|pasted|made public)"
-            r"\W+(?:\w+\W+){0,6}?(password|api[ -]?key|secret|token|credential|private key)"
+            r"\W+(?:\w+\W+){0,6}?(password|api[ -]?key|key|secret|token|credential|private key)"
             r"|\b(password|api[ -]?key|secret|token|credential|private key)s?\W+(?:\w+\W+){0,5}?"
             r"(leak\w*|exposed|made public|published)"
         ),
@@ -241,6 +251,7 @@ _MEDIUM = (
                 "unable to work",
                 "completely blocked",
                 "kann nicht arbeiten",
+                "nicht arbeiten",
                 "ne peux pas travailler",
                 "no puedo trabajar",
             ]
