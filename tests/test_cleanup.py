@@ -96,3 +96,14 @@ def test_reply_parser_corpus(corpora, name, kept, removed):
     assert kept in stripped
     if removed:
         assert removed not in stripped
+
+
+def test_legal_disclaimers_are_dropped_but_ordinary_text_stays():
+    text = (
+        "The printer is broken.\n\nThis e-mail and any attachments are confidential and "
+        "intended solely for the addressee. If you have received it in error, delete it.\n\n"
+        "Diese E-Mail ist vertraulich und nur für den bestimmten Empfänger."
+    )
+    body, _ = clean_body(text, 10_000)
+    assert body == "The printer is broken."
+    assert clean_body("Please keep this confidential, it is intended for HR.", 10_000)[0]

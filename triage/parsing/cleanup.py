@@ -55,9 +55,27 @@ _SPECIAL_STARTS = tuple(
 )
 
 
+_DISCLAIMER = re.compile(
+    r"""(?isx)
+        (confidential|vertraulich|confidentiel|confidencial|privileged)
+        .{0,300}
+        (intended|bestimmt|destinataire|destinatario|addressee|empfänger)
+      | (received|erhalten|reçu|recibido)\s.{0,40}(in\serror|irrtümlich|par\serreur|por\serror)
+    """
+)
+
+
+def strip_disclaimers(text: str) -> str:
+    """Drop legal-disclaimer paragraphs: boilerplate whose words would trip the keyword rules."""
+    paragraphs = re.split(r"\n\s*\n", text)
+    kept = [p for p in paragraphs if len(p) < 40 or not _DISCLAIMER.search(p)]
+    return "\n\n".join(kept) if kept else text
+
+
 def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
-    """The requester's words (quotes, signature and pasted logs removed), cut to max_chars."""
-    body, logs = split_pasted_logs(strip_quotes(text[: max_chars * 4]))
+    """The requester's words (quotes, signature, disclaimers and pasted logs removed), cut to
+    max_chars."""
+    body, logs = split_pasted_logs(strip_disclaimers(strip_quotes(text[: max_chars * 4])))
     if len(body) > max_chars:
         cut = len(body) - max_chars
         body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
