@@ -27,6 +27,7 @@ from connectors.stability import StabilityTracker, is_ignored_name
 from triage.errors import StoreError
 from triage.logs import crash_site
 from triage.ports import TicketHandler
+from triage.result import Result
 from triage.ticket import RawInput, input_id
 
 log = structlog.get_logger("triage.dropfolder")
@@ -116,16 +117,43 @@ class DropFolder:
         with self._pending_lock:
             names = sorted(self._pending)
         now = self._monotonic()
+        ready: list[tuple[Path, RawInput]] = []
         for name in names:
             if self._stop.is_set():
                 return
             retry = self._retry_at.get(name)
             if retry and now < retry[0]:
                 continue
-            if self._examine(name, now):
-                with self._pending_lock:
-                    self._pending.discard(name)
-                self._stability.forget(name)
+            state = self._examine(name, now)
+            if isinstance(state, tuple):
+                ready.append(state)
+            elif state:
+                self._finished(name)
+        if ready:
+            # Together, so that a backlog can be offloaded as a batch (see Pipeline.handle_batch).
+            self._commit_batch(ready, now)
+
+    def _finished(self, name: str) -> None:
+        with self._pending_lock:
+            self._pending.discard(name)
+        self._stability.forget(name)
+
+    def _commit_batch(self, ready: list[tuple[Path, RawInput]], now: float) -> None:
+        try:
+            outcomes = self._handler.handle_batch([raw for _, raw in ready])
+        except StoreError as exc:
+            for path, _ in ready:  # the committed ones are recognised by id next time
+                self._retry_later(path.name, now, str(exc))
+            return
+        except Exception as exc:
+            log.error("dropfolder.handle_crashed", files=len(ready), **crash_site(exc))
+            for path, _ in ready:
+                self._retry_later(path.name, now, type(exc).__name__)
+            return
+        for (path, _), outcome in zip(ready, outcomes, strict=True):
+            self._retry_at.pop(path.name, None)
+            self._settle(path, outcome.result)
+            self._finished(path.name)
 
     def pending(self) -> int:
         with self._pending_lock:
@@ -133,8 +161,9 @@ class DropFolder:
 
     # -- one file -----------------------------------------------------------------------
 
-    def _examine(self, name: str, now: float) -> bool:
-        """True when the file is finished with (taken, refused, or gone)."""
+    def _examine(self, name: str, now: float) -> bool | tuple[Path, RawInput]:
+        """True when the file is finished with (refused, or gone); its input when it is ready
+        to be triaged; False to look again later."""
         path = self.options.inbox / name
         try:
             info = path.lstat()
@@ -157,7 +186,7 @@ class DropFolder:
             return False
         except OSError as exc:
             return self._refuse(path, info, f"cannot read the file: {exc.strerror or exc}")
-        return self._commit_and_move(path, raw, now)
+        return path, raw
 
     def _read(self, path: Path, info: os.stat_result) -> RawInput:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -191,14 +220,16 @@ class DropFolder:
             self._retry_later(path.name, now, type(exc).__name__)
             return False
         self._retry_at.pop(path.name, None)
-        result = outcome.result
+        self._settle(path, outcome.result)
+        return True
+
+    def _settle(self, path: Path, result: Result) -> None:
+        """The acknowledgement: after the commit, the file leaves the inbox."""
         if result.status == "quarantined":
-            self._move(
-                path, self.options.failed, error=f"{result.status_reason}\nid: {result.id}\n"
-            )
+            note = f"{result.status_reason}\nid: {result.id}\n"
+            self._move(path, self.options.failed, error=note)
         else:
             self._move(path, self.options.processed)
-        return True
 
     def _refuse(self, path: Path, info: os.stat_result | None, reason: str) -> bool:
         """Quarantine an input that will not be read: a result, then the move to failed/."""

@@ -215,8 +215,9 @@ class ImapFolder:
         large = [uid for uid in batch if uid in meta and uid not in small]
         bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
         envelopes = client.fetch(large, ["ENVELOPE"]) if large else {}
+        ready: list[tuple[int, RawInput]] = []
         for uid in batch:
-            if uid not in meta or self._stop.is_set():
+            if uid not in meta:
                 continue
             received_at = _aware(meta[uid].get(b"INTERNALDATE"))
             ref = f"{self.folder}/{uidvalidity}/{uid}"
@@ -232,7 +233,10 @@ class ImapFolder:
                 raw = self._oversize(meta[uid][b"RFC822.SIZE"], envelopes[uid], ref, received_at)
             else:
                 continue  # expunged meanwhile
-            outcome = self._handler.handle(raw)  # StoreError: not acknowledged, retried
+            ready.append((uid, raw))
+        # StoreError: nothing after the failing mail is acknowledged; all are fetched again.
+        outcomes = self._handler.handle_batch([raw for _, raw in ready])
+        for (uid, _), outcome in zip(ready, outcomes, strict=True):
             self._acknowledge(client, info, uid, outcome.result)
         return len(bodies) + len(envelopes)
 

@@ -139,6 +139,9 @@ class FailingOnce:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline, self.failed = pipeline, False
 
+    def handle_batch(self, raws: list[RawInput]) -> list[Outcome]:
+        return [self.handle(raw) for raw in raws]
+
     def handle(self, raw: RawInput) -> Outcome:
         if not self.failed:
             self.failed = True

@@ -196,6 +196,9 @@ class FailsFirst:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline, self.calls = pipeline, 0
 
+    def handle_batch(self, raws: list[RawInput]) -> list[Outcome]:
+        return [self.handle(raw) for raw in raws]
+
     def handle(self, raw: RawInput) -> Outcome:
         self.calls += 1
         if self.calls == 1:
