@@ -153,6 +153,7 @@ def build_offloader(
         batch_size=config.batch_size,
         template=template.name,
         template_version=template.version,
+        baseline_price=prices(settings).get(settings.paid.model),
     )
     breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
     return Offloader(gpu, store, policy, breaker, clock)

@@ -14,6 +14,7 @@ import structlog
 from models.port import GpuBatches
 from models.schema import ModelAnswer
 from triage.breaker import Breaker
+from triage.costs import Price
 from triage.escalation import month_window
 from triage.ports import BudgetStore
 from triage.store import LedgerEntry
@@ -50,6 +51,7 @@ class OffloadPolicy:
     batch_size: int
     template: str
     template_version: str
+    baseline_price: Price | None = None  # the paid model's: what the same tokens would cost
 
 
 class Offloader:
