@@ -241,3 +241,24 @@ def test_check_reaches_the_paid_api_and_says_what_to_fix(api, tmp_path, capsys):
     config.write_text("[paid]\nenabled = true\napi_key = 'k'\nbase_url = 'http://127.0.0.1:9'\n")
     assert main(["--config", str(config), "check"]) == 1
     assert "FAIL paid tier" in capsys.readouterr().out
+
+
+def test_a_storm_of_the_same_incident_is_analysed_once(api, settings, store, clock):
+    flow = pipeline(settings, store, clock, escalator(api, store, clock))
+    results = [
+        flow.handle(
+            raw(PHISHING.replace("ann@example.com", f"user{n}@example.com"), name=f"{n}.eml")
+        ).result
+        for n in range(3)
+    ]
+    assert len(api.messages()) == 1
+    assert all(r.escalation == results[0].escalation for r in results)
+    hits = [store.ledger_for(r.id) for r in results[1:]]
+    assert all([(row.outcome, row.usd) for row in rows] == [("cache_hit", 0.0)] for rows in hits)
+    assert all(rows[0].baseline_usd == pytest.approx(results[0].cost.usd) for rows in hits)
+
+
+def test_the_worst_case_is_reserved_from_a_token_count(api, settings, store, clock):
+    pipeline(settings, store, clock, escalator(api, store, clock)).handle(raw(PHISHING))
+    counts = [r for r in api.requests if r.path == "/v1/messages/count_tokens"]
+    assert len(counts) == 1 and counts[0].body["system"][0]["text"].startswith("You are")

@@ -15,11 +15,11 @@ from typing import Any
 import structlog
 
 from models.port import ModelCall, TicketModel
-from models.schema import ModelAnswer
+from models.schema import Analysis, ModelAnswer
 from triage.context import compact_text
 from triage.costs import Price, baseline_usd
 from triage.errors import InputError, StoreError
-from triage.escalation import Escalator
+from triage.escalation import EscalationOutcome, Escalator
 from triage.logs import crash_site
 from triage.merge import merge_answer
 from triage.offload import Offloader, OffloadItem, Prepared
@@ -204,6 +204,57 @@ class Pipeline:
         result = self._route_paid(raw, ticket, verdict, result, confidence)
         return result, TicketKeys(key)
 
+    def _analysis_key(self, ticket: Ticket) -> str | None:
+        if self._options.cache_ttl is None or self._escalator is None:
+            return None
+        paid = self._escalator.paid
+        return answer_key(ticket, paid.template, paid.template_version, paid.model)
+
+    def _cached_analysis(
+        self, raw: RawInput, ticket: Ticket, verdict: RulesVerdict, result: Result
+    ) -> EscalationOutcome | None:
+        """The same words analysed before (a storm): the stored analysis, booked at $0."""
+        key = self._analysis_key(ticket)
+        if key is None or self._options.cache_ttl is None or self._escalator is None:
+            return None
+        since = self._clock() - self._options.cache_ttl
+        hit = self._store.cache_get(key, verdict.sensitivity.level, since)
+        if hit is None:
+            return None
+        entry = json.loads(hit)
+        paid = self._escalator.paid
+        self._store.book(
+            LedgerEntry(
+                at=self._clock(),
+                ticket_id=raw.id,
+                workflow=result.workflow,
+                tier="paid",
+                model=paid.model,
+                template=paid.template,
+                template_version=paid.template_version,
+                tokens_in=0,
+                tokens_out=0,
+                cached_tokens=0,
+                seconds=0.0,
+                usd=0.0,
+                baseline_usd=float(entry["usd"]),
+                outcome="cache_hit",
+            )
+        )
+        return EscalationOutcome(
+            analysis=Analysis.model_validate(entry["answer"]),
+            attempts=[Attempt(tier="paid", ok=True, error=f"cached analysis of {entry['ticket']}")],
+        )
+
+    def _remember_analysis(
+        self, raw: RawInput, ticket: Ticket, verdict: RulesVerdict, outcome: EscalationOutcome
+    ) -> None:
+        key = self._analysis_key(ticket)
+        if key is None or outcome.analysis is None:
+            return
+        entry = {"ticket": raw.id, "answer": outcome.analysis.model_dump(), "usd": outcome.usd}
+        self._store.cache_put(key, verdict.sensitivity.level, json.dumps(entry), self._clock())
+
     def _gates(self) -> Gates:
         usable: set[Tier] = {"rules"}
         blocked: dict[Tier, str] = {
@@ -267,7 +318,10 @@ class Pipeline:
         # A safety net behind the redacted context: the summary and reasons may come from the
         # local model, which saw everything; scan every value again before it leaves.
         values = {key: scrub(value, self._options.paid_redact) for key, value in values.items()}
-        outcome = self._escalator.escalate(raw.id, result.workflow, values)
+        outcome = self._cached_analysis(raw, ticket, verdict, result)
+        if outcome is None:
+            outcome = self._escalator.escalate(raw.id, result.workflow, values)
+            self._remember_analysis(raw, ticket, verdict, outcome)
         cost = result.cost
         update: dict[str, Any] = {
             "cost": Cost(
