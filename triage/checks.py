@@ -47,12 +47,13 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
 
 
 def _local(settings: Settings) -> Check:
+    from triage.compose import build_local_model
+
     config = settings.local
     if not config.enabled:
         return Check("local model", True, "not configured: the rules tier answers alone")
     try:
-        from models.local import LocalModel, LocalModelError
-        from models.prompt import load_prompt
+        from models.local import LocalModelError
     except ImportError:
         return Check(
             "local model",
@@ -60,21 +61,13 @@ def _local(settings: Settings) -> Check:
             "llama-cpp-python is not installed: "
             "CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install 'triage[local]'",
         )
-    assert config.model_path is not None  # the config guarantees it when enabled
     try:
-        model = LocalModel(
-            config.model_path,
-            load_prompt("triage"),
-            n_threads=config.n_threads,
-            n_ctx=config.n_ctx,
-            max_tokens=config.max_tokens,
-        )
+        model = build_local_model(settings)
     except LocalModelError as exc:
         return Check("local model", False, str(exc))
+    threads = getattr(model, "threads", "?")
     return Check(
-        "local model",
-        True,
-        f"{config.model_path} loads ({model.threads} threads, n_ctx {config.n_ctx})",
+        "local model", True, f"{config.model_path} loads ({threads} threads, n_ctx {config.n_ctx})"
     )
 
 

@@ -30,6 +30,7 @@ from triage.router import Gates, Policy, RouteFacts, decide, should_offload
 from triage.rules import RulesVerdict, evaluate
 from triage.rules.automated import detect_automated
 from triage.rules.dedup import answer_key, content_key
+from triage.rules.extract import Fields
 from triage.rules.keywords import RISK_ORDER, CompiledRule
 from triage.rules.risk import priority_for
 from triage.rules.sensitivity import scrub
@@ -494,14 +495,7 @@ class Pipeline:
             "risk": refined.risk,
             "risk_reasons": list(refined.risk_reasons),
             "summary": refined.summary,
-            "fields": FieldsOut(
-                requester=fields.requester,
-                hosts=list(fields.hosts),
-                ips=list(fields.ips),
-                error_codes=list(fields.error_codes),
-                applications=list(fields.applications),
-                devices=list(fields.devices),
-            ),
+            "fields": _fields_out(fields),
             "escalate": refined.escalate,
             "workflow": refined.category,
             "route": Route(tier=tier, reason=f"{tier}: {refined.note}", attempts=attempts),
@@ -594,19 +588,23 @@ def _base(raw: RawInput, ticket: Ticket, verdict: RulesVerdict) -> dict[str, Any
             findings=[FindingOut(**finding.__dict__) for finding in sensitivity.findings],
         ),
         "summary": verdict.summary,
-        "fields": FieldsOut(
-            requester=fields.requester,
-            hosts=list(fields.hosts),
-            ips=list(fields.ips),
-            error_codes=list(fields.error_codes),
-            applications=list(fields.applications),
-            devices=list(fields.devices),
-        ),
+        "fields": _fields_out(fields),
         "route": Route(tier="rules", reason=reason),
         "workflow": verdict.category,
         "matched_rules": list(verdict.matched_rules),
         "log_slice": verdict.log_slice,
     }
+
+
+def _fields_out(fields: Fields) -> FieldsOut:
+    return FieldsOut(
+        requester=fields.requester,
+        hosts=list(fields.hosts),
+        ips=list(fields.ips),
+        error_codes=list(fields.error_codes),
+        applications=list(fields.applications),
+        devices=list(fields.devices),
+    )
 
 
 def _quarantined(raw: RawInput, reason: str) -> Result:
