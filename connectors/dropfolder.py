@@ -26,6 +26,7 @@ from watchdog.observers import Observer
 from connectors.stability import StabilityTracker, is_ignored_name
 from triage.errors import StoreError
 from triage.logs import crash_site
+from triage.pipeline import Outcome
 from triage.ports import TicketHandler
 from triage.result import Result
 from triage.ticket import RawInput, input_id
@@ -139,21 +140,27 @@ class DropFolder:
         self._stability.forget(name)
 
     def _commit_batch(self, ready: list[tuple[Path, RawInput]], now: float) -> None:
-        try:
-            outcomes = self._handler.handle_batch([raw for _, raw in ready])
-        except StoreError as exc:
-            for path, _ in ready:  # the committed ones are recognised by id next time
-                self._retry_later(path.name, now, str(exc))
-            return
-        except Exception as exc:
-            log.error("dropfolder.handle_crashed", files=len(ready), **crash_site(exc))
-            for path, _ in ready:
-                self._retry_later(path.name, now, type(exc).__name__)
-            return
-        for (path, _), outcome in zip(ready, outcomes, strict=True):
+        paths = {raw.id: path for path, raw in ready}
+        settled: set[str] = set()
+
+        def acknowledge(raw: RawInput, outcome: Outcome) -> None:
+            path = paths[raw.id]
             self._retry_at.pop(path.name, None)
             self._settle(path, outcome.result)
             self._finished(path.name)
+            settled.add(path.name)
+            self.last_activity = self._monotonic()
+
+        try:
+            self._handler.handle_batch(
+                [raw for _, raw in ready], on_result=acknowledge, stop=self._stop
+            )
+        except Exception as exc:  # StoreError or worse: the rest is tried again later
+            if not isinstance(exc, StoreError):
+                log.error("dropfolder.handle_crashed", files=len(ready), **crash_site(exc))
+            for path, _ in ready:
+                if path.name not in settled:
+                    self._retry_later(path.name, now, str(exc) or type(exc).__name__)
 
     def pending(self) -> int:
         with self._pending_lock:

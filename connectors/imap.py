@@ -31,6 +31,7 @@ from connectors.imap_session import (
 from triage.config import ImapAccountConfig
 from triage.errors import StoreError
 from triage.logs import crash_site
+from triage.pipeline import Outcome
 from triage.ports import Clock, CursorStore, TicketHandler
 from triage.result import Result
 from triage.ticket import RawInput, input_id
@@ -235,9 +236,15 @@ class ImapFolder:
                 continue  # expunged meanwhile
             ready.append((uid, raw))
         # StoreError: nothing after the failing mail is acknowledged; all are fetched again.
-        outcomes = self._handler.handle_batch([raw for _, raw in ready])
-        for (uid, _), outcome in zip(ready, outcomes, strict=True):
-            self._acknowledge(client, info, uid, outcome.result)
+        uids = {raw.id: uid for uid, raw in ready}
+
+        def acknowledge(raw: RawInput, outcome: Outcome) -> None:
+            self._acknowledge(client, info, uids[raw.id], outcome.result)
+            self.last_activity = time.monotonic()
+
+        self._handler.handle_batch(
+            [raw for _, raw in ready], on_result=acknowledge, stop=self._stop
+        )
         return len(bodies) + len(envelopes)
 
     def _oversize(self, size: int, fetched: dict[bytes, Any], ref: str, at: datetime) -> RawInput:

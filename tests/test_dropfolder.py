@@ -139,8 +139,13 @@ class FailingOnce:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline, self.failed = pipeline, False
 
-    def handle_batch(self, raws: list[RawInput]) -> list[Outcome]:
-        return [self.handle(raw) for raw in raws]
+    def handle_batch(self, raws: list[RawInput], on_result=None, stop=None) -> list[Outcome]:
+        outcomes = []
+        for raw in raws:
+            outcomes.append(self.handle(raw))
+            if on_result is not None:
+                on_result(raw, outcomes[-1])
+        return outcomes
 
     def handle(self, raw: RawInput) -> Outcome:
         if not self.failed:

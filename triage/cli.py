@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,13 +82,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
+def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     from triage.compose import build_app
     from triage.daemon import Daemon
+    from triage.notify import Notifier
 
+    # A stop asked for while starting (loading a model can take seconds) is honoured too.
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     start_errors: tuple[type[Exception], ...] = (StoreError, *_model_errors())
     try:
-        app = build_app(loaded.settings)
+        app = build_app(loaded.settings, stop=stop)
     except ConfigError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -94,7 +101,35 @@ def _run(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     log.info("config.loaded", path=str(loaded.source) if loaded.source else "built-in defaults")
-    return Daemon(app.connectors, app.stop, app.close).run()
+
+    def reload() -> bool:
+        """SIGHUP: read the config again; a broken one is refused and the running one stays."""
+        try:
+            new = load_settings(loaded.source, os.environ, Path.cwd()).settings
+        except ConfigError as exc:
+            log.error(
+                "config.reload_refused",
+                error=str(exc),
+                hint="the running configuration stays; fix the file and reload again",
+            )
+            return False
+        restart = app.apply(new)
+        log.info(
+            "config.reloaded",
+            path=str(loaded.source) if loaded.source else "defaults",
+            needs_restart=restart,
+        )
+        return True
+
+    daemon = Daemon(
+        app.connectors,
+        app.stop,
+        app.close,
+        notifier=Notifier(os.environ),
+        status=app.status_line,
+        reload=reload,
+    )
+    return daemon.run()
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:

@@ -11,12 +11,13 @@ import structlog
 from connectors.dropfolder import DropFolder, DropFolderOptions
 from connectors.imap import ImapFolder
 from models.port import TicketModel
+from models.prompt import load_prompt
 from triage.breaker import Breaker
 from triage.config import Settings
 from triage.costs import Price, PriceMissing, price_for
 from triage.daemon import Connector
 from triage.errors import ConfigError
-from triage.escalation import EscalationPolicy, Escalator
+from triage.escalation import EscalationPolicy, Escalator, month_window
 from triage.offload import Offloader, OffloadPolicy
 from triage.outbox import Outbox
 from triage.parsing import MailLimits
@@ -136,7 +137,6 @@ def build_offloader(
             "[runpod] enabled = true, but the runpod package is not installed: "
             "pip install 'triage[runpod]'"
         ) from None
-    from models.prompt import load_prompt
 
     template = load_prompt("triage")
     gpu = RunpodBatches(
@@ -176,7 +176,6 @@ def build_escalator(
             "credential paid__api_key"
         )
     from models.paid import PaidModel  # the SDK is imported only when the tier is on
-    from models.prompt import load_prompt
 
     model = PaidModel(
         paid.model,
@@ -198,7 +197,6 @@ def build_local_model(settings: Settings) -> TicketModel | None:
         log.info("local.disabled", hint="the rules tier answers alone; see [local] model_path")
         return None
     from models.local import LocalModel  # llama.cpp is imported only when a model is used
-    from models.prompt import load_prompt
 
     model = LocalModel(
         config.model_path,
@@ -221,12 +219,63 @@ class App:
     pipeline: Pipeline
     stop: threading.Event
     connectors: list[Connector] = field(default_factory=list)
+    escalator: Escalator | None = None
+    offloader: Offloader | None = None
+    clock: Clock = utc_now
 
     def close(self) -> None:
         self.store.close()
 
+    def status_line(self) -> str:
+        """For systemd's STATUS=: queue depth, last IMAP sync, tickets today, month's spend."""
+        now = self.clock()
+        waiting = sum(getattr(c, "pending", lambda: 0)() for c in self.connectors)
+        syncs = [c.last_sync for c in self.connectors if isinstance(c, ImapFolder) and c.last_sync]
+        last_sync = max(syncs).astimezone().strftime("%H:%M:%S") if syncs else "never"
+        today = self.store.count_since(now.replace(hour=0, minute=0, second=0, microsecond=0))
+        since, until = month_window(now)
+        spent = self.store.spent_total(since, until)
+        imap = f", last IMAP sync {last_sync}" if self.settings.imap.enabled else ""
+        return f"{waiting} waiting{imap}, {today} tickets today, ${spent:.2f} spent this month"
 
-def build_app(settings: Settings, clock: Clock = utc_now) -> App:
+    def apply(self, new: Settings) -> list[str]:
+        """A reload: rules, routing policy, budgets and prices take effect for the next ticket.
+        Returns what changed that only a restart applies (connectors, tiers switched on/off)."""
+        self.pipeline.replace_rules(rules_from(new))
+        self.pipeline.replace_options(pipeline_options(new))
+        if self.escalator is not None:
+            paid = new.paid
+            self.escalator.replace_policy(
+                EscalationPolicy(paid.monthly_budget_usd, paid.max_attempts, paid.retry_cap_seconds)
+            )
+        if self.offloader is not None:
+            runpod = new.runpod
+            template = load_prompt("triage")
+            self.offloader.replace_policy(
+                OffloadPolicy(
+                    budget_usd=runpod.monthly_budget_usd,
+                    usd_per_second=runpod.usd_per_second,
+                    timeout_seconds=runpod.timeout_seconds,
+                    batch_size=runpod.batch_size,
+                    template=template.name,
+                    template_version=template.version,
+                    baseline_price=prices(new).get(new.paid.model),
+                )
+            )
+        old = self.settings
+        restart = [
+            name
+            for name in ("dropfolder", "imap", "local", "paid", "runpod", "store", "outbox")
+            if getattr(old, name) != getattr(new, name)
+            and not (name in ("paid", "runpod") and _only_budgets_changed(old, new, name))
+        ]
+        self.settings = new
+        return restart
+
+
+def build_app(
+    settings: Settings, clock: Clock = utc_now, stop: threading.Event | None = None
+) -> App:
     local = build_local_model(settings)
     store = SqliteStore(settings.store.path)
     escalator = build_escalator(settings, store, clock)
@@ -240,8 +289,10 @@ def build_app(settings: Settings, clock: Clock = utc_now) -> App:
         escalator,
         offloader=offloader,
     )
-    stop = threading.Event()
-    app = App(settings, store, pipeline, stop)
+    stop = stop or threading.Event()
+    app = App(
+        settings, store, pipeline, stop, escalator=escalator, offloader=offloader, clock=clock
+    )
     if settings.dropfolder.enabled:
         app.connectors.append(DropFolder(dropfolder_options(settings), pipeline, stop))
     if settings.imap.enabled:
@@ -251,6 +302,21 @@ def build_app(settings: Settings, clock: Clock = utc_now) -> App:
                     ImapFolder(account, config, folder, pipeline, store, stop, clock)
                 )
     return app
+
+
+def _only_budgets_changed(old: Settings, new: Settings, section: str) -> bool:
+    """Budgets, limits and prices apply on reload; switching a tier or its endpoint does not."""
+    live = {
+        "monthly_budget_usd",
+        "max_attempts",
+        "retry_cap_seconds",
+        "usd_per_second",
+        "batch_size",
+        "timeout_seconds",
+    }
+    before = getattr(old, section).model_dump(exclude=live)
+    after = getattr(new, section).model_dump(exclude=live)
+    return bool(before == after)
 
 
 def dropfolder_options(settings: Settings) -> DropFolderOptions:

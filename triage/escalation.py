@@ -76,6 +76,9 @@ class Escalator:
         self._monotonic = monotonic
         self._sleep = sleep
 
+    def replace_policy(self, policy: EscalationPolicy) -> None:
+        self._policy = policy
+
     def healthy(self) -> bool:
         return self._breaker.state(self._monotonic()) != "open"
 

@@ -71,6 +71,9 @@ class Offloader:
         self._clock = clock
         self._monotonic = monotonic
 
+    def replace_policy(self, policy: OffloadPolicy) -> None:
+        self._policy = policy
+
     def healthy(self) -> bool:
         return self._breaker.state(self._monotonic()) != "open"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -90,11 +91,31 @@ class Pipeline:
     def replace_rules(self, rules: tuple[CompiledRule, ...]) -> None:
         self._rules = rules
 
-    def handle_batch(self, raws: list[RawInput]) -> list[Outcome]:
+    def replace_options(self, options: PipelineOptions) -> None:
+        """A reload: the next ticket sees the new limits, policy and prices."""
+        self._options = options
+
+    def handle_batch(
+        self,
+        raws: list[RawInput],
+        on_result: Callable[[RawInput, Outcome], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[Outcome]:
         """Triage several inputs, committing each in turn. A backlog the local model would
-        need too long for is first sent to Runpod; what comes back unanswered goes local."""
+        need too long for is first sent to Runpod; what comes back unanswered goes local.
+        `on_result` is called right after each commit (the connector acknowledges there);
+        when `stop` is set the rest is left alone: the outcomes returned are those of the
+        first inputs, in order."""
         prepared = self._prepare(raws) if self._offloader is not None and len(raws) > 1 else {}
-        return [self.handle(raw, prepared.get(raw.id)) for raw in raws]
+        outcomes = []
+        for raw in raws:
+            if stop is not None and stop.is_set():
+                break
+            outcome = self.handle(raw, prepared.get(raw.id))
+            outcomes.append(outcome)
+            if on_result is not None:
+                on_result(raw, outcome)
+        return outcomes
 
     def _prepare(self, raws: list[RawInput]) -> dict[str, Prepared]:
         offloader = self._offloader

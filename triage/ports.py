@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -50,7 +52,15 @@ class TicketHandler(Protocol):
 
     def handle(self, raw: RawInput) -> Outcome: ...
 
-    def handle_batch(self, raws: list[RawInput]) -> list[Outcome]: ...
+    def handle_batch(
+        self,
+        raws: list[RawInput],
+        on_result: Callable[[RawInput, Outcome], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[Outcome]:
+        """Outcomes for a prefix of `raws` (all of them unless `stop` was set); `on_result`
+        is called after each commit."""
+        ...
 
 
 class CursorStore(Protocol):

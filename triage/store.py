@@ -255,6 +255,18 @@ class SqliteStore:
     def count_tickets(self) -> int:
         return int(str(self._read("SELECT count(*) FROM tickets")[0][0]))
 
+    def count_since(self, since: datetime) -> int:
+        rows = self._read("SELECT count(*) FROM tickets WHERE created_at >= ?", (_utc(since),))
+        return int(str(rows[0][0]))
+
+    def spent_total(self, since: datetime, until: datetime) -> float:
+        """Every tier's booked cost in [since, until)."""
+        rows = self._read(
+            "SELECT coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ?",
+            (_utc(since), _utc(until)),
+        )
+        return float(str(rows[0][0]))
+
     # -- cursors ------------------------------------------------------------------------
 
     def get_cursor(self, source: str) -> str | None:
