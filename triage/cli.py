@@ -12,14 +12,18 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
 from triage.logs import configure_logging
+
+if TYPE_CHECKING:
+    from triage.store import SqliteStore
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
 
@@ -69,6 +73,21 @@ def _parser() -> argparse.ArgumentParser:
         help="write nothing to the store or outbox and spend nothing on paid tiers",
     )
     process.set_defaults(handler=_process)
+
+    digest = commands.add_parser("digest", help="write the daily digest (default: yesterday)")
+    digest.add_argument("--date", type=_day, help="YYYY-MM-DD")
+    digest.set_defaults(handler=_digest)
+
+    report = commands.add_parser(
+        "report", help="write the monthly cost report (default: last month)"
+    )
+    report.add_argument("--month", type=_month, help="YYYY-MM")
+    report.set_defaults(handler=_report)
+
+    inventory = commands.add_parser("inventory", help="print the prompt inventory of a month")
+    inventory.add_argument("--month", type=_month, help="YYYY-MM (default: this month)")
+    inventory.add_argument("--json", action="store_true", help="print JSON for scripts")
+    inventory.set_defaults(handler=_inventory)
 
     evaluate = commands.add_parser(
         "eval", help="score a labelled set (JSON Lines) through the pipeline in dry-run"
@@ -210,6 +229,128 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-24") from None
+
+
+def _month(text: str) -> tuple[int, int]:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        if not 1 <= month <= 12:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-11") from None
+    return year, month
+
+
+def _reporting_store(loaded: LoadedSettings) -> SqliteStore | None:
+    from triage.store import SqliteStore
+
+    try:
+        return SqliteStore(loaded.settings.store.path)
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return None
+
+
+def _digest(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    from triage.reporting.render import previous_day, write_digest
+
+    settings = loaded.settings
+    store = _reporting_store(loaded)
+    if store is None:
+        return EXIT_FAILURE
+    day = args.date or previous_day(datetime.now(UTC), settings.digest.timezone)
+    try:
+        _, written = write_digest(store, settings, day)
+    finally:
+        store.close()
+    for path in written.paths:
+        print(path)
+    return EXIT_OK
+
+
+def _report(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    from triage.reporting.render import previous_month, write_report
+
+    settings = loaded.settings
+    store = _reporting_store(loaded)
+    if store is None:
+        return EXIT_FAILURE
+    year, month = args.month or previous_month(datetime.now(UTC), settings.digest.timezone)
+    try:
+        _, written = write_report(store, settings, year, month)
+    finally:
+        store.close()
+    for path in written.paths:
+        print(path)
+    return EXIT_OK
+
+
+def _inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    import json
+    from zoneinfo import ZoneInfo
+
+    from triage.reporting.build import inventory_rows
+    from triage.reporting.data import month_window, read_period
+
+    settings = loaded.settings
+    zone = settings.digest.timezone
+    now = datetime.now(ZoneInfo(zone))
+    year, month = args.month or (now.year, now.month)
+    store = _reporting_store(loaded)
+    if store is None:
+        return EXIT_FAILURE
+    try:
+        rows = inventory_rows(read_period(store, month_window(year, month, zone), False).inventory)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"month": f"{year:04d}-{month:02d}", "templates": rows}))
+        return EXIT_OK
+    header = (
+        "template",
+        "version",
+        "tier",
+        "workflow",
+        "calls",
+        "avg in",
+        "avg out",
+        "tokens in",
+        "tokens out",
+        "USD",
+    )
+    lines = [header] + [
+        (
+            r["template"],
+            r["version"],
+            r["tier"],
+            r["workflow"],
+            str(r["calls"]),
+            str(r["avg_tokens_in"]),
+            str(r["avg_tokens_out"]),
+            str(r["tokens_in"]),
+            str(r["tokens_out"]),
+            f"{r['usd']:.4f}",
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print(
+            "  ".join(
+                str(cell).rjust(width) if index >= 4 else str(cell).ljust(width)
+                for index, (cell, width) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+    if not rows:
+        print(f"(no model calls booked in {year:04d}-{month:02d})")
+    return EXIT_OK
 
 
 def _eval(loaded: LoadedSettings, args: argparse.Namespace) -> int:

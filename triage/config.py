@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -215,6 +216,41 @@ class BreakerConfig(Section):
     cooldown_seconds: float = Field(gt=0)
 
 
+Clock24 = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class DigestConfig(Section):
+    enabled: bool
+    dir: Path
+    at: str = Clock24
+    timezone: str
+    smtp_host: str
+    smtp_port: int = Field(gt=0, lt=65536)
+    smtp_starttls: bool
+    smtp_username: str
+    smtp_password: SecretStr | None
+    smtp_from: str
+    recipients: list[str]
+
+    _none_when_empty = field_validator("smtp_password", mode="before")(_empty_is_none)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r} (e.g. 'Europe/Berlin', 'UTC')") from None
+        return zone
+
+
+class ReportConfig(Section):
+    enabled: bool
+    dir: Path
+    day: int = Field(ge=1, le=28)
+    at: str = Clock24
+
+
 class LogConfig(Section):
     level: Literal["debug", "info", "warning", "error"]
     format: Literal["auto", "json", "console"]
@@ -263,6 +299,8 @@ class Settings(BaseSettings):
     pricing: dict[str, PriceConfig]
     cache: CacheConfig
     breaker: BreakerConfig
+    digest: DigestConfig
+    report: ReportConfig
     log: LogConfig
     rules: list[RuleConfig]
 
@@ -285,7 +323,7 @@ def secret_values(settings: Settings) -> list[str]:
     for _, account in settings.imap.account_list() if settings.imap.enabled else []:
         if account.password is not None:
             found.append(account.password.get_secret_value())
-    for key in (settings.paid.api_key, settings.runpod.api_key):
+    for key in (settings.paid.api_key, settings.runpod.api_key, settings.digest.smtp_password):
         if key is not None:
             found.append(key.get_secret_value())
     return found

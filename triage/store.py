@@ -92,6 +92,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX ledger_tier_at ON ledger(tier, at);
     """,
+    # 4: scheduled jobs done, so a digest or report is never made twice for one period
+    """
+    CREATE TABLE jobs_done (
+        kind TEXT NOT NULL,
+        period TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (kind, period)
+    );
+    """,
 )
 
 
@@ -373,6 +382,25 @@ class SqliteStore:
                 (key, scope, answer, _utc(now)),
             )
 
+    # -- reports --------------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Read-only SQL for the reports (triage.reporting builds the queries)."""
+        return self._read(sql, params)
+
+    def job_done(self, kind: str, period: str) -> bool:
+        rows = self._read("SELECT 1 FROM jobs_done WHERE kind = ? AND period = ?", (kind, period))
+        return bool(rows)
+
+    def mark_job_done(self, kind: str, period: str, now: datetime) -> bool:
+        """Record a job's period; False when it had been done already (by another run)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO jobs_done (kind, period, at) VALUES (?, ?, ?)",
+                (kind, period, _utc(now)),
+            )
+            return cursor.rowcount == 1
+
     # -- maintenance --------------------------------------------------------------------
 
     def integrity_check(self) -> str:
@@ -405,6 +433,11 @@ def _insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:
             entry.outcome,
         ),
     )
+
+
+def utc_text(moment: datetime) -> str:
+    """How moments are stored: UTC ISO 8601, sortable as text."""
+    return _utc(moment)
 
 
 def _utc(moment: datetime) -> str:

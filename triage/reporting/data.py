@@ -1,0 +1,196 @@
+"""What the digest and the report are made of, read from the store for one period.
+
+Every money figure comes from the ledger; the result rows only say what happened to tickets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from triage.store import utc_text
+
+
+class Queryable(Protocol):
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]: ...
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    until: datetime
+    label: str  # 2026-11-24 or 2026-11
+
+
+def day_window(day: date, zone: str) -> Window:
+    tz = ZoneInfo(zone)
+    since = datetime.combine(day, time(0), tz)
+    until = datetime.combine(day + timedelta(days=1), time(0), tz)
+    return Window(since, until, day.isoformat())
+
+
+def month_window(year: int, month: int, zone: str) -> Window:
+    tz = ZoneInfo(zone)
+    since = datetime(year, month, 1, tzinfo=tz)
+    until = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+    return Window(since, until, f"{year:04d}-{month:02d}")
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    id: str
+    status: str
+    reason: str | None
+    duplicate_of: str | None
+    category: str
+    priority: str
+    risk: str
+    tier: str
+    cost_usd: float
+    subject: str
+    summary: str
+    risk_reasons: list[str]
+    next_steps: list[str]
+    needs_review: list[str]
+    cache_of: str | None
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """Ledger rows grouped by some keys."""
+
+    keys: tuple[str, ...]
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    usd: float
+    baseline_usd: float
+    cache_hits: int
+    cache_saved_usd: float
+
+
+@dataclass
+class PeriodData:
+    window: Window
+    tickets: list[TicketLine] = field(default_factory=list)
+    ticket_count: int = 0
+    by_workflow_tier: list[CostLine] = field(default_factory=list)
+    daily_by_tier: list[CostLine] = field(default_factory=list)  # keys: (day, tier)
+    inventory: list[CostLine] = field(default_factory=list)  # keys: (template, version, tier, wf)
+    tickets_by_tier: dict[str, int] = field(default_factory=dict)
+    tickets_by_workflow: dict[str, int] = field(default_factory=dict)
+    expensive: list[tuple[str, str, float]] = field(default_factory=list)  # id, workflow, usd
+    results_usd: float = 0.0  # the sum of the results' cost, to check against the ledger
+
+
+_COST_COLUMNS = (
+    "count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
+    " coalesce(sum(usd), 0), coalesce(sum(baseline_usd), 0),"
+    " coalesce(sum(outcome = 'cache_hit'), 0),"
+    " coalesce(sum(CASE WHEN outcome = 'cache_hit' THEN baseline_usd ELSE 0 END), 0)"
+)
+
+
+def _costs(store: Queryable, window: Window, keys: str) -> list[CostLine]:
+    rows = store.query(
+        f"SELECT {keys}, {_COST_COLUMNS} FROM ledger WHERE at >= ? AND at < ?"
+        f" GROUP BY {keys} ORDER BY {keys}",
+        (utc_text(window.since), utc_text(window.until)),
+    )
+    width = keys.count(",") + 1
+    return [
+        CostLine(
+            keys=tuple(str(v) for v in row[:width]),
+            calls=int(str(row[width])),
+            tokens_in=int(str(row[width + 1])),
+            tokens_out=int(str(row[width + 2])),
+            usd=float(str(row[width + 3])),
+            baseline_usd=float(str(row[width + 4])),
+            cache_hits=int(str(row[width + 5])),
+            cache_saved_usd=float(str(row[width + 6])),
+        )
+        for row in rows
+    ]
+
+
+def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodData:
+    since, until = utc_text(window.since), utc_text(window.until)
+    data = PeriodData(window)
+    data.by_workflow_tier = _costs(store, window, "workflow, tier")
+    data.inventory = _costs(store, window, "template, template_version, tier, workflow")
+    offset = window.since.utcoffset() or timedelta(0)
+    hours = offset.total_seconds() / 3600
+    # The day in the report's time zone (a fixed offset: the month's start).
+    data.daily_by_tier = _costs(store, window, f"date(at, '{hours:+.0f} hours'), tier")
+    where = "created_at >= ? AND created_at < ?"
+    data.ticket_count = int(
+        str(
+            store.query(
+                f"SELECT count(*) FROM tickets WHERE {where}",
+                (since, until),
+            )[0][0]
+        )
+    )
+    data.tickets_by_tier = {
+        str(tier): int(str(n))
+        for tier, n in store.query(
+            f"SELECT tier, count(*) FROM tickets WHERE {where} GROUP BY tier", (since, until)
+        )
+    }
+    data.tickets_by_workflow = {
+        str(wf): int(str(n))
+        for wf, n in store.query(
+            f"SELECT workflow, count(*) FROM tickets WHERE {where} GROUP BY workflow",
+            (since, until),
+        )
+    }
+    data.results_usd = float(
+        str(
+            store.query(
+                f"SELECT coalesce(sum(cost_usd), 0) FROM tickets WHERE {where}", (since, until)
+            )[0][0]
+        )
+    )
+    data.expensive = [
+        (str(ticket), str(workflow), float(str(usd)))
+        for ticket, workflow, usd in store.query(
+            "SELECT ticket_id, max(workflow), sum(usd) AS cost FROM ledger WHERE at >= ?"
+            " AND at < ? AND ticket_id IS NOT NULL GROUP BY ticket_id HAVING cost > 0"
+            " ORDER BY cost DESC LIMIT 10",
+            (since, until),
+        )
+    ]
+    if with_tickets:
+        data.tickets = [
+            _line(str(row[0]))
+            for row in store.query(
+                f"SELECT result FROM tickets WHERE {where} ORDER BY created_at",
+                (since, until),
+            )
+        ]
+    return data
+
+
+def _line(result_json: str) -> TicketLine:
+    result = json.loads(result_json)
+    escalation = result.get("escalation") or {}
+    return TicketLine(
+        id=result["id"],
+        status=result["status"],
+        reason=result.get("status_reason"),
+        duplicate_of=result.get("duplicate_of"),
+        category=result.get("category", "other"),
+        priority=result.get("priority", "P3"),
+        risk=result.get("risk", "low"),
+        tier=result.get("route", {}).get("tier", "rules"),
+        cost_usd=float(result.get("cost", {}).get("usd", 0.0)),
+        subject=result.get("subject", ""),
+        summary=result.get("summary", ""),
+        risk_reasons=list(result.get("risk_reasons", [])),
+        next_steps=list(escalation.get("next_steps", [])),
+        needs_review=list(result.get("needs_review", [])),
+        cache_of=result.get("cache_of"),
+    )
