@@ -94,13 +94,14 @@ _COST_COLUMNS = (
 )
 
 
-def _costs(store: Queryable, window: Window, keys: str) -> list[CostLine]:
+def _costs(store: Queryable, window: Window, *columns: str) -> list[CostLine]:
+    keys = ", ".join(columns)
     rows = store.query(
         f"SELECT {keys}, {_COST_COLUMNS} FROM ledger WHERE at >= ? AND at < ?"
         f" GROUP BY {keys} ORDER BY {keys}",
         (utc_text(window.since), utc_text(window.until)),
     )
-    width = keys.count(",") + 1
+    width = len(columns)
     return [
         CostLine(
             keys=tuple(str(v) for v in row[:width]),
@@ -119,12 +120,12 @@ def _costs(store: Queryable, window: Window, keys: str) -> list[CostLine]:
 def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodData:
     since, until = utc_text(window.since), utc_text(window.until)
     data = PeriodData(window)
-    data.by_workflow_tier = _costs(store, window, "workflow, tier")
-    data.inventory = _costs(store, window, "template, template_version, tier, workflow")
+    data.by_workflow_tier = _costs(store, window, "workflow", "tier")
+    data.inventory = _costs(store, window, "template", "template_version", "tier", "workflow")
     offset = window.since.utcoffset() or timedelta(0)
     hours = offset.total_seconds() / 3600
     # The day in the report's time zone (a fixed offset: the month's start).
-    data.daily_by_tier = _costs(store, window, f"date(at, '{hours:+.0f} hours'), tier")
+    data.daily_by_tier = _costs(store, window, f"date(at, '{hours:+.0f} hours')", "tier")
     where = "created_at >= ? AND created_at < ?"
     data.ticket_count = int(
         str(

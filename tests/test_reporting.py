@@ -1,0 +1,129 @@
+"""The digest, the monthly report and the prompt inventory, against the ledger."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+
+import pytest
+
+from tests.month_data import fill_month
+from triage.cli import main
+from triage.reporting.build import build_digest
+from triage.reporting.data import day_window, read_period
+from triage.reporting.render import previous_day, previous_month, write_digest, write_report
+
+
+@pytest.fixture
+def month(store):
+    total = fill_month(store, 2026, 10, tickets=600)
+    return total
+
+
+def test_the_report_totals_come_from_the_ledger_and_agree_with_the_results(month, store, settings):
+    report, written = write_report(store, settings, 2026, 10)
+    assert report.total_usd == pytest.approx(month)
+    assert round(report.total_usd, 2) == round(report.results_usd, 2)  # to the cent
+    assert sum(report.by_tier.values()) == pytest.approx(report.total_usd)
+    assert sum(report.by_workflow.values()) == pytest.approx(report.total_usd)
+    assert report.tickets == 600
+    names = sorted(path.name for path in written.paths)
+    assert names == [f"report-2026-10.{s}" for s in ("csv", "html", "json", "md")]
+    document = json.loads((settings.report.dir / "report-2026-10.json").read_text())
+    for key in (
+        "total_usd",
+        "by_workflow",
+        "by_tier",
+        "baseline_all_paid_usd",
+        "savings_usd",
+        "tickets",
+    ):
+        assert key in document
+    assert document["savings_usd"] == pytest.approx(
+        document["baseline_all_paid_usd"] - document["total_usd"], abs=1e-5
+    )
+    assert document["cache"]["hits"] > 0 and document["cache"]["saved_usd"] > 0
+    with (settings.report.dir / "report-2026-10.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sum(float(row["usd"]) for row in rows) == pytest.approx(month, abs=1e-4)
+
+
+def test_the_report_html_embeds_its_charts_and_reads_well(month, store, settings):
+    write_report(store, settings, 2026, 10)
+    html = (settings.report.dir / "report-2026-10.html").read_text()
+    assert html.count("data:image/png;base64,") == 2
+    assert "Cost per day by tier" in html and "Share of tickets per tier" in html
+    assert "Prompt inventory" in html and "analysis" in html
+
+
+def test_the_digest_shows_high_risk_first_with_next_steps_and_the_days_cost(month, store, settings):
+    day = next(  # a day of the seeded month that had a security incident
+        date(2026, 10, d)
+        for d in range(1, 29)
+        if build_digest(read_period(store, day_window(date(2026, 10, d), "UTC"), True)).high_risk
+    )
+    data = read_period(store, day_window(day, "UTC"), with_tickets=True)
+    digest = build_digest(data)
+    assert digest.tickets == len(data.tickets) > 0
+    assert all(t.risk == "high" for t in digest.high_risk)
+    assert digest.total_usd == pytest.approx(sum(r.usd for r in data.by_workflow_tier))
+    assert digest.total_usd == pytest.approx(sum(t.cost_usd for t in data.tickets))
+    _, written = write_digest(store, settings, day)
+    markdown = written.paths[0].read_text()
+    assert markdown.index("High risk first") < markdown.index("Tickets by category")
+    assert "Reset the password" in markdown
+    html = written.paths[1].read_text()
+    assert "<style" not in html.split("<body")[1]  # inline styles only: mail clients
+
+
+def test_the_digest_lists_what_needs_review_and_storms(pipeline, store, settings):
+    from tests.conftest import mail, raw
+
+    pipeline.handle(raw(b'{"subject": "x"}', name="bad.json"))
+    for n in range(3):
+        pipeline.handle(
+            raw(
+                mail("VPN", "down", sender=f"u{n}@example.com", message_id="<same@x>"),
+                name=f"{n}.eml",
+            )
+        )
+    digest = build_digest(read_period(store, day_window(date(2026, 11, 2), "UTC"), True))
+    assert any("quarantined" in why for _, why in digest.review)
+    assert digest.duplicates == 2
+
+
+def test_the_inventory_lists_each_template_with_calls_tokens_and_cost(
+    month, store, settings, tmp_path, capsys
+):
+    config = tmp_path / "config.toml"
+    assert main(["--config", str(config), "inventory", "--month", "2026-10", "--json"]) == 0
+    inventory = json.loads(capsys.readouterr().out)
+    templates = {(row["template"], row["tier"]) for row in inventory["templates"]}
+    assert ("triage", "local") in templates and ("analysis", "paid") in templates
+    total = sum(row["usd"] for row in inventory["templates"])
+    assert total == pytest.approx(month, abs=1e-3)
+    assert main(["--config", str(config), "inventory", "--month", "2026-10"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[:4] == ["template", "version", "tier", "workflow"]
+
+
+def test_the_commands_write_the_files_and_print_their_paths(month, settings, tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    assert main(["--config", str(config), "report", "--month", "2026-10"]) == 0
+    assert len(capsys.readouterr().out.split()) == 4
+    assert main(["--config", str(config), "digest", "--date", "2026-10-03"]) == 0
+    assert [p.rsplit(".", 1)[1] for p in capsys.readouterr().out.split()] == ["md", "html"]
+    with pytest.raises(SystemExit) as usage:
+        main(["--config", str(config), "report", "--month", "2026-13"])
+    assert usage.value.code == 2
+
+
+def test_yesterday_and_last_month_follow_the_time_zone():
+    from datetime import UTC, datetime
+
+    late = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)  # already Nov 2 in Berlin
+    assert previous_day(late, "UTC") == date(2026, 10, 31)
+    assert previous_day(late, "Europe/Berlin") == date(2026, 11, 1)
+    assert previous_month(datetime(2026, 1, 1, 0, 30, tzinfo=UTC), "UTC") == (2025, 12)
+    assert previous_month(datetime(2026, 1, 31, 23, 30, tzinfo=UTC), "Asia/Tokyo") == (2026, 1)
