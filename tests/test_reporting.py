@@ -17,8 +17,7 @@ from triage.reporting.render import previous_day, previous_month, write_digest, 
 
 @pytest.fixture
 def month(store):
-    total = fill_month(store, 2026, 10, tickets=600)
-    return total
+    return fill_month(store, 2026, 10, tickets=600)
 
 
 def test_the_report_totals_come_from_the_ledger_and_agree_with_the_results(month, store, settings):

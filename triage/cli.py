@@ -140,6 +140,7 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         )
         return True
 
+    scheduler = app.scheduler
     daemon = Daemon(
         app.connectors,
         app.stop,
@@ -147,6 +148,8 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         notifier=Notifier(os.environ),
         status=app.status_line,
         reload=reload,
+        start_jobs=scheduler.start if scheduler else lambda: None,
+        stop_jobs=scheduler.shutdown if scheduler else lambda: None,
     )
     return daemon.run()
 

@@ -25,6 +25,7 @@ from triage.pipeline import Pipeline, PipelineOptions
 from triage.ports import BudgetStore, Clock, ResultSink, TicketStore
 from triage.router import Policy
 from triage.rules.keywords import CompiledRule, Rule, compile_rules
+from triage.scheduler import Jobs, Scheduler
 from triage.store import SqliteStore
 
 log = structlog.get_logger("triage.compose")
@@ -222,6 +223,7 @@ class App:
     escalator: Escalator | None = None
     offloader: Offloader | None = None
     clock: Clock = utc_now
+    scheduler: Scheduler | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -262,6 +264,8 @@ class App:
                     baseline_price=prices(new).get(new.paid.model),
                 )
             )
+        if self.scheduler is not None:
+            self.scheduler.reschedule(new)
         old = self.settings
         restart = [
             name
@@ -291,7 +295,14 @@ def build_app(
     )
     stop = stop or threading.Event()
     app = App(
-        settings, store, pipeline, stop, escalator=escalator, offloader=offloader, clock=clock
+        settings,
+        store,
+        pipeline,
+        stop,
+        escalator=escalator,
+        offloader=offloader,
+        clock=clock,
+        scheduler=Scheduler(Jobs(store, settings, clock)),
     )
     if settings.dropfolder.enabled:
         app.connectors.append(DropFolder(dropfolder_options(settings), pipeline, stop))

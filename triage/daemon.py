@@ -41,6 +41,8 @@ class Daemon:
         status: Callable[[], str] = lambda: "running",
         reload: Callable[[], bool] = lambda: True,
         monotonic: Callable[[], float] = time.monotonic,
+        start_jobs: Callable[[], None] = lambda: None,
+        stop_jobs: Callable[[], None] = lambda: None,
     ) -> None:
         self._connectors = connectors
         self._stop = stop
@@ -50,6 +52,8 @@ class Daemon:
         self._status = status
         self._reload = reload
         self._monotonic = monotonic
+        self._start_jobs = start_jobs
+        self._stop_jobs = stop_jobs
         self._reload_requested = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -75,6 +79,10 @@ class Daemon:
             )
             thread.start()
             self._threads.append(thread)
+        try:
+            self._start_jobs()  # the scheduler; a failing job never takes the daemon down
+        except Exception as exc:
+            log.error("jobs.start_failed", **crash_site(exc))
         log.info("daemon.started", connectors=[c.name for c in self._connectors])
         self._notifier.ready(self._safe_status())
         self._loop()
@@ -132,6 +140,7 @@ class Daemon:
 
     def _shutdown(self) -> int:
         self._notifier.stopping()
+        self._stop_jobs()
         # Intake stops at once; a ticket in flight finishes its commit and acknowledgement.
         for thread in self._threads:
             thread.join(timeout=self._drain_seconds)
