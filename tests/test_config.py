@@ -70,6 +70,9 @@ def test_relative_paths_are_relative_to_the_config_files_folder(tmp_path):
         ("[store\n", "not valid TOML"),
         ("[local]\nenabled = true\n", "[local]: Value error, enabled = true needs model_path"),
         ("[imap]\ntls = 'plain'\n", "[imap] tls"),
+        ("[digest]\ntimezone = 'Mars/Base'\n", "[digest] timezone: Value error, unknown time zone"),
+        ("[digest]\nat = '25:00'\n", "[digest] at"),
+        ("[report]\nday = 31\n", "[report] day"),
     ],
 )
 def test_a_bad_config_is_refused_with_a_message_naming_the_key(tmp_path, text, message):

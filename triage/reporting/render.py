@@ -121,13 +121,16 @@ def _daily_chart(report: Report) -> str | None:
             values = [report.daily[day].get(tier, 0.0) for day in days]
             if any(values):
                 axes.bar(
-                    [d[-2:] for d in days],
+                    range(len(days)),
                     values,
                     bottom=bottom,
                     color=TIER_COLOURS[tier],
                     label=tier,
                 )
                 bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        labels = [day[-2:] if index % 7 == 0 else "" for index, day in enumerate(days)]
+        axes.set_xticks(range(len(days)), labels)
+        axes.set_xlabel(days[0][:7], fontsize=8)
         axes.set_title("Cost per day by tier (USD)", fontsize=10)
         axes.tick_params(labelsize=7)
         axes.legend(fontsize=7, frameon=False)
