@@ -204,13 +204,13 @@ def test_a_storm_of_identical_reports_is_answered_once_and_linked(model, setting
     counting = Counting(model)
     pipeline = pipeline_with(counting, settings, store, clock)
     body = "The intranet portal shows error 502 since 9:00."
-    results = [
-        pipeline.handle(
-            raw(mail("Portal down", body, sender=f"user{n}@example.com"), name=f"{n}.eml")
-        ).result
-        for n in range(5)
-    ]
-    assert counting.calls == 1
+    results = []
+    for n in range(5):
+        report = mail("Portal down", body, sender=f"user{n}@example.com")
+        results.append(pipeline.handle(raw(report, name=f"{n}.eml")).result)
+        if n == 0:
+            calls_for_the_first = counting.calls  # 1, or 2 when the first answer was retried
+    assert counting.calls == calls_for_the_first  # the other four: no call at all
     first = results[0]
     assert all(r.cache_of == first.id for r in results[1:]) and first.cache_of is None
     assert all(r.category == first.category and r.summary == first.summary for r in results)

@@ -117,6 +117,24 @@ def build_pipeline(
     )
 
 
+def escalation_policy(settings: Settings) -> EscalationPolicy:
+    paid = settings.paid
+    return EscalationPolicy(paid.monthly_budget_usd, paid.max_attempts, paid.retry_cap_seconds)
+
+
+def offload_policy(settings: Settings) -> OffloadPolicy:
+    config, template = settings.runpod, load_prompt("triage")
+    return OffloadPolicy(
+        budget_usd=config.monthly_budget_usd,
+        usd_per_second=config.usd_per_second,
+        timeout_seconds=config.timeout_seconds,
+        batch_size=config.batch_size,
+        template=template.name,
+        template_version=template.version,
+        baseline_price=prices(settings).get(settings.paid.model),
+    )
+
+
 def build_offloader(
     settings: Settings, store: BudgetStore, clock: Clock = utc_now
 ) -> Offloader | None:
@@ -138,8 +156,6 @@ def build_offloader(
             "[runpod] enabled = true, but the runpod package is not installed: "
             "pip install 'triage[runpod]'"
         ) from None
-
-    template = load_prompt("triage")
     gpu = RunpodBatches(
         config.endpoint_id,
         config.api_key.get_secret_value(),
@@ -147,15 +163,7 @@ def build_offloader(
         timeout_seconds=config.timeout_seconds,
         poll_seconds=config.poll_seconds,
     )
-    policy = OffloadPolicy(
-        budget_usd=config.monthly_budget_usd,
-        usd_per_second=config.usd_per_second,
-        timeout_seconds=config.timeout_seconds,
-        batch_size=config.batch_size,
-        template=template.name,
-        template_version=template.version,
-        baseline_price=prices(settings).get(settings.paid.model),
-    )
+    policy = offload_policy(settings)
     breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
     return Offloader(gpu, store, policy, breaker, clock)
 
@@ -186,7 +194,7 @@ def build_escalator(
         max_tokens=paid.max_tokens,
         timeout_seconds=paid.timeout_seconds,
     )
-    policy = EscalationPolicy(paid.monthly_budget_usd, paid.max_attempts, paid.retry_cap_seconds)
+    policy = escalation_policy(settings)
     breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
     return Escalator(model, price, store, policy, breaker, clock)
 
@@ -246,24 +254,9 @@ class App:
         self.pipeline.replace_rules(rules_from(new))
         self.pipeline.replace_options(pipeline_options(new))
         if self.escalator is not None:
-            paid = new.paid
-            self.escalator.replace_policy(
-                EscalationPolicy(paid.monthly_budget_usd, paid.max_attempts, paid.retry_cap_seconds)
-            )
+            self.escalator.replace_policy(escalation_policy(new))
         if self.offloader is not None:
-            runpod = new.runpod
-            template = load_prompt("triage")
-            self.offloader.replace_policy(
-                OffloadPolicy(
-                    budget_usd=runpod.monthly_budget_usd,
-                    usd_per_second=runpod.usd_per_second,
-                    timeout_seconds=runpod.timeout_seconds,
-                    batch_size=runpod.batch_size,
-                    template=template.name,
-                    template_version=template.version,
-                    baseline_price=prices(new).get(new.paid.model),
-                )
-            )
+            self.offloader.replace_policy(offload_policy(new))
         if self.scheduler is not None:
             self.scheduler.reschedule(new)
         old = self.settings
