@@ -19,9 +19,10 @@ from triage.daemon import Connector
 from triage.errors import ConfigError
 from triage.escalation import EscalationPolicy, Escalator, month_window
 from triage.offload import Offloader, OffloadPolicy
+from triage.options import PipelineOptions
 from triage.outbox import Outbox
 from triage.parsing import MailLimits
-from triage.pipeline import Pipeline, PipelineOptions
+from triage.pipeline import Pipeline
 from triage.ports import BudgetStore, Clock, ResultSink, TicketStore
 from triage.router import Policy
 from triage.rules.keywords import CompiledRule, Rule, compile_rules

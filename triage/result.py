@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from triage.rules.extract import Fields
 from triage.ticket import Category, Level, Priority, Risk, Status, Tier
 
 
@@ -45,12 +46,27 @@ class SensitivityOut(_Model):
 
 
 class FieldsOut(_Model):
+    @classmethod
+    def from_fields(cls, fields: Fields) -> FieldsOut:
+        return _fields_from(fields)
+
     requester: str | None = None
     hosts: list[str] = Field(default_factory=list)
     ips: list[str] = Field(default_factory=list)
     error_codes: list[str] = Field(default_factory=list)
     applications: list[str] = Field(default_factory=list)
     devices: list[str] = Field(default_factory=list)
+
+
+def _fields_from(fields: Fields) -> FieldsOut:
+    return FieldsOut(
+        requester=fields.requester,
+        hosts=list(fields.hosts),
+        ips=list(fields.ips),
+        error_codes=list(fields.error_codes),
+        applications=list(fields.applications),
+        devices=list(fields.devices),
+    )
 
 
 class Cost(_Model):
