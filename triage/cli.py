@@ -12,12 +12,14 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
+from triage import cli_reports
+from triage.cli_common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
 from triage.logs import configure_logging
@@ -25,7 +27,6 @@ from triage.logs import configure_logging
 if TYPE_CHECKING:
     from triage.store import SqliteStore
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
 
 log = structlog.get_logger("triage.cli")
 
@@ -75,26 +76,28 @@ def _parser() -> argparse.ArgumentParser:
     process.set_defaults(handler=_process)
 
     digest = commands.add_parser("digest", help="write the daily digest (default: yesterday)")
-    digest.add_argument("--date", type=_day, help="YYYY-MM-DD")
-    digest.set_defaults(handler=_digest)
+    digest.add_argument("--date", type=cli_reports.parse_day, help="YYYY-MM-DD")
+    digest.set_defaults(handler=cli_reports.digest)
 
     report = commands.add_parser(
         "report", help="write the monthly cost report (default: last month)"
     )
-    report.add_argument("--month", type=_month, help="YYYY-MM")
-    report.set_defaults(handler=_report)
+    report.add_argument("--month", type=cli_reports.parse_month, help="YYYY-MM")
+    report.set_defaults(handler=cli_reports.report)
 
     inventory = commands.add_parser("inventory", help="print the prompt inventory of a month")
-    inventory.add_argument("--month", type=_month, help="YYYY-MM (default: this month)")
+    inventory.add_argument(
+        "--month", type=cli_reports.parse_month, help="YYYY-MM (default: this month)"
+    )
     inventory.add_argument("--json", action="store_true", help="print JSON for scripts")
-    inventory.set_defaults(handler=_inventory)
+    inventory.set_defaults(handler=cli_reports.inventory)
 
     evaluate = commands.add_parser(
         "eval", help="score a labelled set (JSON Lines) through the pipeline in dry-run"
     )
     evaluate.add_argument("labels", type=Path, metavar="LABELS.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
-    evaluate.set_defaults(handler=_eval)
+    evaluate.set_defaults(handler=cli_reports.evaluate_labels)
 
     check = commands.add_parser("check", help="validate the config and reach every enabled part")
     check.set_defaults(handler=_check)
@@ -232,187 +235,6 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-24") from None
-
-
-def _month(text: str) -> tuple[int, int]:
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        if not 1 <= month <= 12:
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-11") from None
-    return year, month
-
-
-def _reporting_store(loaded: LoadedSettings) -> SqliteStore | None:
-    from triage.store import SqliteStore
-
-    try:
-        return SqliteStore(loaded.settings.store.path)
-    except StoreError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return None
-
-
-def _digest(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    from triage.reporting.render import previous_day, write_digest
-
-    settings = loaded.settings
-    store = _reporting_store(loaded)
-    if store is None:
-        return EXIT_FAILURE
-    day = args.date or previous_day(datetime.now(UTC), settings.digest.timezone)
-    try:
-        _, written = write_digest(store, settings, day)
-    finally:
-        store.close()
-    for path in written.paths:
-        print(path)
-    return EXIT_OK
-
-
-def _report(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    from triage.reporting.render import previous_month, write_report
-
-    settings = loaded.settings
-    store = _reporting_store(loaded)
-    if store is None:
-        return EXIT_FAILURE
-    year, month = args.month or previous_month(datetime.now(UTC), settings.digest.timezone)
-    try:
-        _, written = write_report(store, settings, year, month)
-    finally:
-        store.close()
-    for path in written.paths:
-        print(path)
-    return EXIT_OK
-
-
-def _inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    import json
-    from zoneinfo import ZoneInfo
-
-    from triage.reporting.build import inventory_rows
-    from triage.reporting.data import month_window, read_period
-
-    settings = loaded.settings
-    zone = settings.digest.timezone
-    now = datetime.now(ZoneInfo(zone))
-    year, month = args.month or (now.year, now.month)
-    store = _reporting_store(loaded)
-    if store is None:
-        return EXIT_FAILURE
-    try:
-        rows = inventory_rows(read_period(store, month_window(year, month, zone), False).inventory)
-    finally:
-        store.close()
-    if args.json:
-        print(json.dumps({"month": f"{year:04d}-{month:02d}", "templates": rows}))
-        return EXIT_OK
-    header = (
-        "template",
-        "version",
-        "tier",
-        "workflow",
-        "calls",
-        "avg in",
-        "avg out",
-        "tokens in",
-        "tokens out",
-        "USD",
-    )
-    lines = [header] + [
-        (
-            r["template"],
-            r["version"],
-            r["tier"],
-            r["workflow"],
-            str(r["calls"]),
-            str(r["avg_tokens_in"]),
-            str(r["avg_tokens_out"]),
-            str(r["tokens_in"]),
-            str(r["tokens_out"]),
-            f"{r['usd']:.4f}",
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    for line in lines:
-        print(
-            "  ".join(
-                str(cell).rjust(width) if index >= 4 else str(cell).ljust(width)
-                for index, (cell, width) in enumerate(zip(line, widths, strict=True))
-            )
-        )
-    if not rows:
-        print(f"(no model calls booked in {year:04d}-{month:02d})")
-    return EXIT_OK
-
-
-def _eval(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    import dataclasses
-    import json
-
-    from models.prompt import load_prompt
-    from triage.compose import (
-        build_local_model,
-        build_pipeline,
-        pipeline_options,
-        prices,
-        rules_from,
-    )
-    from triage.context import compact_text
-    from triage.dryrun import DryRunStore
-    from triage.errors import InputError
-    from triage.evaluation import Scored, estimate_tokens, load_labels, render, score
-    from triage.parsing import parse_ticket
-    from triage.rules import evaluate
-    from triage.ticket import RawInput
-
-    settings = loaded.settings
-    try:
-        labels = load_labels(args.labels)
-    except (OSError, InputError) as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    local = build_local_model(settings)
-    store = DryRunStore(None)  # the labelled set alone: no history from the real store
-    pipeline = build_pipeline(settings, store, None, local=local, dry_run=True)
-    options, rules = pipeline_options(settings, dry_run=True), rules_from(settings)
-    rows = []
-    for label in labels:
-        data = label.file.read_bytes()
-        raw = RawInput.of(
-            data,
-            name=label.file.name,
-            source="cli",
-            source_ref=str(label.file),
-            received_at=datetime.fromtimestamp(label.file.stat().st_mtime, UTC),
-        )
-        result = pipeline.handle(raw).result
-        paid_tokens = 0
-        try:
-            ticket = parse_ticket(data, options.limits)
-            verdict = evaluate(ticket, rules, options.log_slice_lines)
-            paid_tokens = estimate_tokens(compact_text(ticket, verdict, 12_000, redacted=True))
-        except InputError:
-            pass
-        rows.append(Scored(label, result, estimate_tokens(data), paid_tokens))
-    store.close()
-    system = estimate_tokens(load_prompt("analysis").system)
-    report = score(rows, prices(settings).get(settings.paid.model), system)
-    if args.json:
-        print(json.dumps(dataclasses.asdict(report)))
-    else:
-        print(render(report))
-    return EXIT_OK
 
 
 def _model_errors() -> tuple[type[Exception], ...]:

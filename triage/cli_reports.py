@@ -1,0 +1,196 @@
+"""The reporting commands of the CLI: digest, report, inventory and eval."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from triage.cli_common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from triage.config import LoadedSettings
+from triage.errors import StoreError
+
+if TYPE_CHECKING:
+    from triage.store import SqliteStore
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-24") from None
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        if not 1 <= month <= 12:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-11") from None
+    return year, month
+
+
+def _reporting_store(loaded: LoadedSettings) -> SqliteStore | None:
+    from triage.store import SqliteStore
+
+    try:
+        return SqliteStore(loaded.settings.store.path)
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return None
+
+
+def digest(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    from triage.reporting.render import previous_day, write_digest
+
+    settings = loaded.settings
+    store = _reporting_store(loaded)
+    if store is None:
+        return EXIT_FAILURE
+    day = args.date or previous_day(datetime.now(UTC), settings.digest.timezone)
+    try:
+        _, written = write_digest(store, settings, day)
+    finally:
+        store.close()
+    for path in written.paths:
+        print(path)
+    return EXIT_OK
+
+
+def report(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    from triage.reporting.render import previous_month, write_report
+
+    settings = loaded.settings
+    store = _reporting_store(loaded)
+    if store is None:
+        return EXIT_FAILURE
+    year, month = args.month or previous_month(datetime.now(UTC), settings.digest.timezone)
+    try:
+        _, written = write_report(store, settings, year, month)
+    finally:
+        store.close()
+    for path in written.paths:
+        print(path)
+    return EXIT_OK
+
+
+def inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    import json
+    from zoneinfo import ZoneInfo
+
+    from triage.reporting.build import inventory_rows
+    from triage.reporting.data import month_window, read_period
+
+    settings = loaded.settings
+    zone = settings.digest.timezone
+    now = datetime.now(ZoneInfo(zone))
+    year, month = args.month or (now.year, now.month)
+    store = _reporting_store(loaded)
+    if store is None:
+        return EXIT_FAILURE
+    try:
+        rows = inventory_rows(read_period(store, month_window(year, month, zone), False).inventory)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"month": f"{year:04d}-{month:02d}", "templates": rows}))
+        return EXIT_OK
+    header = (
+        "template",
+        "version",
+        "tier",
+        "workflow",
+        "calls",
+        "avg in",
+        "avg out",
+        "tokens in",
+        "tokens out",
+        "USD",
+    )
+    lines = [header] + [
+        (
+            r["template"],
+            r["version"],
+            r["tier"],
+            r["workflow"],
+            str(r["calls"]),
+            str(r["avg_tokens_in"]),
+            str(r["avg_tokens_out"]),
+            str(r["tokens_in"]),
+            str(r["tokens_out"]),
+            f"{r['usd']:.4f}",
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print(
+            "  ".join(
+                str(cell).rjust(width) if index >= 4 else str(cell).ljust(width)
+                for index, (cell, width) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+    if not rows:
+        print(f"(no model calls booked in {year:04d}-{month:02d})")
+    return EXIT_OK
+
+
+def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from models.prompt import load_prompt
+    from triage.compose import (
+        build_local_model,
+        build_pipeline,
+        pipeline_options,
+        prices,
+        rules_from,
+    )
+    from triage.context import compact_text
+    from triage.dryrun import DryRunStore
+    from triage.errors import InputError
+    from triage.evaluation import Scored, estimate_tokens, load_labels, render, score
+    from triage.parsing import parse_ticket
+    from triage.rules import evaluate as evaluate_rules
+    from triage.ticket import RawInput
+
+    settings = loaded.settings
+    try:
+        labels = load_labels(args.labels)
+    except (OSError, InputError) as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    local = build_local_model(settings)
+    store = DryRunStore(None)  # the labelled set alone: no history from the real store
+    pipeline = build_pipeline(settings, store, None, local=local, dry_run=True)
+    options, rules = pipeline_options(settings, dry_run=True), rules_from(settings)
+    rows = []
+    for label in labels:
+        data = label.file.read_bytes()
+        raw = RawInput.of(
+            data,
+            name=label.file.name,
+            source="cli",
+            source_ref=str(label.file),
+            received_at=datetime.fromtimestamp(label.file.stat().st_mtime, UTC),
+        )
+        result = pipeline.handle(raw).result
+        paid_tokens = 0
+        try:
+            ticket = parse_ticket(data, options.limits)
+            verdict = evaluate_rules(ticket, rules, options.log_slice_lines)
+            paid_tokens = estimate_tokens(compact_text(ticket, verdict, 12_000, redacted=True))
+        except InputError:
+            pass
+        rows.append(Scored(label, result, estimate_tokens(data), paid_tokens))
+    store.close()
+    system = estimate_tokens(load_prompt("analysis").system)
+    report = score(rows, prices(settings).get(settings.paid.model), system)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report)))
+    else:
+        print(render(report))
+    return EXIT_OK
