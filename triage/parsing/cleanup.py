@@ -65,11 +65,30 @@ _DISCLAIMER = re.compile(
 )
 
 
+_DISCLAIMER_WORDS = (
+    "confidential",
+    "vertraulich",
+    "confidentiel",
+    "confidencial",
+    "privileged",
+    "error",
+    "irrtümlich",
+    "erreur",
+)
+
+
 def strip_disclaimers(text: str) -> str:
     """Drop legal-disclaimer paragraphs: boilerplate whose words would trip the keyword rules."""
+    if not any(word in text.lower() for word in _DISCLAIMER_WORDS):
+        return text  # the common case: nothing to look for, no regular expression run
     paragraphs = re.split(r"\n\s*\n", text)
-    kept = [p for p in paragraphs if len(p) < 40 or not _DISCLAIMER.search(p)]
+    kept = [p for p in paragraphs if len(p) < 40 or not _is_disclaimer(p)]
     return "\n\n".join(kept) if kept else text
+
+
+def _is_disclaimer(paragraph: str) -> bool:
+    lower = paragraph.lower()
+    return any(word in lower for word in _DISCLAIMER_WORDS) and bool(_DISCLAIMER.search(paragraph))
 
 
 def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:

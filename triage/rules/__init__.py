@@ -32,13 +32,14 @@ class RulesVerdict:
 
 
 def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: int) -> RulesVerdict:
-    match = apply_rules(rules, index_fields(ticket))
+    indexes = index_fields(ticket)
+    match = apply_rules(rules, indexes)
     log_slice = slice_logs(ticket.logs, log_slice_lines)
     texts = {"subject": ticket.subject, "body": ticket.body}
     if log_slice:
         texts["log_slice"] = log_slice
     sensitivity = scan(texts)
-    words = TextIndex(f"{ticket.subject}\n{ticket.body}")
+    words = TextIndex.combined(indexes["subject"], indexes["body"])
     risk, reasons = assess_risk(words, sensitivity, match.risk, match.matched)
     category: Category = match.category or _hint_category(ticket) or "other"
     stated = _most_urgent(match.priority, _hint_priority(ticket))

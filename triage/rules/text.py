@@ -14,9 +14,14 @@ _WORD = re.compile(r"\w+")
 class TextIndex:
     """The words of one text, ready for many keyword look-ups."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, words: list[str] | None = None) -> None:
         self.text = text
-        self.words = _WORD.findall(text)
+        self.words = _WORD.findall(text) if words is None else words
+
+    @classmethod
+    def combined(cls, *parts: TextIndex) -> TextIndex:
+        """One index over several texts, reusing their words (no second tokenisation)."""
+        return cls("\n".join(p.text for p in parts), [w for p in parts for w in p.words])
 
     @cached_property
     def lower(self) -> list[str]:
