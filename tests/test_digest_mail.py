@@ -50,3 +50,57 @@ def test_the_digest_is_mailed_with_html_and_a_plain_text_alternative(store, make
     assert message["Auto-Submitted"] == "auto-generated"
     kinds = [part.get_content_type() for part in message.walk()]
     assert "text/plain" in kinds and "text/html" in kinds
+
+
+def test_the_digest_goes_over_starttls_with_a_login(store, make_settings, tmp_path):
+    import ssl
+    import subprocess
+
+    def openssl(command: str) -> None:
+        subprocess.run(["openssl", *command.split()], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-CA -keyout ca.key -out ca.pem"
+    )
+    openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout smtp.key -out smtp.csr")
+    openssl(
+        "x509 -req -in smtp.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+        "-extfile ext.cnf -out smtp.pem"
+    )
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(tmp_path / "smtp.pem", tmp_path / "smtp.key")
+    logins: list[tuple[bytes, bytes]] = []
+
+    class Authenticator:
+        def __call__(self, server, session, envelope, mechanism, auth_data):
+            from aiosmtpd.smtp import AuthResult
+
+            logins.append((auth_data.login, auth_data.password))
+            return AuthResult(success=auth_data.password == b"smtp-secret")
+
+    inbox = Inbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=Authenticator(),
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        fill_month(store, 2026, 10, tickets=50)
+        settings = make_settings(
+            f"[digest]\nsmtp_host = '127.0.0.1'\nsmtp_port = {controller.port}\n"
+            f"smtp_ca_file = '{tmp_path / 'ca.pem'}'\nsmtp_username = 'triage'\n"
+            "smtp_password = 'smtp-secret'\nrecipients = ['helpdesk@example.com']\n"
+            "[report]\nenabled = false\n"
+        )
+        jobs = Jobs(store, settings, lambda: datetime(2026, 10, 20, 8, 0, tzinfo=UTC))
+        assert jobs.run_due() == ["digest 2026-10-19"]
+    finally:
+        controller.stop()
+    assert logins == [(b"triage", b"smtp-secret")]
+    assert len(inbox.messages) == 1

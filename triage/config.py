@@ -227,12 +227,15 @@ class DigestConfig(Section):
     smtp_host: str
     smtp_port: int = Field(gt=0, lt=65536)
     smtp_starttls: bool
+    smtp_ca_file: Path | None
     smtp_username: str
     smtp_password: SecretStr | None
     smtp_from: str
     recipients: list[str]
 
-    _none_when_empty = field_validator("smtp_password", mode="before")(_empty_is_none)
+    _none_when_empty = field_validator("smtp_password", "smtp_ca_file", mode="before")(
+        _empty_is_none
+    )
 
     @field_validator("timezone")
     @classmethod

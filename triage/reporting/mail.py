@@ -27,7 +27,8 @@ def send_digest(config: DigestConfig, digest: Digest, paths: list[Path]) -> None
     message.add_alternative(html, subtype="html")
     with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=30) as smtp:
         if config.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            cafile = str(config.smtp_ca_file) if config.smtp_ca_file else None
+            smtp.starttls(context=ssl.create_default_context(cafile=cafile))
         if config.smtp_username and config.smtp_password is not None:
             smtp.login(config.smtp_username, config.smtp_password.get_secret_value())
         smtp.send_message(message)
