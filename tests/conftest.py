@@ -14,8 +14,9 @@ import structlog
 
 from triage.compose import build_pipeline
 from triage.config import Settings, load_settings
+from triage.errors import StoreError
 from triage.outbox import Outbox
-from triage.pipeline import Pipeline
+from triage.pipeline import Outcome, Pipeline
 from triage.store import SqliteStore
 from triage.ticket import RawInput
 
@@ -122,3 +123,28 @@ def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env.update(extra)
     return env
+
+
+class FirstCommitFails:
+    """Wraps the real pipeline; the first commit fails as a full disk would."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline, self.calls = pipeline, 0
+
+    @property
+    def failed(self) -> bool:
+        return self.calls >= 1
+
+    def handle_batch(self, raws: list[RawInput], on_result=None, stop=None) -> list[Outcome]:
+        outcomes = []
+        for raw in raws:
+            outcomes.append(self.handle(raw))
+            if on_result is not None:
+                on_result(raw, outcomes[-1])
+        return outcomes
+
+    def handle(self, raw: RawInput) -> Outcome:
+        self.calls += 1
+        if self.calls == 1:
+            raise StoreError("database or disk is full")
+        return self.pipeline.handle(raw)

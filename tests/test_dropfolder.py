@@ -11,11 +11,8 @@ from pathlib import Path
 import pytest
 
 from connectors.dropfolder import DropFolder
-from tests.conftest import mail
+from tests.conftest import FirstCommitFails, mail
 from triage.compose import dropfolder_options
-from triage.errors import StoreError
-from triage.pipeline import Outcome, Pipeline
-from triage.ticket import RawInput
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -133,29 +130,8 @@ def test_the_same_file_dropped_twice_is_one_ticket(running, store):
     assert store.count_tickets() == 1
 
 
-class FailingOnce:
-    """Wraps the real pipeline; the first commit fails as a full disk would."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline, self.failed = pipeline, False
-
-    def handle_batch(self, raws: list[RawInput], on_result=None, stop=None) -> list[Outcome]:
-        outcomes = []
-        for raw in raws:
-            outcomes.append(self.handle(raw))
-            if on_result is not None:
-                on_result(raw, outcomes[-1])
-        return outcomes
-
-    def handle(self, raw: RawInput) -> Outcome:
-        if not self.failed:
-            self.failed = True
-            raise StoreError("database or disk is full")
-        return self.pipeline.handle(raw)
-
-
 def test_a_file_whose_result_was_not_committed_stays_and_is_retried(settings, pipeline, store):
-    flaky = FailingOnce(pipeline)
+    flaky = FirstCommitFails(pipeline)
     folder = folder_for(settings, flaky)
     drop(folder.options.inbox, "t.eml", mail("VPN", "down").encode())
     start(folder)

@@ -14,16 +14,14 @@ import structlog
 from imapclient import IMAPClient
 
 from connectors.imap import ImapFolder
-from tests.conftest import FixedClock, mail
+from tests.conftest import FirstCommitFails, FixedClock, mail
 from tests.dovecot import Dovecot, available, jwt_for
 from triage.checks import run_checks
 from triage.compose import build_pipeline
 from triage.config import ImapAccountConfig, LoadedSettings, load_settings
-from triage.errors import StoreError
 from triage.outbox import Outbox
-from triage.pipeline import Outcome, Pipeline
+from triage.pipeline import Pipeline
 from triage.store import SqliteStore
-from triage.ticket import RawInput
 
 pytestmark = pytest.mark.skipif(not available(), reason="dovecot and openssl are not installed")
 
@@ -192,29 +190,10 @@ def test_triaged_mail_moves_to_processed_folder_created_if_missing(dovecot, user
     assert len(flags(dovecot, user, f"Triaged{delimiter}printer")) == 1
 
 
-class FailsFirst:
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline, self.calls = pipeline, 0
-
-    def handle_batch(self, raws: list[RawInput], on_result=None, stop=None) -> list[Outcome]:
-        outcomes = []
-        for raw in raws:
-            outcomes.append(self.handle(raw))
-            if on_result is not None:
-                on_result(raw, outcomes[-1])
-        return outcomes
-
-    def handle(self, raw: RawInput) -> Outcome:
-        self.calls += 1
-        if self.calls == 1:
-            raise StoreError("disk full")
-        return self.pipeline.handle(raw)
-
-
 def test_mail_is_acknowledged_only_after_its_result_is_committed(dovecot, user, tmp_path):
     append(dovecot, user, [mail("VPN", "down").encode()])
     watcher = Watcher(tmp_path, account(dovecot, user))
-    flaky = FailsFirst(watcher.pipeline)
+    flaky = FirstCommitFails(watcher.pipeline)
     watcher.folder._handler = flaky
     with watcher:
         wait_for(lambda: flaky.calls >= 1)
