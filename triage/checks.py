@@ -113,17 +113,11 @@ def _runpod(settings: Settings) -> Check:
         return Check("runpod tier", True, "disabled")
     store = SqliteStore(":memory:")
     try:
-        build_offloader(settings, store)
         from models.gpu import RunpodBatches
 
-        client = RunpodBatches(
-            settings.runpod.endpoint_id,
-            settings.runpod.api_key.get_secret_value() if settings.runpod.api_key else "",
-            settings.runpod.base_url,
-            timeout_seconds=10,
-            poll_seconds=1,
-        )
-        health = client.health()
+        offloader = build_offloader(settings, store)
+        assert offloader is not None and isinstance(offloader.gpu, RunpodBatches)
+        health = offloader.gpu.health()
     except ConfigError as exc:
         return Check("runpod tier", False, str(exc))
     except Exception as exc:

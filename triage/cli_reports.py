@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from triage.config import LoadedSettings
 from triage.errors import StoreError
 
 if TYPE_CHECKING:
+    from triage.reporting.render import Written
     from triage.store import SqliteStore
 
 
@@ -46,29 +48,25 @@ def digest(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     from triage.reporting.render import previous_day, write_digest
 
     settings = loaded.settings
-    store = _reporting_store(loaded)
-    if store is None:
-        return EXIT_FAILURE
     day = args.date or previous_day(datetime.now(UTC), settings.digest.timezone)
-    try:
-        _, written = write_digest(store, settings, day)
-    finally:
-        store.close()
-    for path in written.paths:
-        print(path)
-    return EXIT_OK
+    return _write_and_print(loaded, lambda store: write_digest(store, settings, day)[1])
 
 
 def report(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     from triage.reporting.render import previous_month, write_report
 
     settings = loaded.settings
+    year, month = args.month or previous_month(datetime.now(UTC), settings.digest.timezone)
+    return _write_and_print(loaded, lambda store: write_report(store, settings, year, month)[1])
+
+
+def _write_and_print(loaded: LoadedSettings, write: Callable[[SqliteStore], Written]) -> int:
+    """Open the store, write the files, print their paths (stdout carries only those)."""
     store = _reporting_store(loaded)
     if store is None:
         return EXIT_FAILURE
-    year, month = args.month or previous_month(datetime.now(UTC), settings.digest.timezone)
     try:
-        _, written = write_report(store, settings, year, month)
+        written = write(store)
     finally:
         store.close()
     for path in written.paths:

@@ -71,6 +71,10 @@ class Offloader:
         self._clock = clock
         self._monotonic = monotonic
 
+    @property
+    def gpu(self) -> GpuBatches:
+        return self._gpu
+
     def replace_policy(self, policy: OffloadPolicy) -> None:
         self._policy = policy
 
