@@ -28,6 +28,7 @@ from triage.errors import StoreError
 from triage.logs import crash_site
 from triage.pipeline import Outcome
 from triage.ports import TicketHandler
+from triage.quarantine import free_name, write_note
 from triage.result import Result
 from triage.ticket import RawInput, input_id
 
@@ -233,8 +234,7 @@ class DropFolder:
     def _settle(self, path: Path, result: Result) -> None:
         """The acknowledgement: after the commit, the file leaves the inbox."""
         if result.status == "quarantined":
-            note = f"{result.status_reason}\nid: {result.id}\n"
-            self._move(path, self.options.failed, error=note)
+            self._move(path, self.options.failed, note=result)
         else:
             self._move(path, self.options.processed)
 
@@ -257,14 +257,11 @@ class DropFolder:
         self._retry_at[name] = (now + backoff, backoff)
         log.warning("dropfolder.retry_later", file=name, in_seconds=backoff, why=why)
 
-    def _move(self, path: Path, folder: Path, error: str | None = None) -> None:
-        target = _free_name(folder, path.name)
+    def _move(self, path: Path, folder: Path, note: Result | None = None) -> None:
+        target = free_name(folder, path.name)
         try:
-            if error is not None:
-                note = target.with_name(target.name + ".error")
-                temporary = note.with_name("." + note.name + ".tmp")
-                temporary.write_text(error, encoding="utf-8", errors="backslashreplace")
-                temporary.replace(note)
+            if note is not None:
+                write_note(target, note)
             shutil.move(path, target)
         except OSError as exc:
             # Committed but not moved: the next scan finds it handled and moves it then.
@@ -286,16 +283,6 @@ class _Events(FileSystemEventHandler):
             raw_path = getattr(event, attribute, "")
             if raw_path:
                 self._note(Path(os.fsdecode(raw_path)).name)
-
-
-def _free_name(folder: Path, name: str) -> Path:
-    target = folder / name
-    counter = 1
-    while target.exists() or target.is_symlink():
-        stem, dot, suffix = name.rpartition(".")
-        target = folder / (f"{stem}.{counter}.{suffix}" if dot and stem else f"{name}.{counter}")
-        counter += 1
-    return target
 
 
 def _printable(path: Path) -> str:

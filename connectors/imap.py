@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -33,6 +34,7 @@ from triage.errors import StoreError
 from triage.logs import crash_site
 from triage.pipeline import Outcome
 from triage.ports import Clock, CursorStore, TicketHandler
+from triage.quarantine import keep_mail
 from triage.result import Result
 from triage.ticket import RawInput, input_id
 
@@ -55,6 +57,7 @@ class ImapFolder:
         stop: threading.Event,
         clock: Clock,
         connect: Callable[[ImapAccountConfig], IMAPClient] = open_session,
+        quarantine: Path | None = None,
     ) -> None:
         self.account = account
         self.config = config
@@ -65,6 +68,7 @@ class ImapFolder:
         self._stop = stop
         self._clock = clock
         self._connect = connect
+        self._quarantine = quarantine  # where quarantined mail is copied for `triage replay`
         self._backoff = Backoff(first=1.0, cap=300.0)
         self._known_folders: set[str] = set()
         self.last_activity = time.monotonic()
@@ -239,6 +243,8 @@ class ImapFolder:
         uids = {raw.id: uid for uid, raw in ready}
 
         def acknowledge(raw: RawInput, outcome: Outcome) -> None:
+            if outcome.result.status == "quarantined":
+                self._keep(raw, outcome.result)
             self._acknowledge(client, info, uids[raw.id], outcome.result)
             self.last_activity = time.monotonic()
 
@@ -255,6 +261,16 @@ class ImapFolder:
         return RawInput(input_id("", [identity]), b"", self.name, ref, at, refused=reason)
 
     # -- acknowledgement ----------------------------------------------------------------
+
+    def _keep(self, raw: RawInput, result: Result) -> None:
+        """A copy of quarantined mail beside the dropped files that failed, for replay."""
+        if self._quarantine is None:
+            return
+        try:
+            keep_mail(self._quarantine, raw, result)
+        except OSError as exc:
+            # The mail itself stays in the mailbox: it can still be saved and replayed.
+            log.error("imap.quarantine_copy_failed", source=self.name, id=raw.id, error=str(exc))
 
     def _acknowledge(self, client: IMAPClient, info: SessionInfo, uid: int, result: Result) -> None:
         client.add_flags([uid], [self.config.keyword.encode()], silent=True)

@@ -22,6 +22,7 @@ from triage.config import ImapAccountConfig, LoadedSettings, load_settings
 from triage.outbox import Outbox
 from triage.pipeline import Pipeline
 from triage.store import SqliteStore
+from triage.ticket import input_id
 
 pytestmark = pytest.mark.skipif(not available(), reason="dovecot and openssl are not installed")
 
@@ -114,7 +115,13 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> float:
 class Watcher:
     """An ImapFolder running in a thread over a real pipeline and SQLite store."""
 
-    def __init__(self, tmp_path: Path, config: ImapAccountConfig, handler: object = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        config: ImapAccountConfig,
+        handler: object = None,
+        quarantine: Path | None = None,
+    ) -> None:
         self.store = SqliteStore(tmp_path / "triage.sqlite3")
         settings = load_settings(None, {}, cwd=tmp_path).settings
         self.pipeline: Pipeline = build_pipeline(
@@ -129,6 +136,7 @@ class Watcher:
             self.store,
             self.stop,
             FixedClock(_now()),
+            quarantine=quarantine,
         )
         self.thread = threading.Thread(target=self.folder.run, daemon=True)
 
@@ -256,6 +264,51 @@ def test_an_oversize_message_is_quarantined_without_downloading_it(dovecot, user
     text = row.read_text()
     assert '"status":"quarantined"' in text and "max_message_mb" in text
     assert all(b"$Triaged" in f for f in flags(dovecot, user).values())
+
+
+def test_quarantined_mail_is_kept_for_replay_and_replayed_once(dovecot, user, tmp_path, capsys):
+    from triage.cli import main
+
+    big = mail("Printer on fire", "The printer in room 4 is smoking. " + "x" * 50_000).encode()
+    broken = b"From: a@example.com\nSubject: nul\n\n" + b"\x00\x01\x02\x03" * 200
+    append(dovecot, user, [big, broken])
+    failed = tmp_path / "var" / "failed"
+    config = account(dovecot, user, max_message_mb=0.01)
+    with Watcher(tmp_path, config, quarantine=failed) as watcher:
+        wait_for(lambda: watcher.count() == 2)
+        wait_for(lambda: all(b"$Triaged" in f for f in flags(dovecot, user).values()))
+        quarantined = [
+            r
+            for r in (
+                watcher.store.get_result(p.stem) for p in (tmp_path / "outbox").glob("*.json")
+            )
+            if r and r.status == "quarantined"
+        ]
+    assert len(quarantined) == 2
+    oversize = next(r for r in quarantined if "max_message_mb" in r.status_reason)
+    unreadable = next(r for r in quarantined if r is not oversize)
+    # Mail that was read is copied with its note; mail too big to download has the note only.
+    kept = (failed / f"imap-{unreadable.id}.eml").read_bytes()
+    assert input_id("", [kept]) == unreadable.id  # the bytes as the server served them
+    copy = failed / f"imap-{oversize.id}.eml"
+    assert not copy.exists() and oversize.id in Path(f"{copy}.error").read_text()
+
+    (tmp_path / "config.toml").write_text(
+        '[store]\npath = "triage.sqlite3"\n[outbox]\ndir = "outbox"\n'
+    )
+    command = ["--config", str(tmp_path / "config.toml"), "replay", oversize.id]
+    assert main(command) == 1
+    assert f"save it as {copy}" in capsys.readouterr().err
+    copy.write_bytes(big)  # the admin saves the mail from the mailbox
+    assert main(command) == 0
+    store = SqliteStore(tmp_path / "triage.sqlite3")
+    result = store.get_result(oversize.id)
+    assert result.status == "triaged" and result.category == "printer"
+    assert result.source == f"imap:{user}/INBOX"
+    assert store.count_tickets() == 2
+    assert main(command) == 0 and "already" in capsys.readouterr().out
+    assert store.count_tickets() == 2
+    store.close()
 
 
 TOKEN_SCRIPT = """\

@@ -88,7 +88,10 @@ def test_the_digest_lists_what_needs_review_and_storms(pipeline, store, settings
             )
         )
     digest = build_digest(read_period(store, day_window(date(2026, 11, 2), "UTC"), True))
-    assert any("quarantined" in why for _, why in digest.review)
+    assert [t.status for t in digest.quarantine] == ["quarantined"]
+    assert "JSON" in (digest.quarantine[0].reason or "")
+    assert "quarantined" not in {t.status for t, _ in digest.review}
+    assert digest.quarantine_total == 1
     assert digest.duplicates == 2
 
 

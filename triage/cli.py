@@ -11,21 +11,29 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
-from triage import cli_reports
-from triage.cli_common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from triage import cli_replay, cli_reports
+from triage.cli_common import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    Progress,
+    files_in,
+    start_errors,
+)
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
 from triage.logs import configure_logging
 
 if TYPE_CHECKING:
-    from triage.store import SqliteStore
+    pass
 
 
 log = structlog.get_logger("triage.cli")
@@ -99,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(handler=cli_reports.evaluate_labels)
 
+    cli_replay.add_parser(commands)
+
     check = commands.add_parser("check", help="validate the config and reach every enabled part")
     check.set_defaults(handler=_check)
     return parser
@@ -113,13 +123,12 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    start_errors: tuple[type[Exception], ...] = (StoreError, *_model_errors())
     try:
         app = build_app(loaded.settings, stop=stop)
     except ConfigError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except start_errors as exc:
+    except start_errors() as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     log.info("config.loaded", path=str(loaded.source) if loaded.source else "built-in defaults")
@@ -158,52 +167,24 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    from triage.compose import (
-        build_escalator,
-        build_local_model,
-        build_offloader,
-        build_pipeline,
-    )
-    from triage.dryrun import DryRunStore
-    from triage.outbox import Outbox
-    from triage.store import SqliteStore
+    from triage.compose import build_batch
     from triage.ticket import RawInput
 
-    settings = loaded.settings
     missing = [str(path) for path in args.paths if not path.exists()]
     if missing:
         print(f"triage: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    start_errors: tuple[type[Exception], ...] = (StoreError, *_model_errors())
     try:
-        local = build_local_model(settings)
-        store: SqliteStore | DryRunStore
-        escalator = offloader = None  # a dry run spends nothing
-        if args.dry_run:
-            store = DryRunStore(settings.store.path)
-        else:
-            store = real = SqliteStore(settings.store.path)
-            escalator = build_escalator(settings, real)
-            offloader = build_offloader(settings, real)
+        pipeline, store = build_batch(loaded.settings, dry_run=args.dry_run)
     except ConfigError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except start_errors as exc:
+    except start_errors() as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    sink = None if args.dry_run else Outbox(settings.outbox.dir)
-    pipeline = build_pipeline(
-        settings,
-        store,
-        sink,
-        local=local,
-        escalator=escalator,
-        dry_run=args.dry_run,
-        offloader=offloader,
-    )
     failures = 0
-    files = list(_files(args.paths))
-    progress = _Progress(len(files), enabled=not args.json and sys.stderr.isatty())
+    files = list(files_in(args.paths))
+    progress = Progress(len(files), enabled=not args.json and sys.stderr.isatty())
     try:
         for path in files:
             try:
@@ -235,39 +216,6 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
-
-
-def _model_errors() -> tuple[type[Exception], ...]:
-    """The start-up errors of the model tiers that are configured (imported lazily)."""
-    try:
-        from models.local import LocalModelError
-    except ImportError:  # llama-cpp-python not installed: [local] cannot be enabled anyway
-        return ()
-    return (LocalModelError,)
-
-
-def _files(paths: Sequence[Path]) -> Iterator[Path]:
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-        else:
-            yield path
-
-
-class _Progress:
-    """A one-line counter on a terminal for long runs; silent otherwise."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.count, self.enabled = total, 0, enabled and total > 20
-
-    def step(self) -> None:
-        self.count += 1
-        if self.enabled and (self.count % 10 == 0 or self.count == self.total):
-            print(f"\r{self.count}/{self.total}", end="", file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        if self.enabled:
-            print(file=sys.stderr)
 
 
 def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:

@@ -1,3 +1,46 @@
-"""Exit codes shared by the command modules (CONTRACT.md)."""
+"""What the command modules share: exit codes (CONTRACT.md), start-up errors, file walking
+and progress output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from triage.errors import StoreError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
+
+
+def start_errors() -> tuple[type[Exception], ...]:
+    """What stops a command at start: the store, and the model tiers that are configured
+    (imported lazily)."""
+    try:
+        from models.local import LocalModelError
+    except ImportError:  # llama-cpp-python not installed: [local] cannot be enabled anyway
+        return (StoreError,)
+    return (StoreError, LocalModelError)
+
+
+def files_in(paths: Sequence[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+        else:
+            yield path
+
+
+class Progress:
+    """A one-line counter on a terminal for long runs; silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.count, self.enabled = total, 0, enabled and total > 20
+
+    def step(self) -> None:
+        self.count += 1
+        if self.enabled and (self.count % 10 == 0 or self.count == self.total):
+            print(f"\r{self.count}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)

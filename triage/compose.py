@@ -16,6 +16,7 @@ from triage.breaker import Breaker
 from triage.config import Settings
 from triage.costs import Price, PriceMissing, price_for
 from triage.daemon import Connector
+from triage.dryrun import DryRunStore
 from triage.errors import ConfigError
 from triage.escalation import EscalationPolicy, Escalator, month_window
 from triage.offload import Offloader, OffloadPolicy
@@ -271,6 +272,33 @@ class App:
         return restart
 
 
+def build_batch(
+    settings: Settings, dry_run: bool = False
+) -> tuple[Pipeline, SqliteStore | DryRunStore]:
+    """The pipeline of a one-off command (`process`, `replay`) with its store; the caller
+    closes the store. A dry run reads the real store, writes nothing and spends nothing."""
+    local = build_local_model(settings)
+    if dry_run:
+        dry = DryRunStore(settings.store.path)
+        return build_pipeline(settings, dry, None, local=local, dry_run=True), dry
+    store = SqliteStore(settings.store.path)
+    try:
+        escalator = build_escalator(settings, store)
+        offloader = build_offloader(settings, store)
+    except BaseException:
+        store.close()
+        raise
+    pipeline = build_pipeline(
+        settings,
+        store,
+        Outbox(settings.outbox.dir),
+        local=local,
+        escalator=escalator,
+        offloader=offloader,
+    )
+    return pipeline, store
+
+
 def build_app(
     settings: Settings, clock: Clock = utc_now, stop: threading.Event | None = None
 ) -> App:
@@ -304,7 +332,16 @@ def build_app(
         for account, config in settings.imap.account_list():
             for folder in config.folders:
                 app.connectors.append(
-                    ImapFolder(account, config, folder, pipeline, store, stop, clock)
+                    ImapFolder(
+                        account,
+                        config,
+                        folder,
+                        pipeline,
+                        store,
+                        stop,
+                        clock,
+                        quarantine=settings.dropfolder.failed,
+                    )
                 )
     return app
 

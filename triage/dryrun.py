@@ -39,6 +39,16 @@ class DryRunStore:
     def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
         self._memory.save(result, keys, now)
 
+    def replace_quarantined(
+        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+    ) -> bool:
+        current = self.get_result(result.id)
+        if current is None or current.status != "quarantined":
+            return False
+        if self._memory.get_result(result.id) is None:
+            self._memory.save(current, TicketKeys(content_key=None), now)
+        return self._memory.replace_quarantined(result, keys, now, alias)
+
     def book(self, entry: LedgerEntry) -> None:
         self._memory.book(entry)
 

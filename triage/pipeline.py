@@ -155,6 +155,36 @@ class Pipeline:
         )
         return Outcome(result, new=True)
 
+    def replay(self, raw: RawInput, alias: str | None = None) -> Outcome:
+        """Triage a quarantined input again after a fix: its quarantined result is replaced
+        (one result per id, still), and `alias`, the id the fixed input has of its own,
+        becomes that ticket's too. Input already triaged keeps its result: new=False."""
+        with self._lock:
+            existing = self._store.get_result(raw.id)
+            if existing is None and alias is not None:
+                existing = self._store.get_result(alias)
+            if existing is not None and existing.status != "quarantined":
+                self._publish(existing, only_if_missing=True)
+                log.info("ticket.already_handled", id=existing.id, source=raw.source)
+                return Outcome(existing, new=False)
+            result, keys = self._triage(raw, None)
+            now = self._clock()
+            if existing is None:
+                self._store.save(result, keys, now)
+            elif not self._store.replace_quarantined(result, keys, now, alias):
+                raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
+            self._publish(result, only_if_missing=False)
+        log.info(
+            "ticket.replayed",
+            id=result.id,
+            source=result.source,
+            status=result.status,
+            reason=result.status_reason,
+            category=result.category,
+            tier=result.route.tier,
+        )
+        return Outcome(result, new=True)
+
     def _publish(self, result: Result, only_if_missing: bool) -> None:
         if self._sink is None or (only_if_missing and self._sink.exists(result.id)):
             return

@@ -101,6 +101,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (kind, period)
     );
     """,
+    # 5: other ids of a ticket: a quarantined file replayed after a fix has new bytes, so a
+    # new id; that id is the same ticket, never a second one
+    """
+    CREATE TABLE aliases (
+        id TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL REFERENCES tickets(id)
+    );
+    """,
 )
 
 
@@ -202,7 +210,14 @@ class SqliteStore:
     # -- tickets ------------------------------------------------------------------------
 
     def get_result(self, ticket_id: str) -> Result | None:
+        """The result of this id, or of the ticket this id is an alias of."""
         rows = self._read("SELECT result FROM tickets WHERE id = ?", (ticket_id,))
+        if not rows:
+            rows = self._read(
+                "SELECT t.result FROM aliases a JOIN tickets t ON t.id = a.ticket_id"
+                " WHERE a.id = ?",
+                (ticket_id,),
+            )
         return Result.from_json(str(rows[0][0])) if rows else None
 
     def find_by_message_id(self, message_id: str) -> str | None:
@@ -260,6 +275,58 @@ class SqliteStore:
                     result.to_json(),
                 ),
             )
+
+    def replace_quarantined(
+        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+    ) -> bool:
+        """A replay: the quarantined result of this id is replaced, in place, and `alias`
+        (the id of the fixed input) recorded as the same ticket. False when the id holds no
+        quarantined result (triaged meanwhile, or never seen)."""
+        with self._write() as db:
+            if alias and alias != result.id:
+                db.execute(
+                    "INSERT OR IGNORE INTO aliases (id, ticket_id) VALUES (?, ?)",
+                    (alias, result.id),
+                )
+            cursor = db.execute(
+                "UPDATE tickets SET source = ?, source_ref = ?, message_id = ?, content_key = ?,"
+                " sender = ?, created_at = ?, status = ?, status_reason = ?, duplicate_of = ?,"
+                " category = ?, priority = ?, risk = ?, sensitivity = ?, tier = ?, workflow = ?,"
+                " cost_usd = ?, result = ? WHERE id = ? AND status = 'quarantined'",
+                (
+                    result.source,
+                    result.source_ref,
+                    result.message_id,
+                    keys.content_key,
+                    result.sender,
+                    _utc(now),
+                    result.status,
+                    result.status_reason,
+                    result.duplicate_of,
+                    result.category,
+                    result.priority,
+                    result.risk,
+                    result.sensitivity.level,
+                    result.route.tier,
+                    result.workflow,
+                    result.cost.usd,
+                    result.to_json(),
+                    result.id,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def quarantined(self, limit: int) -> list[Result]:
+        """What is in quarantine now, oldest first."""
+        rows = self._read(
+            "SELECT result FROM tickets WHERE status = 'quarantined' ORDER BY created_at LIMIT ?",
+            (limit,),
+        )
+        return [Result.from_json(str(row[0])) for row in rows]
+
+    def count_quarantined(self) -> int:
+        rows = self._read("SELECT count(*) FROM tickets WHERE status = 'quarantined'")
+        return int(str(rows[0][0]))
 
     def count_tickets(self) -> int:
         return int(str(self._read("SELECT count(*) FROM tickets")[0][0]))

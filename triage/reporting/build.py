@@ -34,6 +34,8 @@ class Digest:
     storms: list[tuple[str, int, str]]  # (first ticket, how many, subject)
     duplicates: int
     review: list[tuple[TicketLine, str]]  # (ticket, why)
+    quarantine: list[TicketLine]  # in quarantine now, newest first
+    quarantine_total: int
     cost_by_tier: dict[str, float]
     cost_by_workflow: dict[str, float]
     total_usd: float
@@ -116,9 +118,7 @@ def build_digest(data: PeriodData) -> Digest:
     subjects = {t.id: t.subject for t in tickets}
     review: list[tuple[TicketLine, str]] = []
     for ticket in tickets:
-        if ticket.status == "quarantined":
-            review.append((ticket, f"quarantined: {ticket.reason}"))
-        elif ticket.needs_review:
+        if ticket.needs_review and ticket.status != "quarantined":
             review.append((ticket, "; ".join(ticket.needs_review)))
     totals = _totals(data.by_workflow_tier)
     return Digest(
@@ -132,6 +132,8 @@ def build_digest(data: PeriodData) -> Digest:
         storms=[(first, n + 1, subjects.get(first, "")) for first, n in storms.most_common(10)],
         duplicates=sum(1 for t in tickets if t.status == "duplicate"),
         review=review,
+        quarantine=data.quarantine,
+        quarantine_total=data.quarantine_total,
         cost_by_tier=totals["tier"],
         cost_by_workflow=totals["workflow"],
         total_usd=sum(r.usd for r in data.by_workflow_tier),

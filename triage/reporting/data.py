@@ -39,6 +39,9 @@ def month_window(year: int, month: int, zone: str) -> Window:
     return Window(since, until, f"{year:04d}-{month:02d}")
 
 
+QUARANTINE_LISTED = 50  # the digest lists the newest this many, and counts the rest
+
+
 @dataclass(frozen=True)
 class TicketLine:
     id: str
@@ -78,6 +81,9 @@ class PeriodData:
     tickets: list[TicketLine] = field(default_factory=list)
     ticket_count: int = 0
     by_workflow_tier: list[CostLine] = field(default_factory=list)
+    # What is in quarantine now, whichever day it came (read with the tickets).
+    quarantine: list[TicketLine] = field(default_factory=list)
+    quarantine_total: int = 0
     daily_by_tier: list[CostLine] = field(default_factory=list)  # keys: (day, tier)
     inventory: list[CostLine] = field(default_factory=list)  # keys: (template, version, tier, wf)
     tickets_by_tier: dict[str, int] = field(default_factory=dict)
@@ -170,6 +176,15 @@ def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodD
             for row in store.query(
                 f"SELECT result FROM tickets WHERE {where} ORDER BY created_at",
                 (since, until),
+            )
+        ]
+        quarantined = "FROM tickets WHERE status = 'quarantined'"
+        data.quarantine_total = int(str(store.query(f"SELECT count(*) {quarantined}")[0][0]))
+        data.quarantine = [
+            _line(str(row[0]))
+            for row in store.query(
+                f"SELECT result {quarantined} ORDER BY created_at DESC LIMIT ?",
+                (QUARANTINE_LISTED,),
             )
         ]
     return data
