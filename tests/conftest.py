@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,3 +150,40 @@ class FirstCommitFails:
         if self.calls == 1:
             raise StoreError("database or disk is full")
         return self.pipeline.handle(raw)
+
+
+class NotifySocket:
+    """A datagram socket like systemd's; messages are read in order through a cursor."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.path = str(tmp_path / "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages: list[dict[str, str]] = []
+        self.cursor = 0
+
+    def read(self, seconds: float) -> list[dict[str, str]]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                data = self.sock.recv(4096).decode()
+            except TimeoutError:
+                continue
+            self.messages.append(dict(line.split("=", 1) for line in data.splitlines()))
+        return self.messages
+
+    def wait_for(self, key: str, value: str | None = None, seconds: float = 15.0) -> dict[str, str]:
+        """The next message (after the last one waited for) that has key=value."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for index in range(self.cursor, len(self.messages)):
+                message = self.messages[index]
+                if key in message and (value is None or message[key] == value):
+                    self.cursor = index + 1
+                    return message
+            self.read(0.2)
+        raise AssertionError(f"no {key}={value} after message {self.cursor} in {self.messages}")
+
+    def close(self) -> None:
+        self.sock.close()

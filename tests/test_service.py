@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, child_env, mail, triage_command
+from tests.conftest import REPO, NotifySocket, child_env, mail, triage_command
 from triage.daemon import Daemon
 from triage.notify import Notifier
 
@@ -77,43 +76,6 @@ def test_the_unit_keeps_what_the_admin_relies_on():
         assert line in unit
     assert "u triage" in (UNITS / "triage.sysusers.conf").read_text()
     assert "/var/lib/triage/inbox      2770" in (UNITS / "triage.tmpfiles.conf").read_text()
-
-
-class NotifySocket:
-    """A datagram socket like systemd's; messages are read in order through a cursor."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.path = str(tmp_path / "notify.sock")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.messages: list[dict[str, str]] = []
-        self.cursor = 0
-
-    def read(self, seconds: float) -> list[dict[str, str]]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                data = self.sock.recv(4096).decode()
-            except TimeoutError:
-                continue
-            self.messages.append(dict(line.split("=", 1) for line in data.splitlines()))
-        return self.messages
-
-    def wait_for(self, key: str, value: str | None = None, seconds: float = 15.0) -> dict[str, str]:
-        """The next message (after the last one waited for) that has key=value."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for index in range(self.cursor, len(self.messages)):
-                message = self.messages[index]
-                if key in message and (value is None or message[key] == value):
-                    self.cursor = index + 1
-                    return message
-            self.read(0.2)
-        raise AssertionError(f"no {key}={value} after message {self.cursor} in {self.messages}")
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.mark.slow
