@@ -48,6 +48,7 @@ class DropFolderOptions:
     settle_seconds: float
     rescan_seconds: float
     max_bytes: int
+    abandoned_seconds: float = 3600.0
 
 
 class DropFolder:
@@ -102,12 +103,32 @@ class DropFolder:
     # -- discovery ----------------------------------------------------------------------
 
     def scan(self) -> None:
+        abandoned: list[str] = []
+        cutoff = time.time() - self.options.abandoned_seconds
         try:
             with os.scandir(self.options.inbox) as entries:
                 for entry in entries:
                     self._note(entry.name)
+                    if is_ignored_name(entry.name) and _older(entry, cutoff):
+                        abandoned.append(entry.name)
         except OSError as exc:
             log.error("dropfolder.scan_failed", inbox=str(self.options.inbox), error=str(exc))
+        for name in abandoned:
+            self._abandoned(name)
+
+    def _abandoned(self, name: str) -> None:
+        """A temporary name its writer never renamed: quarantined, so nothing is left behind."""
+        path = self.options.inbox / name
+        try:
+            info = path.lstat()
+        except OSError:
+            return
+        minutes = self.options.abandoned_seconds / 60
+        reason = (
+            f"a temporary name unchanged for over {minutes:g} minutes: the writer never renamed "
+            "it (rename it without the leading '.' or the .tmp/.part ending to have it triaged)"
+        )
+        self._refuse(path, info, reason)
 
     def _note(self, name: str) -> None:
         if not is_ignored_name(name):
@@ -283,6 +304,13 @@ class _Events(FileSystemEventHandler):
             raw_path = getattr(event, attribute, "")
             if raw_path:
                 self._note(Path(os.fsdecode(raw_path)).name)
+
+
+def _older(entry: os.DirEntry[str], cutoff: float) -> bool:
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime < cutoff
+    except OSError:
+        return False
 
 
 def _printable(path: Path) -> str:

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -31,10 +30,7 @@ from triage.cli_common import (
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
 from triage.logs import configure_logging
-
-if TYPE_CHECKING:
-    pass
-
+from triage.ticket import RawInput, input_id
 
 log = structlog.get_logger("triage.cli")
 
@@ -168,7 +164,6 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     from triage.compose import build_batch
-    from triage.ticket import RawInput
 
     missing = [str(path) for path in args.paths if not path.exists()]
     if missing:
@@ -188,18 +183,11 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     try:
         for path in files:
             try:
-                data = path.read_bytes()
+                raw = _read_input(path, int(loaded.settings.dropfolder.max_file_mb * 1e6))
             except OSError as exc:
                 print(f"triage: cannot read {path}: {exc.strerror}", file=sys.stderr)
                 failures += 1
                 continue
-            raw = RawInput.of(
-                data,
-                name=path.name,
-                source="cli",
-                source_ref=str(path),
-                received_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
-            )
             try:
                 outcome = pipeline.handle(raw)
             except StoreError as exc:
@@ -216,6 +204,21 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
+
+
+def _read_input(path: Path, limit: int) -> RawInput:
+    """A file as input; one over the limit is quarantined unread, as the drop folder does."""
+    with path.open("rb") as handle:
+        info = os.fstat(handle.fileno())
+        received_at = datetime.fromtimestamp(info.st_mtime, UTC)
+        if info.st_size > limit:
+            digest = input_id(path.name, iter(lambda: handle.read(1 << 20), b""))
+            reason = f"file is {info.st_size / 1e6:.1f} MB, over [dropfolder] max_file_mb"
+            return RawInput(digest, b"", "cli", str(path), received_at, refused=reason)
+        data = handle.read(limit + 1)
+    return RawInput.of(
+        data, name=path.name, source="cli", source_ref=str(path), received_at=received_at
+    )
 
 
 def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:

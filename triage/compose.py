@@ -370,4 +370,5 @@ def dropfolder_options(settings: Settings) -> DropFolderOptions:
         settle_seconds=config.settle_seconds,
         rescan_seconds=config.rescan_seconds,
         max_bytes=int(config.max_file_mb * 1_000_000),
+        abandoned_seconds=config.abandoned_minutes * 60,
     )

@@ -61,6 +61,7 @@ class DropFolderConfig(Section):
     settle_seconds: float = Field(ge=0)
     rescan_seconds: float = Field(gt=0)
     max_file_mb: float = Field(gt=0)
+    abandoned_minutes: float = Field(gt=0)
 
 
 class ParsingConfig(Section):

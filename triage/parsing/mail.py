@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import email.header
 import email.utils
+import html as htmllib
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -23,6 +24,14 @@ _LOG_NAMES = re.compile(r"\.(log|txt|out|err|csv|trace)(\.\d+)?$", re.IGNORECASE
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
 _MAX_HEADER_CHARS = 8192  # a decoded header value longer than this is cut
 _MAX_HTML_CHARS = 2_000_000
+_MAX_HTML_DEPTH = 256
+_BLOCK_TAG = re.compile(
+    r"<(/?)(?:div|blockquote|ul|ol|dl|section|article|aside|nav|header|footer|main|form"
+    r"|fieldset|figure|center|address|details|menu|h[1-6]|pre)\b",
+    re.IGNORECASE,
+)
+_TAG = re.compile(r"<[^>]*>")
+_INVISIBLE = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BLOCK_END = re.compile(r"<(?:br|/p|/div|/li|/tr|/h[1-6]|/table|/blockquote)\b[^>]*>", re.I)
 
 
@@ -50,6 +59,8 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
     try:
         # compat32 keeps header access lazy and tolerant; values are decoded below.
         message = BytesParser(policy=policy.compat32).parsebytes(data)
+    except RecursionError as exc:  # a nesting bomb: thousands of multiparts inside each other
+        raise ParseError("mail could not be parsed: MIME parts nested too deep") from exc
     except Exception as exc:  # the stdlib parser is lenient; anything here is truly broken
         raise ParseError(f"mail could not be parsed: {type(exc).__name__}: {exc}") from exc
     headers = tuple((str(name).lower(), decode_header(value)) for name, value in message.items())
@@ -95,15 +106,30 @@ def decode_header(value: object) -> str:
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML body, one block element a line (lexbor, via selectolax)."""
+    """Visible text of an HTML body, one block element a line (lexbor, via selectolax).
+
+    Block elements nested thousands deep make lexbor quadratic (40,000 nested divs: 3 s), so
+    such a body is read by stripping its tags instead."""
     html = _BLOCK_END.sub(lambda match: match.group(0) + "\n", html[:_MAX_HTML_CHARS])
-    tree = LexborHTMLParser(html)
-    for node in tree.css("script, style, head, title"):
-        node.decompose()
-    root = tree.body or tree.root
-    text = root.text(separator="") if root is not None else ""
+    if _nested_too_deep(html):
+        text = htmllib.unescape(_TAG.sub("", _INVISIBLE.sub("", html)))
+    else:
+        tree = LexborHTMLParser(html)
+        for node in tree.css("script, style, head, title"):
+            node.decompose()
+        root = tree.body or tree.root
+        text = root.text(separator="") if root is not None else ""
     lines = (" ".join(line.split()) for line in text.splitlines())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _nested_too_deep(html: str) -> bool:
+    depth = 0
+    for match in _BLOCK_TAG.finditer(html):
+        depth += -1 if match.group(1) else 1
+        if depth > _MAX_HTML_DEPTH:
+            return True
+    return False
 
 
 def _walk(part: Message, depth: int, walk: _Walk, inside_attached_message: bool) -> None:
