@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import child_env, triage_command
+from tests.conftest import NotifySocket, child_env, triage_command
+from triage.ticket import input_id
 
 
 @pytest.mark.slow
@@ -52,3 +55,54 @@ def test_every_corpus_message_gets_a_result_and_automatic_mail_is_ignored(corpor
     assert outcome["reply-body-only(no headers)"]["ignored"] == 0
     binary = [k for k in outcome if k.startswith(("tnef", "outlook-msg"))]
     assert all(set(outcome[k]) == {"quarantined"} for k in binary)
+
+
+@pytest.mark.slow
+def test_every_corpus_file_dropped_gets_one_result_and_the_daemon_keeps_going(
+    corpora, tmp_path: Path
+):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[dropfolder]\nsettle_seconds = 0.0\nrescan_seconds = 1.0\n"
+        "[digest]\nenabled = false\n[report]\nenabled = false\n"
+    )
+    inbox = tmp_path / "var" / "inbox"
+    inbox.mkdir(parents=True)
+    files = sorted(p for p in corpora.rglob("*") if p.is_file())
+    names = {}
+    for path in files:  # every file, flattened under a name that says where it came from
+        name = "__".join(path.relative_to(corpora).parts)
+        (inbox / f".{name}.tmp").write_bytes(path.read_bytes())
+        (inbox / f".{name}.tmp").rename(inbox / name)
+        names[name] = path
+    log = tmp_path / "daemon.log"  # a file, not a pipe nobody reads while it fills
+    notify = NotifySocket(tmp_path)
+    with log.open("wb") as stderr:
+        daemon = subprocess.Popen(
+            [*triage_command(), "--config", str(config), "run"],
+            cwd=tmp_path,
+            env=child_env(NOTIFY_SOCKET=notify.path),
+            stderr=stderr,
+        )
+    try:
+        notify.wait_for("READY", "1")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and any(inbox.iterdir()):
+            time.sleep(0.2)
+        (inbox / "after.eml").write_text("Subject: VPN down\n\nStill there after the corpus?\n")
+        while time.monotonic() < deadline and (inbox / "after.eml").exists():
+            time.sleep(0.2)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+        notify.close()
+    assert daemon.returncode == 0
+    processed = {p.name for p in (tmp_path / "var" / "processed").iterdir()}
+    failed = {p.name for p in (tmp_path / "var" / "failed").iterdir() if p.suffix != ".error"}
+    assert processed | failed == {*names, "after.eml"} and not processed & failed
+    results = [json.loads(p.read_text()) for p in (tmp_path / "var" / "outbox").glob("*.json")]
+    ids = {input_id(name, [path.read_bytes()]) for name, path in names.items()}
+    assert len(results) == len(ids) + 1  # one result per distinct input
+    assert all("internal error" not in (r["status_reason"] or "") for r in results)
+    assert b"triage_crashed" not in log.read_bytes()
+    print(Counter(r["status"] for r in results))
