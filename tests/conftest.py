@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -187,3 +189,20 @@ class NotifySocket:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def fill_disk(store: SqliteStore) -> None:
+    """Fault injection: the store's database cannot grow, and what room is left in its pages
+    is taken, as on a full disk: a write answers SQLITE_FULL, "database or disk is full"."""
+    db = store._db
+    db.execute("CREATE TABLE IF NOT EXISTS test_filler (b BLOB)")
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    for size in (4096, 512, 64, 8):
+        with contextlib.suppress(sqlite3.OperationalError):
+            while True:
+                db.execute("INSERT INTO test_filler VALUES (zeroblob(?))", (size,))
+
+
+def free_disk(store: SqliteStore) -> None:
+    store._db.execute("PRAGMA max_page_count = 1073741823")

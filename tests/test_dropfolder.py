@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.dropfolder import DropFolder
-from tests.conftest import FirstCommitFails, mail
+from tests.conftest import FirstCommitFails, fill_disk, free_disk, mail
 from triage.compose import dropfolder_options
 
 
@@ -148,3 +148,45 @@ def test_a_name_that_is_not_utf8_is_handled(running, settings):
     wait_for(lambda: (running.options.processed / name).exists())
     [written] = settings.outbox.dir.glob("*.json")
     assert "caf\\\\xe9.txt" in written.read_text()  # the path, made printable
+
+
+def test_a_full_disk_leaves_files_in_the_inbox_until_there_is_room(settings, pipeline, store):
+    import structlog
+
+    from triage.ticket import input_id
+
+    folder = folder_for(settings, pipeline)
+    fill_disk(store)  # what room is left in the tables' pages takes a few tickets, no more
+    names = [f"t{n:02d}.eml" for n in range(12)]
+    for n, name in enumerate(names):
+        drop(folder.options.inbox, name, mail(f"VPN {n}", f"down at site {n}").encode())
+    inbox, processed = folder.options.inbox, folder.options.processed
+    with structlog.testing.capture_logs() as logs:
+        start(folder)
+        wait_for(lambda: any("disk is full" in e.get("why", "") for e in logs))
+        time.sleep(0.5)
+        waiting = sorted(p.name for p in inbox.iterdir())
+        assert waiting  # not acknowledged: still in the inbox, and without a result
+        assert all(
+            store.get_result(input_id(n, [(inbox / n).read_bytes()])) is None for n in waiting
+        )
+        done = sorted(p.name for p in processed.iterdir())
+        assert sorted(waiting + done) == names and store.count_tickets() == len(done)
+        free_disk(store)  # room again: the retry takes the rest
+        wait_for(lambda: sorted(p.name for p in processed.iterdir()) == names, timeout=20)
+    assert store.count_tickets() == 12 and len(list(settings.outbox.dir.glob("*.json"))) == 12
+
+
+def test_an_outbox_that_cannot_be_written_leaves_the_file_to_be_retried(settings, pipeline):
+    folder = folder_for(settings, pipeline)
+    outbox = settings.outbox.dir
+    outbox.rmdir()
+    outbox.write_text("a file where the outbox folder was")  # every write there fails
+    drop(folder.options.inbox, "t.eml", mail("VPN", "down").encode())
+    start(folder)
+    time.sleep(1.0)
+    assert (folder.options.inbox / "t.eml").exists()  # committed, yet not acknowledged
+    outbox.unlink()
+    outbox.mkdir()
+    wait_for(lambda: (folder.options.processed / "t.eml").exists(), timeout=15)
+    assert len(list(outbox.glob("*.json"))) == 1  # published on the retry, once

@@ -14,7 +14,7 @@ import structlog
 from imapclient import IMAPClient
 
 from connectors.imap import ImapFolder
-from tests.conftest import FirstCommitFails, FixedClock, mail
+from tests.conftest import FirstCommitFails, FixedClock, fill_disk, free_disk, mail
 from tests.dovecot import Dovecot, available, jwt_for
 from triage.checks import run_checks
 from triage.compose import build_pipeline
@@ -208,6 +208,22 @@ def test_mail_is_acknowledged_only_after_its_result_is_committed(dovecot, user, 
         assert all(b"$Triaged" not in f for f in flags(dovecot, user).values())
         wait_for(lambda: watcher.count() == 1, timeout=20)
         wait_for(lambda: all(b"$Triaged" in f for f in flags(dovecot, user).values()))
+
+
+def test_mail_is_not_acknowledged_while_the_disk_is_full_and_is_once_there_is_room(
+    dovecot, user, tmp_path
+):
+    append(dovecot, user, [mail(f"VPN {n}", f"down at site {n}").encode() for n in range(12)])
+    watcher = Watcher(tmp_path, account(dovecot, user))
+    fill_disk(watcher.store)  # room for a few tickets, no more
+    with structlog.testing.capture_logs() as logs, watcher:
+        wait_for(lambda: any(e["event"] == "imap.store_failed" for e in logs))
+        assert "disk is full" in next(e["error"] for e in logs if e["event"] == "imap.store_failed")
+        marked = [f for f in flags(dovecot, user).values() if b"$Triaged" in f]
+        assert len(marked) == watcher.count() < 12  # acknowledged exactly what was committed
+        free_disk(watcher.store)
+        wait_for(lambda: all(b"$Triaged" in f for f in flags(dovecot, user).values()), timeout=30)
+        assert watcher.count() == 12
 
 
 def test_mail_arriving_while_the_daemon_is_down_is_picked_up_once(dovecot, user, tmp_path):

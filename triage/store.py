@@ -195,7 +195,10 @@ class SqliteStore:
                     yield self._db
                     self._db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    # SQLite has rolled back already on some errors (SQLITE_FULL): a second
+                    # ROLLBACK would hide the real error behind "no transaction is active".
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"store write failed: {exc}") from exc
