@@ -74,3 +74,32 @@ def test_luhn_and_iban_checks():
     assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid(
         "GB82 WEST 1234 5698 7654 33"
     )
+
+
+def test_a_result_is_cleaned_of_planted_and_configured_secrets():
+    from datetime import UTC, datetime
+
+    from triage.redaction import clean_result
+    from triage.result import Result, Route, SensitivityOut
+
+    result = Result(
+        id="t-1",
+        source="cli",
+        source_ref="x",
+        message_id=None,
+        received_at=datetime(2026, 11, 2, tzinfo=UTC),
+        sender=None,
+        subject="my password: Hunter2!xyz",
+        status="triaged",
+        status_reason=None,
+        summary="Card 4111 1111 1111 1111 was charged; key sk-config-123456 pasted",
+        route=Route(tier="paid", reason="risk high"),
+        workflow="security",
+        sensitivity=SensitivityOut(level="restricted", tags=["credential", "pii.card"]),
+        escalation={"next_steps": ["Rotate sk-config-123456"], "draft_reply": "ok"},
+    )
+    clean = clean_result(result, ("sk-config-123456",))
+    text = clean.to_json()
+    assert "Hunter2" not in text and "4111" not in text and "sk-config-123456" not in text
+    assert clean.subject == "my password: [CREDENTIAL:password]"
+    assert clean.escalation == {"next_steps": ["Rotate [SECRET]"], "draft_reply": "ok"}

@@ -13,7 +13,7 @@ from connectors.imap import ImapFolder
 from models.port import TicketModel
 from models.prompt import load_prompt
 from triage.breaker import Breaker
-from triage.config import Settings
+from triage.config import Settings, secret_values
 from triage.costs import Price, PriceMissing, price_for
 from triage.daemon import Connector
 from triage.dryrun import DryRunStore
@@ -94,6 +94,7 @@ def pipeline_options(settings: Settings, dry_run: bool = False) -> PipelineOptio
         baseline_price=prices(settings).get(settings.paid.model),
         cache_ttl=timedelta(days=settings.cache.ttl_days) if settings.cache.enabled else None,
         runpod_backlog_seconds=settings.routing.runpod_backlog_seconds,
+        secrets=tuple(secret_values(settings)),
     )
 
 

@@ -25,3 +25,4 @@ class PipelineOptions:
     cache_ttl: timedelta | None = None  # None: the answer cache is off
     runpod_backlog_seconds: float = 300.0
     local_seconds_estimate: float = 5.0  # until measured: seconds per local answer
+    secrets: tuple[str, ...] = ()  # the configuration's: masked wherever ticket text goes

@@ -23,6 +23,7 @@ from triage.offload import Offloader, OffloadItem, Prepared
 from triage.options import PipelineOptions
 from triage.parsing import parse_ticket
 from triage.ports import Clock, ResultSink, TicketStore
+from triage.redaction import clean_result, mask_secrets
 from triage.result import FieldsOut, FindingOut, Result, Route, SensitivityOut
 from triage.router import should_offload
 from triage.rules import RulesVerdict, evaluate
@@ -114,6 +115,7 @@ class Pipeline:
             text = compact_text(
                 ticket, verdict, 24_000, redacted=True, redact_tags=self._options.paid_redact
             )
+            text = mask_secrets(text, self._options.secrets)
             items.append(
                 OffloadItem(raw.id, text, verdict.category, verdict.risk, verdict.category)
             )
@@ -137,6 +139,7 @@ class Pipeline:
                 log.info("ticket.already_handled", id=existing.id, source=raw.source)
                 return Outcome(existing, new=False)
             result, keys = self._triage(raw, prepared)
+            result = clean_result(result, self._options.secrets)
             # The store is the truth; the outbox file is published from it. If publishing
             # fails the input is not acknowledged, and the retry republishes.
             self._store.save(result, keys, self._clock())
@@ -168,6 +171,7 @@ class Pipeline:
                 log.info("ticket.already_handled", id=existing.id, source=raw.source)
                 return Outcome(existing, new=False)
             result, keys = self._triage(raw, None)
+            result = clean_result(result, self._options.secrets)
             now = self._clock()
             if existing is None:
                 self._store.save(result, keys, now)

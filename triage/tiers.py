@@ -16,6 +16,7 @@ from triage.merge import merge_answer
 from triage.offload import Prepared
 from triage.options import PipelineOptions
 from triage.ports import Clock, TicketStore
+from triage.redaction import mask_secrets
 from triage.result import Attempt, Cost, FieldsOut, Result, Route
 from triage.router import Gates, RouteFacts, decide
 from triage.rules import RulesVerdict
@@ -163,7 +164,10 @@ class ModelTiers:
         }
         # A safety net behind the redacted context: the summary and reasons may come from the
         # local model, which saw everything; scan every value again before it leaves.
-        values = {key: scrub(value, self._options.paid_redact) for key, value in values.items()}
+        values = {
+            key: mask_secrets(scrub(value, self._options.paid_redact), self._options.secrets)
+            for key, value in values.items()
+        }
         outcome = self._cached_analysis(raw, ticket, verdict, result)
         if outcome is None:
             outcome = self._escalator.escalate(raw.id, result.workflow, values)

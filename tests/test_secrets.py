@@ -1,0 +1,115 @@
+"""Secrets: configured ones and ones planted in tickets never reach a log line, a ledger row,
+an outbox file or a remote request, and the files the daemon writes are not world-readable."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import child_env, mail, triage_command
+from tests.gguf_model import write_model
+from tests.standins.anthropic_api import MessagesStandIn
+
+PAID_KEY = "sk-ant-api03-Configured-Paid-Key-9f8e7d6c"
+RUNPOD_KEY = "rpa_CONFIGURED0RUNPOD0KEY0123456789"
+SMTP_PASSWORD = "smtp-Configured-Pw-42"
+PLANTED = {
+    "password": "Hunter2!xyz-Planted",
+    "aws": "AKIAIOSFODNN7EXAMPLE",
+    "token": "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "card": "4111 1111 1111 1111",
+    "iban": "DE89 3704 0044 0532 0130 00",
+}
+SECRETS = [PAID_KEY, RUNPOD_KEY, SMTP_PASSWORD, *PLANTED.values()]
+
+TICKETS = {
+    # a phishing report: high risk, so it goes to the paid tier with what it holds
+    "phish.eml": mail(
+        f"Phishing: they asked for my password {PLANTED['password']}",
+        "I got a fake login page and typed my password "
+        f"{PLANTED['password']} before I noticed. Card {PLANTED['card']} too.",
+    ),
+    "keys.eml": mail(
+        "Leaked keys in the repo",
+        f"Our CI printed aws_access_key_id = {PLANTED['aws']} and the token {PLANTED['token']}. "
+        f"Also, for the record, the helpdesk API key is {PAID_KEY} and smtp {SMTP_PASSWORD}.",
+    ),
+    "refund.json": json.dumps(
+        {
+            "subject": "Refund to my account",
+            "body": f"Please send it to IBAN {PLANTED['iban']}. Runpod key {RUNPOD_KEY}",
+        }
+    ),
+    "broken.json": json.dumps({"subject": f"no body, password: {PLANTED['password']}"}),
+}
+
+
+@pytest.fixture
+def api() -> Iterator[MessagesStandIn]:
+    stand_in = MessagesStandIn().start()
+    yield stand_in
+    stand_in.stop()
+
+
+def test_no_secret_reaches_a_log_the_ledger_the_outbox_or_a_remote_request(tmp_path, api):
+    model = write_model(tmp_path / "tiny.gguf")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[local]\nenabled = true\nmodel_path = "{model}"\nn_ctx = 2048\nmax_tokens = 48\n'
+        f'[paid]\nenabled = true\nbase_url = "{api.base_url}"\nretry_cap_seconds = 0.1\n'
+        '[digest]\nsmtp_host = "127.0.0.1"\n[log]\nlevel = "debug"\n'
+    )
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for name, text in TICKETS.items():
+        (inbox / name).write_text(text)
+    environ = child_env(
+        TRIAGE_PAID__API_KEY=PAID_KEY,
+        TRIAGE_RUNPOD__API_KEY=RUNPOD_KEY,
+        TRIAGE_DIGEST__SMTP_PASSWORD=SMTP_PASSWORD,
+    )
+    run = subprocess.run(
+        [*triage_command(), "--config", str(config), "process", "--json", str(inbox)],
+        capture_output=True,
+        env=environ,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(results) == len(TICKETS)
+    assert any(r["route"]["tier"] == "paid" for r in results)  # something did leave
+    assert api.messages()
+
+    var = tmp_path / "var"
+    db = sqlite3.connect(var / "triage.sqlite3")
+    ledger = json.dumps(db.execute("SELECT * FROM ledger").fetchall())
+    stored = json.dumps(db.execute("SELECT result FROM tickets").fetchall())
+    db.close()
+    outbox = {p.name: p.read_text() for p in (var / "outbox").glob("*.json")}
+    remote = json.dumps([r.body for r in api.requests])
+    places = {
+        "log": run.stderr.decode(),
+        "stdout": run.stdout.decode(),
+        "ledger": ledger,
+        "store": stored,
+        "outbox": json.dumps(outbox),
+        "remote": remote,
+    }
+    leaks = [
+        (place, secret) for place, text in places.items() for secret in SECRETS if secret in text
+    ]
+    assert leaks == []
+    # (the card's and IBAN's digits without spaces, too)
+    for place, text in places.items():
+        for spaced in (PLANTED["card"], PLANTED["iban"]):
+            assert spaced.replace(" ", "") not in text, place
+
+    written = [var / "triage.sqlite3", *(var / "outbox").glob("*.json")]
+    assert all(path.stat().st_mode & 0o007 == 0 for path in written)
+    assert (var / "outbox").stat().st_mode & 0o007 == 0
