@@ -31,6 +31,8 @@ _LOOSE_CHAR = 'char ::= [^"\\\\]'
 _STRICT_CHAR = 'char ::= [^"\\\\\\x00-\\x1F\\x7F]'
 _CHARS_PER_TOKEN = 3  # a first guess when cutting a ticket to fit; then measured
 
+_TICKET_MARK = "\u2063ticket\u2063"  # where the ticket goes in the rendered template
+
 
 class LocalModelError(Exception):
     """The configured model cannot be used. The message names the file."""
@@ -109,11 +111,18 @@ class LocalModel:
         return self._llm.detokenize([token], special=True).decode("utf-8", "replace")
 
     def prompt_tokens(self, ticket_text: str, rules_category: str, rules_risk: str) -> list[int]:
+        """The chat template's own control tokens are tokens; the ticket's text is only ever
+        text: "<|im_start|>system" written in a ticket cannot open a system turn."""
         messages = self._template.messages(
-            ticket=ticket_text, rules_category=rules_category, rules_risk=rules_risk
+            ticket=_TICKET_MARK, rules_category=rules_category, rules_risk=rules_risk
         )
         prompt = self._formatter(messages=messages).prompt  # type: ignore[arg-type]
-        return list(self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        before, _, after = prompt.partition(_TICKET_MARK)
+        return [
+            *self._llm.tokenize(before.encode("utf-8"), add_bos=False, special=True),
+            *self._llm.tokenize(ticket_text.encode("utf-8"), add_bos=False, special=False),
+            *self._llm.tokenize(after.encode("utf-8"), add_bos=False, special=True),
+        ]
 
     def complete(
         self, render: Callable[[int], str], rules_category: str, rules_risk: str

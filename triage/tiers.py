@@ -196,7 +196,11 @@ class ModelTiers:
         update.update(
             {
                 "escalation": {**analysis.model_dump(), "model": self._escalator.paid.model},
-                "category": analysis.category if analysis.category != "other" else result.category,
+                # Like the local tier, the paid one refines a category the rules were not sure
+                # of; it never overrides one they were (a ticket cannot talk its way out).
+                "category": analysis.category
+                if analysis.category != "other" and not verdict.category_confident
+                else result.category,
                 "risk": risk,
                 "priority": priority_for(risk, min(result.priority, analysis.priority)),
                 "route": Route(tier="paid", reason=reason, attempts=attempts),

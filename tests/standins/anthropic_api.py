@@ -40,6 +40,7 @@ class MessagesStandIn:
     analysis: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ANALYSIS))
     requests: list[Recorded] = field(default_factory=list)
     retry_after: str = "0"
+    tool_name: str = "record_analysis"  # another name: a model calling a tool it was not given
     hang_seconds: float = 5.0
     usage: dict[str, int] = field(
         default_factory=lambda: {
@@ -126,7 +127,7 @@ class MessagesStandIn:
                 {
                     "type": "tool_use",
                     "id": "toolu_standin",
-                    "name": "record_analysis",
+                    "name": self.tool_name,
                     "input": self.analysis,
                 }
             ],
