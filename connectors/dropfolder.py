@@ -38,6 +38,7 @@ SOURCE = "dropfolder"
 _TICK_SECONDS = 0.2
 _RETRY_FIRST, _RETRY_MAX = 2.0, 300.0
 _HASH_CHUNK = 1 << 20
+_BATCH_FILES, _BATCH_BYTES = 200, 64 << 20  # read from a backlog per batch, at most
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,12 @@ class DropFolder:
             next_rescan = self._monotonic() + self.options.rescan_seconds
             while not self._stop.is_set():
                 self.last_activity = self._monotonic()
-                self.tick()
+                more = self.tick()
                 if self._monotonic() >= next_rescan:
                     self.scan()
                     next_rescan = self._monotonic() + self.options.rescan_seconds
-                self._stop.wait(_TICK_SECONDS)
+                if not more:
+                    self._stop.wait(_TICK_SECONDS)
         finally:
             observer.stop()
             observer.join(timeout=5)
@@ -135,26 +137,33 @@ class DropFolder:
             with self._pending_lock:
                 self._pending.add(name)
 
-    def tick(self) -> None:
-        """Look at every pending file once; take those that are complete."""
+    def tick(self) -> bool:
+        """Look at every pending file once; take those that are complete. True when a batch
+        was full and more files wait."""
         with self._pending_lock:
             names = sorted(self._pending)
         now = self._monotonic()
         ready: list[tuple[Path, RawInput]] = []
+        held, full = 0, False
         for name in names:
             if self._stop.is_set():
-                return
+                return False
+            if len(ready) >= _BATCH_FILES or held >= _BATCH_BYTES:
+                full = True  # a backlog is read a batch at a time: memory stays bounded
+                break
             retry = self._retry_at.get(name)
             if retry and now < retry[0]:
                 continue
             state = self._examine(name, now)
             if isinstance(state, tuple):
                 ready.append(state)
+                held += len(state[1].data)
             elif state:
                 self._finished(name)
         if ready:
             # Together, so that a backlog can be offloaded as a batch (see Pipeline.handle_batch).
             self._commit_batch(ready, now)
+        return full
 
     def _finished(self, name: str) -> None:
         with self._pending_lock:
