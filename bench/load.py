@@ -12,8 +12,6 @@ from __future__ import annotations
 import email
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import NotifySocket, child_env, triage_command
+from tests.conftest import NO_SCHEDULE, daemon_running
 from tests.test_load import memory_kb, write_backlog
 
 
@@ -45,31 +43,16 @@ def baseline(root: Path, count: int) -> float:
 
 def daemon(root: Path, count: int) -> tuple[float, int, int]:
     config = root / "config.toml"
-    config.write_text(
-        "[dropfolder]\nsettle_seconds = 0.0\n[digest]\nenabled = false\n[report]\nenabled = false\n"
-    )
+    config.write_text("[dropfolder]\nsettle_seconds = 0.0\n" + NO_SCHEDULE)
     inbox = root / "var" / "inbox"
     write_backlog(inbox, count)
-    notify = NotifySocket(root)
-    with (root / "daemon.log").open("wb") as log:
-        process = subprocess.Popen(
-            [*triage_command(), "--config", str(config), "run"],
-            cwd=root,
-            env=child_env(NOTIFY_SOCKET=notify.path),
-            stderr=log,
-        )
-    try:
-        notify.wait_for("READY", "1", seconds=60)
+    with daemon_running(root, config) as process:
         started = time.perf_counter()
         idle = memory_kb(process.pid)["VmRSS"]
         while any(inbox.iterdir()):
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         peak = memory_kb(process.pid)["VmHWM"]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-        notify.close()
     handled = len(list((root / "var" / "processed").iterdir()))
     assert handled == count, f"{handled} of {count} processed"
     return elapsed, idle, peak

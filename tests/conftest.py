@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -206,3 +208,30 @@ def fill_disk(store: SqliteStore) -> None:
 
 def free_disk(store: SqliteStore) -> None:
     store._db.execute("PRAGMA max_page_count = 1073741823")
+
+
+NO_SCHEDULE = "[digest]\nenabled = false\n[report]\nenabled = false\n"
+
+
+@contextlib.contextmanager
+def daemon_running(
+    cwd: Path, config: Path, prefix: Sequence[str] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`triage run` for the length of the block: started, its READY awaited; at the end
+    SIGTERM and its exit awaited (the caller checks the code). stderr goes to
+    cwd/daemon.log: a pipe nobody reads would fill and block the daemon."""
+    notify = NotifySocket(cwd)
+    with (cwd / "daemon.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*prefix, *triage_command(), "--config", str(config), "run"],
+            cwd=cwd,
+            env=child_env(NOTIFY_SOCKET=notify.path),
+            stderr=log,
+        )
+    try:
+        notify.wait_for("READY", "1", seconds=60)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        notify.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NotifySocket, child_env, triage_command
+from tests.conftest import NO_SCHEDULE, child_env, daemon_running, triage_command
 from triage.ticket import input_id
 
 
@@ -62,10 +61,7 @@ def test_every_corpus_file_dropped_gets_one_result_and_the_daemon_keeps_going(
     corpora, tmp_path: Path
 ):
     config = tmp_path / "config.toml"
-    config.write_text(
-        "[dropfolder]\nsettle_seconds = 0.0\nrescan_seconds = 1.0\n"
-        "[digest]\nenabled = false\n[report]\nenabled = false\n"
-    )
+    config.write_text("[dropfolder]\nsettle_seconds = 0.0\nrescan_seconds = 1.0\n" + NO_SCHEDULE)
     inbox = tmp_path / "var" / "inbox"
     inbox.mkdir(parents=True)
     files = sorted(p for p in corpora.rglob("*") if p.is_file())
@@ -75,27 +71,13 @@ def test_every_corpus_file_dropped_gets_one_result_and_the_daemon_keeps_going(
         (inbox / f".{name}.tmp").write_bytes(path.read_bytes())
         (inbox / f".{name}.tmp").rename(inbox / name)
         names[name] = path
-    log = tmp_path / "daemon.log"  # a file, not a pipe nobody reads while it fills
-    notify = NotifySocket(tmp_path)
-    with log.open("wb") as stderr:
-        daemon = subprocess.Popen(
-            [*triage_command(), "--config", str(config), "run"],
-            cwd=tmp_path,
-            env=child_env(NOTIFY_SOCKET=notify.path),
-            stderr=stderr,
-        )
-    try:
-        notify.wait_for("READY", "1")
+    with daemon_running(tmp_path, config) as daemon:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and any(inbox.iterdir()):
             time.sleep(0.2)
         (inbox / "after.eml").write_text("Subject: VPN down\n\nStill there after the corpus?\n")
         while time.monotonic() < deadline and (inbox / "after.eml").exists():
             time.sleep(0.2)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=30)
-        notify.close()
     assert daemon.returncode == 0
     processed = {p.name for p in (tmp_path / "var" / "processed").iterdir()}
     failed = {p.name for p in (tmp_path / "var" / "failed").iterdir() if p.suffix != ".error"}
@@ -104,5 +86,5 @@ def test_every_corpus_file_dropped_gets_one_result_and_the_daemon_keeps_going(
     ids = {input_id(name, [path.read_bytes()]) for name, path in names.items()}
     assert len(results) == len(ids) + 1  # one result per distinct input
     assert all("internal error" not in (r["status_reason"] or "") for r in results)
-    assert b"triage_crashed" not in log.read_bytes()
+    assert b"triage_crashed" not in (tmp_path / "daemon.log").read_bytes()
     print(Counter(r["status"] for r in results))

@@ -8,7 +8,6 @@ import gzip
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NotifySocket, child_env, mail, triage_command
+from tests.conftest import NO_SCHEDULE, child_env, daemon_running, mail
 from triage.ticket import input_id
 
 PEAK_RSS_MB = 400  # the bound every bomb stays under (`triage process` of one mail: ~60 MB)
@@ -147,19 +146,18 @@ def test_a_mail_bomb_gets_a_result_in_bounded_time_and_memory(name, tmp_path):
 # -- hostile files in the drop folder, under a running daemon ------------------------------
 
 
-def daemon_command(config: Path) -> list[str]:
-    command = [*triage_command(), "--config", str(config), "run"]
+def without_root_powers() -> list[str]:
+    """root reads any file: drop the capabilities that let it, so "unreadable" is real."""
     if os.geteuid() == 0 and shutil.which("setpriv"):
-        # root reads any file: drop the capabilities that let it, so "unreadable" is real
-        return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
-    return command
+        return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    return []
 
 
 def test_hostile_files_in_the_drop_folder_each_get_a_result_or_a_reason(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(
         "[dropfolder]\nsettle_seconds = 0.5\nrescan_seconds = 1.0\nabandoned_minutes = 0.05\n"
-        "[digest]\nenabled = false\n[report]\nenabled = false\n"
+        + NO_SCHEDULE
     )
     var = tmp_path / "var"
     inbox, processed, failed, outbox = (var / n for n in ("inbox", "processed", "failed", "outbox"))
@@ -200,13 +198,7 @@ def test_hostile_files_in_the_drop_folder_each_get_a_result_or_a_reason(tmp_path
     for name in [*traversals, "..eml"]:
         expected_failed[name] = "a temporary name unchanged"
 
-    log = tmp_path / "daemon.log"  # a file, not a pipe nobody reads while it fills
-    notify = NotifySocket(tmp_path)
-    env = child_env(NOTIFY_SOCKET=notify.path)
-    with log.open("wb") as stderr:
-        daemon = subprocess.Popen(daemon_command(config), cwd=tmp_path, env=env, stderr=stderr)
-    try:
-        notify.wait_for("READY", "1")
+    with daemon_running(tmp_path, config, prefix=without_root_powers()) as daemon:
         growing = inbox / "growing.eml"
         with growing.open("w") as handle:  # written slowly, not renamed into place
             handle.write(mail("Growing", "first line"))
@@ -221,10 +213,6 @@ def test_hostile_files_in_the_drop_folder_each_get_a_result_or_a_reason(tmp_path
         (inbox / "after.eml").write_text(mail("Printer jam", "after all that, a real ticket"))
         while time.monotonic() < deadline and (inbox / "after.eml").exists():
             time.sleep(0.2)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=30)
-        notify.close()
     assert daemon.returncode == 0  # it kept going, and stopped cleanly
 
     assert [p.name for p in inbox.iterdir()] == ["sub"]
@@ -241,7 +229,7 @@ def test_hostile_files_in_the_drop_folder_each_get_a_result_or_a_reason(tmp_path
     results = [json.loads(p.read_text()) for p in outbox.glob("*.json")]
     assert len(results) == len(expected_failed) + len(odd_names) + 2
     assert all("Hunter2" not in json.dumps(r) for r in results)  # the link was never followed
-    assert b"Hunter2" not in log.read_bytes()
+    assert b"Hunter2" not in (tmp_path / "daemon.log").read_bytes()
     # nothing was written outside var/: a traversal name stays a name
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["config.toml", "var", "secret.txt", "notify.sock", "daemon.log"]

@@ -4,15 +4,13 @@ throughput against a baseline)."""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import NotifySocket, child_env, mail, triage_command
+from tests.conftest import NO_SCHEDULE, daemon_running, mail
 
 TICKETS = 10_000
 RSS_GROWTH_MB = 50  # bound on what the backlog may add to the idle daemon (measured: ~5 MB)
@@ -42,21 +40,10 @@ def memory_kb(pid: int) -> dict[str, int]:
 @pytest.mark.slow
 def test_a_backlog_of_ten_thousand_tickets_loses_nothing_in_bounded_memory(tmp_path):
     config = tmp_path / "config.toml"
-    config.write_text(
-        "[dropfolder]\nsettle_seconds = 0.0\n[digest]\nenabled = false\n[report]\nenabled = false\n"
-    )
+    config.write_text("[dropfolder]\nsettle_seconds = 0.0\n" + NO_SCHEDULE)
     var = tmp_path / "var"
     names = write_backlog(var / "inbox", TICKETS)
-    notify = NotifySocket(tmp_path)
-    with (tmp_path / "daemon.log").open("wb") as log:
-        daemon = subprocess.Popen(
-            [*triage_command(), "--config", str(config), "run"],
-            cwd=tmp_path,
-            env=child_env(NOTIFY_SOCKET=notify.path),
-            stderr=log,
-        )
-    try:
-        notify.wait_for("READY", "1", seconds=60)
+    with daemon_running(tmp_path, config) as daemon:
         started = time.monotonic()
         idle = memory_kb(daemon.pid)["VmRSS"]
         processed = var / "processed"
@@ -65,10 +52,6 @@ def test_a_backlog_of_ten_thousand_tickets_loses_nothing_in_bounded_memory(tmp_p
             time.sleep(0.5)
         elapsed = time.monotonic() - started
         peak = memory_kb(daemon.pid)["VmHWM"]
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=60)
-        notify.close()
     assert daemon.returncode == 0
     assert sorted(p.name for p in processed.iterdir()) == names  # nothing lost, nothing left
     assert len(list((var / "outbox").glob("*.json"))) == TICKETS

@@ -25,6 +25,7 @@ from triage.cli_common import (
     EXIT_USAGE,
     Progress,
     files_in,
+    open_batch,
     start_errors,
 )
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
@@ -163,20 +164,14 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    from triage.compose import build_batch
-
     missing = [str(path) for path in args.paths if not path.exists()]
     if missing:
         print(f"triage: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        pipeline, store = build_batch(loaded.settings, dry_run=args.dry_run)
-    except ConfigError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except start_errors() as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    opened = open_batch(loaded.settings, dry_run=args.dry_run)
+    if isinstance(opened, int):
+        return opened
+    pipeline, store = opened
     failures = 0
     files = list(files_in(args.paths))
     progress = Progress(len(files), enabled=not args.json and sys.stderr.isatty())

@@ -6,8 +6,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from triage.errors import StoreError
+from triage.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from triage.config import Settings
+    from triage.dryrun import DryRunStore
+    from triage.pipeline import Pipeline
+    from triage.store import SqliteStore
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
 
@@ -44,3 +51,20 @@ class Progress:
     def done(self) -> None:
         if self.enabled:
             print(file=sys.stderr)
+
+
+def open_batch(
+    settings: Settings, dry_run: bool = False
+) -> tuple[Pipeline, SqliteStore | DryRunStore] | int:
+    """The pipeline and store of a one-off command, or the exit code of why there is none
+    (the message already printed)."""
+    from triage.compose import build_batch
+
+    try:
+        return build_batch(settings, dry_run=dry_run)
+    except ConfigError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except start_errors() as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE

@@ -18,16 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.cli_common import (
-    EXIT_CONFIG,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
     Progress,
     files_in,
-    start_errors,
+    open_batch,
 )
 from triage.config import LoadedSettings, Settings
-from triage.errors import ConfigError, StoreError
+from triage.errors import StoreError
 from triage.pipeline import Outcome, Pipeline
 from triage.ports import TicketStore
 from triage.quarantine import (
@@ -63,21 +62,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def replay_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
-    from triage.compose import build_batch
-
     settings = loaded.settings
     unknown = [t for t in args.targets if not Path(t).exists() and not TICKET_ID.fullmatch(t)]
     if unknown:
         print(f"triage: not a file, folder or ticket id: {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        pipeline, store = build_batch(settings)
-    except ConfigError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except start_errors() as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    opened = open_batch(settings)
+    if isinstance(opened, int):
+        return opened
+    pipeline, store = opened
     failures = 0
     try:
         targets: list[Target] = []

@@ -250,33 +250,11 @@ class SqliteStore:
 
     def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
         """Commit one result, durably. Raises StoreError; then the input stays unacknowledged."""
+        row = _ticket_row(result, keys, now)
         with self._write() as db:
             db.execute(
-                "INSERT INTO tickets (id, source, source_ref, message_id, content_key, sender,"
-                " received_at, created_at, status, status_reason, duplicate_of, category,"
-                " priority, risk, sensitivity, tier, workflow, cost_usd, result)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    result.id,
-                    result.source,
-                    result.source_ref,
-                    result.message_id,
-                    keys.content_key,
-                    result.sender,
-                    _utc(result.received_at),
-                    _utc(now),
-                    result.status,
-                    result.status_reason,
-                    result.duplicate_of,
-                    result.category,
-                    result.priority,
-                    result.risk,
-                    result.sensitivity.level,
-                    result.route.tier,
-                    result.workflow,
-                    result.cost.usd,
-                    result.to_json(),
-                ),
+                f"INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608 - our column names
+                tuple(row.values()),
             )
 
     def replace_quarantined(
@@ -285,6 +263,8 @@ class SqliteStore:
         """A replay: the quarantined result of this id is replaced, in place, and `alias`
         (the id of the fixed input) recorded as the same ticket. False when the id holds no
         quarantined result (triaged meanwhile, or never seen)."""
+        row = _ticket_row(result, keys, now)
+        del row["id"]
         with self._write() as db:
             if alias and alias != result.id:
                 db.execute(
@@ -292,30 +272,9 @@ class SqliteStore:
                     (alias, result.id),
                 )
             cursor = db.execute(
-                "UPDATE tickets SET source = ?, source_ref = ?, message_id = ?, content_key = ?,"
-                " sender = ?, created_at = ?, status = ?, status_reason = ?, duplicate_of = ?,"
-                " category = ?, priority = ?, risk = ?, sensitivity = ?, tier = ?, workflow = ?,"
-                " cost_usd = ?, result = ? WHERE id = ? AND status = 'quarantined'",
-                (
-                    result.source,
-                    result.source_ref,
-                    result.message_id,
-                    keys.content_key,
-                    result.sender,
-                    _utc(now),
-                    result.status,
-                    result.status_reason,
-                    result.duplicate_of,
-                    result.category,
-                    result.priority,
-                    result.risk,
-                    result.sensitivity.level,
-                    result.route.tier,
-                    result.workflow,
-                    result.cost.usd,
-                    result.to_json(),
-                    result.id,
-                ),
+                f"UPDATE tickets SET {', '.join(f'{column} = ?' for column in row)}"  # noqa: S608
+                " WHERE id = ? AND status = 'quarantined'",
+                (*row.values(), result.id),
             )
             return cursor.rowcount == 1
 
@@ -479,6 +438,31 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, object]:
+    """The tickets table's columns for one result (column names are ours, never input)."""
+    return {
+        "id": result.id,
+        "source": result.source,
+        "source_ref": result.source_ref,
+        "message_id": result.message_id,
+        "content_key": keys.content_key,
+        "sender": result.sender,
+        "received_at": _utc(result.received_at),
+        "created_at": _utc(now),
+        "status": result.status,
+        "status_reason": result.status_reason,
+        "duplicate_of": result.duplicate_of,
+        "category": result.category,
+        "priority": result.priority,
+        "risk": result.risk,
+        "sensitivity": result.sensitivity.level,
+        "tier": result.route.tier,
+        "workflow": result.workflow,
+        "cost_usd": result.cost.usd,
+        "result": result.to_json(),
+    }
 
 
 def _insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:

@@ -105,9 +105,11 @@ class RunpodStandIn:
         if behaviour in ("TIMED_OUT", "CANCELLED"):
             job.update(status=behaviour, delayTime=self.delay_ms, executionTime=0)
             return
+        if behaviour == "FAILED":  # the worker crashed at once
+            job.update(status="FAILED", delayTime=self.delay_ms, executionTime=300)
+            job.update(error="worker crashed (scripted)")
+            return
         result = asyncio.run(run_job(self.handler, {"id": job_id, "input": body.get("input")}))
-        if behaviour == "FAILED":
-            result = {"error": "worker crashed (scripted)"}
         status = "FAILED" if "error" in result and "output" not in result else "COMPLETED"
         job.update(status=status, delayTime=self.delay_ms, executionTime=800, **result)
 
