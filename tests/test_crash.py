@@ -1,4 +1,4 @@
-"""Crash safety: `triage run` killed with SIGKILL at random moments while tickets arrive
+"""Crash safety: `triage run` killed with SIGKILL at ten random moments while tickets arrive
 through the drop folder and a real Dovecot, then restarted: every input ends with exactly one
 result and one acknowledgement, and the store passes an integrity check."""
 
@@ -18,14 +18,21 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-from tests.conftest import NO_SCHEDULE, child_env, daemon_running, mail, triage_command
+from tests.conftest import (
+    NO_SCHEDULE,
+    NotifySocket,
+    child_env,
+    daemon_running,
+    mail,
+    triage_command,
+)
 from tests.dovecot import Dovecot, available
 from triage.ticket import input_id
 
 pytestmark = pytest.mark.skipif(not available(), reason="dovecot and openssl are not installed")
 
 USER, PASSWORD = "crash@example.com", "crash-test-pw"
-FILES, MAILS, KILLS = 300, 200, 6
+FILES, MAILS, KILLS = 300, 200, 10
 
 CONFIG = """\
 [dropfolder]
@@ -86,7 +93,7 @@ class Arrivals(threading.Thread):
                         "INBOX",
                         mail(f"VPN {n} drops", f"error 809 at site {n}", f"m{n}@example.com"),
                     )
-                time.sleep(0.03)
+                time.sleep(0.05)
         finally:
             client.logout()
 
@@ -102,8 +109,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
     command = [*triage_command(), "--config", str(config), "run"]
     log = (tmp_path / "killed.log").open("wb")
 
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, stdout=log, stderr=log, cwd=tmp_path, env=child_env())
+    def start(notify: NotifySocket | None = None) -> subprocess.Popen[bytes]:
+        env = child_env(NOTIFY_SOCKET=notify.path) if notify else child_env()
+        return subprocess.Popen(command, stdout=log, stderr=log, cwd=tmp_path, env=env)
 
     arrivals = Arrivals(inbox, dovecot)
     arrivals.start()
@@ -111,9 +119,17 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
     done_at_kill: list[int] = []
     pending_at_kill: list[int] = []
     try:
-        for _ in range(KILLS):
-            daemon = start()
-            time.sleep(moments.uniform(0.3, 2.5))  # start-up, mid-batch, mid-commit: anywhere
+        for kill in range(KILLS):
+            if kill % 2:  # from the start: start-up, recovery, the first batch
+                daemon = start()
+                time.sleep(moments.uniform(0.3, 2.5))
+            else:  # once it runs: mid-batch, mid-commit, mid-acknowledgement
+                notify = NotifySocket(tmp_path)
+                daemon = start(notify)
+                notify.wait_for("READY", "1", seconds=60)
+                notify.close()
+                Path(notify.path).unlink()
+                time.sleep(moments.uniform(0.05, 1.0))
             assert daemon.poll() is None, "the daemon died on its own"
             daemon.send_signal(signal.SIGKILL)
             daemon.wait(timeout=10)
