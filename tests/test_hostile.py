@@ -219,6 +219,7 @@ def test_hostile_files_in_the_drop_folder_each_get_a_result_or_a_reason(tmp_path
     for name, why in expected_failed.items():
         note = failed / f"{name}.error"
         assert why in note.read_text(), name
+        assert note.stat().st_mode & 0o007 == 0  # what the daemon writes is not world-readable
     assert secret.read_text() == "password: Hunter2-outside-the-inbox"
     assert sorted(p.name for p in processed.iterdir()) == sorted(
         [*odd_names, "growing.eml", "after.eml"]

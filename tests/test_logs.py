@@ -39,3 +39,15 @@ def test_a_crash_is_described_by_type_and_place_never_by_its_message():
         site = crash_site(exc)
     assert site["error_type"] == "ValueError" and "test_logs.py" in site["where"]
     assert "hunter2" not in repr(site)
+
+
+def test_library_errors_are_logged_but_watchdogs_stop_noise_is_not():
+    import logging
+
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+    inotify = logging.getLogger("watchdog.observers.inotify")
+    inotify.error("InotifyEmitter.queue_events() called when the thread is inactive")
+    inotify.error("inotify watch limit reached")
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["event"] == "inotify watch limit reached" and line["level"] == "error"

@@ -73,10 +73,20 @@ def configure_logging(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    handler.addFilter(_drop_stop_noise)
     logging.captureWarnings(True)  # e.g. an SDK's deprecation notice: into the same stream
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(logging.WARNING, _LEVELS[level]))
+
+
+def _drop_stop_noise(record: logging.LogRecord) -> bool:
+    """watchdog logs an *error* when its inotify thread is stopped while reading, which is
+    every clean stop: not something for an admin to chase in the journal."""
+    return not (
+        record.name.startswith("watchdog")
+        and "called when the thread is inactive" in record.getMessage()
+    )
 
 
 def crash_site(exc: BaseException) -> dict[str, str]:
