@@ -59,6 +59,7 @@ class TicketLine:
     next_steps: list[str]
     needs_review: list[str]
     cache_of: str | None
+    source_ref: str = ""  # where the input came from: a file, or folder/UIDVALIDITY/UID
 
 
 @dataclass(frozen=True)
@@ -209,4 +210,5 @@ def _line(result_json: str) -> TicketLine:
         next_steps=list(escalation.get("next_steps", [])),
         needs_review=list(result.get("needs_review", [])),
         cache_of=result.get("cache_of"),
+        source_ref=result.get("source_ref", ""),
     )
