@@ -132,3 +132,9 @@ def test_what_cannot_be_replayed_says_what_to_do(quarantined, settings, store, c
     assert replay(settings, ticket_id) == 1
     assert "symbolic link" in capsys.readouterr().err
     assert SqliteStore(settings.store.path).get_result(ticket_id).status == "quarantined"
+
+
+def test_check_says_how_much_is_in_quarantine(quarantined, settings, capsys):
+    config = settings.store.path.parent.parent / "config.toml"
+    assert main(["--config", str(config), "check"]) == 0  # waiting input is not a set-up fault
+    assert "1 in quarantine: see `triage replay`" in capsys.readouterr().out

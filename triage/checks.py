@@ -182,10 +182,12 @@ def _store(path: Path) -> Check:
         return Check("store", False, f"{exc}; check [store] path and its folder's permissions")
     try:
         count = store.count_tickets()
+        quarantined = store.count_quarantined()
         version = store.schema_version
     finally:
         store.close()
-    return Check("store", True, f"{path} (schema v{version}, {count} tickets)")
+    waiting = f", {quarantined} in quarantine: see `triage replay`" if quarantined else ""
+    return Check("store", True, f"{path} (schema v{version}, {count} tickets{waiting})")
 
 
 def _folder(name: str, path: Path) -> Check:

@@ -278,14 +278,6 @@ class SqliteStore:
             )
             return cursor.rowcount == 1
 
-    def quarantined(self, limit: int) -> list[Result]:
-        """What is in quarantine now, oldest first."""
-        rows = self._read(
-            "SELECT result FROM tickets WHERE status = 'quarantined' ORDER BY created_at LIMIT ?",
-            (limit,),
-        )
-        return [Result.from_json(str(row[0])) for row in rows]
-
     def count_quarantined(self) -> int:
         rows = self._read("SELECT count(*) FROM tickets WHERE status = 'quarantined'")
         return int(str(rows[0][0]))
