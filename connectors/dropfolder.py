@@ -25,10 +25,11 @@ from watchdog.observers import Observer
 
 from connectors.stability import StabilityTracker, is_ignored_name
 from triage.errors import StoreError
+from triage.files import free_name, read_file_input
 from triage.logs import crash_site
 from triage.pipeline import Outcome
 from triage.ports import TicketHandler
-from triage.quarantine import free_name, write_note
+from triage.quarantine import write_note
 from triage.result import Result
 from triage.ticket import RawInput, input_id
 
@@ -37,7 +38,6 @@ log = structlog.get_logger("triage.dropfolder")
 SOURCE = "dropfolder"
 _TICK_SECONDS = 0.2
 _RETRY_FIRST, _RETRY_MAX = 2.0, 300.0
-_HASH_CHUNK = 1 << 20
 _BATCH_FILES, _BATCH_BYTES = 200, 64 << 20  # read from a backlog per batch, at most
 
 
@@ -234,18 +234,13 @@ class DropFolder:
             if not stat.S_ISREG(opened.st_mode) or opened.st_ino != info.st_ino:
                 raise _Unstable  # replaced between lstat and open
             received_at = datetime.fromtimestamp(opened.st_mtime, UTC)
-            source_ref = _printable(path)
-            if opened.st_size > self.options.max_bytes:
-                digest = input_id(path.name, iter(lambda: handle.read(_HASH_CHUNK), b""))
-                reason = f"file is {opened.st_size / 1e6:.1f} MB, over [dropfolder] max_file_mb"
-                return RawInput(digest, b"", SOURCE, source_ref, received_at, refused=reason)
-            data = handle.read(self.options.max_bytes + 1)
+            raw = read_file_input(
+                handle, path.name, self.options.max_bytes, SOURCE, _printable(path), received_at
+            )
             after = os.fstat(handle.fileno())
         if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
             raise _Unstable  # still being written
-        return RawInput.of(
-            data, name=path.name, source=SOURCE, source_ref=source_ref, received_at=received_at
-        )
+        return raw
 
     def _commit_and_move(self, path: Path, raw: RawInput, now: float) -> bool:
         try:

@@ -30,8 +30,9 @@ from triage.cli_common import (
 )
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
+from triage.files import read_file_input
 from triage.logs import configure_logging
-from triage.ticket import RawInput, input_id
+from triage.ticket import RawInput
 
 log = structlog.get_logger("triage.cli")
 
@@ -204,16 +205,8 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 def _read_input(path: Path, limit: int) -> RawInput:
     """A file as input; one over the limit is quarantined unread, as the drop folder does."""
     with path.open("rb") as handle:
-        info = os.fstat(handle.fileno())
-        received_at = datetime.fromtimestamp(info.st_mtime, UTC)
-        if info.st_size > limit:
-            digest = input_id(path.name, iter(lambda: handle.read(1 << 20), b""))
-            reason = f"file is {info.st_size / 1e6:.1f} MB, over [dropfolder] max_file_mb"
-            return RawInput(digest, b"", "cli", str(path), received_at, refused=reason)
-        data = handle.read(limit + 1)
-    return RawInput.of(
-        data, name=path.name, source="cli", source_ref=str(path), received_at=received_at
-    )
+        received_at = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
+        return read_file_input(handle, path.name, limit, "cli", str(path), received_at)
 
 
 def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:

@@ -27,19 +27,19 @@ from triage.cli_common import (
 )
 from triage.config import LoadedSettings, Settings
 from triage.errors import StoreError
+from triage.files import free_name
 from triage.pipeline import Outcome, Pipeline
 from triage.ports import TicketStore
 from triage.quarantine import (
     NOTE_SUFFIX,
     TICKET_ID,
     find_input,
-    free_name,
     note_id,
     note_of,
     write_note,
 )
 from triage.result import Result
-from triage.ticket import RawInput
+from triage.ticket import RawInput, input_id
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,7 @@ def _replay(target: Target, pipeline: Pipeline, store: TicketStore, settings: Se
             received_at=modified,
         )
     # The fixed file's own id names the same ticket from now on (dropped again: no new one).
-    own = RawInput.of(data, name=target.path.name, source="", source_ref="", received_at=modified)
-    outcome = pipeline.replay(raw, alias=own.id)
+    outcome = pipeline.replay(raw, alias=input_id(target.path.name, [data]))
     _settle(target, outcome.result, settings)
     return outcome
 

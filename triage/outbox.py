@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from triage.files import write_atomically
 from triage.result import Result
 
 
@@ -20,10 +20,4 @@ class Outbox:
         return self.path_for(ticket_id).is_file()
 
     def write(self, result: Result) -> None:
-        target = self.path_for(result.id)
-        temporary = target.with_name(f".{target.name}.tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.write(result.to_json() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(target)
+        write_atomically(self.path_for(result.id), (result.to_json() + "\n").encode("utf-8"))

@@ -6,6 +6,7 @@ that. An input handled before (same id) returns the stored result and commits no
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,20 +133,39 @@ class Pipeline:
 
     def handle(self, raw: RawInput, prepared: Prepared | None = None) -> Outcome:
         """Triage one input and commit its result. Raises StoreError when it cannot commit."""
+        return self._commit(raw, prepared, replay=False, alias=None)
+
+    def replay(self, raw: RawInput, alias: str | None = None) -> Outcome:
+        """Triage a quarantined input again after a fix: its quarantined result is replaced
+        (one result per id, still), and `alias`, the id the fixed input has of its own,
+        becomes that ticket's too. Input already triaged keeps its result: new=False."""
+        return self._commit(raw, None, replay=True, alias=alias)
+
+    def _commit(
+        self, raw: RawInput, prepared: Prepared | None, replay: bool, alias: str | None
+    ) -> Outcome:
         with self._lock:
             existing = self._store.get_result(raw.id)
-            if existing is not None:
+            if existing is None and alias is not None:
+                existing = self._store.get_result(alias)
+            if existing is not None and not (replay and existing.status == "quarantined"):
                 self._publish(existing, only_if_missing=True)
                 log.info("ticket.already_handled", id=existing.id, source=raw.source)
                 return Outcome(existing, new=False)
+            if existing is not None:
+                raw = dataclasses.replace(raw, id=existing.id)  # found by its alias
             result, keys = self._triage(raw, prepared)
             result = clean_result(result, self._options.secrets)
             # The store is the truth; the outbox file is published from it. If publishing
             # fails the input is not acknowledged, and the retry republishes.
-            self._store.save(result, keys, self._clock())
+            now = self._clock()
+            if existing is None:
+                self._store.save(result, keys, now)
+            elif not self._store.replace_quarantined(result, keys, now, alias):
+                raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
             self._publish(result, only_if_missing=False)
         log.info(
-            "ticket.result",
+            "ticket.replayed" if replay else "ticket.result",
             id=result.id,
             source=result.source,
             status=result.status,
@@ -155,37 +175,6 @@ class Pipeline:
             risk=result.risk,
             tier=result.route.tier,
             cost_usd=result.cost.usd,
-        )
-        return Outcome(result, new=True)
-
-    def replay(self, raw: RawInput, alias: str | None = None) -> Outcome:
-        """Triage a quarantined input again after a fix: its quarantined result is replaced
-        (one result per id, still), and `alias`, the id the fixed input has of its own,
-        becomes that ticket's too. Input already triaged keeps its result: new=False."""
-        with self._lock:
-            existing = self._store.get_result(raw.id)
-            if existing is None and alias is not None:
-                existing = self._store.get_result(alias)
-            if existing is not None and existing.status != "quarantined":
-                self._publish(existing, only_if_missing=True)
-                log.info("ticket.already_handled", id=existing.id, source=raw.source)
-                return Outcome(existing, new=False)
-            result, keys = self._triage(raw, None)
-            result = clean_result(result, self._options.secrets)
-            now = self._clock()
-            if existing is None:
-                self._store.save(result, keys, now)
-            elif not self._store.replace_quarantined(result, keys, now, alias):
-                raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
-            self._publish(result, only_if_missing=False)
-        log.info(
-            "ticket.replayed",
-            id=result.id,
-            source=result.source,
-            status=result.status,
-            reason=result.status_reason,
-            category=result.category,
-            tier=result.route.tier,
         )
         return Outcome(result, new=True)
 

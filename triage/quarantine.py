@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from triage.files import write_atomically
 from triage.result import Result
 from triage.ticket import RawInput
 
@@ -42,16 +43,6 @@ def note_id(note: Path) -> str | None:
         return None
     found = _ID_LINE.search(text)
     return found.group(1) if found else None
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write under a temporary name, then rename: a reader never sees half a file."""
-    temporary = path.with_name("." + path.name + ".tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
 
 
 def write_note(path: Path, result: Result) -> None:
@@ -86,14 +77,3 @@ def _notes(folder: Path) -> Iterator[Path]:
     for entry in entries:
         if entry.name.endswith(NOTE_SUFFIX) and entry.is_file(follow_symlinks=False):
             yield Path(entry.path)
-
-
-def free_name(folder: Path, name: str) -> Path:
-    """`folder/name`, or `name.1.ext`, `name.2.ext`... when taken."""
-    target = folder / name
-    counter = 1
-    while target.exists() or target.is_symlink():
-        stem, dot, suffix = name.rpartition(".")
-        target = folder / (f"{stem}.{counter}.{suffix}" if dot and stem else f"{name}.{counter}")
-        counter += 1
-    return target
