@@ -20,8 +20,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from imapclient import IMAPClient
 
 CONFIG = """\
 base_dir = {root}/run
@@ -217,6 +220,20 @@ class Dovecot:
         self.stop()
         self.start()
 
+    def login(self, user: str) -> IMAPClient:
+        """A plain-text IMAP session of `user` (a test's own, beside the daemon's)."""
+        client = IMAPClient("127.0.0.1", self.imap_port, ssl=False)
+        client.login(user, self.users[user])
+        return client
+
+    def count_marked(self, user: str, keyword: str = "$Triaged") -> int:
+        client = self.login(user)
+        try:
+            client.select_folder("INBOX", readonly=True)
+            return len(client.search(["KEYWORD", keyword]))
+        finally:
+            client.logout()
+
     def log(self) -> str:
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -247,3 +264,16 @@ class Dovecot:
             "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
             "-extfile ext.cnf -out server.pem"
         )
+
+
+def serving(root: Path, users: dict[str, str]) -> Iterator[Dovecot]:
+    """A Dovecot with these users for the length of a fixture (`yield from serving(...)`)."""
+    server = Dovecot(root)
+    for name, password in users.items():
+        server.add_user(name, password)
+    server.prepare()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from imapclient import IMAPClient
 
 from tests.conftest import (
     NO_SCHEDULE,
@@ -26,7 +25,7 @@ from tests.conftest import (
     mail,
     triage_command,
 )
-from tests.dovecot import Dovecot, available
+from tests.dovecot import Dovecot, available, serving
 from triage.ticket import input_id
 
 pytestmark = pytest.mark.skipif(not available(), reason="dovecot and openssl are not installed")
@@ -52,18 +51,7 @@ batch_size = 10
 
 @pytest.fixture
 def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
-    server = Dovecot(tmp_path_factory.mktemp("dovecot"))
-    server.add_user(USER, PASSWORD)
-    server.prepare()
-    server.start()
-    yield server
-    server.stop()
-
-
-def imap(dovecot: Dovecot) -> IMAPClient:
-    client = IMAPClient("127.0.0.1", dovecot.imap_port, ssl=False)
-    client.login(USER, PASSWORD)
-    return client
+    yield from serving(tmp_path_factory.mktemp("dovecot"), {USER: PASSWORD})
 
 
 class Arrivals(threading.Thread):
@@ -77,7 +65,7 @@ class Arrivals(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        client = imap(self.dovecot)
+        client = self.dovecot.login(USER)
         try:
             for n in range(max(FILES, MAILS)):
                 if self.stop.is_set():
@@ -160,7 +148,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
     assert not list(inbox.iterdir()) and not (failed.exists() and list(failed.iterdir()))
     file_ids = {input_id(name, [(processed / name).read_bytes()]) for name in arrivals.names}
     # Mail: each marked once with the keyword, its id from the bytes the server serves.
-    client = imap(dovecot)
+    client = dovecot.login(USER)
     client.select_folder("INBOX", readonly=True)
     fetched = client.fetch(client.search("ALL"), ["FLAGS", "BODY.PEEK[]"])
     client.logout()
@@ -190,9 +178,4 @@ def _count(folder: Path) -> int:
 def _all_handled(inbox: Path, dovecot: Dovecot) -> bool:
     if any(inbox.iterdir()):
         return False
-    client = imap(dovecot)
-    try:
-        client.select_folder("INBOX", readonly=True)
-        return len(client.search(["KEYWORD", "$Triaged"])) == MAILS
-    finally:
-        client.logout()
+    return dovecot.count_marked(USER) == MAILS

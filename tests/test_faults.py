@@ -13,13 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from imapclient import IMAPClient
 
 from models.local import LocalModel
 from models.prompt import load_prompt
 from models.worker import make_handler
 from tests.conftest import NO_SCHEDULE, daemon_running, mail
-from tests.dovecot import Dovecot, available
+from tests.dovecot import Dovecot, available, serving
 from tests.gguf_model import write_model
 from tests.standins.anthropic_api import MessagesStandIn
 from tests.standins.runpod_api import RunpodStandIn
@@ -71,12 +70,7 @@ failures = 10
 
 @pytest.fixture
 def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
-    server = Dovecot(tmp_path_factory.mktemp("dovecot"))
-    server.add_user(USER, PASSWORD)
-    server.prepare()
-    server.start()
-    yield server
-    server.stop()
+    yield from serving(tmp_path_factory.mktemp("dovecot"), {USER: PASSWORD})
 
 
 @pytest.fixture
@@ -99,26 +93,11 @@ def gpu(model_path: Path) -> Iterator[RunpodStandIn]:
     stand_in.stop()
 
 
-def imap(dovecot: Dovecot) -> IMAPClient:
-    client = IMAPClient("127.0.0.1", dovecot.imap_port, ssl=False)
-    client.login(USER, PASSWORD)
-    return client
-
-
 def append(dovecot: Dovecot, subjects: list[str]) -> None:
-    client = imap(dovecot)
+    client = dovecot.login(USER)
     try:
         for subject in subjects:
             client.append("INBOX", mail(subject, f"{subject}: please have a look", USER))
-    finally:
-        client.logout()
-
-
-def marked(dovecot: Dovecot) -> int:
-    client = imap(dovecot)
-    try:
-        client.select_folder("INBOX", readonly=True)
-        return len(client.search(["KEYWORD", "$Triaged"]))
     finally:
         client.logout()
 
@@ -165,10 +144,10 @@ def test_the_daemon_rides_out_every_fault_and_books_every_attempt(
     append(dovecot, [f"Outlook question {n}" for n in range(5)])
 
     with daemon_running(tmp_path, config) as daemon:
-        wait_for(lambda: marked(dovecot) == 5)
+        wait_for(lambda: dovecot.count_marked(USER) == 5)
         dovecot.restart()  # the IMAP server goes away under the running daemon
         append(dovecot, [f"Teams question {n}" for n in range(5)])
-        wait_for(lambda: marked(dovecot) == 10 and not any(inbox.iterdir()), timeout=180)
+        wait_for(lambda: dovecot.count_marked(USER) == 10 and not any(inbox.iterdir()), timeout=180)
         assert daemon.poll() is None  # still up
     assert daemon.returncode == 0
 
