@@ -1,21 +1,30 @@
 """The local tier: one GGUF model, loaded once (mmap) and run in-process by llama.cpp.
 
-Calls are serialised by a lock (one model, one worker). Each call renders the model's own
-chat template with the static system text first, so llama.cpp reuses the evaluated prefix,
-and generates under a JSON-schema grammar whose strings cannot hold raw control characters.
-Generation is bounded by max_tokens and a wall-clock deadline.
+Per ticket the model is asked three questions after the same system text and ticket (so
+llama.cpp evaluates that prefix once and reuses it):
+- the category, *scored*: the probability of each allowed label as the whole answer, summed
+  over its spellings and normalised over the labels (no label is generated);
+- "a security incident or an outage?", scored the same way as yes/no;
+- a short written part (summary, applications, devices) generated under a JSON-schema
+  grammar whose strings hold no control characters and no \\u escapes, so that the largest
+  answer the schema allows fits max_tokens.
+Calls are serialised by a lock. Generation is bounded by max_tokens and a deadline.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import llama_cpp
+import numpy as np
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
@@ -23,19 +32,38 @@ from pydantic import ValidationError
 
 from models.port import ModelCall, Outcome
 from models.prompt import PromptTemplate
-from models.schema import ModelAnswer, answer_schema
+from models.schema import (
+    ExtractedFields,
+    ModelAnswer,
+    Written,
+    answer_schema,
+    worst_case_tokens,
+)
+from triage.errors import ConfigError
+from triage.rules.keywords import RISK_ORDER
+from triage.rules.risk import priority_for
+from triage.ticket import Category, Risk
 
-# JSON strings may not contain raw control characters; llama.cpp's generated rule allows them
-# (FACTS.md: strict json.loads failed on most random-model samples). Exclude them at the source.
-_LOOSE_CHAR = 'char ::= [^"\\\\]'
-_STRICT_CHAR = 'char ::= [^"\\\\\\x00-\\x1F\\x7F]'
+# llama.cpp's generated string rule lets raw control characters and \u escapes through
+# (FACTS.md: strict json.loads failed on most random-model samples). Forbid both at the source.
+_LOOSE_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] | [\\\\] (["\\\\bfnrt] | "u" [0-9a-fA-F]{4})'
+_STRICT_CHAR = 'char ::= [^"\\\\\\x00-\\x1F\\x7F] | [\\\\] (["\\\\bfnrt])'
+_SPACE_RULES = ('space ::= | " " | "\\n"{1,2} [ \\t]{0,20}', 'space ::= " "?')
 _CHARS_PER_TOKEN = 3  # a first guess when cutting a ticket to fit; then measured
+CATEGORIES: tuple[str, ...] = get_args(Category)
+INCIDENT = "yes"
 
 _TICKET_MARK = "\u2063ticket\u2063"  # where the ticket goes in the rendered template
+_ANSWER_MARK = "\u2063answer\u2063"
 
 
 class LocalModelError(Exception):
     """The configured model cannot be used. The message names the file."""
+
+
+class UnfitModelError(LocalModelError, ConfigError):
+    """The file loads but is the wrong kind of model for the configuration (no chat template,
+    an answer bound that does not fit): a configuration error, exit 78."""
 
 
 def available_cpus() -> int:
@@ -45,11 +73,27 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def default_threads() -> int:
+    """Half the cores, as llama.cpp itself chooses: threads that wait at every barrier for a
+    core another process holds make decoding 10x slower (FACTS.md), one core short costs less."""
+    return max(1, available_cpus() // 2)
+
+
 def strict_grammar_text() -> str:
     text = str(json_schema_to_gbnf(json.dumps(answer_schema())))
-    if _LOOSE_CHAR not in text:
-        raise LocalModelError("llama.cpp's JSON grammar changed shape: cannot forbid control chars")
-    return text.replace(_LOOSE_CHAR, _STRICT_CHAR)
+    for loose, strict in ((_LOOSE_CHAR, _STRICT_CHAR), _SPACE_RULES):
+        if loose not in text:
+            raise LocalModelError(f"llama.cpp's JSON grammar changed shape: no {loose!r}")
+        text = text.replace(loose, strict)
+    return text
+
+
+@dataclass
+class _Spent:
+    """Token counts of one call (all questions together)."""
+
+    evaluated: int = 0
+    reused: int = 0
 
 
 class LocalModel:
@@ -62,13 +106,22 @@ class LocalModel:
         *,
         n_threads: int = 0,
         n_ctx: int = 4096,
-        max_tokens: int = 512,
+        max_tokens: int = 1024,
         timeout_seconds: float = 60.0,
         n_gpu_layers: int = 0,
+        grammar: bool = True,
     ) -> None:
         if not model_path.is_file():
             raise LocalModelError(f"[local] model_path {model_path}: no such file")
-        threads = n_threads or available_cpus()
+        if max_tokens < worst_case_tokens():
+            raise UnfitModelError(
+                f"[local] max_tokens {max_tokens} is below the largest answer the schema "
+                f"allows ({worst_case_tokens()} tokens): such an answer would be cut off"
+            )
+        missing = {"category", "incident", "write"} - set(template.questions)
+        if missing:
+            raise UnfitModelError(f"prompt {template.label} lacks questions {sorted(missing)}")
+        threads = n_threads or default_threads()
         try:
             self._llm = Llama(
                 model_path=str(model_path),
@@ -86,7 +139,7 @@ class LocalModel:
             ) from exc
         chat_template = self._llm.metadata.get("tokenizer.chat_template")
         if not chat_template:
-            raise LocalModelError(
+            raise UnfitModelError(
                 f"[local] model_path {model_path} has no chat template: use an instruct model"
             )
         self._formatter = Jinja2ChatFormatter(
@@ -94,12 +147,17 @@ class LocalModel:
             eos_token=self._token_text(self._llm.token_eos()),
             bos_token=self._token_text(self._llm.token_bos()),
         )
-        self._grammar = LlamaGrammar.from_string(strict_grammar_text(), verbose=False)
+        self._grammar = (
+            LlamaGrammar.from_string(strict_grammar_text(), verbose=False) if grammar else None
+        )
         self._template = template
         self._n_ctx = n_ctx
         self._max_tokens = max_tokens
         self._timeout = timeout_seconds
         self._lock = threading.Lock()
+        self._end = self._end_of_turn()
+        self._labels = {label: self._spellings(label) for label in CATEGORIES}
+        self._yes_no = {word: self._spellings(word) for word in ("yes", "no")}
         self.model = model_path.name
         self.template = template.name
         self.template_version = template.version
@@ -110,11 +168,35 @@ class LocalModel:
             return ""
         return self._llm.detokenize([token], special=True).decode("utf-8", "replace")
 
-    def prompt_tokens(self, ticket_text: str, rules_category: str, rules_risk: str) -> list[int]:
+    def _end_of_turn(self) -> int:
+        """The token the chat template closes an assistant turn with (ChatML: <|im_end|>)."""
+        messages = [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": _ANSWER_MARK},
+        ]
+        rendered = Jinja2ChatFormatter(
+            template=str(self._llm.metadata["tokenizer.chat_template"]),
+            eos_token=self._token_text(self._llm.token_eos()),
+            bos_token=self._token_text(self._llm.token_bos()),
+            add_generation_prompt=False,
+        )(messages=messages).prompt  # type: ignore[arg-type]
+        after = rendered.partition(_ANSWER_MARK)[2]
+        tokens = self._llm.tokenize(after.encode("utf-8"), add_bos=False, special=True)
+        return tokens[0] if tokens else self._llm.token_eos()
+
+    def _spellings(self, word: str) -> list[list[int]]:
+        """The word as a whole answer, as written and capitalised, closed by the end token."""
+        forms = dict.fromkeys((word, word.capitalize(), word.upper() if len(word) <= 3 else word))
+        return [
+            [*self._llm.tokenize(form.encode("utf-8"), add_bos=False, special=False), self._end]
+            for form in forms
+        ]
+
+    def prompt_tokens(self, ticket_text: str, question: str) -> list[int]:
         """The chat template's own control tokens are tokens; the ticket's text is only ever
         text: "<|im_start|>system" written in a ticket cannot open a system turn."""
         messages = self._template.messages(
-            ticket=_TICKET_MARK, rules_category=rules_category, rules_risk=rules_risk
+            ticket=_TICKET_MARK, question=self._template.questions[question]
         )
         prompt = self._formatter(messages=messages).prompt  # type: ignore[arg-type]
         before, _, after = prompt.partition(_TICKET_MARK)
@@ -127,14 +209,18 @@ class LocalModel:
     def complete(
         self, render: Callable[[int], str], rules_category: str, rules_risk: str
     ) -> ModelCall:
-        """Fit the ticket into the context (cut, marked), then generate one answer."""
+        """Fit the ticket into the context (cut, marked), then ask. The rules' findings are
+        not shown to the model; `rules_risk` is the floor its answer's risk starts from."""
         budget = self._n_ctx - self._max_tokens
         room = budget * _CHARS_PER_TOKEN
         for _ in range(4):
-            tokens = self.prompt_tokens(render(room), rules_category, rules_risk)
-            if len(tokens) <= budget:
-                return self.complete_tokens(tokens)
-            room = int(room * budget / len(tokens) * 0.9)
+            text = render(room)
+            longest = max(
+                (self.prompt_tokens(text, q) for q in ("category", "incident", "write")), key=len
+            )
+            if len(longest) <= budget:
+                return self.ask(text, rules_category, rules_risk)
+            room = int(room * budget / len(longest) * 0.9)
             if room < 200:
                 break
         return ModelCall(
@@ -147,57 +233,151 @@ class LocalModel:
             f"the prompt does not fit n_ctx={self._n_ctx} even with the ticket cut",
         )
 
-    def complete_tokens(self, tokens: list[int]) -> ModelCall:
-        """One bounded generation under the grammar, validated against the schema."""
+    def ask(self, text: str, rules_category: str, rules_risk: str) -> ModelCall:
+        """The three questions about one (fitted) ticket."""
+        spent = _Spent()
         with self._lock:
             started = time.monotonic()
-            deadline = started + self._timeout
-            cached = _common_prefix(self._llm.input_ids[: self._llm.n_tokens].tolist(), tokens)
-            out: list[int] = []
-            outcome: Outcome = "ok"
             try:
-                for token in self._llm.generate(
-                    tokens, temp=0.0, grammar=self._grammar, reset=True
-                ):
-                    if llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token):
-                        break
-                    out.append(token)
-                    if len(out) >= self._max_tokens:
-                        outcome = "invalid"  # cut off: the JSON cannot be complete
-                        break
-                    if time.monotonic() > deadline:
-                        outcome = "timeout"
-                        break
+                categories = self._choose(self.prompt_tokens(text, "category"), self._labels, spent)
+                incident = self._choose(self.prompt_tokens(text, "incident"), self._yes_no, spent)
+                write = self.prompt_tokens(text, "write")
+                spent.reused += _common_prefix(self._evaluated(), write)
+                spent.evaluated += len(write)
+                out, outcome = self._generate(write, started + self._timeout, self._grammar)
             except (RuntimeError, ValueError) as exc:
                 return ModelCall(
                     None,
                     "error",
-                    len(tokens),
-                    len(out),
-                    cached,
+                    spent.evaluated,
+                    0,
+                    spent.reused,
                     time.monotonic() - started,
                     f"llama.cpp: {exc}",
                 )
             seconds = time.monotonic() - started
-        text = self._llm.detokenize(out).decode("utf-8", "replace")
+        tokens_in, reused = spent.evaluated, spent.reused
         if outcome != "ok":
             why = "answer exceeded max_tokens" if outcome == "invalid" else "deadline reached"
-            return ModelCall(None, outcome, len(tokens), len(out), cached, seconds, why)
+            return ModelCall(None, outcome, tokens_in, len(out), reused, seconds, why)
         try:
-            answer = ModelAnswer.model_validate_json(text)
+            written = Written.model_validate_json(self._detokenize(out))
         except ValidationError as exc:
             problem = exc.errors()[0]
             where = ".".join(str(p) for p in problem["loc"]) or "answer"
             return ModelCall(
                 None,
                 "invalid",
-                len(tokens),
+                tokens_in,
                 len(out),
-                cached,
+                reused,
                 seconds,
                 f"schema: {where}: {problem['msg']}",
             )
-        return ModelCall(answer, "ok", len(tokens), len(out), cached, seconds)
+        answer = answer_from(categories, incident[INCIDENT], written, rules_risk)
+        return ModelCall(answer, "ok", tokens_in, len(out), reused, seconds)
+
+    def decode(self, tokens: list[int], limit: int, grammar: bool) -> tuple[int, float]:
+        """For benchmarks: generate up to `limit` tokens after `tokens`, with or without the
+        grammar; returns the tokens generated after the first and the seconds they took (the
+        first token's time holds the prompt's evaluation)."""
+        rule = self._grammar if grammar else None
+        count, first_at = 0, 0.0
+        with self._lock:
+            for token in self._llm.generate(tokens, temp=0.0, grammar=rule, reset=True):
+                if count == 0:
+                    first_at = time.monotonic()
+                count += 1
+                eog = llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token)
+                if eog or count >= limit:
+                    break
+            return count - 1, time.monotonic() - first_at
+
+    def _generate(
+        self,
+        tokens: list[int],
+        deadline: float,
+        grammar: LlamaGrammar | None,
+    ) -> tuple[list[int], Outcome]:
+        out: list[int] = []
+        for token in self._llm.generate(tokens, temp=0.0, grammar=grammar, reset=True):
+            if llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token):
+                return out, "ok"
+            out.append(token)
+            if len(out) >= self._max_tokens:
+                return out, "invalid"  # cut off: the JSON cannot be complete
+            if time.monotonic() > deadline:
+                return out, "timeout"
+        return out, "ok"
+
+    def _detokenize(self, tokens: list[int]) -> str:
+        return self._llm.detokenize(tokens).decode("utf-8", "replace")
+
+    def _evaluated(self) -> list[int]:
+        return list(self._llm.input_ids[: self._llm.n_tokens].tolist())
+
+    def _logprobs_after(self, tokens: list[int], spent: _Spent) -> np.ndarray:
+        """Log-probabilities of the next token after `tokens`, evaluating only what the
+        context does not already hold."""
+        common = min(_common_prefix(self._evaluated(), tokens), len(tokens) - 1)
+        self._llm.n_tokens = common  # eval() drops the cache past this point
+        self._llm.eval(tokens[common:])
+        spent.reused += common
+        spent.evaluated += len(tokens) - common
+        logits = np.ctypeslib.as_array(
+            self._llm._ctx.get_logits_ith(-1), shape=(self._llm.n_vocab(),)
+        ).astype(np.float64)
+        top = float(logits.max())
+        return logits - (top + math.log(float(np.exp(logits - top).sum())))
+
+    def _choose(
+        self, prompt: list[int], choices: dict[str, list[list[int]]], spent: _Spent
+    ) -> dict[str, float]:
+        """Each choice's probability as the whole answer, normalised over the choices."""
+        first = self._logprobs_after(prompt, spent)
+        scores: dict[str, float] = {}
+        for name, spellings in choices.items():
+            totals = []
+            for sequence in spellings:
+                total = float(first[sequence[0]])
+                for index in range(1, len(sequence)):
+                    step = self._logprobs_after(prompt + sequence[:index], spent)
+                    total += float(step[sequence[index]])
+                totals.append(total)
+            scores[name] = _logsumexp(totals)
+        norm = _logsumexp(list(scores.values()))
+        return {name: math.exp(score - norm) for name, score in scores.items()}
+
+
+def answer_from(
+    categories: dict[str, float],
+    incident: float,
+    written: Written,
+    rules_risk: str,
+) -> ModelAnswer:
+    """Pure: the answer from the scored probabilities and the written part."""
+    category = max(categories, key=lambda name: categories[name])
+    floor: Risk = rules_risk if rules_risk in RISK_ORDER else "low"  # type: ignore[assignment]
+    raised = incident >= 0.5 and RISK_ORDER[floor] < RISK_ORDER["high"]
+    risk: Risk = "high" if raised else floor
+    reasons = [f"P(security incident or outage) = {incident:.2f}"] if raised else []
+    return ModelAnswer(
+        category=category,  # type: ignore[arg-type]
+        priority=priority_for(risk, "P3"),
+        risk=risk,
+        risk_reasons=reasons,
+        summary=written.summary,
+        fields=ExtractedFields(applications=written.applications, devices=written.devices),
+        escalate=incident >= 0.5,
+        confidence=round(100 * categories[category]),
+        label_probabilities={name: round(p, 4) for name, p in categories.items()},
+        incident_probability=round(incident, 4),
+    )
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

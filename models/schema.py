@@ -1,19 +1,30 @@
-"""The structured answer a model tier gives for one ticket, and its JSON schema.
+"""The structured answer a model tier gives for one ticket, and the JSON schema it writes.
 
-The same schema constrains the local model (as a llama.cpp grammar) and the Runpod worker,
-and validates what either returns.
+A model tier answers in two parts. The decisions (category, risk, escalation) are never
+written by the model: they are *scored* from its token probabilities, as a choice among the
+allowed labels and a yes/no question (models/local.py), and carried as probabilities. What
+the model writes, under a llama.cpp grammar, is only the short free text: a summary and the
+applications and devices it names (the rules already extract hosts, IPs and error codes).
+
+The written part's schema is bounded so that its largest possible answer fits `max_tokens`
+(see `worst_case_tokens`). The same schema validates what the Runpod worker returns.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from triage.ticket import Category, Priority, Risk
 
-_SHORT = 120
-SUMMARY_CHARS = 400
+SUMMARY_CHARS = 140  # one short sentence
+LIST_ITEMS = 2  # empty is the normal answer
+ITEM_CHARS = 24
+# The written answer's grammar allows no \u escapes, so one character is at most four bytes
+# (UTF-8) and one generated token is at least one byte.
+BYTES_PER_CHAR = 4
 
 
 class ExtractedFields(BaseModel):
@@ -25,43 +36,76 @@ class ExtractedFields(BaseModel):
     devices: list[str] = Field(default_factory=list, max_length=5)
 
 
+class Written(BaseModel):
+    """What the model writes itself: nothing the rules already know."""
+
+    model_config = ConfigDict(extra="forbid")
+    summary: str = Field(max_length=SUMMARY_CHARS)
+    applications: list[str] = Field(max_length=LIST_ITEMS)
+    devices: list[str] = Field(max_length=LIST_ITEMS)
+
+    @field_validator("summary")
+    @classmethod
+    def _trim(cls, summary: str) -> str:
+        return summary.strip()
+
+
 class ModelAnswer(BaseModel):
-    """One call's answer: classification, summary, extraction and the escalation signal."""
+    """One call's answer. `category`, `risk` and `escalate` follow from the probabilities;
+    `confidence` is the chosen category's probability in percent, not a number the model
+    wrote."""
 
     model_config = ConfigDict(extra="forbid")
     category: Category
     priority: Priority
     risk: Risk
     risk_reasons: list[str] = Field(max_length=3)
-    summary: str = Field(min_length=1, max_length=1200)
+    summary: str = Field(max_length=1200)
     fields: ExtractedFields
     escalate: bool
     confidence: int = Field(ge=0, le=100, description="percent")
+    # The scored choice: each allowed category's probability (they sum to 1).
+    label_probabilities: dict[str, float] = Field(default_factory=dict)
+    # P(yes) for "a security incident or an outage of many people?"; None: not asked.
+    incident_probability: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @field_validator("summary")
     @classmethod
     def _trim(cls, summary: str) -> str:
-        # The grammar stops at SUMMARY_CHARS characters; bytes that were not valid UTF-8
-        # decode to one replacement character each and may push the count past it.
         return summary.strip()[:SUMMARY_CHARS]
 
 
 def answer_schema() -> dict[str, Any]:
-    """The JSON schema, with length limits the grammar enforces while generating."""
-    schema = ModelAnswer.model_json_schema()
-    fields = schema["$defs"]["ExtractedFields"]
-    for prop in fields["properties"].values():
-        prop["items"]["maxLength"] = 80
-        prop["maxItems"] = 5
-    schema["properties"]["risk_reasons"]["items"]["maxLength"] = _SHORT
-    schema["properties"]["summary"]["maxLength"] = SUMMARY_CHARS
-    # llama.cpp's grammar does not bound integers: offer the steps as literals instead.
-    schema["properties"]["confidence"] = {"type": "integer", "enum": list(range(0, 101, 5))}
+    """The JSON schema of the written part, with the limits the grammar enforces."""
+    schema = Written.model_json_schema()
+    props = schema["properties"]
+    props["summary"]["maxLength"] = SUMMARY_CHARS
+    for name in ("applications", "devices"):
+        props[name]["items"]["maxLength"] = ITEM_CHARS
+        props[name]["maxItems"] = LIST_ITEMS
     schema["additionalProperties"] = False
-    fields["additionalProperties"] = False
-    schema["required"] = list(schema["properties"])
-    fields["required"] = list(fields["properties"])
+    schema["required"] = list(props)
     return schema
+
+
+def largest_answer() -> str:
+    """The longest text the schema allows (every list full, every string at its limit)."""
+    item = "x" * ITEM_CHARS
+    return json.dumps(
+        {
+            "summary": "x" * SUMMARY_CHARS,
+            "applications": [item] * LIST_ITEMS,
+            "devices": [item] * LIST_ITEMS,
+        }
+    )
+
+
+def worst_case_tokens() -> int:
+    """An upper bound on the tokens of any answer the grammar admits: each string character
+    may take up to BYTES_PER_CHAR byte tokens, the JSON around them one token a byte."""
+    strings = SUMMARY_CHARS + 2 * LIST_ITEMS * ITEM_CHARS
+    structure = len(largest_answer()) - strings
+    return structure + strings * BYTES_PER_CHAR
 
 
 class Analysis(BaseModel):
@@ -74,3 +118,4 @@ class Analysis(BaseModel):
     next_steps: list[str] = Field(min_length=1, max_length=10)
     draft_reply: str = Field(min_length=1, max_length=4000)
     confidence: int = Field(ge=0, le=100)
+

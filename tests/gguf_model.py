@@ -45,6 +45,7 @@ def write_model(
     extra_vocab: int = 0,
     quantize: bool = False,
     seed: int = 7,
+    chat_template: str | None = CHATML,
 ) -> Path:
     """Write the model and return its path."""
     symbols = _byte_symbols()
@@ -75,7 +76,8 @@ def write_model(
     writer.add_bos_token_id(tokens.index("<|endoftext|>"))
     writer.add_eos_token_id(tokens.index("<|im_end|>"))
     writer.add_add_bos_token(False)
-    writer.add_chat_template(CHATML)
+    if chat_template is not None:  # None: a base model, as Gemma 3 270M ships
+        writer.add_chat_template(chat_template)
 
     rng = np.random.default_rng(seed)
 

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from models.local import LocalModel, LocalModelError, available_cpus
+from models.local import CATEGORIES, LocalModel, LocalModelError, UnfitModelError, default_threads
+from models.port import ModelCall
 from models.prompt import load_prompt
-from models.schema import ModelAnswer
+from models.schema import ModelAnswer, worst_case_tokens
+from triage.errors import ConfigError
 from tests.conftest import mail, raw
 from tests.gguf_model import write_model
 from triage.compose import build_pipeline
@@ -36,9 +38,9 @@ def text(body: str):
     return lambda room: f"Subject: ticket\n\n{body}"[:room]
 
 
-def test_the_model_loads_once_with_all_available_cores(model):
-    assert model.threads == available_cpus()
-    assert (model.template, model.template_version) == ("triage", "1")
+def test_the_model_loads_once_with_half_the_cores_by_default(model):
+    assert model.threads == default_threads()
+    assert (model.template, model.template_version) == ("triage", "2")
 
 
 def test_a_missing_or_broken_model_file_is_an_error_naming_the_file(tmp_path):
@@ -61,20 +63,46 @@ def test_every_call_returns_a_schema_valid_answer(model, body):
     dumped = call.answer.model_dump_json()
     assert json.loads(dumped)  # strict JSON
     assert not any(ord(char) < 32 for char in call.answer.summary)
-    assert 0 < call.tokens_in <= N_CTX - MAX_TOKENS and 0 < call.tokens_out <= MAX_TOKENS
+    assert 0 < call.tokens_in and 0 < call.tokens_out <= worst_case_tokens()
+
+
+def test_the_category_and_the_incident_are_scored_probabilities_not_written_numbers(model):
+    call = model.complete(text("Outlook keeps asking for my password"), "other", "low")
+    answer = call.answer
+    assert answer is not None
+    probabilities = answer.label_probabilities
+    assert set(probabilities) == set(CATEGORIES) and sum(probabilities.values()) == pytest.approx(
+        1.0, abs=1e-3
+    )
+    assert answer.category == max(probabilities, key=lambda label: probabilities[label])
+    assert answer.confidence == round(100 * probabilities[answer.category])
+    assert answer.incident_probability is not None and 0 <= answer.incident_probability <= 1
+    assert (answer.risk == "high") == answer.escalate == (answer.incident_probability >= 0.5)
+
+
+def test_the_rules_findings_are_not_shown_to_the_model(model):
+    asked = [model.prompt_tokens("Printer jams", q) for q in ("category", "incident", "write")]
+    assert all(tokens == model.prompt_tokens("Printer jams", q) for tokens, q in zip(
+        asked, ("category", "incident", "write"), strict=True
+    ))
+    prompt = load_prompt("triage")
+    assert "{rules_category}" not in prompt.user and "rules already" not in prompt.instructions
 
 
 def test_the_static_prompt_prefix_is_reused_between_tickets(model):
     model.complete(text("first ticket"), "other", "low")
     second = model.complete(text("a completely different second ticket"), "other", "low")
-    system_tokens = len(model.prompt_tokens("", "other", "low")) - 30
+    system_tokens = len(model.prompt_tokens("", "category")) - 60
     assert second.cached_tokens >= system_tokens > 0
 
 
-def test_generation_is_bounded_by_max_tokens_and_the_deadline(model_path):
-    short = LocalModel(model_path, load_prompt("triage"), n_ctx=N_CTX, max_tokens=40)
-    call = short.complete(text("printer"), "other", "low")
-    assert (call.outcome, call.tokens_out) == ("invalid", 40)
+def test_a_max_tokens_below_the_largest_answer_is_a_configuration_error(model_path):
+    with pytest.raises(UnfitModelError, match="largest answer the schema allows") as caught:
+        LocalModel(model_path, load_prompt("triage"), max_tokens=worst_case_tokens() - 1)
+    assert isinstance(caught.value, ConfigError)
+
+
+def test_generation_is_bounded_by_the_deadline(model_path):
     slow = LocalModel(
         model_path,
         load_prompt("triage"),
@@ -98,9 +126,12 @@ def test_a_ticket_longer_than_the_context_is_cut_to_fit(model):
 
 
 def test_a_context_too_small_for_the_prompt_overflows_cleanly(model_path):
-    tiny_ctx = LocalModel(model_path, load_prompt("triage"), n_ctx=1024, max_tokens=256)
+    n_ctx = worst_case_tokens() + 256
+    tiny_ctx = LocalModel(
+        model_path, load_prompt("triage"), n_ctx=n_ctx, max_tokens=worst_case_tokens()
+    )
     call = tiny_ctx.complete(text("printer"), "other", "low")
-    assert call.outcome == "overflow" and "n_ctx=1024" in call.error
+    assert call.outcome == "overflow" and f"n_ctx={n_ctx}" in call.error
 
 
 def pipeline_with(model, settings, store, clock):
@@ -118,7 +149,7 @@ def test_a_triaged_ticket_is_refined_by_the_local_tier_and_booked(model, setting
     assert (row.tier, row.template, row.template_version, row.outcome) == (
         "local",
         "triage",
-        "1",
+        "2",
         "ok",
     )
     assert row.model == "tiny.gguf" and row.tokens_in > 0 and row.tokens_out > 0
@@ -128,11 +159,21 @@ def test_a_triaged_ticket_is_refined_by_the_local_tier_and_booked(model, setting
     assert row.workflow == result.workflow == result.category
 
 
+class Invalid:
+    """The real model's name and prompt, with an answer that failed validation."""
+
+    def __init__(self, model: LocalModel) -> None:
+        self.model, self.template = model.model, model.template
+        self.template_version = model.template_version
+
+    def complete(self, render, category, risk):
+        return ModelCall(None, "invalid", 100, 40, 0, 0.1, "schema: summary: too long")
+
+
 def test_an_invalid_answer_is_retried_once_then_the_rules_result_stands(
-    model_path, settings, store, clock
+    model, settings, store, clock
 ):
-    short = LocalModel(model_path, load_prompt("triage"), n_ctx=N_CTX, max_tokens=40)
-    pipeline = pipeline_with(short, settings, store, clock)
+    pipeline = pipeline_with(Invalid(model), settings, store, clock)
     result = pipeline.handle(raw(mail("VPN down", "AnyConnect error 809"))).result
     assert (result.route.tier, result.category) == ("rules", "vpn")
     assert [(a.tier, a.ok) for a in result.route.attempts] == [

@@ -8,9 +8,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from triage.config import ImapAccountConfig, LoadedSettings, Settings
 from triage.errors import StoreError
 from triage.store import SqliteStore
+
+if TYPE_CHECKING:
+    from models.port import TicketModel
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    config: bool = False  # a failure that is a configuration error (exit 78)
 
 
 def run_checks(loaded: LoadedSettings) -> list[Check]:
@@ -61,13 +67,51 @@ def _local(settings: Settings) -> Check:
             "llama-cpp-python is not installed: "
             "CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install 'triage[local]'",
         )
+    from triage.errors import ConfigError
+
     try:
         model = build_local_model(settings)
     except LocalModelError as exc:
-        return Check("local model", False, str(exc))
+        return Check("local model", False, str(exc), config=isinstance(exc, ConfigError))
+    if model is None:
+        return Check("local model", True, "not configured: the rules tier answers alone")
+    return _local_trial(model, settings)
+
+
+def _local_trial(model: TicketModel, settings: Settings) -> Check:
+    """The loaded model on a few known tickets: a model that calls everything high or parrots
+    the prompt is refused as a configuration error."""
+    from models.prompt import load_prompt
+    from triage.errors import ConfigError
+    from triage.model_probe import probe_model
+    from triage.trust import load_trust
+
+    config = settings.local
     threads = getattr(model, "threads", "?")
+    loads = f"{config.model_path} loads ({threads} threads, n_ctx {config.n_ctx})"
+    template = load_prompt(model.template)
+    instructions = "\n".join([template.system, *template.questions.values()])
+    refused, answers = probe_model(model, instructions)
+    if refused is not None:
+        return Check("local model", False, f"{loads}, but refused: {refused}", config=True)
+    try:
+        trust = load_trust(config.trust_profile)
+    except ConfigError as exc:
+        return Check("local model", False, f"{loads}; {exc}", config=True)
+    if trust is None:
+        standing = "no trust profile: its opinions are review notes"
+    elif (trust.model, trust.template) != (model.model, f"{template.name}@v{template.version}"):
+        standing = (
+            f"trust profile {config.trust_profile} is for {trust.model} ({trust.template}): "
+            "ignored, its opinions are review notes"
+        )
+    else:
+        standing = f"trust profile measured on {trust.tickets} tickets of {trust.labels}"
+    high = sum(a.says_high for a in answers)
     return Check(
-        "local model", True, f"{config.model_path} loads ({threads} threads, n_ctx {config.n_ctx})"
+        "local model",
+        True,
+        f"{loads}; trial of {len(answers)} known tickets passed ({high} called high); {standing}",
     )
 
 

@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("labels", type=Path, metavar="LABELS.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument(
+        "--rules-only", action="store_true", help="leave the configured local model out"
+    )
+    evaluate.add_argument(
+        "--save-trust",
+        type=Path,
+        metavar="PATH",
+        help="write the local model's trust profile (for [local] trust_profile)",
+    )
     evaluate.set_defaults(handler=cli_reports.evaluate_labels)
 
     cli_replay.add_parser(commands)
@@ -216,7 +225,9 @@ def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
     for check in results:
         mark = "ok  " if check.ok else "FAIL"
         print(f"{mark} {check.name}: {check.detail}")
-    return EXIT_OK if all(check.ok for check in results) else EXIT_FAILURE
+    if all(check.ok for check in results):
+        return EXIT_OK
+    return EXIT_CONFIG if any(c.config for c in results if not c.ok) else EXIT_FAILURE
 
 
 if __name__ == "__main__":

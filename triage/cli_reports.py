@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from triage.cli_common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from triage.cli_common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, start_errors
 from triage.config import LoadedSettings
 from triage.errors import StoreError
 
@@ -136,24 +136,25 @@ def inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 
 def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    """Rules-only, then with the configured local model; `--save-trust PATH` writes the
+    model's trust profile (what `[local] trust_profile` reads)."""
     import dataclasses
     import json
 
     from models.prompt import load_prompt
-    from triage.compose import (
-        build_local_model,
-        build_pipeline,
-        pipeline_options,
-        prices,
-        rules_from,
+    from triage.compose import build_local_model, prices
+    from triage.errors import ConfigError, InputError
+    from triage.eval_run import run_labels
+    from triage.evaluation import (
+        Recording,
+        load_labels,
+        metrics,
+        model_record,
+        render,
+        render_trust,
+        score,
+        trust_profile,
     )
-    from triage.context import compact_text
-    from triage.dryrun import DryRunStore
-    from triage.errors import InputError
-    from triage.evaluation import Scored, estimate_tokens, load_labels, render, score
-    from triage.parsing import parse_ticket
-    from triage.rules import evaluate as evaluate_rules
-    from triage.ticket import RawInput
 
     settings = loaded.settings
     try:
@@ -161,34 +162,54 @@ def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     except (OSError, InputError) as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    local = build_local_model(settings)
-    store = DryRunStore(None)  # the labelled set alone: no history from the real store
-    pipeline = build_pipeline(settings, store, None, local=local, dry_run=True)
-    options, rules = pipeline_options(settings, dry_run=True), rules_from(settings)
-    rows = []
-    for label in labels:
-        data = label.file.read_bytes()
-        raw = RawInput.of(
-            data,
-            name=label.file.name,
-            source="cli",
-            source_ref=str(label.file),
-            received_at=datetime.fromtimestamp(label.file.stat().st_mtime, UTC),
-        )
-        result = pipeline.handle(raw).result
-        paid_tokens = 0
-        try:
-            ticket = parse_ticket(data, options.limits)
-            verdict = evaluate_rules(ticket, rules, options.log_slice_lines)
-            paid_tokens = estimate_tokens(compact_text(ticket, verdict, 12_000, redacted=True))
-        except InputError:
-            pass
-        rows.append(Scored(label, result, estimate_tokens(data), paid_tokens))
-    store.close()
-    system = estimate_tokens(load_prompt("analysis").system)
+    try:
+        local = None if args.rules_only else build_local_model(settings)
+    except ConfigError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except start_errors() as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.save_trust and local is None:
+        print("triage: --save-trust needs a local model ([local] enabled)", file=sys.stderr)
+        return EXIT_USAGE
+    rows = run_labels(settings, labels, None)
+    runs = {"rules": metrics(rows)}
+    profile = record = None
+    if local is not None:
+        recording = Recording(local)
+        rows = run_labels(settings, labels, recording)
+        runs[f"rules+{local.model}"] = metrics(rows)
+        template = f"{local.template}@v{local.template_version}"
+        profile = trust_profile(rows, local.model, template, str(args.labels))
+        record = model_record(rows)
+        record["seconds_per_call"] = round(recording.seconds / max(recording.calls, 1), 3)
+        record["tokens_out_per_call"] = round(recording.tokens_out / max(recording.calls, 1), 1)
+        if args.save_trust:
+            args.save_trust.write_text(profile.to_json() + "\n", encoding="utf-8")
+    system = _estimate(load_prompt("analysis").system)
     report = score(rows, prices(settings).get(settings.paid.model), system)
     if args.json:
-        print(json.dumps(dataclasses.asdict(report)))
-    else:
-        print(render(report))
+        print(
+            json.dumps(
+                {
+                    **dataclasses.asdict(report),
+                    "runs": runs,
+                    "model": record,
+                    "trust": dataclasses.asdict(profile) if profile else None,
+                }
+            )
+        )
+        return EXIT_OK
+    print(render(report, runs))
+    if profile is not None and record is not None:
+        print("\n".join(["", *render_trust(profile, record)]))
+        if args.save_trust:
+            print(f"\ntrust profile written to {args.save_trust}: set [local] trust_profile")
     return EXIT_OK
+
+
+def _estimate(text: str) -> int:
+    from triage.evaluation import estimate_tokens
+
+    return estimate_tokens(text)

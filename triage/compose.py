@@ -29,6 +29,7 @@ from triage.router import Policy
 from triage.rules.keywords import CompiledRule, Rule, compile_rules
 from triage.scheduler import Jobs, Scheduler
 from triage.store import SqliteStore
+from triage.trust import TrustBars, load_trust
 
 log = structlog.get_logger("triage.compose")
 
@@ -95,6 +96,14 @@ def pipeline_options(settings: Settings, dry_run: bool = False) -> PipelineOptio
         cache_ttl=timedelta(days=settings.cache.ttl_days) if settings.cache.enabled else None,
         runpod_backlog_seconds=settings.routing.runpod_backlog_seconds,
         secrets=tuple(secret_values(settings)),
+        trust=load_trust(settings.local.trust_profile),
+        trust_bars=TrustBars(
+            min_precision=settings.local.trust_min_precision,
+            min_proposals=settings.local.trust_min_proposals,
+            min_confidence=settings.local.min_confidence,
+            wolf_share=settings.local.wolf_share,
+            wolf_window=settings.local.wolf_window,
+        ),
     )
 
 

@@ -151,8 +151,15 @@ class LocalConfig(Section):
     timeout_seconds: float = Field(gt=0)
     usd_per_mtok: float = Field(ge=0)
     min_confidence: int = Field(ge=0, le=100)
+    trust_profile: Path | None
+    trust_min_precision: float = Field(ge=0, le=1)
+    trust_min_proposals: int = Field(ge=1)
+    wolf_share: float = Field(gt=0, le=1)
+    wolf_window: int = Field(ge=1)
 
-    _none_when_empty = field_validator("model_path", mode="before")(_empty_is_none)
+    _none_when_empty = field_validator("model_path", "trust_profile", mode="before")(
+        _empty_is_none
+    )
 
     @model_validator(mode="after")
     def _model_named_when_enabled(self) -> LocalConfig:

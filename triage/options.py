@@ -8,6 +8,7 @@ from datetime import timedelta
 from triage.costs import Price
 from triage.parsing import MailLimits
 from triage.router import Policy
+from triage.trust import TrustBars, TrustProfile
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,5 @@ class PipelineOptions:
     runpod_backlog_seconds: float = 300.0
     local_seconds_estimate: float = 5.0  # until measured: seconds per local answer
     secrets: tuple[str, ...] = ()  # the configuration's: masked wherever ticket text goes
+    trust: TrustProfile | None = None  # the local model's measured record ([local] trust_profile)
+    trust_bars: TrustBars = field(default_factory=TrustBars)

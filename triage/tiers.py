@@ -8,11 +8,12 @@ import json
 from typing import Any
 
 from models.port import ModelCall, TicketModel
+from models.prompt import load_prompt
 from models.schema import Analysis, ModelAnswer
 from triage.context import compact_text
 from triage.costs import baseline_usd
 from triage.escalation import EscalationOutcome, Escalator
-from triage.merge import merge_answer
+from triage.judge import ModelJudge
 from triage.offload import Prepared
 from triage.options import PipelineOptions
 from triage.ports import Clock, TicketStore
@@ -43,6 +44,9 @@ class ModelTiers:
         self._local = local
         self._escalator = escalator
         self.local_seconds = options.local_seconds_estimate  # per answer, for the backlog
+        self.judge = ModelJudge(
+            options.trust, options.trust_bars, load_prompt("triage").instructions
+        )
 
     @property
     def local(self) -> TicketModel | None:
@@ -50,6 +54,7 @@ class ModelTiers:
 
     def replace_options(self, options: PipelineOptions) -> None:
         self._options = options
+        self.judge.replace(options.trust, options.trust_bars)
 
     def _analysis_key(self, ticket: Ticket) -> str | None:
         if self._options.cache_ttl is None or self._escalator is None:
@@ -227,10 +232,15 @@ class ModelTiers:
             )
             if prepared.answer is not None:
                 gpu = self._merged(
-                    verdict, prepared.answer, "runpod", [*first, Attempt(tier="runpod", ok=True)]
+                    ticket,
+                    verdict,
+                    prepared.answer,
+                    "runpod",
+                    [*first, Attempt(tier="runpod", ok=True)],
+                    result,
                 )
                 gpu["cost"] = spent
-                return result.model_copy(update=gpu), prepared.answer.confidence
+                return result.model_copy(update=gpu), gpu.pop("_confidence")
             first.append(Attempt(tier="runpod", ok=False, error=prepared.error))
             result = result.model_copy(update={"cost": spent})
         if model is None:
@@ -247,7 +257,7 @@ class ModelTiers:
             key = answer_key(ticket, model.template, model.template_version, model.model)
             hit = self._store.cache_get(key, scope, self._clock() - ttl)
             if hit is not None:
-                return self._from_cache(model, raw, verdict, result, json.loads(hit))
+                return self._from_cache(model, raw, ticket, verdict, result, json.loads(hit))
         calls: list[ModelCall] = []
         for _ in range(2):
             call = model.complete(
@@ -273,7 +283,7 @@ class ModelTiers:
                 "route": Route(tier="rules", reason=result.route.reason, attempts=attempts),
             }
         else:
-            update = self._merged(verdict, answer, "local", attempts)
+            update = self._merged(ticket, verdict, answer, "local", attempts, result, model)
             if key is not None:
                 entry = {
                     "ticket": raw.id,
@@ -302,12 +312,13 @@ class ModelTiers:
             tokens_out=result.cost.tokens_out + sum(c.tokens_out for c in calls),
             cached_tokens=sum(c.cached_tokens for c in calls),
         )
-        return result.model_copy(update=update), (answer.confidence if answer else None)
+        return result.model_copy(update=update), update.pop("_confidence", None)
 
     def _from_cache(
         self,
         model: TicketModel,
         raw: RawInput,
+        ticket: Ticket,
         verdict: RulesVerdict,
         result: Result,
         entry: dict[str, Any],
@@ -315,7 +326,7 @@ class ModelTiers:
         """A stored answer for the same words: no call, booked as a hit at $0, linked."""
         answer = ModelAnswer.model_validate(entry["answer"])
         attempts = [Attempt(tier="rules", ok=True), Attempt(tier="local", ok=True)]
-        update = self._merged(verdict, answer, "local", attempts)
+        update = self._merged(ticket, verdict, answer, "local", attempts, result, model, False)
         update["route"] = update["route"].model_copy(
             update={
                 "reason": f"local (cached answer of {entry['ticket']}): "
@@ -335,14 +346,28 @@ class ModelTiers:
             "cache_hit",
             saved=(int(entry["tokens_in"]), int(entry["tokens_out"])),
         )
-        return result.model_copy(update=update), answer.confidence
+        confidence = update.pop("_confidence")
+        return result.model_copy(update=update), confidence
 
     def _merged(
-        self, verdict: RulesVerdict, answer: ModelAnswer, tier: Tier, attempts: list[Attempt]
+        self,
+        ticket: Ticket,
+        verdict: RulesVerdict,
+        answer: ModelAnswer,
+        tier: Tier,
+        attempts: list[Attempt],
+        result: Result,
+        model: TicketModel | None = None,
+        fresh: bool = True,
     ) -> dict[str, Any]:
-        refined = merge_answer(verdict, answer, self._options.local_min_confidence)
+        # triage/trust.py's gates (via the judge, which carries the crying-wolf guard).
+        name = model.model if model else tier
+        template = f"{model.template}@v{model.template_version}" if model else "triage@v?"
+        refined = self.judge.judge(ticket, verdict, answer, name, template, fresh)
         fields = refined.fields
         return {
+            "needs_review": [*result.needs_review, *refined.review],
+            "_confidence": refined.confidence,
             "category": refined.category,
             "priority": refined.priority,
             "risk": refined.risk,
