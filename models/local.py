@@ -5,7 +5,7 @@ llama.cpp evaluates that prefix once and reuses it):
 - the category, *scored*: the probability of each allowed label as the whole answer, summed
   over its spellings and normalised over the labels (no label is generated);
 - "a security incident or an outage?", scored the same way as yes/no;
-- a short written part (summary, applications, devices) generated under a JSON-schema
+- a short written part (a one-sentence summary) generated under a JSON-schema
   grammar whose strings hold no control characters and no \\u escapes, so that the largest
   answer the schema allows fits max_tokens.
 Calls are serialised by a lock. Generation is bounded by max_tokens and a deadline.
@@ -46,15 +46,15 @@ from triage.ticket import Category, Risk
 
 # llama.cpp's generated string rule lets raw control characters and \u escapes through
 # (FACTS.md: strict json.loads failed on most random-model samples). Forbid both at the source.
-_LOOSE_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] | [\\\\] (["\\\\bfnrt] | "u" [0-9a-fA-F]{4})'
-_STRICT_CHAR = 'char ::= [^"\\\\\\x00-\\x1F\\x7F] | [\\\\] (["\\\\bfnrt])'
-_SPACE_RULES = ('space ::= | " " | "\\n"{1,2} [ \\t]{0,20}', 'space ::= " "?')
+_LOOSE_CHAR = 'char ::= [^"\\\\] | "\\\\" (["\\\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
+_STRICT_CHAR = 'char ::= [^"\\\\\\x00-\\x1F\\x7F] | "\\\\" (["\\\\/bfnrt])'
+_SPACE = 'space ::= " "?'  # one optional blank between tokens: nothing to pad an answer with
 _CHARS_PER_TOKEN = 3  # a first guess when cutting a ticket to fit; then measured
 CATEGORIES: tuple[str, ...] = get_args(Category)
 INCIDENT = "yes"
 
 _TICKET_MARK = "\u2063ticket\u2063"  # where the ticket goes in the rendered template
-_ANSWER_MARK = "\u2063answer\u2063"
+_EMPTY = "Subject: N/A\n\nN/A"  # a ticket that says nothing, for calibration
 
 
 class LocalModelError(Exception):
@@ -81,19 +81,17 @@ def default_threads() -> int:
 
 def strict_grammar_text() -> str:
     text = str(json_schema_to_gbnf(json.dumps(answer_schema())))
-    for loose, strict in ((_LOOSE_CHAR, _STRICT_CHAR), _SPACE_RULES):
-        if loose not in text:
-            raise LocalModelError(f"llama.cpp's JSON grammar changed shape: no {loose!r}")
-        text = text.replace(loose, strict)
-    return text
+    if _LOOSE_CHAR not in text or _SPACE not in text.splitlines():
+        raise LocalModelError("llama.cpp's JSON grammar changed shape: cannot bound the answer")
+    return text.replace(_LOOSE_CHAR, _STRICT_CHAR)
 
 
 @dataclass
 class _Spent:
-    """Token counts of one call (all questions together)."""
+    """Tokens one call evaluated (all questions together; a prefix already in the context
+    is not evaluated again)."""
 
     evaluated: int = 0
-    reused: int = 0
 
 
 class LocalModel:
@@ -155,9 +153,15 @@ class LocalModel:
         self._max_tokens = max_tokens
         self._timeout = timeout_seconds
         self._lock = threading.Lock()
-        self._end = self._end_of_turn()
         self._labels = {label: self._spellings(label) for label in CATEGORIES}
         self._yes_no = {word: self._spellings(word) for word in ("yes", "no")}
+        # Contextual calibration: what the model answers to a ticket that says nothing is its
+        # bias (the first label listed, a favourite word); each answer is divided by it.
+        spent = _Spent()
+        self._prior = {
+            "category": self._choose(self.prompt_tokens(_EMPTY, "category"), self._labels, spent),
+            "incident": self._choose(self.prompt_tokens(_EMPTY, "incident"), self._yes_no, spent),
+        }
         self.model = model_path.name
         self.template = template.name
         self.template_version = template.version
@@ -168,29 +172,11 @@ class LocalModel:
             return ""
         return self._llm.detokenize([token], special=True).decode("utf-8", "replace")
 
-    def _end_of_turn(self) -> int:
-        """The token the chat template closes an assistant turn with (ChatML: <|im_end|>)."""
-        messages = [
-            {"role": "user", "content": "x"},
-            {"role": "assistant", "content": _ANSWER_MARK},
-        ]
-        rendered = Jinja2ChatFormatter(
-            template=str(self._llm.metadata["tokenizer.chat_template"]),
-            eos_token=self._token_text(self._llm.token_eos()),
-            bos_token=self._token_text(self._llm.token_bos()),
-            add_generation_prompt=False,
-        )(messages=messages).prompt  # type: ignore[arg-type]
-        after = rendered.partition(_ANSWER_MARK)[2]
-        tokens = self._llm.tokenize(after.encode("utf-8"), add_bos=False, special=True)
-        return tokens[0] if tokens else self._llm.token_eos()
-
     def _spellings(self, word: str) -> list[list[int]]:
-        """The word as a whole answer, as written and capitalised, closed by the end token."""
+        """The word as the answer's start, as written, capitalised and (short words) upper
+        case. Most labels are one token: their probability comes from a single evaluation."""
         forms = dict.fromkeys((word, word.capitalize(), word.upper() if len(word) <= 3 else word))
-        return [
-            [*self._llm.tokenize(form.encode("utf-8"), add_bos=False, special=False), self._end]
-            for form in forms
-        ]
+        return [self._llm.tokenize(form.encode("utf-8"), add_bos=False, special=False) for form in forms]
 
     def prompt_tokens(self, ticket_text: str, question: str) -> list[int]:
         """The chat template's own control tokens are tokens; the ticket's text is only ever
@@ -238,25 +224,32 @@ class LocalModel:
         spent = _Spent()
         with self._lock:
             started = time.monotonic()
+            first = self.prompt_tokens(text, "category")
+            cached = _common_prefix(self._evaluated(), first)  # the static prefix, reused
             try:
-                categories = self._choose(self.prompt_tokens(text, "category"), self._labels, spent)
-                incident = self._choose(self.prompt_tokens(text, "incident"), self._yes_no, spent)
+                categories = _calibrated(
+                    self._choose(first, self._labels, spent),
+                    self._prior["category"],
+                )
+                incident = _calibrated(
+                    self._choose(self.prompt_tokens(text, "incident"), self._yes_no, spent),
+                    self._prior["incident"],
+                )
                 write = self.prompt_tokens(text, "write")
-                spent.reused += _common_prefix(self._evaluated(), write)
-                spent.evaluated += len(write)
+                spent.evaluated += len(write) - _common_prefix(self._evaluated(), write)
                 out, outcome = self._generate(write, started + self._timeout, self._grammar)
             except (RuntimeError, ValueError) as exc:
                 return ModelCall(
                     None,
                     "error",
-                    spent.evaluated,
+                    spent.evaluated + cached,
                     0,
-                    spent.reused,
+                    cached,
                     time.monotonic() - started,
                     f"llama.cpp: {exc}",
                 )
             seconds = time.monotonic() - started
-        tokens_in, reused = spent.evaluated, spent.reused
+        tokens_in, reused = spent.evaluated + cached, cached
         if outcome != "ok":
             why = "answer exceeded max_tokens" if outcome == "invalid" else "deadline reached"
             return ModelCall(None, outcome, tokens_in, len(out), reused, seconds, why)
@@ -322,7 +315,6 @@ class LocalModel:
         common = min(_common_prefix(self._evaluated(), tokens), len(tokens) - 1)
         self._llm.n_tokens = common  # eval() drops the cache past this point
         self._llm.eval(tokens[common:])
-        spent.reused += common
         spent.evaluated += len(tokens) - common
         logits = np.ctypeslib.as_array(
             self._llm._ctx.get_logits_ith(-1), shape=(self._llm.n_vocab(),)
@@ -367,12 +359,19 @@ def answer_from(
         risk=risk,
         risk_reasons=reasons,
         summary=written.summary,
-        fields=ExtractedFields(applications=written.applications, devices=written.devices),
+        fields=ExtractedFields(),  # the rules extract; the model is not asked again
         escalate=incident >= 0.5,
         confidence=round(100 * categories[category]),
         label_probabilities={name: round(p, 4) for name, p in categories.items()},
         incident_probability=round(incident, 4),
     )
+
+
+def _calibrated(probabilities: dict[str, float], prior: dict[str, float]) -> dict[str, float]:
+    """Pure: each probability divided by the model's answer to an empty ticket, normalised."""
+    scaled = {name: p / max(prior[name], 1e-9) for name, p in probabilities.items()}
+    total = sum(scaled.values())
+    return {name: value / total for name, value in scaled.items()}
 
 
 def _logsumexp(values: Sequence[float]) -> float:

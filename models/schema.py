@@ -4,7 +4,8 @@ A model tier answers in two parts. The decisions (category, risk, escalation) ar
 written by the model: they are *scored* from its token probabilities, as a choice among the
 allowed labels and a yes/no question (models/local.py), and carried as probabilities. What
 the model writes, under a llama.cpp grammar, is only the short free text: a summary and the
-applications and devices it names (the rules already extract hosts, IPs and error codes).
+nothing else (the rules already extract hosts, IPs, error codes, applications and devices;
+asking a small model for them again only invites values that are not in the ticket).
 
 The written part's schema is bounded so that its largest possible answer fits `max_tokens`
 (see `worst_case_tokens`). The same schema validates what the Runpod worker returns.
@@ -20,8 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from triage.ticket import Category, Priority, Risk
 
 SUMMARY_CHARS = 140  # one short sentence
-LIST_ITEMS = 2  # empty is the normal answer
-ITEM_CHARS = 24
 # The written answer's grammar allows no \u escapes, so one character is at most four bytes
 # (UTF-8) and one generated token is at least one byte.
 BYTES_PER_CHAR = 4
@@ -40,14 +39,14 @@ class Written(BaseModel):
     """What the model writes itself: nothing the rules already know."""
 
     model_config = ConfigDict(extra="forbid")
-    summary: str = Field(max_length=SUMMARY_CHARS)
-    applications: list[str] = Field(max_length=LIST_ITEMS)
-    devices: list[str] = Field(max_length=LIST_ITEMS)
+    summary: str  # the grammar holds it to SUMMARY_CHARS (answer_schema)
 
     @field_validator("summary")
     @classmethod
     def _trim(cls, summary: str) -> str:
-        return summary.strip()
+        # Bytes that were not valid UTF-8 decode to one replacement character each and may
+        # push the count past the grammar's limit.
+        return summary.strip()[:SUMMARY_CHARS]
 
 
 class ModelAnswer(BaseModel):
@@ -80,30 +79,20 @@ def answer_schema() -> dict[str, Any]:
     schema = Written.model_json_schema()
     props = schema["properties"]
     props["summary"]["maxLength"] = SUMMARY_CHARS
-    for name in ("applications", "devices"):
-        props[name]["items"]["maxLength"] = ITEM_CHARS
-        props[name]["maxItems"] = LIST_ITEMS
     schema["additionalProperties"] = False
     schema["required"] = list(props)
     return schema
 
 
 def largest_answer() -> str:
-    """The longest text the schema allows (every list full, every string at its limit)."""
-    item = "x" * ITEM_CHARS
-    return json.dumps(
-        {
-            "summary": "x" * SUMMARY_CHARS,
-            "applications": [item] * LIST_ITEMS,
-            "devices": [item] * LIST_ITEMS,
-        }
-    )
+    """The longest text the schema allows (every string at its limit)."""
+    return json.dumps({"summary": "x" * SUMMARY_CHARS})
 
 
 def worst_case_tokens() -> int:
     """An upper bound on the tokens of any answer the grammar admits: each string character
     may take up to BYTES_PER_CHAR byte tokens, the JSON around them one token a byte."""
-    strings = SUMMARY_CHARS + 2 * LIST_ITEMS * ITEM_CHARS
+    strings = SUMMARY_CHARS
     structure = len(largest_answer()) - strings
     return structure + strings * BYTES_PER_CHAR
 

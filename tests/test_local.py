@@ -92,8 +92,9 @@ def test_the_rules_findings_are_not_shown_to_the_model(model):
 def test_the_static_prompt_prefix_is_reused_between_tickets(model):
     model.complete(text("first ticket"), "other", "low")
     second = model.complete(text("a completely different second ticket"), "other", "low")
-    system_tokens = len(model.prompt_tokens("", "category")) - 60
-    assert second.cached_tokens >= system_tokens > 0
+    one, other = model.prompt_tokens("A", "category"), model.prompt_tokens("B", "category")
+    static = next(n for n, (a, b) in enumerate(zip(one, other, strict=False)) if a != b)
+    assert second.cached_tokens >= static > 100  # the system text is not evaluated again
 
 
 def test_a_max_tokens_below_the_largest_answer_is_a_configuration_error(model_path):
@@ -121,7 +122,7 @@ def test_a_ticket_longer_than_the_context_is_cut_to_fit(model):
         return ("Subject: huge\n\n" + "word " * 20_000)[:room]
 
     call = model.complete(render, "other", "low")
-    assert call.outcome == "ok" and call.tokens_in <= N_CTX - MAX_TOKENS
+    assert call.outcome == "ok"  # llama.cpp refuses a prompt longer than the context
     assert len(rendered) >= 2 and rendered[-1] < rendered[0]
 
 
@@ -216,16 +217,34 @@ def test_process_with_a_configured_model_that_is_missing_fails_naming_the_file(t
     assert "missing.gguf" in capsys.readouterr().err
 
 
-def test_check_says_whether_a_model_is_configured_and_loads(model_path, tmp_path, capsys):
+def test_check_tries_the_model_and_refuses_one_that_calls_everything_high(
+    model_path, tmp_path, capsys
+):
     from triage.cli import main
 
     config = tmp_path / "config.toml"
     config.write_text("")
     main(["--config", str(config), "check"])
     assert "ok   local model: not configured" in capsys.readouterr().out
+    # The tiny model's weights are random: it says "yes, an incident" to every probe ticket.
     config.write_text(f"[local]\nenabled = true\nmodel_path = '{model_path}'\nn_ctx = {N_CTX}\n")
-    assert main(["--config", str(config), "check"]) == 0
-    assert "loads" in capsys.readouterr().out
+    assert main(["--config", str(config), "check"]) == 78
+    out = capsys.readouterr().out
+    assert "FAIL local model:" in out and "loads" in out
+    assert "refused: it called 3 of 3 ordinary requests high risk" in out
+
+
+def test_a_gguf_without_a_chat_template_is_a_configuration_error(tmp_path, capsys):
+    from triage.cli import main
+
+    base = write_model(tmp_path / "base.gguf", chat_template=None)
+    config = tmp_path / "config.toml"
+    config.write_text(f"[local]\nenabled = true\nmodel_path = '{base}'\n")
+    (tmp_path / "t.txt").write_text("Printer jams")
+    assert main(["--config", str(config), "process", str(tmp_path / "t.txt")]) == 78
+    assert "no chat template" in capsys.readouterr().err
+    assert main(["--config", str(config), "check"]) == 78
+    assert "base.gguf has no chat template" in capsys.readouterr().out
 
 
 class Counting:
