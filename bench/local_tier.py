@@ -22,11 +22,11 @@ ticket than the naive baseline, < 5% overhead over bare llama-cpp.
 from __future__ import annotations
 
 import argparse
-from itertools import takewhile
 import statistics
 import sys
 import tempfile
 import time
+from itertools import takewhile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -135,7 +135,8 @@ def main() -> None:
             render = lambda room, t=ticket, v=verdict: compact_text(t, v, room)  # noqa: E731
             room = (N_CTX - MAX_TOKENS) * 3
             tokens = model.prompt_tokens(render(room), "write")
-            cached = len(list(takewhile(lambda ab: ab[0] == ab[1], zip(other, tokens))))
+            pairs = zip(other, tokens, strict=False)
+            cached = len(list(takewhile(lambda ab: ab[0] == ab[1], pairs)))
             after_another_ticket()
             begun = time.perf_counter()
             model.decode(tokens, MAX_TOKENS, grammar=True)
@@ -160,8 +161,7 @@ def main() -> None:
     tokens_naive = statistics.mean(tokens for _, tokens in naive)
     shape = path.name if args.model else "0.5B-shaped Q8_0"
     print(
-        f"{count} tickets, {shape}, {model.threads} threads, "
-        f"answers capped at {MAX_TOKENS} tokens"
+        f"{count} tickets, {shape}, {model.threads} threads, answers capped at {MAX_TOKENS} tokens"
     )
     print(
         f"as built:      {per_built:6.2f} s/ticket, {tokens_built:6.0f} prompt tokens "

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "evalsets" / "dev"
-SEARCH = [Path(os.environ.get("TRIAGE_BENCH_MODELS", "/tmp/models"))]
+SEARCH = [Path(os.environ.get("TRIAGE_BENCH_MODELS", "/tmp/models"))]  # noqa: S108
 
 
 def find_models(explicit: list[Path]) -> list[Path]:
@@ -161,6 +161,7 @@ def _with_model(settings, local: str, trust: Path | None):  # type: ignore[no-un
 
 def _decoding(model, labels) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Seconds per generated token with and without the grammar, on the same prompts."""
+    from triage.errors import InputError
     from triage.parsing import MailLimits, parse_ticket
 
     limits = MailLimits(2 << 20, 1000, 30, 65536)
@@ -168,7 +169,7 @@ def _decoding(model, labels) -> tuple[float, float]:  # type: ignore[no-untyped-
     for label in labels:
         try:
             ticket = parse_ticket(label.file.read_bytes(), limits)
-        except Exception:
+        except InputError:
             continue
         tokens = model.prompt_tokens(f"Subject: {ticket.subject}\n\n{ticket.body[:1500]}", "write")
         for grammar in (True, False):

@@ -46,7 +46,10 @@ from triage.ticket import Category, Risk
 
 # llama.cpp's generated string rule lets raw control characters and \u escapes through
 # (FACTS.md: strict json.loads failed on most random-model samples). Forbid both at the source.
-_LOOSE_CHAR = 'char ::= [^"\\\\] | "\\\\" (["\\\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
+_LOOSE_CHAR = (
+    'char ::= [^"\\\\] | "\\\\" (["\\\\/bfnrt] | "u" '
+    "[0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])"
+)
 _STRICT_CHAR = 'char ::= [^"\\\\\\x00-\\x1F\\x7F] | "\\\\" (["\\\\/bfnrt])'
 _SPACE = 'space ::= " "?'  # one optional blank between tokens: nothing to pad an answer with
 _CHARS_PER_TOKEN = 3  # a first guess when cutting a ticket to fit; then measured
@@ -176,7 +179,9 @@ class LocalModel:
         """The word as the answer's start, as written, capitalised and (short words) upper
         case. Most labels are one token: their probability comes from a single evaluation."""
         forms = dict.fromkeys((word, word.capitalize(), word.upper() if len(word) <= 3 else word))
-        return [self._llm.tokenize(form.encode("utf-8"), add_bos=False, special=False) for form in forms]
+        return [
+            self._llm.tokenize(form.encode("utf-8"), add_bos=False, special=False) for form in forms
+        ]
 
     def prompt_tokens(self, ticket_text: str, question: str) -> list[int]:
         """The chat template's own control tokens are tokens; the ticket's text is only ever
@@ -354,7 +359,7 @@ def answer_from(
     risk: Risk = "high" if raised else floor
     reasons = [f"P(security incident or outage) = {incident:.2f}"] if raised else []
     return ModelAnswer(
-        category=category,  # type: ignore[arg-type]
+        category=category,
         priority=priority_for(risk, "P3"),
         risk=risk,
         risk_reasons=reasons,

@@ -107,4 +107,3 @@ class Analysis(BaseModel):
     next_steps: list[str] = Field(min_length=1, max_length=10)
     draft_reply: str = Field(min_length=1, max_length=4000)
     confidence: int = Field(ge=0, le=100)
-

@@ -116,9 +116,7 @@ def test_a_right_model_raises_risk_once_its_trust_is_measured(make_settings, tmp
     assert all("risk low -> high" in r.result.route.reason for r in raised if r.opinion)
 
 
-def test_the_crying_wolf_guard_holds_back_even_trusted_raises_and_says_so(
-    make_settings, tmp_path
-):
+def test_the_crying_wolf_guard_holds_back_even_trusted_raises_and_says_so(make_settings, tmp_path):
     from triage.parsing import MailLimits, parse_ticket
     from triage.rules import evaluate
 
@@ -162,9 +160,7 @@ def test_the_crying_wolf_guard_holds_back_even_trusted_raises_and_says_so(
         ),
     ],
 )
-def test_check_refuses_a_model_that_calls_everything_high_or_parrots_the_prompt(
-    answers, refused
-):
+def test_check_refuses_a_model_that_calls_everything_high_or_parrots_the_prompt(answers, refused):
     instructions = "Answer in JSON: summary is one short sentence saying what the user needs"
     reason = judge_probe([ProbeAnswer(*a) for a in answers], instructions)
     assert (reason is None) if refused is None else (refused in str(reason))

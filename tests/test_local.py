@@ -15,10 +15,10 @@ from models.local import CATEGORIES, LocalModel, LocalModelError, UnfitModelErro
 from models.port import ModelCall
 from models.prompt import load_prompt
 from models.schema import ModelAnswer, worst_case_tokens
-from triage.errors import ConfigError
 from tests.conftest import mail, raw
 from tests.gguf_model import write_model
 from triage.compose import build_pipeline
+from triage.errors import ConfigError
 from triage.outbox import Outbox
 
 N_CTX, MAX_TOKENS = 8192, 3000  # the tiny model's vocab is byte-level: about a token a char
@@ -63,7 +63,7 @@ def test_every_call_returns_a_schema_valid_answer(model, body):
     dumped = call.answer.model_dump_json()
     assert json.loads(dumped)  # strict JSON
     assert not any(ord(char) < 32 for char in call.answer.summary)
-    assert 0 < call.tokens_in and 0 < call.tokens_out <= worst_case_tokens()
+    assert call.tokens_in > 0 and 0 < call.tokens_out <= worst_case_tokens()
 
 
 def test_the_category_and_the_incident_are_scored_probabilities_not_written_numbers(model):
@@ -82,9 +82,10 @@ def test_the_category_and_the_incident_are_scored_probabilities_not_written_numb
 
 def test_the_rules_findings_are_not_shown_to_the_model(model):
     asked = [model.prompt_tokens("Printer jams", q) for q in ("category", "incident", "write")]
-    assert all(tokens == model.prompt_tokens("Printer jams", q) for tokens, q in zip(
-        asked, ("category", "incident", "write"), strict=True
-    ))
+    assert all(
+        tokens == model.prompt_tokens("Printer jams", q)
+        for tokens, q in zip(asked, ("category", "incident", "write"), strict=True)
+    )
     prompt = load_prompt("triage")
     assert "{rules_category}" not in prompt.user and "rules already" not in prompt.instructions
 

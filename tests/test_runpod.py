@@ -44,7 +44,9 @@ def offloader(gpu: RunpodStandIn, store, clock, budget=10.0, timeout=20.0) -> Of
     client = RunpodBatches(
         "ep-test", "rp-test-key", gpu.base_url, timeout_seconds=timeout, poll_seconds=0.05
     )
-    policy = OffloadPolicy(budget, USD_PER_SECOND, timeout, 50, "triage", "1")
+    policy = OffloadPolicy(
+        budget, USD_PER_SECOND, timeout, 50, "triage", load_prompt("triage").version
+    )
     return Offloader(client, store, policy, Breaker(3, 300), clock)
 
 

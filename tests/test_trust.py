@@ -134,7 +134,9 @@ def test_a_category_changes_only_where_the_rules_were_unsure_and_trust_is_earned
 def test_risk_is_raised_only_on_earned_trust_and_never_lowered(
     rules_risk, model, trust, wolf, expected
 ):
-    rules = verdict(risk=rules_risk, priority={"high": "P1", "medium": "P2", "low": "P3"}[rules_risk])
+    rules = verdict(
+        risk=rules_risk, priority={"high": "P1", "medium": "P2", "low": "P3"}[rules_risk]
+    )
     refined = gate_answer(rules, model, gate(trust, crying_wolf=wolf))
     assert refined.risk == expected
     raised = expected != rules_risk

@@ -7,7 +7,6 @@ import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from triage.config import ImapAccountConfig, LoadedSettings, Settings

@@ -157,9 +157,7 @@ class LocalConfig(Section):
     wolf_share: float = Field(gt=0, le=1)
     wolf_window: int = Field(ge=1)
 
-    _none_when_empty = field_validator("model_path", "trust_profile", mode="before")(
-        _empty_is_none
-    )
+    _none_when_empty = field_validator("model_path", "trust_profile", mode="before")(_empty_is_none)
 
     @model_validator(mode="after")
     def _model_named_when_enabled(self) -> LocalConfig:

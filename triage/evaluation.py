@@ -170,8 +170,10 @@ def score(rows: list[Scored], price: Price | None, system_tokens: int) -> Report
     """Pure: the numbers of the report from the scored rows."""
     total = len(rows) or 1
     checks: dict[str, Callable[[Scored], bool]] = {
-        "category": lambda r: r.result.category in r.label.categories
-        or (not r.label.categories and r.result.status != "triaged"),
+        "category": lambda r: (
+            r.result.category in r.label.categories
+            or (not r.label.categories and r.result.status != "triaged")
+        ),
         "risk": lambda r: r.result.risk in r.label.risks or not r.label.risks,
         "status": lambda r: r.result.status == r.label.status,
         "tags": lambda r: frozenset(r.result.sensitivity.tags) == r.label.tags,

@@ -7,6 +7,7 @@ and, with a trust profile from another model, send routine tickets to the paid t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.port import TicketModel
@@ -14,7 +15,10 @@ from triage.trust import parrots
 
 # (ticket text, whether it is an ordinary request nobody would call high risk)
 PROBES: tuple[tuple[str, bool], ...] = (
-    ("Subject: Toner\n\nThe printer on the 2nd floor says the toner is low. Can you send one?", True),
+    (
+        "Subject: Toner\n\nThe printer on the 2nd floor says the toner is low. Can you send one?",
+        True,
+    ),
     ("Subject: Visio\n\nHi, could you install Microsoft Visio on my laptop? Thanks, Anna", True),
     ("Subject: Monitor\n\nMy second monitor flickers a bit since Monday, not urgent.", True),
     (
@@ -49,12 +53,16 @@ def judge_probe(answers: list[ProbeAnswer], instructions: str) -> str | None:
     return None
 
 
+def _cut(text: str) -> Callable[[int], str]:
+    return lambda room: text[:room]
+
+
 def probe_model(model: TicketModel, instructions: str) -> tuple[str | None, list[ProbeAnswer]]:
     """Run the probe tickets (the rules' floor: other, low). An answer that fails counts as
     not high with no summary; the refusal reason (or None) and the answers."""
     answers = []
     for text, benign in PROBES:
-        call = model.complete(lambda room, body=text: body[:room], "other", "low")
+        call = model.complete(_cut(text), "other", "low")
         answer = call.answer
         answers.append(
             ProbeAnswer(

@@ -107,9 +107,9 @@ def earned_threshold(rows: tuple[Measured, ...], bars: TrustBars) -> float | Non
     enough tickets; None when no threshold earns it."""
     for row in sorted(rows, key=lambda r: r.threshold):
         precision = row.precision
-        if row.proposals >= bars.min_proposals and precision is not None:
-            if precision >= bars.min_precision:
-                return row.threshold
+        enough = row.proposals >= bars.min_proposals and precision is not None
+        if enough and precision is not None and precision >= bars.min_precision:
+            return row.threshold
     return None
 
 
