@@ -50,7 +50,9 @@ class Replay:
         self.model, self.template, self.template_version = name, template, version
         self._calls = list(calls)
 
-    def complete(self, render: Callable[[int], str], category: str, risk: str) -> object:
+    def complete(
+        self, render: Callable[[int], str], category: str, risk: str, asks: object = None
+    ) -> object:
         return self._calls.pop(0)
 
 
@@ -119,8 +121,8 @@ def _bench_model(model, path, labels, settings, rules) -> None:  # type: ignore[
     calls: list[object] = []
     inner = recording.complete
 
-    def keep(render, category, risk):  # type: ignore[no-untyped-def]
-        call = inner(render, category, risk)
+    def keep(render, category, risk, asks):  # type: ignore[no-untyped-def]
+        call = inner(render, category, risk, asks)
         calls.append(call)
         return call
 

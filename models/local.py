@@ -30,7 +30,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 from pydantic import ValidationError
 
-from models.port import ModelCall, Outcome
+from models.port import ALL_QUESTIONS, ModelCall, Outcome
 from models.prompt import PromptTemplate
 from models.schema import (
     ExtractedFields,
@@ -198,10 +198,15 @@ class LocalModel:
         ]
 
     def complete(
-        self, render: Callable[[int], str], rules_category: str, rules_risk: str
+        self,
+        render: Callable[[int], str],
+        rules_category: str,
+        rules_risk: str,
+        asks: frozenset[str] = ALL_QUESTIONS,
     ) -> ModelCall:
-        """Fit the ticket into the context (cut, marked), then ask. The rules' findings are
-        not shown to the model; `rules_risk` is the floor its answer's risk starts from."""
+        """Fit the ticket into the context (cut, marked), then ask the questions in `asks`
+        (the summary is always written). The rules' findings are not shown to the model;
+        they stand where a question is not asked, and `rules_risk` is the floor."""
         budget = self._n_ctx - self._max_tokens
         room = budget * _CHARS_PER_TOKEN
         for _ in range(4):
@@ -210,7 +215,7 @@ class LocalModel:
                 (self.prompt_tokens(text, q) for q in ("category", "incident", "write")), key=len
             )
             if len(longest) <= budget:
-                return self.ask(text, rules_category, rules_risk)
+                return self.ask(text, rules_category, rules_risk, asks)
             room = int(room * budget / len(longest) * 0.9)
             if room < 200:
                 break
@@ -224,23 +229,30 @@ class LocalModel:
             f"the prompt does not fit n_ctx={self._n_ctx} even with the ticket cut",
         )
 
-    def ask(self, text: str, rules_category: str, rules_risk: str) -> ModelCall:
-        """The three questions about one (fitted) ticket."""
+    def ask(
+        self,
+        text: str,
+        rules_category: str,
+        rules_risk: str,
+        asks: frozenset[str] = ALL_QUESTIONS,
+    ) -> ModelCall:
+        """The questions about one (fitted) ticket."""
         spent = _Spent()
+        categories: dict[str, float] = {}
+        incident: float | None = None
         with self._lock:
             started = time.monotonic()
-            first = self.prompt_tokens(text, "category")
-            cached = _common_prefix(self._evaluated(), first)  # the static prefix, reused
+            write = self.prompt_tokens(text, "write")
+            cached = _common_prefix(self._evaluated(), write)  # the static prefix, reused
             try:
-                categories = _calibrated(
-                    self._choose(first, self._labels, spent),
-                    self._prior["category"],
-                )
-                incident = _calibrated(
-                    self._choose(self.prompt_tokens(text, "incident"), self._yes_no, spent),
-                    self._prior["incident"],
-                )
-                write = self.prompt_tokens(text, "write")
+                if "category" in asks:
+                    categories = _calibrated(
+                        self._choose(self.prompt_tokens(text, "category"), self._labels, spent),
+                        self._prior["category"],
+                    )
+                if "incident" in asks:
+                    yes_no = self._choose(self.prompt_tokens(text, "incident"), self._yes_no, spent)
+                    incident = _calibrated(yes_no, self._prior["incident"])[INCIDENT]
                 spent.evaluated += len(write) - _common_prefix(self._evaluated(), write)
                 out, outcome = self._generate(write, started + self._timeout, self._grammar)
             except (RuntimeError, ValueError) as exc:
@@ -272,7 +284,7 @@ class LocalModel:
                 seconds,
                 f"schema: {where}: {problem['msg']}",
             )
-        answer = answer_from(categories, incident[INCIDENT], written, rules_risk)
+        answer = answer_from(categories, incident, written, rules_category, rules_risk)
         return ModelCall(answer, "ok", tokens_in, len(out), reused, seconds)
 
     def decode(self, tokens: list[int], limit: int, grammar: bool) -> tuple[int, float]:
@@ -348,14 +360,17 @@ class LocalModel:
 
 def answer_from(
     categories: dict[str, float],
-    incident: float,
+    incident: float | None,
     written: Written,
+    rules_category: str,
     rules_risk: str,
 ) -> ModelAnswer:
-    """Pure: the answer from the scored probabilities and the written part."""
-    category = max(categories, key=lambda name: categories[name])
+    """Pure: the answer from the scored probabilities and the written part. A question not
+    asked (no probabilities) leaves the rules' answer: category, and risk as the floor."""
+    category = max(categories, key=lambda name: categories[name]) if categories else rules_category
     floor: Risk = rules_risk if rules_risk in RISK_ORDER else "low"  # type: ignore[assignment]
-    raised = incident >= 0.5 and RISK_ORDER[floor] < RISK_ORDER["high"]
+    says_yes = incident is not None and incident >= 0.5
+    raised = says_yes and RISK_ORDER[floor] < RISK_ORDER["high"]
     risk: Risk = "high" if raised else floor
     reasons = [f"P(security incident or outage) = {incident:.2f}"] if raised else []
     return ModelAnswer(
@@ -365,10 +380,10 @@ def answer_from(
         risk_reasons=reasons,
         summary=written.summary,
         fields=ExtractedFields(),  # the rules extract; the model is not asked again
-        escalate=incident >= 0.5,
-        confidence=round(100 * categories[category]),
+        escalate=says_yes,
+        confidence=round(100 * categories.get(category, 1.0)),
         label_probabilities={name: round(p, 4) for name, p in categories.items()},
-        incident_probability=round(incident, 4),
+        incident_probability=round(incident, 4) if incident is not None else None,
     )
 
 

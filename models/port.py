@@ -10,6 +10,8 @@ from models.schema import Analysis, ModelAnswer
 from triage.costs import Usage
 
 Outcome = Literal["ok", "invalid", "timeout", "overflow", "error"]
+# What a ticket model may be asked; the summary is always written.
+ALL_QUESTIONS = frozenset({"category", "incident"})
 AttemptOutcome = Literal["ok", "retryable", "fatal", "unknown"]
 
 
@@ -34,10 +36,15 @@ class TicketModel(Protocol):
     template_version: str
 
     def complete(
-        self, render: Callable[[int], str], rules_category: str, rules_risk: str
+        self,
+        render: Callable[[int], str],
+        rules_category: str,
+        rules_risk: str,
+        asks: frozenset[str] = ALL_QUESTIONS,
     ) -> ModelCall:
         """`render(max_chars)` gives the compact ticket at most that long; the model picks
-        the size that fits its context."""
+        the size that fits its context. `asks`: the questions where the rules are unsure
+        (triage/trust.py `questions_for`); the rules' answer stands for the others."""
         ...
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from models.port import ModelCall
+from models.port import ALL_QUESTIONS, ModelCall
 from models.schema import ExtractedFields, ModelAnswer
 from triage.config import Settings
 from triage.eval_run import run_labels
@@ -47,7 +47,13 @@ class StandIn:
     def __init__(self, name: str, says_high: Callable[[str], bool]) -> None:
         self.model, self._says_high = name, says_high
 
-    def complete(self, render: Callable[[int], str], category: str, risk: str) -> ModelCall:
+    def complete(
+        self,
+        render: Callable[[int], str],
+        category: str,
+        risk: str,
+        asks: frozenset[str] = ALL_QUESTIONS,
+    ) -> ModelCall:
         text = render(4000)
         high = self._says_high(text)
         answer = ModelAnswer(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from models.local import CATEGORIES, LocalModel, LocalModelError, UnfitModelError, default_threads
-from models.port import ModelCall
+from models.port import ALL_QUESTIONS, ModelCall
 from models.prompt import load_prompt
 from models.schema import ModelAnswer, worst_case_tokens
 from tests.conftest import mail, raw
@@ -168,7 +168,7 @@ class Invalid:
         self.model, self.template = model.model, model.template
         self.template_version = model.template_version
 
-    def complete(self, render, category, risk):
+    def complete(self, render, category, risk, asks=ALL_QUESTIONS):
         return ModelCall(None, "invalid", 100, 40, 0, 0.1, "schema: summary: too long")
 
 
@@ -256,9 +256,9 @@ class Counting:
         self.model, self.template = model.model, model.template
         self.template_version = model.template_version
 
-    def complete(self, render, category, risk):
+    def complete(self, render, category, risk, asks=ALL_QUESTIONS):
         self.calls += 1
-        return self.inner.complete(render, category, risk)
+        return self.inner.complete(render, category, risk, asks)
 
 
 def test_a_storm_of_identical_reports_is_answered_once_and_linked(model, settings, store, clock):
@@ -295,3 +295,11 @@ def test_cached_answers_are_scoped_by_sensitivity(model, settings, store, clock)
     ).result
     assert (public.sensitivity.level, internal.sensitivity.level) == ("public", "internal")
     assert counting.calls == 2 and internal.cache_of is None
+
+
+def test_a_question_not_asked_leaves_the_rules_answer(model):
+    call = model.complete(text("VPN error 809 again"), "vpn", "high", frozenset())
+    answer = call.answer
+    assert call.outcome == "ok" and answer is not None
+    assert (answer.category, answer.risk, answer.escalate) == ("vpn", "high", False)
+    assert answer.label_probabilities == {} and answer.incident_probability is None

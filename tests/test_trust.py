@@ -23,6 +23,7 @@ from triage.trust import (
     grounded_values,
     has_format,
     load_trust,
+    questions_for,
     trust_for,
 )
 
@@ -242,3 +243,16 @@ def test_a_profile_round_trips_and_holds_only_for_its_model_and_prompt(tmp_path:
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="trust_profile"):
         load_trust(path)
+
+
+@pytest.mark.parametrize(
+    ("rules", "asked"),
+    [
+        (verdict("other"), {"category", "incident"}),
+        (verdict("vpn", confident=True), {"incident"}),
+        (verdict("other", risk="high", priority="P1"), {"category"}),
+        (verdict("vpn", confident=True, risk="high", priority="P1"), set()),
+    ],
+)
+def test_the_model_is_asked_only_where_the_rules_are_unsure(rules, asked):
+    assert questions_for(rules) == asked

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.port import ModelCall, TicketModel
+from models.port import ALL_QUESTIONS, ModelCall, TicketModel
 from models.schema import ModelAnswer
 from triage.costs import Price
 from triage.errors import InputError
@@ -368,9 +368,13 @@ class Recording:
         self.calls = 0
 
     def complete(
-        self, render: Callable[[int], str], rules_category: str, rules_risk: str
+        self,
+        render: Callable[[int], str],
+        rules_category: str,
+        rules_risk: str,
+        asks: frozenset[str] = ALL_QUESTIONS,
     ) -> ModelCall:
-        call = self.inner.complete(render, rules_category, rules_risk)
+        call = self.inner.complete(render, rules_category, rules_risk, asks)
         self.last = call
         self.calls += 1
         self.seconds += call.seconds

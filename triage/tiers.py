@@ -27,6 +27,7 @@ from triage.rules.risk import priority_for
 from triage.rules.sensitivity import scrub
 from triage.store import LedgerEntry
 from triage.ticket import RawInput, Ticket, Tier
+from triage.trust import questions_for
 
 
 class ModelTiers:
@@ -261,7 +262,10 @@ class ModelTiers:
         calls: list[ModelCall] = []
         for _ in range(2):
             call = model.complete(
-                lambda room: compact_text(ticket, verdict, room), verdict.category, verdict.risk
+                lambda room: compact_text(ticket, verdict, room),
+                verdict.category,
+                verdict.risk,
+                questions_for(verdict),  # only where the rules are unsure
             )
             calls.append(call)
             if call.outcome != "invalid":

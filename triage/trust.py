@@ -181,6 +181,17 @@ class Refined:
     confidence: int | None = None
 
 
+def questions_for(verdict: RulesVerdict) -> frozenset[str]:
+    """Pure: ask the model only where the rules are unsure: the category unless a rule placed
+    it from the subject; the incident question unless the rules already say high."""
+    asks = set()
+    if not verdict.category_confident:
+        asks.add("category")
+    if verdict.risk != "high":
+        asks.add("incident")
+    return frozenset(asks)
+
+
 def proposes_raise(verdict: RulesVerdict, answer: ModelAnswer) -> bool:
     """The model's answer would raise the rules' risk (what the crying-wolf guard counts)."""
     return RISK_ORDER[answer.risk] > RISK_ORDER[verdict.risk]
@@ -261,7 +272,9 @@ def gate_answer(verdict: RulesVerdict, answer: ModelAnswer, gate: Gate) -> Refin
         escalate=escalate,
         note=", ".join(changes) or "confirmed the rules",
         review=tuple(review),
-        confidence=answer.confidence if category_bar is not None else None,
+        confidence=answer.confidence
+        if category_bar is not None and answer.label_probabilities
+        else None,
     )
 
 
