@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,6 +71,11 @@ def main() -> int:
     if not (DEV_SET / "make_dev_set.py").is_file():
         print(f"skipped: no development set at {DEV_SET}")
         return 0
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     models = find_models(args.model)
     if not models:
         print("skipped: no model found (see --help for how to get SmolLM2)")
@@ -121,8 +127,12 @@ def _bench_model(model, path, labels, settings, rules) -> None:  # type: ignore[
     calls: list[object] = []
     inner = recording.complete
 
+    cpu = [0.0]
+
     def keep(render, category, risk, asks):  # type: ignore[no-untyped-def]
+        begun = time.process_time()
         call = inner(render, category, risk, asks)
+        cpu[0] += time.process_time() - begun
         calls.append(call)
         return call
 
@@ -141,7 +151,8 @@ def _bench_model(model, path, labels, settings, rules) -> None:  # type: ignore[
     per_call = recording.seconds / max(recording.calls, 1)
     tokens = recording.tokens_out / max(recording.calls, 1)
     print(
-        f"  {name}: {recording.calls} calls, {per_call:.2f} s/ticket, {tokens:.0f} output "
+        f"  {name}: {recording.calls} calls, {per_call:.2f} s/ticket wall "
+        f"({cpu[0] / max(recording.calls, 1):.2f} s CPU), {tokens:.0f} output "
         f"tokens/ticket, {model.threads} threads; raw answers: category {record['category']}, "
         f"says high {record['says_high']}, escalation precision "
         f"{record['escalation_precision']} recall {record['escalation_recall']}"

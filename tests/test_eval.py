@@ -48,19 +48,7 @@ def test_the_text_report_names_the_misses(tmp_path, capsys):
 
 def test_scoring_is_a_pure_function_of_the_rows():
     def row(tier: str, wanted: str | None, raw_tokens: int) -> Scored:
-        result = Result(
-            id="t",
-            source="cli",
-            source_ref="x",
-            message_id=None,
-            received_at="2026-11-02T09:00:00Z",
-            sender=None,
-            subject="s",
-            status="triaged",
-            status_reason=None,
-            workflow="other",
-            route=Route(tier=tier, reason="r", wanted=wanted),
-        )
+        result = result_of("other", "low", tier=tier, wanted=wanted)
         label = Label(Path("x"), ("other",), ("low",), "triaged", frozenset())
         return Scored(label, result, raw_tokens=raw_tokens, paid_tokens=100)
 
@@ -88,7 +76,9 @@ def test_the_development_sets_label_format_is_read_as_it_is(tmp_path):
     assert d.risks == () and d.categories == () and d.group == "auto" and not d.never_high
 
 
-def result_of(category: str, risk: str, status: str = "triaged", wanted=None) -> Result:
+def result_of(
+    category: str, risk: str, status: str = "triaged", tier: str = "rules", wanted=None
+) -> Result:
     return Result(
         id="t",
         source="cli",
@@ -102,7 +92,7 @@ def result_of(category: str, risk: str, status: str = "triaged", wanted=None) ->
         workflow="other",
         category=category,
         risk=risk,
-        route=Route(tier="rules", reason="r", wanted=wanted),
+        route=Route(tier=tier, reason="r", wanted=wanted),
     )
 
 
