@@ -303,3 +303,17 @@ def test_a_question_not_asked_leaves_the_rules_answer(model):
     assert call.outcome == "ok" and answer is not None
     assert (answer.category, answer.risk, answer.escalate) == ("vpn", "high", False)
     assert answer.label_probabilities == {} and answer.incident_probability is None
+
+
+def test_the_largest_answer_the_schema_allows_fits_the_default_max_tokens(model):
+    from models.local import strict_grammar_text
+    from models.schema import largest_answer
+    from triage.config import load_settings
+
+    assert worst_case_tokens() <= load_settings(None, {}).settings.local.max_tokens
+    # On a byte-level vocabulary a token is about a byte: the bound holds there too, even
+    # with every character a four-byte one.
+    widest = largest_answer().replace("x", "\U0001f600")
+    assert len(model._llm.tokenize(widest.encode(), add_bos=False)) <= worst_case_tokens()
+    grammar = strict_grammar_text()
+    assert '"u"' not in grammar and "\\x00-\\x1F" in grammar  # no \u escapes, no raw controls
