@@ -139,7 +139,7 @@ def _bench_model(model, path, labels, settings, rules) -> None:  # type: ignore[
     recording.complete = keep  # type: ignore[method-assign]
     rows = run_labels(_with_model(settings, local, None), labels, recording)
     name = path.name[:28]
-    print(_row(f"{name} (no profile)", metrics(rows)))
+    print(_row(f"{name} (no profile)", metrics(rows)), flush=True)
     profile = trust_profile(rows, model.model, f"triage@v{model.template_version}", "dev")
     saved = path.with_suffix(".trust.json")
     target = Path(tempfile.gettempdir()) / saved.name

@@ -5,15 +5,13 @@ llama.cpp evaluates that prefix once and reuses it):
 - the category, *scored*: the probability of each allowed label as the whole answer, summed
   over its spellings and normalised over the labels (no label is generated);
 - "a security incident or an outage?", scored the same way as yes/no;
-- a short written part (a one-sentence summary) generated under a JSON-schema
-  grammar whose strings hold no control characters and no \\u escapes, so that the largest
-  answer the schema allows fits max_tokens.
+- a one-line summary generated under a grammar (printable characters, at most
+  SUMMARY_CHARS), so that the largest answer it allows fits max_tokens.
 Calls are serialised by a lock. Generation is bounded by max_tokens and a deadline.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -27,31 +25,16 @@ import llama_cpp
 import numpy as np
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
-from pydantic import ValidationError
+from llama_cpp.llama_grammar import LlamaGrammar
 
 from models.port import ALL_QUESTIONS, ModelCall, Outcome
 from models.prompt import PromptTemplate
-from models.schema import (
-    ExtractedFields,
-    ModelAnswer,
-    Written,
-    answer_schema,
-    worst_case_tokens,
-)
+from models.schema import SUMMARY_CHARS, ExtractedFields, ModelAnswer, Written, worst_case_tokens
 from triage.errors import ConfigError
 from triage.rules.keywords import RISK_ORDER
 from triage.rules.risk import priority_for
 from triage.ticket import Category, Risk
 
-# llama.cpp's generated string rule lets raw control characters and \u escapes through
-# (FACTS.md: strict json.loads failed on most random-model samples). Forbid both at the source.
-_LOOSE_CHAR = (
-    'char ::= [^"\\\\] | "\\\\" (["\\\\/bfnrt] | "u" '
-    "[0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])"
-)
-_STRICT_CHAR = 'char ::= [^"\\\\\\x00-\\x1F\\x7F] | "\\\\" (["\\\\/bfnrt])'
-_SPACE = 'space ::= " "?'  # one optional blank between tokens: nothing to pad an answer with
 _CHARS_PER_TOKEN = 3  # a first guess when cutting a ticket to fit; then measured
 CATEGORIES: tuple[str, ...] = get_args(Category)
 INCIDENT = "yes"
@@ -83,10 +66,9 @@ def default_threads() -> int:
 
 
 def strict_grammar_text() -> str:
-    text = str(json_schema_to_gbnf(json.dumps(answer_schema())))
-    if _LOOSE_CHAR not in text or _SPACE not in text.splitlines():
-        raise LocalModelError("llama.cpp's JSON grammar changed shape: cannot bound the answer")
-    return text.replace(_LOOSE_CHAR, _STRICT_CHAR)
+    """The written part's grammar: one line of at most SUMMARY_CHARS printable characters (no
+    control characters, so nothing can break the line or the JSON it is stored in)."""
+    return f"root ::= [^\\x00-\\x1F\\x7F]{{1,{SUMMARY_CHARS}}}\n"
 
 
 @dataclass
@@ -107,7 +89,7 @@ class LocalModel:
         *,
         n_threads: int = 0,
         n_ctx: int = 4096,
-        max_tokens: int = 1024,
+        max_tokens: int = 400,
         timeout_seconds: float = 60.0,
         n_gpu_layers: int = 0,
         grammar: bool = True,
@@ -270,20 +252,7 @@ class LocalModel:
         if outcome != "ok":
             why = "answer exceeded max_tokens" if outcome == "invalid" else "deadline reached"
             return ModelCall(None, outcome, tokens_in, len(out), reused, seconds, why)
-        try:
-            written = Written.model_validate_json(self._detokenize(out))
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"]) or "answer"
-            return ModelCall(
-                None,
-                "invalid",
-                tokens_in,
-                len(out),
-                reused,
-                seconds,
-                f"schema: {where}: {problem['msg']}",
-            )
+        written = Written(summary=self._detokenize(out))
         answer = answer_from(categories, incident, written, rules_category, rules_risk)
         return ModelCall(answer, "ok", tokens_in, len(out), reused, seconds)
 

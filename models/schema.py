@@ -1,29 +1,26 @@
-"""The structured answer a model tier gives for one ticket, and the JSON schema it writes.
+"""The structured answer a model tier gives for one ticket.
 
 A model tier answers in two parts. The decisions (category, risk, escalation) are never
 written by the model: they are *scored* from its token probabilities, as a choice among the
 allowed labels and a yes/no question (models/local.py), and carried as probabilities. What
-the model writes, under a llama.cpp grammar, is only the short free text: a summary and the
-nothing else (the rules already extract hosts, IPs, error codes, applications and devices;
-asking a small model for them again only invites values that are not in the ticket).
+the model writes, under a llama.cpp grammar, is only a one-line summary: nothing else (the
+rules already extract hosts, IPs, error codes, applications and devices; asking a small model
+for them again only invites values that are not in the ticket).
 
-The written part's schema is bounded so that its largest possible answer fits `max_tokens`
-(see `worst_case_tokens`). The same schema validates what the Runpod worker returns.
+The written part is bounded so that its largest possible answer fits `max_tokens` (see
+`worst_case_tokens`). The same answer validates what the Runpod worker returns.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from triage.ticket import Category, Priority, Risk
 
-SUMMARY_CHARS = 140  # one short sentence
-# The written answer's grammar allows no \u escapes, so one character is at most four bytes
-# (UTF-8) and one generated token is at least one byte.
-BYTES_PER_CHAR = 4
+SUMMARY_CHARS = 100  # one short sentence, one line
+BYTES_PER_CHAR = 4  # UTF-8
 
 
 class ExtractedFields(BaseModel):
@@ -39,7 +36,7 @@ class Written(BaseModel):
     """What the model writes itself: nothing the rules already know."""
 
     model_config = ConfigDict(extra="forbid")
-    summary: str  # the grammar holds it to SUMMARY_CHARS (answer_schema)
+    summary: str  # the grammar holds it to SUMMARY_CHARS characters on one line
 
     @field_validator("summary")
     @classmethod
@@ -74,27 +71,15 @@ class ModelAnswer(BaseModel):
         return summary.strip()[:SUMMARY_CHARS]
 
 
-def answer_schema() -> dict[str, Any]:
-    """The JSON schema of the written part, with the limits the grammar enforces."""
-    schema = Written.model_json_schema()
-    props = schema["properties"]
-    props["summary"]["maxLength"] = SUMMARY_CHARS
-    schema["additionalProperties"] = False
-    schema["required"] = list(props)
-    return schema
-
-
 def largest_answer() -> str:
-    """The longest text the schema allows (every string at its limit)."""
-    return json.dumps({"summary": "x" * SUMMARY_CHARS})
+    """The longest text the grammar allows."""
+    return "x" * SUMMARY_CHARS
 
 
 def worst_case_tokens() -> int:
-    """An upper bound on the tokens of any answer the grammar admits: each string character
-    may take up to BYTES_PER_CHAR byte tokens, the JSON around them one token a byte."""
-    strings = SUMMARY_CHARS
-    structure = len(largest_answer()) - strings
-    return structure + strings * BYTES_PER_CHAR
+    """An upper bound on the tokens of any answer the grammar admits: a character is at most
+    BYTES_PER_CHAR bytes of UTF-8 and a token at least one byte."""
+    return SUMMARY_CHARS * BYTES_PER_CHAR
 
 
 class Analysis(BaseModel):
