@@ -241,7 +241,8 @@ class ModelTiers:
                     result,
                 )
                 gpu["cost"] = spent
-                return result.model_copy(update=gpu), gpu.pop("_confidence")
+                confidence = gpu.pop("_confidence")
+                return result.model_copy(update=gpu), confidence
             first.append(Attempt(tier="runpod", ok=False, error=prepared.error))
             result = result.model_copy(update={"cost": spent})
         if model is None:
@@ -316,7 +317,8 @@ class ModelTiers:
             tokens_out=result.cost.tokens_out + sum(c.tokens_out for c in calls),
             cached_tokens=sum(c.cached_tokens for c in calls),
         )
-        return result.model_copy(update=update), update.pop("_confidence", None)
+        confidence = update.pop("_confidence", None)
+        return result.model_copy(update=update), confidence
 
     def _from_cache(
         self,
