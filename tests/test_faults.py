@@ -45,7 +45,7 @@ batch_size = 5
 enabled = true
 model_path = "{model}"
 n_ctx = 2048
-max_tokens = 48
+max_tokens = 400
 [routing]
 runpod_backlog_seconds = 0.5
 [runpod]

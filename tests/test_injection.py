@@ -85,7 +85,7 @@ OBEDIENT = {
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> LocalModel:
     path = write_model(tmp_path_factory.mktemp("gguf") / "tiny.gguf")
-    return LocalModel(path, load_prompt("triage"), n_ctx=2048, max_tokens=48)
+    return LocalModel(path, load_prompt("triage"), n_ctx=2048, max_tokens=400)
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_nothing_of_the_ticket_reaches_a_system_prompt(settings, store, clock, m
     end = model._llm.tokenize(b"<|im_end|>", add_bos=False, special=True)[0]
     prefixes = set()
     for text in INJECTIONS.values():
-        tokens = model.prompt_tokens(text, "other", "low")
+        tokens = model.prompt_tokens(text, "category")
         prefixes.add(tuple(tokens[: tokens.index(end) + 1]))
     assert len(prefixes) == 1
 
@@ -161,8 +161,8 @@ def test_nothing_of_the_ticket_reaches_a_system_prompt(settings, store, clock, m
 def test_control_tokens_written_in_a_ticket_stay_text(model):
     start = model._llm.tokenize(b"<|im_start|>", add_bos=False, special=True)
     assert len(start) == 1 and SPECIALS[1] == "<|im_start|>"
-    plain = model.prompt_tokens("Outlook crashes on start.", "other", "low")
-    injected = model.prompt_tokens(INJECTIONS["control-tokens"], "other", "low")
+    plain = model.prompt_tokens("Outlook crashes on start.", "category")
+    injected = model.prompt_tokens(INJECTIONS["control-tokens"], "category")
     # system, user and the assistant's turn: three, with or without the ticket's fake ones
     assert plain.count(start[0]) == injected.count(start[0]) == 3
     assert len(injected) > len(plain)  # the fake turn is there, as plain text

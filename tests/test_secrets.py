@@ -59,7 +59,7 @@ def test_no_secret_reaches_a_log_the_ledger_the_outbox_or_a_remote_request(tmp_p
     model = write_model(tmp_path / "tiny.gguf")
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[local]\nenabled = true\nmodel_path = "{model}"\nn_ctx = 2048\nmax_tokens = 48\n'
+        f'[local]\nenabled = true\nmodel_path = "{model}"\nn_ctx = 2048\nmax_tokens = 400\n'
         f'[paid]\nenabled = true\nbase_url = "{api.base_url}"\nretry_cap_seconds = 0.1\n'
         '[digest]\nsmtp_host = "127.0.0.1"\n[log]\nlevel = "debug"\n'
     )
