@@ -16,7 +16,7 @@ from triage.eval_run import run_labels
 from triage.evaluation import Recording, load_labels, metrics, trust_profile
 from triage.judge import ModelJudge
 from triage.model_probe import PROBES, ProbeAnswer, judge_probe
-from triage.trust import TrustBars
+from triage.trust import TrustBars, held_back
 
 # Invented words: no rule can know them, only the labels (and the right model) do.
 INCIDENT = "the zorblax on my desk went blorp {n} times and the grelm is wibbly"
@@ -148,7 +148,8 @@ def test_the_crying_wolf_guard_holds_back_even_trusted_raises_and_says_so(make_s
         refined.append(judge.judge(ticket, verdict, call.answer, "wolf.gguf", "triage@v2"))
     assert [r.risk for r in refined[:5]] == ["high"] * 5  # trusted, until it cries wolf
     assert all(r.risk == "low" and not r.escalate for r in refined[5:])
-    assert all("raising risk on too many tickets" in r.review[0] for r in refined[5:])
+    assert all(held_back(list(r.review)) for r in refined[5:])
+    assert not any(held_back(list(r.review)) for r in refined[:5])
     assert judge.state() == {"tripped": True, "raises": 8, "seen": 8, "share": 1.0, "limit": 0.3}
 
 

@@ -27,6 +27,9 @@ from triage.rules.risk import priority_for
 from triage.ticket import Category, Priority, Risk
 
 MAX_FIELD_VALUES = 20
+# The review note of a raise the crying-wolf guard held back: the digest counts results
+# carrying it (`held_back`), since the guard itself lives in the daemon's memory.
+HELD_BACK = "held back: the local model is raising risk on too many tickets"
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # the probabilities a profile is measured at
 PROFILE_VERSION = 1
 
@@ -192,6 +195,11 @@ def questions_for(verdict: RulesVerdict) -> frozenset[str]:
     return frozenset(asks)
 
 
+def held_back(needs_review: list[str]) -> bool:
+    """Pure: a result whose risk raise the crying-wolf guard held back (for the digest)."""
+    return any(HELD_BACK in note for note in needs_review)
+
+
 def proposes_raise(verdict: RulesVerdict, answer: ModelAnswer) -> bool:
     """The model's answer would raise the rules' risk (what the crying-wolf guard counts)."""
     return RISK_ORDER[answer.risk] > RISK_ORDER[verdict.risk]
@@ -231,7 +239,7 @@ def gate_answer(verdict: RulesVerdict, answer: ModelAnswer, gate: Gate) -> Refin
             f" (p {p_raise:.2f})" if p_raise is not None else ""
         )
         if gate.crying_wolf:
-            review.append(f"{suggestion}; held back: it is raising risk on too many tickets")
+            review.append(f"{suggestion}; {HELD_BACK}")
         elif bar is not None and p_raise is not None and p_raise >= bar:
             changes.append(f"risk {risk} -> {answer.risk} (p {p_raise:.2f})")
             risk = answer.risk
