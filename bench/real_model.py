@@ -157,8 +157,10 @@ def _bench_model(model, path, labels, settings, rules) -> None:  # type: ignore[
         f"says high {record['says_high']}, escalation precision "
         f"{record['escalation_precision']} recall {record['escalation_recall']}"
     )
-    earned = [(m.threshold, m.correct, m.proposals) for m in profile.risk_raise if m.proposals]
-    print(f"  risk raises by probability (threshold, right, proposed): {earned}")
+    kinds = (("category changes", profile.category), ("risk raises", profile.risk_raise))
+    for what, measured in kinds:
+        shown = [(m.threshold, m.correct, m.proposals) for m in measured if m.proposals]
+        print(f"  {what} by probability (threshold, right, proposed): {shown}")
     print(f"  trust profile: {target}")
     with_grammar, without = _decoding(model, labels[:5])
     print(
