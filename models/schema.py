@@ -36,7 +36,7 @@ class Written(BaseModel):
     """What the model writes itself: nothing the rules already know."""
 
     model_config = ConfigDict(extra="forbid")
-    summary: str  # the grammar holds it to SUMMARY_CHARS characters on one line
+    summary: str  # the decoder holds it to SUMMARY_CHARS characters on one line
 
     @field_validator("summary")
     @classmethod
