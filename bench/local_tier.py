@@ -8,7 +8,7 @@ triages the same realistic tickets (a mail with quoted history, an HTML part and
 attachment) three ways, in the same run:
 
 - as built: compact context (quotes stripped, log sliced), static prompt first so llama.cpp
-  reuses the prefix, under the JSON grammar;
+  reuses the prefix, the summary decoded as the tier does (bounded per token);
 - naive baseline: the raw mail in a verbose prompt, no slicing, no prefix reuse;
 - bare llama-cpp: the tier's own prompt tokens through `Llama.generate` directly, to measure
   the tier's overhead.
@@ -31,9 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from llama_cpp.llama_grammar import LlamaGrammar
 
-from models.local import LocalModel, strict_grammar_text
+from models.local import LocalModel
 from models.prompt import load_prompt
 from tests.gguf_model import write_real_shaped_model
 from triage.compose import rules_from
@@ -109,11 +108,10 @@ def main() -> None:
             )
         model = LocalModel(path, load_prompt("triage"), n_ctx=N_CTX, n_threads=args.threads)
         llm = model._llm  # the same loaded weights for the baselines
-        grammar = LlamaGrammar.from_string(strict_grammar_text(), verbose=False)
 
         def bare(tokens: list[int]) -> tuple[float, int]:
             begun = time.perf_counter()
-            generated = llm.generate(tokens, temp=0.0, grammar=grammar, reset=True)
+            generated = llm.generate(tokens, temp=0.0, reset=True)
             for produced, _ in enumerate(generated, start=1):
                 if produced >= MAX_TOKENS:
                     break
@@ -139,7 +137,7 @@ def main() -> None:
             cached = len(list(takewhile(lambda ab: ab[0] == ab[1], pairs)))
             after_another_ticket()
             begun = time.perf_counter()
-            model.decode(tokens, MAX_TOKENS, grammar=True)
+            model.decode(tokens, MAX_TOKENS, grammar=False)
             built.append((time.perf_counter() - begun, len(tokens), cached))
             after_another_ticket()
             direct.append(bare(tokens)[0])
