@@ -36,6 +36,7 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
             checks.append(_folder(name, path))
     else:
         checks.append(Check("dropfolder", True, "disabled"))
+    checks.append(_learned(settings))
     checks.append(_local(settings))
     checks.append(_paid(settings))
     checks.append(_runpod(settings))
@@ -44,6 +45,25 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
     else:
         checks.append(Check("imap", True, "disabled"))
     return checks
+
+
+def _learned(settings: Settings) -> Check:
+    from triage.learned.card import render_card
+    from triage.learned.model_file import ModelFileError, load
+
+    config = settings.learned
+    if not config.enabled or config.model_path is None:
+        return Check("learned tier", True, "disabled (train one with `triage learn`)")
+    try:
+        _, card = load(config.model_path)
+    except ModelFileError as exc:
+        return Check("learned tier", False, str(exc))
+    return Check(
+        "learned tier",
+        True,
+        f"{config.model_path} loads, min_probability {config.min_probability}\n"
+        + render_card(card, config.min_probability),
+    )
 
 
 def _local(settings: Settings) -> Check:

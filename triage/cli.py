@@ -17,7 +17,7 @@ from pathlib import Path
 
 import structlog
 
-from triage import cli_replay, cli_reports
+from triage import cli_learn, cli_replay, cli_reports
 from triage.cli_common import (
     EXIT_CONFIG,
     EXIT_FAILURE,
@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cli_reports.evaluate_labels)
 
     cli_replay.add_parser(commands)
+    cli_learn.add_parsers(commands)
 
     check = commands.add_parser("check", help="validate the config and reach every enabled part")
     check.set_defaults(handler=_check)

@@ -161,6 +161,21 @@ class LocalConfig(Section):
         return self
 
 
+class LearnedConfig(Section):
+    enabled: bool
+    model_path: Path | None
+    min_probability: float = Field(ge=0, le=1)
+    categories: dict[str, Category] = Field(default_factory=dict)
+
+    _none_when_empty = field_validator("model_path", mode="before")(_empty_is_none)
+
+    @model_validator(mode="after")
+    def _model_named_when_enabled(self) -> LearnedConfig:
+        if self.enabled and self.model_path is None:
+            raise ValueError("enabled = true needs model_path: the file `triage learn` wrote")
+        return self
+
+
 class RoutingConfig(Section):
     paid_risks: list[Risk]
     escalate_to_paid: bool
@@ -297,6 +312,7 @@ class Settings(BaseSettings):
     dedup: DedupConfig
     imap: ImapConfig
     local: LocalConfig
+    learned: LearnedConfig
     routing: RoutingConfig
     paid: PaidConfig
     runpod: RunpodConfig

@@ -4,7 +4,7 @@ by `process --json`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,6 +76,16 @@ class Cost(_Model):
     cached_tokens: int = 0
 
 
+class Assignment(_Model):
+    """Which team should work the ticket, and who said so: the learned tier (with the
+    calibrated probability and the model's card id) or a rule."""
+
+    team: str
+    probability: float = Field(ge=0.0, le=1.0)
+    tier: Literal["learned", "rules"]
+    model: str | None = None  # the model's card id
+
+
 class Result(_Model):
     id: str
     source: str
@@ -98,6 +108,7 @@ class Result(_Model):
     escalation: dict[str, Any] | None = None
     cost: Cost = Field(default_factory=Cost)
     workflow: str
+    assignment: Assignment | None = None
     # Beyond the contract's required keys:
     needs_review: list[str] = Field(default_factory=list)
     escalate: bool = False  # a model tier's signal that a senior engineer should look now

@@ -109,6 +109,18 @@ MIGRATIONS: tuple[str, ...] = (
         ticket_id TEXT NOT NULL REFERENCES tickets(id)
     );
     """,
+    # 6: a person's confirmation or correction of a ticket's team (`triage label`), the
+    # learned tier's training data from its own use (`triage learn --from-store`)
+    """
+    CREATE TABLE labels (
+        ticket_id TEXT PRIMARY KEY REFERENCES tickets(id),
+        team TEXT NOT NULL,
+        category TEXT,
+        predicted TEXT,              -- the team the result named: a confirmation if the same
+        source TEXT NOT NULL,        -- "cli", or the corrections file imported
+        at TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -421,6 +433,38 @@ class SqliteStore:
                 (kind, period, _utc(now)),
             )
             return cursor.rowcount == 1
+
+    # -- labels (triage label, learn --from-store) ---------------------------------------
+
+    def record_label(
+        self,
+        ticket_id: str,
+        team: str,
+        category: str | None,
+        predicted: str | None,
+        source: str,
+        now: datetime,
+    ) -> None:
+        """A person's word on a ticket's team; a later one replaces an earlier one."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO labels (ticket_id, team, category, predicted, source, at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(ticket_id) DO UPDATE SET"
+                " team = excluded.team, category = excluded.category,"
+                " predicted = excluded.predicted, source = excluded.source, at = excluded.at",
+                (ticket_id, team, category, predicted, source, _utc(now)),
+            )
+
+    def labelled(self) -> list[tuple[str, str | None, Result]]:
+        """(team, category, result) of every labelled ticket, oldest label first."""
+        rows = self._read(
+            "SELECT l.team, l.category, t.result FROM labels l"
+            " JOIN tickets t ON t.id = l.ticket_id ORDER BY l.at"
+        )
+        return [
+            (str(team), None if category is None else str(category), Result.from_json(str(result)))
+            for team, category, result in rows
+        ]
 
     # -- maintenance --------------------------------------------------------------------
 
