@@ -22,9 +22,11 @@ refitted on every row once the held-out share has measured it and fixed the temp
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,9 +126,8 @@ def fit(
     balance = np.sqrt(len(truth) / (len(labels) * np.maximum(counts, 1.0)))
     sample = np.ones(len(truth)) if weights is None else np.asarray(weights, dtype=np.float64)
     totals = np.asarray(matrix.sum(axis=0)).ravel() + 1.0
-    coef = np.zeros((vectorizer.size, len(labels)), dtype=np.float32)
-    intercept = np.zeros(len(labels), dtype=np.float32)
-    for index in range(len(labels)):
+
+    def one_label(index: int) -> tuple[NDArray[np.float64], float]:
         mine = truth == index
         inside = np.asarray(matrix[mine].sum(axis=0)).ravel() + 1.0
         outside = totals - inside + 2.0
@@ -140,8 +141,16 @@ def fit(
                 mine,
                 sample_weight=sample * np.where(mine, balance[index], 1.0),
             )
-        coef[:, index] = svm.coef_.ravel() * ratio
-        intercept[index] = svm.intercept_[0]
+        return svm.coef_.ravel() * ratio, float(svm.intercept_[0])
+
+    coef = np.zeros((vectorizer.size, len(labels)), dtype=np.float32)
+    intercept = np.zeros(len(labels), dtype=np.float32)
+    # liblinear releases the GIL: one label per core (two at most: each holds a copy of the
+    # matrix, and peak memory matters more than the last seconds)
+    with ThreadPoolExecutor(max_workers=min(2, len(os.sched_getaffinity(0)))) as pool:
+        for index, (weights, bias) in enumerate(pool.map(one_label, range(len(labels)))):
+            coef[:, index] = weights
+            intercept[index] = bias
     return LinearTextModel(vectorizer, coef, intercept, labels, 1.0)
 
 
