@@ -46,7 +46,9 @@ def main() -> None:
     labels = [e.label for e in examples]
     train, test = train_test_split(examples, test_size=0.2, stratify=labels, random_state=42)
     threshold = load_settings(None, {}).settings.learned.min_probability
-    print(f"{len(examples)} tickets, {len(set(labels))} groups; train {len(train)}, test {len(test)}")
+    print(
+        f"{len(examples)} tickets, {len(set(labels))} groups; train {len(train)}, test {len(test)}"
+    )
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared)")
 
     started, cpu = time.perf_counter(), time.process_time()

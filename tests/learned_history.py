@@ -11,27 +11,47 @@ from pathlib import Path
 TEAMS: dict[str, tuple[list[str], list[str]]] = {
     "Network Team": (
         ["wifi drops", "switch port dead", "vlan missing", "dns not resolving", "wlan langsam"],
-        ["the access point on floor 3 keeps dropping", "latency to the datacenter is high",
-         "réseau instable depuis ce matin", "das netzwerkkabel am switch blinkt nicht",
-         "packet loss on the uplink", "cannot reach the gateway from the lab"],
+        [
+            "the access point on floor 3 keeps dropping",
+            "latency to the datacenter is high",
+            "réseau instable depuis ce matin",
+            "das netzwerkkabel am switch blinkt nicht",
+            "packet loss on the uplink",
+            "cannot reach the gateway from the lab",
+        ],
     ),
     "Identity & Access": (
         ["password reset", "account locked", "mfa token lost", "kennwort abgelaufen"],
-        ["I forgot my password after the holidays", "my account got locked after three tries",
-         "mot de passe expiré, impossible de me connecter", "authenticator app on a new phone",
-         "please unlock user jdoe", "das konto ist gesperrt"],
+        [
+            "I forgot my password after the holidays",
+            "my account got locked after three tries",
+            "mot de passe expiré, impossible de me connecter",
+            "authenticator app on a new phone",
+            "please unlock user jdoe",
+            "das konto ist gesperrt",
+        ],
     ),
     "Facilities Desk": (
         ["badge not working", "desk booking", "heating broken", "chair broken", "raum buchen"],
-        ["my badge does not open the door to building B", "the radiator in room 204 is cold",
-         "please book the big meeting room for friday", "la climatisation ne marche pas",
-         "need a new office chair with armrests", "die heizung im büro ist kalt"],
+        [
+            "my badge does not open the door to building B",
+            "the radiator in room 204 is cold",
+            "please book the big meeting room for friday",
+            "la climatisation ne marche pas",
+            "need a new office chair with armrests",
+            "die heizung im büro ist kalt",
+        ],
     ),
     "SAP Support": (
         ["sap invoice posting", "purchase order blocked", "material master", "sap transport"],
-        ["the invoice cannot be posted in FI, error F5 808", "purchase order 4500012 stuck",
-         "commande d'achat bloquée dans sap", "need a transport to production for ZMM report",
-         "material master record missing plant 1000", "buchung der rechnung schlägt fehl"],
+        [
+            "the invoice cannot be posted in FI, error F5 808",
+            "purchase order 4500012 stuck",
+            "commande d'achat bloquée dans sap",
+            "need a transport to production for ZMM report",
+            "material master record missing plant 1000",
+            "buchung der rechnung schlägt fehl",
+        ],
     ),
 }
 RARE = ("Printer Fleet", ["printer toner empty", "printer paper jam", "printer offline"])
@@ -58,7 +78,9 @@ def history_rows(per_team: int = 40, seed: int = 7) -> list[dict[str, str]]:
                 }
             )
     team, subjects = RARE
-    rows += [{"Short description": s, "Description": "", "Assignment group": team} for s in subjects]
+    rows += [
+        {"Short description": s, "Description": "", "Assignment group": team} for s in subjects
+    ]
     rng.shuffle(rows)
     return rows
 

@@ -88,6 +88,11 @@ def learn_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if not 0 < args.holdout < 1 or args.min_examples < 2:
         print("triage: --holdout is a share (0-1), --min-examples at least 2", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        import sklearn  # noqa: F401 - only to say what is missing before reading anything
+    except ImportError:
+        print("triage: learn needs scikit-learn: pip install 'triage[learn]'", file=sys.stderr)
+        return EXIT_FAILURE
     settings = loaded.settings
     text = [c.strip() for c in args.text.split(",") if c.strip()] if args.text else None
     try:

@@ -40,7 +40,10 @@ def fit_temperature(scores: Matrix, truth: NDArray[np.int64]) -> float:
 
     def loss(log_t: float) -> float:
         picked = softmax(scores, float(np.exp(log_t)))[rows, truth]
-        right, wrong = np.log(np.clip(picked, 1e-12, None)), np.log(np.clip(1 - picked, 1e-12, None))
+        right, wrong = (
+            np.log(np.clip(picked, 1e-12, None)),
+            np.log(np.clip(1 - picked, 1e-12, None)),
+        )
         return float(-((1 - smoothing) * right + smoothing * wrong).mean())
 
     found = minimize_scalar(loss, bounds=(np.log(0.01), np.log(100.0)), method="bounded")

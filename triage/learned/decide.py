@@ -43,7 +43,11 @@ def decide(
     shown = f"{prediction.label} {prediction.probability:.0%}"
     if prediction.label == FALLBACK:
         return LearnedDecision(
-            False, None, prediction.probability, category, f"learned: one of the rare teams ({shown})"
+            False,
+            None,
+            prediction.probability,
+            category,
+            f"learned: one of the rare teams ({shown})",
         )
     if prediction.probability < policy.min_probability:
         return LearnedDecision(
@@ -60,4 +64,6 @@ def decide(
         chosen, why = category, f"; category {category} kept (a rule placed it from the subject)"
     else:
         chosen, why = mapped, f"; category {category} -> {mapped}"
-    return LearnedDecision(True, prediction.label, prediction.probability, chosen, f"learned: {shown}{why}")
+    return LearnedDecision(
+        True, prediction.label, prediction.probability, chosen, f"learned: {shown}{why}"
+    )

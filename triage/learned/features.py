@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,9 +39,7 @@ def char_grams(word: str) -> list[str]:
     """Character n-grams of one word padded with a space each side (scikit-learn's char_wb)."""
     padded = f" {word} "
     return [
-        padded[i : i + n]
-        for n in range(CHAR_MIN, CHAR_MAX + 1)
-        for i in range(len(padded) - n + 1)
+        padded[i : i + n] for n in range(CHAR_MIN, CHAR_MAX + 1) for i in range(len(padded) - n + 1)
     ]
 
 
@@ -51,14 +49,19 @@ Ints = NDArray[np.int64]
 
 def idf_of(df: Ints, documents: int) -> Floats:
     """Smoothed idf, as scikit-learn's: ln((1 + n) / (1 + df)) + 1."""
-    return (np.log((1.0 + documents) / (1.0 + df)) + 1.0).astype(np.float32)
+    idf: Floats = (np.log((1.0 + documents) / (1.0 + df)) + 1.0).astype(np.float32)
+    return idf
 
 
 class Vectorizer:
     """Fixed vocabularies and idf weights: word block first, then the character block."""
 
     def __init__(
-        self, word_terms: Sequence[str], char_terms: Sequence[str], word_idf: Floats, char_idf: Floats
+        self,
+        word_terms: Sequence[str],
+        char_terms: Sequence[str],
+        word_idf: Floats,
+        char_idf: Floats,
     ) -> None:
         if len(word_terms) != len(word_idf) or len(char_terms) != len(char_idf):
             raise ValueError("a vocabulary and its idf weights differ in length")
@@ -78,7 +81,7 @@ class Vectorizer:
     def vector(self, text: str) -> tuple[Ints, Floats]:
         """One ticket's non-zero columns and their TF-IDF values (each block of norm 1)."""
         tokens = words(text)
-        terms = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+        terms = tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
         word_cols = np.fromiter(
             (c for c in map(self._word_col.get, terms) if c is not None), dtype=np.int64
         )
@@ -149,7 +152,9 @@ def fit_vectorizer(
         (np.ones(len(pair_ids), np.float32), (docs[:-1][same], pair_ids)),
         shape=(len(texts), len(pairs)),
     )
-    pair_names = [f"{a} {b}" for a, b in zip(vocabulary[pairs // size], vocabulary[pairs % size], strict=True)]
+    pair_names = [
+        f"{a} {b}" for a, b in zip(vocabulary[pairs // size], vocabulary[pairs % size], strict=True)
+    ]
     word_terms = [*index, *pair_names]
     word_counts = sp.hstack([unigrams, bigrams], format="csr")
 

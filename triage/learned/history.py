@@ -191,7 +191,9 @@ def _records(reader: Iterator[list[str]], path: Path) -> Iterator[list[str]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InputError(f"{path}: CSV broken near line {getattr(reader, 'line_num', '?')} ({exc})") from None
+            raise InputError(
+                f"{path}: CSV broken near line {getattr(reader, 'line_num', '?')} ({exc})"
+            ) from None
         if record:
             yield record
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -77,12 +76,13 @@ def save(model: LinearTextModel, card: dict[str, Any], path: Path) -> None:
         raise ValueError("the card's model_sha256 is not this model's")
     card_bytes = json.dumps(card, indent=2, ensure_ascii=False).encode("utf-8")
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays, card=np.frombuffer(card_bytes, dtype=np.uint8))
+    arrays["card"] = np.frombuffer(card_bytes, dtype=np.uint8)
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
     path.parent.mkdir(parents=True, exist_ok=True)
     for target, data in ((card_path(path), card_bytes + b"\n"), (path, buffer.getvalue())):
         temporary = target.with_name(f".{target.name}.tmp")
         temporary.write_bytes(data)
-        os.replace(temporary, target)
+        temporary.replace(target)
 
 
 def load(path: Path) -> tuple[LinearTextModel, dict[str, Any]]:
@@ -91,7 +91,9 @@ def load(path: Path) -> tuple[LinearTextModel, dict[str, Any]]:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in (*_ARRAYS, "card")}
     except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such model file (train one with `triage learn`)") from None
+        raise ModelFileError(
+            f"{path}: no such model file (train one with `triage learn`)"
+        ) from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"{path}: not a triage model file ({exc})") from None
     try:
