@@ -16,9 +16,9 @@ from tests.standins.anthropic_api import MessagesStandIn
 from triage.breaker import Breaker
 from triage.compose import build_pipeline
 from triage.costs import Price, Usage, cost_usd, worst_case_usd
-from triage.escalation import EscalationPolicy, Escalator, month_window
 from triage.outbox import Outbox
-from triage.store import LedgerEntry
+from triage.records import LedgerEntry, month_window
+from triage.tiers.paid import EscalationPolicy, Escalator
 
 PRICE = Price(3.0, 15.0, 0.3, 3.75)
 SECRET_CARD = "4111 1111 1111 1111"
@@ -167,7 +167,7 @@ def test_a_timeout_after_sending_is_booked_as_possibly_billed_at_the_worst_case(
 
 
 def test_an_exhausted_budget_makes_no_call_and_the_ticket_needs_review(api, settings, store, clock):
-    since, _ = month_window(clock())
+    since, _ = month_window(clock(), "UTC")
     store.book(
         LedgerEntry(
             since, None, "security", "paid", "m", "analysis", "1", 0, 0, 0, 0, 49.99, 49.99, "ok"
@@ -221,7 +221,7 @@ def test_a_paid_model_without_a_price_is_refused_at_start(tmp_path, capsys):
 
 
 def test_month_windows_roll_over_the_year():
-    assert month_window(datetime(2026, 12, 31, 23, tzinfo=UTC)) == (
+    assert month_window(datetime(2026, 12, 31, 23, tzinfo=UTC), "UTC") == (
         datetime(2026, 12, 1, tzinfo=UTC),
         datetime(2027, 1, 1, tzinfo=UTC),
     )
