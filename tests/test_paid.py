@@ -262,3 +262,37 @@ def test_the_worst_case_is_reserved_from_a_token_count(api, settings, store, clo
     pipeline(settings, store, clock, escalator(api, store, clock)).handle(raw(PHISHING))
     counts = [r for r in api.requests if r.path == "/v1/messages/count_tokens"]
     assert len(counts) == 1 and counts[0].body["system"][0]["text"].startswith("You are")
+
+
+def test_a_reload_rebuilds_the_paid_client_so_a_changed_setting_applies_without_restart(
+    api, make_settings, clock
+):
+    from triage.compose import build_app
+
+    second = MessagesStandIn().start()
+    try:
+        paid = "[paid]\nenabled = true\napi_key = 'sk-ant-test-key'\nbase_url = '{}'\n"
+        app = build_app(make_settings(paid.format(api.base_url)), clock)
+        try:
+            app.pipeline.handle(raw(PHISHING, name="1.eml"))
+            restart = app.apply(make_settings(paid.format(second.base_url)))
+            app.pipeline.handle(raw(PHISHING.replace("Hunter2", "Hunter3"), name="2.eml"))
+        finally:
+            app.close()
+    finally:
+        second.stop()
+    assert "paid" not in restart
+    assert len(api.messages()) == 1 and len(second.messages()) == 1
+
+
+def test_a_sender_flood_still_escalates_a_high_risk_mail_to_the_paid_tier(
+    api, make_settings, store, clock
+):
+    settings = make_settings("[dedup]\nsender_limit_per_hour = 1\n")
+    flow = pipeline(settings, store, clock, escalator(api, store, clock))
+    for n in range(3):
+        result = flow.handle(
+            raw(PHISHING.replace("Hunter2", f"Hunter{n}"), name=f"{n}.eml", source="imap:hd/INBOX")
+        ).result
+    assert any("sender flood" in note for note in result.needs_review)
+    assert result.route.tier == "paid" and len(api.messages()) == 3
