@@ -136,6 +136,7 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         """SIGHUP: read the config again; a broken one is refused and the running one stays."""
         try:
             new = load_settings(loaded.source, os.environ, Path.cwd()).settings
+            restart = app.apply(new)
         except ConfigError as exc:
             log.error(
                 "config.reload_refused",
@@ -143,7 +144,6 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 hint="the running configuration stays; fix the file and reload again",
             )
             return False
-        restart = app.apply(new)
         log.info(
             "config.reloaded",
             path=str(loaded.source) if loaded.source else "defaults",

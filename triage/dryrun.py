@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from triage.records import LedgerEntry, TicketKeys
 from triage.result import Result
-from triage.store import LedgerEntry, SqliteStore, TicketKeys
+from triage.store import SqliteStore
 
 
 class DryRunStore:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from triage.records import LedgerEntry, Outcome, TicketKeys
 from triage.result import Result
-from triage.store import LedgerEntry, TicketKeys
 from triage.ticket import RawInput
-
-if TYPE_CHECKING:
-    from triage.pipeline import Outcome
 
 
 class Clock(Protocol):

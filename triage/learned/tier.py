@@ -23,7 +23,7 @@ from triage.learned.history import join_text
 from triage.learned.model_file import ModelFileError, load
 from triage.learned.predict import LinearTextModel
 from triage.result import Assignment
-from triage.store import LedgerEntry
+from triage.records import LedgerEntry
 from triage.ticket import Category
 
 log = structlog.get_logger("triage.learned")

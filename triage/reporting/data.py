@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from triage.records import month_bounds
 from triage.store import utc_text
 
 
@@ -32,10 +33,9 @@ def day_window(day: date, zone: str) -> Window:
     return Window(since, until, day.isoformat())
 
 
-def month_window(year: int, month: int, zone: str) -> Window:
-    tz = ZoneInfo(zone)
-    since = datetime(year, month, 1, tzinfo=tz)
-    until = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+def report_month(year: int, month: int, zone: str) -> Window:
+    """The report's month: the same calendar month the budgets count (records.month_bounds)."""
+    since, until = month_bounds(year, month, zone)
     return Window(since, until, f"{year:04d}-{month:02d}")
 
 
