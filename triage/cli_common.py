@@ -22,11 +22,13 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
 def start_errors() -> tuple[type[Exception], ...]:
     """What stops a command at start: the store, and the model tiers that are configured
     (imported lazily)."""
+    from triage.learned.model_file import ModelFileError
+
     try:
         from models.local import LocalModelError
     except ImportError:  # llama-cpp-python not installed: [local] cannot be enabled anyway
-        return (StoreError,)
-    return (StoreError, LocalModelError)
+        return (StoreError, ModelFileError)
+    return (StoreError, ModelFileError, LocalModelError)
 
 
 def files_in(paths: Sequence[Path]) -> Iterator[Path]:

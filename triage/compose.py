@@ -18,6 +18,8 @@ from triage.costs import Price, PriceMissing, price_for
 from triage.daemon import Connector
 from triage.dryrun import DryRunStore
 from triage.errors import ConfigError
+from triage.learned.decide import LearnedPolicy
+from triage.learned.tier import LearnedTier, Ledger
 from triage.options import PipelineOptions
 from triage.outbox import Outbox
 from triage.parsing import MailLimits
@@ -109,6 +111,7 @@ def build_pipeline(
     escalator: Escalator | None = None,
     dry_run: bool = False,
     offloader: Offloader | None = None,
+    learned: LearnedTier | None = None,
 ) -> Pipeline:
     return Pipeline(
         store,
@@ -119,6 +122,28 @@ def build_pipeline(
         local,
         escalator,
         offloader,
+        learned,
+    )
+
+
+def learned_policy(settings: Settings) -> LearnedPolicy:
+    config = settings.learned
+    return LearnedPolicy(config.min_probability, dict(config.categories))
+
+
+def build_learned(
+    settings: Settings, ledger: Ledger | None, clock: Clock = utc_now
+) -> LearnedTier | None:
+    """The learned tier, or None when it is off. Raises ModelFileError naming the file."""
+    config = settings.learned
+    if not config.enabled or config.model_path is None:
+        return None
+    return LearnedTier(
+        config.model_path,
+        learned_policy(settings),
+        ledger,
+        clock,
+        prices(settings).get(settings.paid.model),
     )
 
 
@@ -254,6 +279,7 @@ class App:
     offloader: Offloader | None = None
     clock: Clock = utc_now
     scheduler: Scheduler | None = None
+    learned: LearnedTier | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -286,13 +312,18 @@ class App:
             self.offloader.replace(offload_policy(new), gpu)
         if self.scheduler is not None:
             self.scheduler.reschedule(new)
+        if self.learned is not None and new.learned.enabled:
+            # A new model file (or another path) is picked up; a broken one is refused and
+            # the running model stays (logged).
+            self.learned.replace_policy(learned_policy(new))
+            self.learned.reload(new.learned.model_path)
         restart = [
             name
             for name in ("dropfolder", "imap", "local", "store", "outbox")
             if getattr(old, name) != getattr(new, name)
         ] + [
             name
-            for name in ("paid", "runpod")
+            for name in ("paid", "runpod", "learned")
             if getattr(old, name).enabled != getattr(new, name).enabled
         ]
         self.settings = new
@@ -307,11 +338,14 @@ def build_batch(
     local = build_local_model(settings)
     if dry_run:
         dry = DryRunStore(settings.store.path)
-        return build_pipeline(settings, dry, None, local=local, dry_run=True), dry
+        learned = build_learned(settings, dry)
+        pipeline = build_pipeline(settings, dry, None, local=local, dry_run=True, learned=learned)
+        return pipeline, dry
     store = SqliteStore(settings.store.path)
     try:
         escalator = build_escalator(settings, store)
         offloader = build_offloader(settings, store)
+        learned = build_learned(settings, store)
     except BaseException:
         store.close()
         raise
@@ -322,6 +356,7 @@ def build_batch(
         local=local,
         escalator=escalator,
         offloader=offloader,
+        learned=learned,
     )
     return pipeline, store
 
@@ -333,6 +368,7 @@ def build_app(
     store = SqliteStore(settings.store.path)
     escalator = build_escalator(settings, store, clock)
     offloader = build_offloader(settings, store, clock)
+    learned = build_learned(settings, store, clock)
     pipeline = build_pipeline(
         settings,
         store,
@@ -341,6 +377,7 @@ def build_app(
         local,
         escalator,
         offloader=offloader,
+        learned=learned,
     )
     stop = stop or threading.Event()
     app = App(
@@ -352,6 +389,7 @@ def build_app(
         offloader=offloader,
         clock=clock,
         scheduler=Scheduler(Jobs(store, settings, clock)),
+        learned=learned,
     )
     if settings.dropfolder.enabled:
         app.connectors.append(DropFolder(dropfolder_options(settings), pipeline, stop))

@@ -31,6 +31,7 @@ from triage.rules.dedup import content_key
 from triage.rules.keywords import CompiledRule
 from triage.ticket import RawInput
 from triage.tiers import Tiers
+from triage.tiers.learned import Assigner
 from triage.tiers.paid import Escalator
 from triage.tiers.runpod import Offloader
 
@@ -48,13 +49,14 @@ class Pipeline:
         local: TicketModel | None = None,
         escalator: Escalator | None = None,
         offloader: Offloader | None = None,
+        learned: Assigner | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
         self._options = options
         self._clock = clock
         self._sink = sink
-        self._tiers = Tiers(store, options, clock, local, escalator, offloader)
+        self._tiers = Tiers(store, options, clock, local, escalator, offloader, learned)
         # One ticket at a time: dedup look-ups and the commit must not interleave.
         self._lock = threading.Lock()
 

@@ -30,6 +30,7 @@ class LearnedDecision:
     probability: float | None  # the prediction's, decided or not
     category: Category  # the category the result should carry
     note: str  # for the route's reason and the ledger's outcome
+    mapped: bool = False  # the category is the team's, by the configured table
 
 
 def decide(
@@ -58,12 +59,20 @@ def decide(
             f"learned: unsure ({shown} < {policy.min_probability:.0%})",
         )
     mapped = policy.categories.get(prediction.label)
-    if mapped is None or mapped == category:
-        chosen, why = category, ""
+    note = f"learned: {shown}"
+    if mapped is not None and mapped != category:
+        if category_confident:
+            note += f"; category {category} kept (a rule placed it from the subject)"
+            mapped = None
+        else:
+            note += f"; category {category} -> {mapped}"
     elif category_confident:
-        chosen, why = category, f"; category {category} kept (a rule placed it from the subject)"
-    else:
-        chosen, why = mapped, f"; category {category} -> {mapped}"
+        mapped = None  # the rule's category stands as the rule's
     return LearnedDecision(
-        True, prediction.label, prediction.probability, chosen, f"learned: {shown}{why}"
+        True,
+        prediction.label,
+        prediction.probability,
+        mapped or category,
+        note,
+        mapped=mapped is not None,
     )

@@ -22,8 +22,8 @@ from triage.learned.decide import LearnedDecision, LearnedPolicy, decide
 from triage.learned.history import join_text
 from triage.learned.model_file import ModelFileError, load
 from triage.learned.predict import LinearTextModel
-from triage.result import Assignment
 from triage.records import LedgerEntry
+from triage.result import Assignment
 from triage.ticket import Category
 
 log = structlog.get_logger("triage.learned")

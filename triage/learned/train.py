@@ -50,6 +50,7 @@ from triage.learned.history import Example
 from triage.learned.model_file import FORMAT, arrays_of, digest_of
 from triage.learned.predict import FALLBACK, LinearTextModel
 
+PARALLEL_BYTES = 600_000_000
 FLOATS_BUDGET = 10_000_000  # coefficients kept: 40 MB of float32, whatever the number of teams
 
 
@@ -145,9 +146,10 @@ def fit(
 
     coef = np.zeros((vectorizer.size, len(labels)), dtype=np.float32)
     intercept = np.zeros(len(labels), dtype=np.float32)
-    # liblinear releases the GIL: one label per core (two at most: each holds a copy of the
-    # matrix, and peak memory matters more than the last seconds)
-    with ThreadPoolExecutor(max_workers=min(2, len(os.sched_getaffinity(0)))) as pool:
+    # liblinear releases the GIL: two labels at once on two cores, when two copies of the
+    # matrix (liblinear's own, ~48 bytes per non-zero) stay small; peak memory comes first.
+    parallel = matrix.nnz * 48 * 2 < PARALLEL_BYTES and len(os.sched_getaffinity(0)) > 1
+    with ThreadPoolExecutor(max_workers=2 if parallel else 1) as pool:
         for index, (weights, bias) in enumerate(pool.map(one_label, range(len(labels)))):
             coef[:, index] = weights
             intercept[index] = bias

@@ -27,6 +27,7 @@ from triage.rules.dedup import answer_key
 from triage.rules.sensitivity import scrub
 from triage.ticket import Tier
 from triage.tiers.cache import AnswerCache, CachedAnalysis, CachedAnswer
+from triage.tiers.learned import Assigner, assign
 from triage.tiers.local import LocalTier
 from triage.tiers.merge import Opinion, merge
 from triage.tiers.paid import EscalationOutcome, Escalator
@@ -48,8 +49,10 @@ class Tiers:
         local: TicketModel | None = None,
         escalator: Escalator | None = None,
         offloader: Offloader | None = None,
+        learned: Assigner | None = None,
     ) -> None:
         self._store = store
+        self._learned = learned
         self._options = options
         self._clock = clock
         self._local = LocalTier(local, options.local_seconds_estimate) if local else None
@@ -153,7 +156,10 @@ class Tiers:
     def refine(
         self, case: Case, prepared: Prepared | None = None, withheld: str | None = None
     ) -> Result:
-        """The triaged ticket after the model tiers the router allows; rules-only when none."""
+        """The triaged ticket after the model tiers the router allows; rules-only when none.
+        The learned tier, free, answers first (it may settle the category)."""
+        if self._learned is not None:
+            case = assign(self._learned, case)
         result = case.base
         if withheld:
             result = result.revised(needs_review=[*result.needs_review, withheld])
