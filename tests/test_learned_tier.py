@@ -165,3 +165,26 @@ def test_triage_run_assigns_dropped_tickets_and_sighup_picks_up_a_new_model(tmp_
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait()
+
+
+def test_eval_reports_the_learned_tier_and_its_team_accuracy(model, tmp_path, capsys):
+    path, _ = model
+    labels = tmp_path / "set"
+    labels.mkdir()
+    lines = []
+    for name, (subject, body), team in (
+        ("net.txt", NETWORK, "Network Team"),
+        ("sap.txt", SAP, "SAP Support"),
+        ("mixed.txt", MIXED, "Facilities Desk"),
+    ):
+        (labels / name).write_text(f"{subject}\n{body}\n")
+        label = {"file": name, "category": "other", "risk": "low", "status": "triaged"}
+        lines.append(json.dumps({**label, "tags": [], "team": team}))
+    (labels / "labels.jsonl").write_text("\n".join(lines) + "\n")
+    config = config_for(tmp_path, path, min_probability=0.9)
+    assert main(["--config", str(config), "eval", "--json", str(labels / "labels.jsonl")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["learned_assigned"] == 2  # the mixed ticket is left unassigned
+    assert report["team_accuracy"] == pytest.approx(2 / 3)
+    assert main(["--config", str(config), "eval", str(labels / "labels.jsonl")]) == 0
+    assert "assigned by learned    2  (67%); team right 67%" in capsys.readouterr().out

@@ -141,6 +141,7 @@ def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
     from models.prompt import load_prompt
     from triage.compose import (
+        build_learned,
         build_local_model,
         build_pipeline,
         pipeline_options,
@@ -151,6 +152,7 @@ def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     from triage.dryrun import DryRunStore
     from triage.errors import InputError
     from triage.evaluation import Scored, estimate_tokens, load_labels, render, score
+    from triage.learned.model_file import ModelFileError
     from triage.parsing import parse_ticket
     from triage.rules import evaluate as evaluate_rules
     from triage.ticket import RawInput
@@ -163,7 +165,12 @@ def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     local = build_local_model(settings)
     store = DryRunStore(None)  # the labelled set alone: no history from the real store
-    pipeline = build_pipeline(settings, store, None, local=local, dry_run=True)
+    try:
+        learned = build_learned(settings, store)
+    except ModelFileError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    pipeline = build_pipeline(settings, store, None, local=local, dry_run=True, learned=learned)
     options, rules = pipeline_options(settings, dry_run=True), rules_from(settings)
     rows = []
     for label in labels:

@@ -31,6 +31,7 @@ class Label:
     risk: str
     status: str
     tags: frozenset[str]
+    team: str | None = None  # optional: the team, to score the learned tier's assignment
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Report:
     cost_per_1000_usd: float
     baseline_per_1000_usd: float
     misses: list[str] = field(default_factory=list)
+    learned_assigned: int = 0  # tickets the learned tier assigned a team
+    team_accuracy: float | None = None  # among those with a labelled team (unassigned: wrong)
 
     @property
     def token_ratio(self) -> float:
@@ -77,6 +80,7 @@ def load_labels(path: Path) -> list[Label]:
                     risk=item["risk"],
                     status=item["status"],
                     tags=frozenset(item.get("tags", [])),
+                    team=item.get("team"),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -118,6 +122,10 @@ def score(rows: list[Scored], price: Price | None, system_tokens: int) -> Report
             + len(rows) * per_output
         )
     count = len(escalated) or 1
+    teams = [r for r in rows if r.label.team is not None]
+    team_hits = sum(
+        1 for r in teams if r.result.assignment and r.result.assignment.team == r.label.team
+    )
     return Report(
         tickets=len(rows),
         accuracy=accuracy,
@@ -129,6 +137,10 @@ def score(rows: list[Scored], price: Price | None, system_tokens: int) -> Report
         cost_per_1000_usd=ours / total * 1000,
         baseline_per_1000_usd=baseline / total * 1000,
         misses=misses,
+        learned_assigned=sum(
+            1 for r in rows if r.result.assignment and r.result.assignment.tier == "learned"
+        ),
+        team_accuracy=team_hits / len(teams) if teams else None,
     )
 
 
@@ -150,6 +162,12 @@ def render(report: Report) -> str:
         f"  answered by {tier:<7} {n:4d}  ({n / report.tickets:.0%})"
         for tier, n in sorted(report.tiers.items())
     ]
+    if report.learned_assigned or report.team_accuracy is not None:
+        team = "" if report.team_accuracy is None else f"; team right {report.team_accuracy:.0%}"
+        lines.append(
+            f"  assigned by learned {report.learned_assigned:4d}  "
+            f"({report.learned_assigned / max(report.tickets, 1):.0%}){team}"
+        )
     lines += [
         "",
         f"  escalated to paid   {report.escalated:4d}  ({1 - report.never_paid_share:.0%}); "
