@@ -119,7 +119,10 @@ class LearnedTier:
                 model=card_id,
             )
         if self._ledger is not None:
+            # Saved: a paid classification of the ticket, when this tier decided it (an
+            # unsure prediction saved nothing).
             tokens_in = PROMPT_TOKENS + len(text) // CHARS_PER_TOKEN + 1
+            saved = baseline_usd(self._price, tokens_in, ANSWER_TOKENS) if self._price else 0.0
             self._ledger.book(
                 LedgerEntry(
                     at=self._clock(),
@@ -127,16 +130,15 @@ class LearnedTier:
                     workflow=decision.category if decision.decided else workflow,
                     tier="learned",
                     model=card_id,
-                    template=None,
-                    template_version=None,
+                    # not a prompt: the inventory lists the model and its card instead
+                    template="learned",
+                    template_version=card_id,
                     tokens_in=0,
                     tokens_out=0,
                     cached_tokens=0,
                     seconds=seconds,
                     usd=0.0,
-                    baseline_usd=baseline_usd(self._price, tokens_in, ANSWER_TOKENS)
-                    if self._price
-                    else 0.0,
+                    baseline_usd=saved if decision.decided else 0.0,
                     outcome="decided" if decision.decided else "passed_on",
                 )
             )
