@@ -6,14 +6,13 @@ from __future__ import annotations
 import io
 import json
 import signal
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import child_env, triage_command
+from tests.conftest import daemon_running
 from tests.learned_history import write_history
 from tests.test_e2e_run import wait_for
 from triage.cli import main
@@ -136,14 +135,7 @@ def test_triage_run_assigns_dropped_tickets_and_sighup_picks_up_a_new_model(tmp_
         tmp_path / "var" / name for name in ("inbox", "processed", "outbox")
     )
     inbox.mkdir(parents=True)
-    daemon = subprocess.Popen(
-        [*triage_command(), "--config", str(config), "run"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=child_env(),
-        cwd=tmp_path,
-    )
-    try:
+    with daemon_running(tmp_path, config) as daemon:
         (inbox / "net.txt").write_text("\n".join(NETWORK) + "\n")
         wait_for(lambda: (processed / "net.txt").exists(), timeout=60)
         (result,) = [json.loads(p.read_text()) for p in outbox.glob("*.json")]
@@ -153,18 +145,15 @@ def test_triage_run_assigns_dropped_tickets_and_sighup_picks_up_a_new_model(tmp_
         _, second_card = train(folder, seed=11)  # a retrained model, written over the first
         assert second_card != first_card
         daemon.send_signal(signal.SIGHUP)
+        log = tmp_path / "daemon.log"
+        wait_for(lambda: "learned.reloaded" in log.read_text(), timeout=60)
         (inbox / "sap.txt").write_text("\n".join(SAP) + "\n")
         wait_for(lambda: (processed / "sap.txt").exists(), timeout=60)
         results = [json.loads(p.read_text()) for p in outbox.glob("*.json")]
         (sap,) = [r for r in results if r["subject"] == SAP[0]]
         assert sap["assignment"]["team"] == "SAP Support"
         assert sap["assignment"]["model"] == second_card
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
+    assert daemon.returncode == 0
 
 
 def test_eval_reports_the_learned_tier_and_its_team_accuracy(model, tmp_path, capsys):
