@@ -17,7 +17,9 @@ from tests.learned_history import write_history
 from tests.test_e2e_run import wait_for
 from triage.cli import main
 from triage.learned import model_file
+from triage.learned.decide import LearnedPolicy
 from triage.learned.history import read_history
+from triage.learned.tier import LearnedTier
 from triage.learned.train import TrainOptions, learn
 from triage.store import SqliteStore
 
@@ -177,3 +179,15 @@ def test_eval_reports_the_learned_tier_and_its_team_accuracy(model, tmp_path, ca
     assert report["team_accuracy"] == pytest.approx(2 / 3)
     assert main(["--config", str(config), "eval", str(labels / "labels.jsonl")]) == 0
     assert "assigned by learned    2  (67%); team right 67%" in capsys.readouterr().out
+
+
+def test_a_reload_refuses_a_broken_file_and_keeps_the_running_model(tmp_path: Path):
+    path, first_card = train(tmp_path)
+    tier = LearnedTier(path, LearnedPolicy(0.5), None, lambda: datetime.now(UTC), None)
+    path.write_bytes(b"half a file")
+    assert tier.reload() is False
+    assert tier.card_id == first_card
+    assessed = tier.assess("t-1", "other", "\n".join(SAP), "other", False)
+    assert assessed.assignment is not None and assessed.assignment.team == "SAP Support"
+    _, second_card = train(tmp_path, seed=11)
+    assert tier.reload() is True and tier.card_id == second_card
