@@ -20,7 +20,7 @@ from triage.learned.calibration import (
     softmax,
 )
 from triage.learned.decide import LearnedPolicy, decide
-from triage.learned.features import fit_vectorizer
+from triage.learned.features import fit_vectorizer, normalise, words
 from triage.learned.history import Example, read_history
 from triage.learned.model_file import ModelFileError
 from triage.learned.predict import FALLBACK, Prediction
@@ -38,14 +38,22 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> Learned:
 
 def test_training_and_prediction_paths_give_the_same_vectors():
     texts = ["VPN drops every hour", "wifi im Büro langsam", "", "Drucker drückt nicht", "vpn"]
-    vectorizer, matrix = fit_vectorizer(texts * 2, min_df=2, max_word=1000, max_char=1000)
+    documents = [words(text) for text in texts * 2]
+    vectorizer, matrix = fit_vectorizer(documents, min_df=2, max_word=1000, max_char=1000)
     again = vectorizer.matrix(texts * 2)
     assert matrix.shape == again.shape
     assert abs(matrix - again).max() < 1e-6
 
 
+def test_case_and_accents_fold_and_other_scripts_keep_their_marks():
+    assert normalise("Réseau LENT, Straße") == "reseau lent, strasse"
+    assert normalise("नेटवर्क") == "नेटवर्क"  # Devanagari vowel signs are letters' parts
+    assert normalise("한국어") == "한국어"
+
+
 def test_an_unseen_misspelt_word_still_meets_known_character_grams():
-    vectorizer, _ = fit_vectorizer(["password reset", "password expired"], 1, 100, 1000)
+    documents = [words("password reset"), words("password expired")]
+    vectorizer, _ = fit_vectorizer(documents, 1, 100, 1000)
     cols, _ = vectorizer.vector("pasword")
     assert cols.size > 0 and all(col >= len(vectorizer.word_terms) for col in cols)
 

@@ -22,13 +22,16 @@ from numpy.typing import NDArray
 MAX_CHARS = 6000  # a pasted log must not drown the request, nor cost a millisecond
 CHAR_MIN, CHAR_MAX = 2, 5
 _WORD = re.compile(r"\w+")
+_ACCENTS = re.compile("[\u0300-\u036f]+")  # combining diacritics only: other scripts' marks stay
 
 
 def normalise(text: str) -> str:
     """Case and accents folded (typos and keyboards without accents meet), cut to MAX_CHARS."""
-    text = unicodedata.normalize("NFKD", text[: MAX_CHARS * 2]).casefold()
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return text[:MAX_CHARS]
+    text = text[: MAX_CHARS * 2]
+    if text.isascii():
+        return text.lower()[:MAX_CHARS]
+    text = _ACCENTS.sub("", unicodedata.normalize("NFKD", text))
+    return unicodedata.normalize("NFC", text).casefold()[:MAX_CHARS]
 
 
 def words(text: str) -> list[str]:
@@ -128,29 +131,28 @@ class Vectorizer:
 
 
 def fit_vectorizer(
-    texts: Sequence[str], min_df: int, max_word: int, max_char: int
+    documents: Sequence[list[str]], min_df: int, max_word: int, max_char: int
 ) -> tuple[Vectorizer, sp.csr_matrix]:
-    """Vocabularies from the training texts (terms in at least `min_df` tickets, the most
-    frequent first up to the caps) and the training matrix itself."""
+    """Vocabularies from the training tickets, each as `words()` gives it (terms in at least
+    `min_df` tickets, the most frequent first up to the caps), and the training matrix."""
     index: dict[str, int] = {}
     flat: list[int] = []
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    for row, text in enumerate(texts):
-        tokens = words(text)
+    lengths = np.zeros(len(documents), dtype=np.int64)
+    for row, tokens in enumerate(documents):
         lengths[row] = len(tokens)
         flat.extend([index.setdefault(token, len(index)) for token in tokens])
     vocabulary = np.array(list(index), dtype=object)
     size = len(index)
     ids = np.array(flat, dtype=np.int64)
-    docs = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    shape = (len(texts), size)
+    docs = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
+    shape = (len(documents), size)
     unigrams = sp.csr_matrix((np.ones(len(ids), np.float32), (docs, ids)), shape=shape)
     same = docs[1:] == docs[:-1]
     keys = ids[:-1][same] * size + ids[1:][same]
     pairs, pair_ids = np.unique(keys, return_inverse=True)
     bigrams = sp.csr_matrix(
         (np.ones(len(pair_ids), np.float32), (docs[:-1][same], pair_ids)),
-        shape=(len(texts), len(pairs)),
+        shape=(len(documents), len(pairs)),
     )
     pair_names = [
         f"{a} {b}" for a, b in zip(vocabulary[pairs // size], vocabulary[pairs % size], strict=True)
@@ -173,7 +175,7 @@ def fit_vectorizer(
     word_counts, word_terms, word_df = _select(word_counts, word_terms, min_df, max_word)
     char_counts, char_terms, char_df = _select(char_counts, list(gram_index), min_df, max_char)
     vectorizer = Vectorizer(
-        word_terms, char_terms, idf_of(word_df, len(texts)), idf_of(char_df, len(texts))
+        word_terms, char_terms, idf_of(word_df, len(documents)), idf_of(char_df, len(documents))
     )
     matrix = sp.hstack(
         [_tfidf(word_counts, vectorizer.word_idf), _tfidf(char_counts, vectorizer.char_idf)],

@@ -6,7 +6,7 @@ bench/learned.py; figures in the README):
     word 1-2-grams + char 2-5-grams, plain TF-IDF, LinearSVC (C=0.3)          0.865
     the same, LogisticRegression (C=10..30)                                  0.864, 10x slower
     the same, SGDClassifier (modified Huber) / RidgeClassifier               0.854 / 0.851
-    NB-scaled features, one LinearSVC per team (NBSVM, Wang & Manning 2012)  0.872
+    NB-scaled features, one LinearSVC per team (NBSVM, Wang & Manning 2012)  0.871
 
 NBSVM scales each feature, for each team, by the log-ratio of how often it occurs in that
 team's tickets against the others' before the team's linear SVM is fitted; the scaled weights
@@ -45,7 +45,7 @@ from triage.learned.calibration import (
     softmax,
     threshold_for,
 )
-from triage.learned.features import fit_vectorizer
+from triage.learned.features import fit_vectorizer, words
 from triage.learned.history import Example
 from triage.learned.model_file import FORMAT, arrays_of, digest_of
 from triage.learned.predict import FALLBACK, LinearTextModel
@@ -112,7 +112,7 @@ def fold_rare(
 
 
 def fit(
-    texts: Sequence[str],
+    documents: Sequence[list[str]],
     truth: NDArray[np.int64],
     labels: Sequence[str],
     options: TrainOptions,
@@ -122,7 +122,7 @@ def fit(
     from sklearn.svm import LinearSVC
 
     per_block = FLOATS_BUDGET // max(len(labels), 1) // 2
-    vectorizer, matrix = fit_vectorizer(texts, options.min_df, per_block, per_block)
+    vectorizer, matrix = fit_vectorizer(documents, options.min_df, per_block, per_block)
     counts = np.bincount(truth, minlength=len(labels)).astype(np.float64)
     balance = np.sqrt(len(truth) / (len(labels) * np.maximum(counts, 1.0)))
     sample = np.ones(len(truth)) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -224,10 +224,12 @@ def learn(
     train_at, test_at = train_test_split(
         positions, test_size=share, stratify=truth, random_state=options.seed
     )
-    first = fit([texts[i] for i in train_at], truth[train_at], labels, options, sample[train_at])
+    documents = [words(text) for text in texts]  # tokenised once for both fits
+    train_docs = [documents[i] for i in train_at]
+    first = fit(train_docs, truth[train_at], labels, options, sample[train_at])
     fitted = tick()
     measured = measure(first, [texts[i] for i in test_at], truth[test_at], options)
-    model = fit(texts, truth, labels, options, sample) if options.refit else first
+    model = fit(documents, truth, labels, options, sample) if options.refit else first
     model = LinearTextModel(
         model.vectorizer, model.coef, model.intercept, model.labels, measured.temperature
     )
