@@ -191,3 +191,13 @@ def test_a_reload_refuses_a_broken_file_and_keeps_the_running_model(tmp_path: Pa
     assert assessed.assignment is not None and assessed.assignment.team == "SAP Support"
     _, second_card = train(tmp_path, seed=11)
     assert tier.reload() is True and tier.card_id == second_card
+
+
+def test_enabled_without_a_model_file_is_a_configuration_error_naming_the_key(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text("[learned]\nenabled = true\n")
+    assert main(["--config", str(config), "check"]) == 78
+    assert "[learned]: Value error, enabled = true needs model_path" in capsys.readouterr().err
+    config.write_text("[learned]\nmin_probability = 1.5\n")
+    assert main(["--config", str(config), "check"]) == 78
+    assert "[learned] min_probability: Input should be less than" in capsys.readouterr().err
