@@ -18,24 +18,23 @@ from triage.context import compact_text
 from triage.costs import baseline_usd
 from triage.options import PipelineOptions
 from triage.ports import Clock, TicketStore
-from triage.records import LedgerEntry, ModelRef, Prepared
+from triage.records import LedgerEntry, Prepared
 from triage.redaction import mask_secrets
 from triage.result import Attempt, Cost, Result, Route
 from triage.router import Decision, Gates, RouteFacts, decide, offloaded, should_offload
 from triage.rules import RulesVerdict
 from triage.rules.dedup import answer_key
-from triage.rules.sensitivity import scrub
 from triage.ticket import Tier
-from triage.tiers.cache import AnswerCache, CachedAnalysis, CachedAnswer
+from triage.tiers.analysis import Analyst, named
+from triage.tiers.cache import AnswerCache, CachedAnswer
 from triage.tiers.learned import Assigner, assign
 from triage.tiers.local import LocalTier
 from triage.tiers.merge import Opinion, merge
-from triage.tiers.paid import EscalationOutcome, Escalator
+from triage.tiers.paid import Escalator
 from triage.tiers.runpod import Offloader, OffloadItem
 
 log = structlog.get_logger("triage.tiers")
 
-PAID_CONTEXT_CHARS = 12_000
 RUNPOD_CONTEXT_CHARS = 24_000
 CHARS_PER_TOKEN = 4
 
@@ -59,6 +58,7 @@ class Tiers:
         self._escalator = escalator
         self._offloader = offloader
         self._cache = AnswerCache(store, clock, options.cache_ttl)
+        self._analyst = Analyst(escalator, store, clock, self._cache) if escalator else None
 
     def replace_options(self, options: PipelineOptions) -> None:
         self._options = options
@@ -196,7 +196,7 @@ class Tiers:
                 needs_review=[*result.needs_review, note],
                 route=Route(tier="rules", reason=result.route.reason, attempts=attempts),
             ), None
-        key = answer_key(case.ticket, *_named(local.model))
+        key = answer_key(case.ticket, *named(local.model))
         scope = case.verdict.sensitivity.level
         hit = self._cache.answer(key, scope) if self._cache.enabled else None
         if hit is not None:
@@ -328,105 +328,13 @@ class Tiers:
         if decision.wanted != "paid":
             return result
         reason = f"{result.route.reason}; {decision.reason}"
-        escalator = self._escalator
-        if decision.tier != "paid" or escalator is None:
+        if decision.tier != "paid" or self._analyst is None:
             route = result.route
             return result.revised(
                 route=Route(tier=route.tier, reason=reason, attempts=route.attempts, wanted="paid"),
                 needs_review=[*result.needs_review, f"wanted the paid analysis: {decision.reason}"],
             )
-        outcome = self._cached_analysis(case, result, escalator)
-        if outcome is None:
-            outcome = escalator.escalate(
-                case.raw.id, result.workflow, self._paid_values(case, result)
-            )
-            self._remember_analysis(case, escalator, outcome)
-        cost = result.cost
-        spent = Cost(
-            usd=cost.usd + outcome.usd,
-            tokens_in=cost.tokens_in + outcome.tokens_in,
-            tokens_out=cost.tokens_out + outcome.tokens_out,
-            cached_tokens=cost.cached_tokens + outcome.cached_tokens,
-        )
-        attempts = [*result.route.attempts, *outcome.attempts]
-        analysis = outcome.analysis
-        if analysis is None:
-            return result.revised(
-                cost=spent,
-                route=Route(tier=result.route.tier, reason=reason, attempts=attempts),
-                needs_review=[
-                    *result.needs_review,
-                    f"{outcome.problem}; the {result.route.tier} result stands",
-                ],
-            )
-        # Like the local tier, the paid one refines a category the rules were not sure of;
-        # it never overrides one they were (a ticket cannot talk its way out).
-        merged = merge(result, case.verdict.category_confident, Opinion.of_analysis(analysis), 0)
-        return result.revised(
-            cost=spent,
-            escalation={**analysis.model_dump(), "model": escalator.paid.model},
-            category=merged.category,
-            risk=merged.risk,
-            priority=merged.priority,
-            route=Route(tier="paid", reason=reason, attempts=attempts),
-        )
-
-    def _paid_values(self, case: Case, result: Result) -> dict[str, str]:
-        redact = self._options.paid_redact
-        values = {
-            "category": result.category,
-            "priority": result.priority,
-            "risk": result.risk,
-            "risk_reasons": "; ".join(result.risk_reasons) or "none",
-            "summary": result.summary,
-            "ticket": compact_text(
-                case.ticket, case.verdict, PAID_CONTEXT_CHARS, redacted=True, redact_tags=redact
-            ),
-        }
-        # A safety net behind the redacted context: the summary and reasons may come from the
-        # local model, which saw everything; scan every value again before it leaves.
-        return {
-            key: mask_secrets(scrub(value, redact), self._options.secrets)
-            for key, value in values.items()
-        }
-
-    def _analysis_key(self, case: Case, escalator: Escalator) -> str | None:
-        if not self._cache.enabled:
-            return None
-        return answer_key(case.ticket, *_named(escalator.paid))
-
-    def _cached_analysis(
-        self, case: Case, result: Result, escalator: Escalator
-    ) -> EscalationOutcome | None:
-        """The same words analysed before (a storm): the stored analysis, booked at $0."""
-        key = self._analysis_key(case, escalator)
-        hit = self._cache.analysis(key, case.verdict.sensitivity.level) if key else None
-        if hit is None:
-            return None
-        self._store.book(
-            LedgerEntry.call(
-                escalator.paid,
-                at=self._clock(),
-                ticket_id=case.raw.id,
-                workflow=result.workflow,
-                tier="paid",
-                outcome="cache_hit",
-                baseline_usd=hit.usd,
-            )
-        )
-        return EscalationOutcome(
-            analysis=hit.answer,
-            attempts=[Attempt(tier="paid", ok=True, error=f"cached analysis of {hit.ticket}")],
-        )
-
-    def _remember_analysis(
-        self, case: Case, escalator: Escalator, outcome: EscalationOutcome
-    ) -> None:
-        key = self._analysis_key(case, escalator)
-        if key is None or outcome.analysis is None:
-            return
-        entry = CachedAnalysis(ticket=case.raw.id, answer=outcome.analysis, usd=outcome.usd)
-        self._cache.keep(key, case.verdict.sensitivity.level, entry)
+        return self._analyst.analyse(case, result, reason, self._options)
 
 
 def task_of(verdict: RulesVerdict) -> str:
@@ -440,7 +348,3 @@ def work_tokens(case: Case) -> int:
     ticket = case.ticket
     chars = len(ticket.subject) + len(ticket.body) + sum(len(log) for log in ticket.logs)
     return chars // CHARS_PER_TOKEN
-
-
-def _named(model: ModelRef) -> tuple[str, str, str]:
-    return model.template, model.template_version, model.model
