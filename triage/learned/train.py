@@ -134,7 +134,7 @@ def fit(
         outside = totals - inside + 2.0
         ratio = np.log((inside / inside.sum()) / (outside / outside.sum()))
         ratio /= max(float(np.abs(ratio).mean()), 1e-9)
-        svm = LinearSVC(C=options.c, tol=1e-3)
+        svm = LinearSVC(C=options.c, tol=1e-2)  # 1e-3: the same accuracy, 20% slower
         with warnings.catch_warnings():  # a capped run is still a usable model
             warnings.simplefilter("ignore")
             svm.fit(
