@@ -3,12 +3,17 @@ and progress output."""
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from triage.errors import ConfigError, StoreError
+from triage.files import read_file_input
+from triage.ticket import RawInput
 
 if TYPE_CHECKING:
     from triage.config import Settings
@@ -35,6 +40,50 @@ def files_in(paths: Sequence[Path]) -> Iterator[Path]:
             yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
         else:
             yield path
+
+
+TICKET_SUFFIXES = frozenset({".eml", ".txt", ".md", ".json"})
+_HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
+_MAIL_HEADER = re.compile(rb"^(from|subject|message-id|date|to|received|return-path):", re.I | re.M)
+
+
+def ticket_files(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """(files to triage, files skipped) for `process`. A file named on the command line is
+    always taken; in a folder only what looks like a ticket is: a .eml, .txt, .md or .json
+    file, or a file without one of those names that starts like a mail (a LICENSE or a
+    picture is not a ticket). Hidden files and folders (.git) are left out unmentioned."""
+    taken: list[Path] = []
+    skipped: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            taken.append(path)
+            continue
+        for found in sorted(path.rglob("*")):
+            relative = found.relative_to(path).parts
+            if any(part.startswith(".") for part in relative):
+                continue
+            if not found.is_file() or found.is_symlink():
+                continue
+            (taken if _looks_like_ticket(found) else skipped).append(found)
+    return taken, skipped
+
+
+def _looks_like_ticket(path: Path) -> bool:
+    if path.suffix.lower() in TICKET_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return True  # let the reading report why it cannot be read
+    return bool(_HEADER_LINE.match(head)) and bool(_MAIL_HEADER.search(head))
+
+
+def read_input(path: Path, limit: int) -> RawInput:
+    """A file as input; one over the limit is quarantined unread, as the drop folder does."""
+    with path.open("rb") as handle:
+        received_at = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
+        return read_file_input(handle, path.name, limit, "cli", str(path), received_at)
 
 
 class Progress:

@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +16,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from triage.config import Settings
 from triage.reporting.build import Budget, Digest, Report, build_digest, build_report
-from triage.reporting.data import Queryable, day_window, month_window, read_period
+from triage.reporting.data import (
+    Queryable,
+    day_window,
+    month_totals,
+    month_window,
+    read_period,
+    spent_by_tier,
+)
+from triage.reporting.digest import BudgetLine
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,6 +38,27 @@ _templates = Environment(
     trim_blocks=False,
     keep_trailing_newline=True,
 )
+
+
+def thousands(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def usd(value: float) -> str:
+    """Dollars for people: 2 decimals with thousands separators; a non-zero amount under a
+    cent says so instead of $0.00."""
+    if 0 < abs(value) < 0.005:
+        return "< $0.01"
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+def usd_per_call(value: float) -> str:
+    """A per-call or per-ticket price: 4 decimals."""
+    return f"${value:,.4f}"
+
+
+_templates.filters.update(thousands=thousands, usd=usd, usd_per_call=usd_per_call)
 
 
 @dataclass(frozen=True)
@@ -63,23 +92,65 @@ def render_report(report: Report) -> dict[str, str]:
 
 def write_digest(store: Queryable, settings: Settings, day: date) -> tuple[Digest, Written]:
     window = day_window(day, settings.digest.timezone)
-    digest = build_digest(read_period(store, window, with_tickets=True))
+    budgets = digest_budgets(store, settings, window.until)
+    digest = build_digest(read_period(store, window, with_tickets=True), budgets)
     return digest, _write(settings.digest.dir, f"digest-{day.isoformat()}", render_digest(digest))
 
 
+def enabled_budgets(settings: Settings) -> dict[str, float]:
+    """The monthly budget of each enabled paid tier."""
+    budgets = {}
+    if settings.paid.enabled:
+        budgets["paid"] = settings.paid.monthly_budget_usd
+    if settings.runpod.enabled:
+        budgets["runpod"] = settings.runpod.monthly_budget_usd
+    return budgets
+
+
+def digest_budgets(store: Queryable, settings: Settings, until: datetime) -> list[BudgetLine]:
+    """Month-to-date spend (to `until`, the end of the digest's day) of each enabled tier,
+    and what it had spent by the same day last month."""
+    budgets = enabled_budgets(settings)
+    if not budgets:
+        return []
+    start = until - timedelta(microseconds=1)
+    month = month_window(start.year, start.month, settings.digest.timezone)
+    before = month_window(*_month_before(start.year, start.month), settings.digest.timezone)
+    same_day = min(before.since + (until - month.since), before.until)
+    now = spent_by_tier(store, month.since, until)
+    then = spent_by_tier(store, before.since, same_day)
+    return [
+        BudgetLine(tier, budget, now.get(tier, 0.0), then.get(tier, 0.0))
+        for tier, budget in budgets.items()
+    ]
+
+
+def _month_before(year: int, month: int) -> tuple[int, int]:
+    return (year, month - 1) if month > 1 else (year - 1, 12)
+
+
 def write_report(
-    store: Queryable, settings: Settings, year: int, month: int
+    store: Queryable, settings: Settings, year: int, month: int, now: datetime | None = None
 ) -> tuple[Report, Written]:
+    """`now`: when the report is made (a month not over yet is projected to its end)."""
     window = month_window(year, month, settings.digest.timezone)
     data = read_period(store, window, with_tickets=False)
-    spent = {line.keys[1]: 0.0 for line in data.by_workflow_tier}
+    spent: dict[str, float] = {}
     for line in data.by_workflow_tier:
-        spent[line.keys[1]] += line.usd
+        spent[line.keys[1]] = spent.get(line.keys[1], 0.0) + line.usd
+    enabled = enabled_budgets(settings)
+    configured = {
+        "paid": settings.paid.monthly_budget_usd,
+        "runpod": settings.runpod.monthly_budget_usd,
+    }
+    # A tier's budget is shown while it is enabled, or when it spent that month.
     budgets = [
-        Budget("paid", settings.paid.monthly_budget_usd, spent.get("paid", 0.0)),
-        Budget("runpod", settings.runpod.monthly_budget_usd, spent.get("runpod", 0.0)),
+        Budget(tier, budget, spent.get(tier, 0.0))
+        for tier, budget in configured.items()
+        if tier in enabled or spent.get(tier)
     ]
-    report = build_report(data, budgets)
+    before = month_window(*_month_before(year, month), settings.digest.timezone)
+    report = build_report(data, budgets, month_totals(store, before), as_of=now)
     return report, _write(settings.report.dir, f"report-{window.label}", render_report(report))
 
 
@@ -111,7 +182,7 @@ def _figure_png(draw: Callable[[Axes], None]) -> str:
 
 
 def _daily_chart(report: Report) -> str | None:
-    if not report.daily:
+    if not report.daily or not report.total_usd:
         return None
     days = list(report.daily)
 
@@ -128,6 +199,14 @@ def _daily_chart(report: Report) -> str | None:
                     label=tier,
                 )
                 bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        if report.daily_budget_usd:
+            axes.axhline(
+                report.daily_budget_usd,
+                color="#1f2933",
+                linestyle="--",
+                linewidth=1,
+                label=f"budget per day (${report.daily_budget_usd:,.2f})",
+            )
         labels = [day[-2:] if index % 7 == 0 else "" for index, day in enumerate(days)]
         axes.set_xticks(range(len(days)), labels)
         axes.set_xlabel(days[0][:7], fontsize=8)
@@ -139,6 +218,8 @@ def _daily_chart(report: Report) -> str | None:
 
 
 def _share_chart(report: Report) -> str | None:
+    if report.rules_only:
+        return None  # a 100% pie says nothing: the report says it in a sentence
     counts = {tier: report.tickets_by_tier.get(tier, 0) for tier in TIERS}
     if not any(counts.values()):
         return None
