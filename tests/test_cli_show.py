@@ -84,7 +84,7 @@ def test_show_prints_the_stored_result_readable_or_as_json(config, tmp_path, cap
     assert main(["--config", str(config), "show", ticket_id]) == 0
     text = capsys.readouterr().out
     assert text.startswith(f"{ticket_id}  triaged")
-    assert "Payslip missing" in text and "workflow payroll" in text
+    assert "Payslip missing" in text and "answered by  rules: payroll" in text
     assert main(["--config", str(config), "show", "--json", ticket_id]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == ticket_id
     assert main(["--config", str(config), "show", "t-nope"]) == 1

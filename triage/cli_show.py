@@ -192,7 +192,9 @@ def describe(result: Result) -> str:
     if storm:
         rows.append(("storm of", str(storm)))
     rows.append(("summary", result.summary or "-"))
-    rows.append(("answered by", f"{result.route.tier}: {result.route.reason}"))
+    route = result.route
+    answered = route.reason if route.reason.startswith(route.tier) else f"{route.tier}: {route.reason}"
+    rows.append(("answered by", answered))
     cost = result.cost
     rows.append(
         (
