@@ -109,14 +109,21 @@ def fill_day(store: SqliteStore, day: date, seed: int = 7) -> int:
         )
         n += 1
     for reason in IGNORED * 2:
-        results.append((_result(n, at(n), "Automatic reply", "other", status="ignored", reason=reason), []))
+        results.append(
+            (_result(n, at(n), "Automatic reply", "other", status="ignored", reason=reason), [])
+        )
         n += 1
     for _ in range(3):
         results.append(
             (
                 _result(
-                    n, at(n), "Printer on floor 2 jams", "printer", status="duplicate",
-                    reason="same content from the same sender as t-day0010", duplicate_of="t-day0010",
+                    n,
+                    at(n),
+                    "Printer on floor 2 jams",
+                    "printer",
+                    status="duplicate",
+                    reason="same content from the same sender as t-day0010",
+                    duplicate_of="t-day0010",
                 ),
                 [],
             )
@@ -172,7 +179,9 @@ def _result(
             "risk_reasons": risk_reasons or [],
             "summary": f"{subject}. Reported by {person} this morning." if subject else "",
             "fields": FieldsOut(requester=f"User {n % 23}"),
-            "route": Route(tier=tier, reason=f"{tier}: seeded", attempts=[Attempt(tier=tier, ok=True)]),  # type: ignore[arg-type]
+            "route": Route(
+                tier=tier, reason=f"{tier}: seeded", attempts=[Attempt(tier=tier, ok=True)]
+            ),  # type: ignore[arg-type]
             "escalation": escalation,
             "cost": Cost(usd=usd),
             "workflow": category,
@@ -185,5 +194,18 @@ def _result(
 def _booked(at: datetime, n: int, workflow: str, tier: str, usd: float) -> LedgerEntry:
     model = "claude-sonnet-4-6" if tier == "paid" else "qwen2.5-1.5b-instruct-q4_k_m.gguf"
     return LedgerEntry(
-        at, f"t-day{n:04d}", workflow, tier, model, "triage", "1", 900, 200, 0, 2.0, usd, 0.0057, "ok"
+        at,
+        f"t-day{n:04d}",
+        workflow,
+        tier,
+        model,
+        "triage",
+        "1",
+        900,
+        200,
+        0,
+        2.0,
+        usd,
+        0.0057,
+        "ok",
     )

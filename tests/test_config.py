@@ -51,7 +51,7 @@ def test_own_rules_come_before_the_defaults_which_stay(tmp_path):
 def test_replace_defaults_keeps_only_the_configs_own_rules(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(
-        '[rules_options]\nreplace_defaults = true\n'
+        "[rules_options]\nreplace_defaults = true\n"
         '[[rules]]\nname = "x"\nmatch = ["kaffee"]\ncategory = "hardware"\n'
     )
     loaded = load_settings(config, {})
@@ -94,28 +94,37 @@ def test_check_says_how_many_own_and_default_rules_are_active(tmp_path):
     [
         ("[digest]\nat = '7am'\n", {}, "[digest] at: expected a time as HH:MM, 24-hour"),
         ("[report]\nat = '6'\n", {}, "[report] at: expected a time as HH:MM"),
-        ("[stor]\npath = 'x'\n", {}, "[stor]: unknown key: there is no section [stor]; did you mean [store]?"),
+        (
+            "[stor]\npath = 'x'\n",
+            {},
+            "[stor]: unknown key: there is no section [stor]; did you mean [store]?",
+        ),
         ("[store]\npaht = 'x'\n", {}, "[store] paht: unknown key; did you mean path?"),
         (
             "",
             {"TRIAGE_DROPFOLDER__SETTLE_SECONDS": "soon"},
             "set by the environment variable TRIAGE_DROPFOLDER__SETTLE_SECONDS",
         ),
-        ("", {"triage_digest__at": "8"}, "(got '8'); set by the environment variable triage_digest__at"),
+        (
+            "",
+            {"triage_digest__at": "8"},
+            "(got '8'); set by the environment variable triage_digest__at",
+        ),
         (
             "[imap]\nenabled = true\nusername = 'helpdesk'\n",
             {},
             "[imap]: Value error, enabled = true but no password",
         ),
         (
-            "[imap]\nenabled = true\npassword = 'x'\n[imap.accounts.support]\nusername = 's'\npassword = ''\n",
+            "[imap]\nenabled = true\npassword = 'x'\n"
+            "[imap.accounts.support]\nusername = 's'\npassword = ''\n",
             {},
             "no password (account 'support')",
         ),
         ('[[rules]]\nname = "x"\non = ["subjekt"]\nmatch = ["a"]\n', {}, "unknown field 'subjekt'"),
         ('[[rules]]\nname = "x"\ncategory = "vpn"\n', {}, "a rule needs `match` or `when`"),
         ('[[rules]]\nname = "x"\nmatch = ["a"]\nteam = "net ops"\n', {}, "[[rules]] #1 team"),
-        ('[rules_options]\nreplace_default = true\n', {}, "did you mean replace_defaults?"),
+        ("[rules_options]\nreplace_default = true\n", {}, "did you mean replace_defaults?"),
     ],
 )
 def test_config_messages_say_what_is_expected(tmp_path, text, environ, message):

@@ -177,10 +177,18 @@ def test_month_to_date_spend_against_each_enabled_budget_with_the_trend():
     budgets = [BudgetLine("paid", 50.0, 12.5, 10.0), BudgetLine("runpod", 20.0, 1.0, 0.0)]
     digest = digest_of(ticket(1, priority="P1"), costs=costs, budgets=budgets)
     markdown = render_digest(digest)["md"]
-    assert "| paid | $12.50 | $50.00 | 25% | 25% more than by this day last month |" in markdown
+    assert (
+        "| paid | $12.50 | $50.00 | 25% | 25% more than by this day last month ($10.00) |"
+        in markdown
+    )
     assert "nothing spent by this day last month" in markdown
-    assert BudgetLine("paid", 50.0, 10.2, 10.0).trend == "about as much as by this day last month"
-    assert BudgetLine("paid", 50.0, 5.0, 10.0).trend == "50% less than by this day last month"
+    assert BudgetLine("paid", 50.0, 10.2, 10.0).trend == (
+        "about as much as by this day last month ($10.00)"
+    )
+    assert BudgetLine("paid", 50.0, 5.0, 10.0).trend == (
+        "50% less than by this day last month ($10.00)"
+    )
+    assert BudgetLine("paid", 50.0, 0.0, 10.0).trend == "nothing yet; $10.00 by this day last month"
 
 
 def test_budgets_of_disabled_tiers_are_not_shown(make_settings, store):

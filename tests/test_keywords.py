@@ -135,7 +135,8 @@ MULTIPART = (
     "From: Bob <bob@example.com>\nTo: payroll@example.com\nCc: boss@example.com\n"
     "Subject: Question\nX-Priority: 1 (Highest)\nX-Spam-Flag: YES\nMIME-Version: 1.0\n"
     'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
-    'See the attachment.\n--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename="invoice-2026.pdf"\n'
+    "See the attachment.\n--b\nContent-Type: application/pdf\n"
+    'Content-Disposition: attachment; filename="invoice-2026.pdf"\n'
     "Content-Transfer-Encoding: base64\n\nJVBERi0=\n--b--\n"
 )
 
@@ -155,7 +156,10 @@ MULTIPART = (
 def test_a_rule_can_look_at_the_envelope_headers_attachments_and_source(on, entry):
     rules = compile_rules([Rule("r", (entry,), on=on, category="access")])
     assert _verdict(MULTIPART, rules, source="imap:support/INBOX").category == "access"
-    assert _verdict(mail("Question", "See the attachment."), rules, source="dropfolder").category == "other"
+    assert (
+        _verdict(mail("Question", "See the attachment."), rules, source="dropfolder").category
+        == "other"
+    )
 
 
 def test_when_conditions_must_all_hold_besides_match():
@@ -187,7 +191,14 @@ def test_a_rule_with_only_when_conditions_outranks_a_body_match():
 def test_actions_set_workflow_team_and_tags_and_the_team_is_a_rules_assignment():
     rules = compile_rules(
         [
-            Rule("pay", ("payroll",), on=("to",), workflow="payroll", team="hr-systems", tags=("sap",)),
+            Rule(
+                "pay",
+                ("payroll",),
+                on=("to",),
+                workflow="payroll",
+                team="hr-systems",
+                tags=("sap",),
+            ),
             Rule("tag", ("attachment",), tags=("has-file", "sap")),
             Rule("team2", ("attachment",), team="other-team"),
         ]
@@ -213,4 +224,3 @@ def test_each_hit_names_the_field_and_the_words_that_fired():
     rules = compile_rules([Rule("code", ("/error \\d{3}/",), category="vpn")])
     [hit] = _verdict(mail("x", "it says error 809 again"), rules).hits
     assert (hit.field, hit.words) == ("body", ("error 809",))
-

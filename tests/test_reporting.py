@@ -179,7 +179,9 @@ def test_the_most_expensive_tickets_show_their_subjects_scrubbed(store, settings
     )
     store.save(result, TicketKeys(None), at)
     store.book(
-        LedgerEntry(at, "t-costly", "security", "paid", "m", "analysis", "1", 1, 1, 0, 1.0, 0.05, 0.05, "ok")
+        LedgerEntry(
+            at, "t-costly", "security", "paid", "m", "analysis", "1", 1, 1, 0, 1.0, 0.05, 0.05, "ok"
+        )
     )
     report, _ = write_report(store, settings, 2026, 10)
     [costly] = report.expensive
@@ -220,7 +222,7 @@ def test_a_rules_only_month_says_so_in_one_sentence(pipeline, store, settings):
 
     for n in range(3):
         pipeline.handle(raw(mail(f"VPN down {n}", "help"), name=f"{n}.eml"))
-    report, written = write_report(store, settings, 2026, 11)
+    report, _ = write_report(store, settings, 2026, 11)
     assert report.rules_only
     html = (settings.report.dir / "report-2026-11.html").read_text()
     assert "All 3 tickets of 2026-11 were answered by the rules tier" in html

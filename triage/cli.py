@@ -178,7 +178,7 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
         print(
             f"triage: skipped {len(skipped)} files that are not tickets"
-            f" (not .eml/.txt/.md/.json, not a mail): {names}{more}",
+            f" (not a mail, JSON or .eml/.txt/.md file): {names}{more}",
             file=sys.stderr,
         )
     table = None if args.json else cli_show.ProcessTable()

@@ -42,16 +42,45 @@ def files_in(paths: Sequence[Path]) -> Iterator[Path]:
             yield path
 
 
-TICKET_SUFFIXES = frozenset({".eml", ".txt", ".md", ".json"})
+TICKET_SUFFIXES = frozenset({".eml", ".txt", ".md", ".json", ".msg", ".tnef", ".mbox"})
+# Names and suffixes of what sits beside tickets in a folder but is never one.
+NOT_TICKET_NAMES = ("license", "copying", "notice", "authors", "readme", "changelog", "manifest")
+NOT_TICKET_SUFFIXES = frozenset(
+    {
+        ".csv",
+        ".py",
+        ".sh",
+        ".toml",
+        ".yaml",
+        ".yml",
+        ".ini",
+        ".cfg",
+        ".lock",
+        ".html",
+        ".htm",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tar",
+        ".pyc",
+        ".xml",
+    }
+)
 _HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
 _MAIL_HEADER = re.compile(rb"^(from|subject|message-id|date|to|received|return-path):", re.I | re.M)
 
 
 def ticket_files(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     """(files to triage, files skipped) for `process`. A file named on the command line is
-    always taken; in a folder only what looks like a ticket is: a .eml, .txt, .md or .json
-    file, or a file without one of those names that starts like a mail (a LICENSE or a
-    picture is not a ticket). Hidden files and folders (.git) are left out unmentioned."""
+    always taken. In a folder, what is plainly not a ticket is skipped: a LICENSE, a README,
+    a .csv or a picture, and a text file without a ticket's name that does not start like a
+    mail or JSON. Binary mail formats (.msg, TNEF, no name) are taken: they are quarantined
+    with the reason, so an admin sees them. Hidden files and folders (.git) are left out."""
     taken: list[Path] = []
     skipped: list[Path] = []
     for path in paths:
@@ -69,14 +98,21 @@ def ticket_files(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def _looks_like_ticket(path: Path) -> bool:
-    if path.suffix.lower() in TICKET_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix in TICKET_SUFFIXES:
         return True
+    if suffix in NOT_TICKET_SUFFIXES or path.name.lower().startswith(NOT_TICKET_NAMES):
+        return False
     try:
         with path.open("rb") as handle:
             head = handle.read(4096)
     except OSError:
         return True  # let the reading report why it cannot be read
-    return bool(_HEADER_LINE.match(head)) and bool(_MAIL_HEADER.search(head))
+    if b"\0" in head:
+        return True  # binary: a mail format we cannot read is quarantined, not hidden
+    text = head.lstrip()
+    mail = bool(_HEADER_LINE.match(text)) and bool(_MAIL_HEADER.search(text))
+    return mail or text.startswith((b"From ", b"{"))
 
 
 def read_input(path: Path, limit: int) -> RawInput:

@@ -171,7 +171,10 @@ def _money(usd: float) -> str:
 
 def describe(result: Result) -> str:
     """The result as a person reads it."""
-    lines = [f"{result.id}  {result.status}" + (f": {result.status_reason}" if result.status_reason else "")]
+    lines = [
+        f"{result.id}  {result.status}"
+        + (f": {result.status_reason}" if result.status_reason else "")
+    ]
     when = result.received_at.strftime("%Y-%m-%d %H:%M %Z").strip()
     rows: list[tuple[str, str]] = [
         ("subject", result.subject or "(no subject)"),
@@ -193,7 +196,9 @@ def describe(result: Result) -> str:
         rows.append(("storm of", str(storm)))
     rows.append(("summary", result.summary or "-"))
     route = result.route
-    answered = route.reason if route.reason.startswith(route.tier) else f"{route.tier}: {route.reason}"
+    answered = (
+        route.reason if route.reason.startswith(route.tier) else f"{route.tier}: {route.reason}"
+    )
     rows.append(("answered by", answered))
     cost = result.cost
     rows.append(
@@ -203,7 +208,9 @@ def describe(result: Result) -> str:
         )
     )
     if result.sensitivity.tags:
-        rows.append(("sensitivity", f"{result.sensitivity.level}: {', '.join(result.sensitivity.tags)}"))
+        rows.append(
+            ("sensitivity", f"{result.sensitivity.level}: {', '.join(result.sensitivity.tags)}")
+        )
     if result.needs_review:
         rows.append(("needs review", "; ".join(result.needs_review)))
     width = max(len(label) for label, _ in rows)
@@ -215,9 +222,7 @@ def describe(result: Result) -> str:
     return "\n".join(lines) + "\n"
 
 
-def explain(
-    result: Result, ledger: Sequence[_Booked], hits: list[Hit] | None, note: str
-) -> str:
+def explain(result: Result, ledger: Sequence[_Booked], hits: list[Hit] | None, note: str) -> str:
     out = [describe(result).rstrip("\n"), "", f"Why ({note})", ""]
     out.append("Rules:")
     if hits is None:

@@ -510,14 +510,10 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path, _env_names(from_env, environ))) from None
     base = path.absolute().parent if path is not None else cwd.absolute()
-    return LoadedSettings(
-        settings=_resolve_paths(settings, base), source=path, custom_rules=custom
-    )
+    return LoadedSettings(settings=_resolve_paths(settings, base), source=path, custom_rules=custom)
 
 
-def _combined_rules(
-    values: dict[str, Any], own: Any, defaults: list[Any]
-) -> tuple[Any, int]:
+def _combined_rules(values: dict[str, Any], own: Any, defaults: list[Any]) -> tuple[Any, int]:
     """The config's own [[rules]] first, then the defaults unless `[rules_options]
     replace_defaults` is set; an own rule named like a default takes that default's place."""
     if "rules" in values:  # set from the environment (TRIAGE_RULES, JSON): taken as given
@@ -532,7 +528,9 @@ def _combined_rules(
     return [*own, *kept], len(own)
 
 
-def _env_names(from_env: Mapping[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+def _env_names(
+    from_env: Mapping[str, Any], environ: Mapping[str, str]
+) -> dict[tuple[str, ...], str]:
     """(section, key) -> the TRIAGE_* variable that set it, as the user spelt it."""
     spelt = {name.upper(): name for name in environ}
     found: dict[tuple[str, ...], str] = {}

@@ -139,7 +139,12 @@ class Report:
                 for b in self.budgets
             ],
             "most_expensive": [
-                {"ticket": e.ticket, "workflow": e.workflow, "usd": round(e.usd, 6), "subject": e.subject}
+                {
+                    "ticket": e.ticket,
+                    "workflow": e.workflow,
+                    "usd": round(e.usd, 6),
+                    "subject": e.subject,
+                }
                 for e in self.expensive
             ],
             "by_workflow_and_tier": [
@@ -259,7 +264,9 @@ def _groups(rows: list[Any], key: Any) -> list[Group]:
         grouped.setdefault(str(key(row)), []).append(row)
 
     def total(items: list[Any], name: str) -> Any:
-        return sum((item[name] if isinstance(item, dict) else getattr(item, name)) for item in items)
+        return sum(
+            (item[name] if isinstance(item, dict) else getattr(item, name)) for item in items
+        )
 
     groups = [
         Group(

@@ -256,7 +256,9 @@ class MonthTotals:
 
 def month_totals(store: Queryable, window: Window) -> MonthTotals:
     since, until = utc_text(window.since), utc_text(window.until)
-    usd = store.query("SELECT coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ?", (since, until))
+    usd = store.query(
+        "SELECT coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ?", (since, until)
+    )
     count = store.query(
         "SELECT count(*) FROM tickets WHERE created_at >= ? AND created_at < ?", (since, until)
     )

@@ -66,11 +66,14 @@ class BudgetLine:
     def trend(self) -> str:
         if not self.last_month_usd:
             return "nothing spent by this day last month" if self.spent_usd else "as last month"
+        then = f"${self.last_month_usd:,.2f}" if self.last_month_usd >= 0.005 else "< $0.01"
+        if not self.spent_usd:
+            return f"nothing yet; {then} by this day last month"
         change = (self.spent_usd - self.last_month_usd) / self.last_month_usd
         if abs(change) < 0.05:
-            return "about as much as by this day last month"
+            return f"about as much as by this day last month ({then})"
         word = "more" if change > 0 else "less"
-        return f"{abs(change):.0%} {word} than by this day last month"
+        return f"{abs(change):.0%} {word} than by this day last month ({then})"
 
 
 @dataclass
@@ -186,9 +189,9 @@ def _storms(triaged: list[TicketLine]) -> tuple[list[Storm], set[str]]:
     by_id = {t.id: t for t in triaged}
     groups: dict[str, list[TicketLine]] = {}
     for ticket in triaged:
-        first = ticket.storm_of or ticket.cache_of
-        if first and first != ticket.id:
-            groups.setdefault(first, []).append(ticket)
+        named = ticket.storm_of or ticket.cache_of
+        if named and named != ticket.id:
+            groups.setdefault(named, []).append(ticket)
     storms = []
     members: set[str] = set()
     for first_id, others in groups.items():
@@ -219,9 +222,7 @@ def _per_category(tickets: list[TicketLine]) -> list[CategoryCount]:
         CategoryCount(
             category,
             len(items),
-            Counter(t.subject.strip() or "(no subject)" for t in items).most_common(
-                TOP_SUBJECTS
-            ),
+            Counter(t.subject.strip() or "(no subject)" for t in items).most_common(TOP_SUBJECTS),
         )
         for category, items in groups.items()
     ]
@@ -249,7 +250,9 @@ def _ignored(reasons: Iterable[str | None]) -> dict[str, int]:
     return {kind: counts[kind] for kind in IGNORED_KINDS if counts[kind]}
 
 
-def _review(tickets: list[TicketLine]) -> tuple[list[tuple[str, int]], list[tuple[TicketLine, str]]]:
+def _review(
+    tickets: list[TicketLine],
+) -> tuple[list[tuple[str, int]], list[tuple[TicketLine, str]]]:
     """(notes about the set-up, said once; each ticket's own notes)."""
     reviewed = [t for t in tickets if t.status not in ("quarantined", "ignored")]
     counts = Counter(note for t in reviewed for note in dict.fromkeys(t.needs_review))

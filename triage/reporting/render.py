@@ -150,7 +150,9 @@ def write_report(
         if tier in enabled or spent.get(tier)
     ]
     before = month_window(*_month_before(year, month), settings.digest.timezone)
-    report = build_report(data, budgets, month_totals(store, before), as_of=now)
+    previous = month_totals(store, before)
+    known = previous if previous.tickets or previous.usd else None  # no data: no comparison
+    report = build_report(data, budgets, known, as_of=now)
     return report, _write(settings.report.dir, f"report-{window.label}", render_report(report))
 
 
@@ -181,15 +183,19 @@ def _figure_png(draw: Callable[[Axes], None]) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+BUDGET_OFF_SCALE = 4.0  # a budget line this many times the busiest day is not drawn to scale
+
+
 def _daily_chart(report: Report) -> str | None:
     if not report.daily or not report.total_usd:
         return None
-    days = list(report.daily)
+    month = report.month
+    days = [f"{month}-{day:02d}" for day in range(1, report.days_in_month + 1)]
 
     def draw(axes: Axes) -> None:
         bottom = [0.0] * len(days)
         for tier in TIERS:
-            values = [report.daily[day].get(tier, 0.0) for day in days]
+            values = [report.daily.get(day, {}).get(tier, 0.0) for day in days]
             if any(values):
                 axes.bar(
                     range(len(days)),
@@ -199,20 +205,31 @@ def _daily_chart(report: Report) -> str | None:
                     label=tier,
                 )
                 bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        if report.daily_budget_usd:
+        budget, busiest = report.daily_budget_usd, max(bottom)
+        if budget and budget <= BUDGET_OFF_SCALE * busiest:
             axes.axhline(
-                report.daily_budget_usd,
+                budget,
                 color="#1f2933",
                 linestyle="--",
                 linewidth=1,
-                label=f"budget per day (${report.daily_budget_usd:,.2f})",
+                label=f"budget per day (${budget:,.2f})",
+            )
+        elif budget:  # far above: say where it is instead of flattening the bars
+            axes.set_ylim(0, busiest * 1.35)
+            axes.annotate(
+                f"budget per day ${budget:,.2f}: {busiest / budget:.0%} used on the busiest day",
+                xy=(0.01, 0.97),
+                xycoords="axes fraction",
+                va="top",
+                fontsize=7,
+                color="#1f2933",
             )
         labels = [day[-2:] if index % 7 == 0 else "" for index, day in enumerate(days)]
         axes.set_xticks(range(len(days)), labels)
-        axes.set_xlabel(days[0][:7], fontsize=8)
+        axes.set_xlabel(month, fontsize=8)
         axes.set_title("Cost per day by tier (USD)", fontsize=10)
         axes.tick_params(labelsize=7)
-        axes.legend(fontsize=7, frameon=False)
+        axes.legend(fontsize=7, frameon=False, loc="upper right")
 
     return _figure_png(draw)
 

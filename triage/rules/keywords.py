@@ -122,7 +122,9 @@ def compile_rules(rules: list[Rule]) -> tuple[CompiledRule, ...]:
         CompiledRule(
             rule=rule,
             matcher=Matcher.of(rule.match),
-            conditions=tuple((_field_key(name), Matcher.of(entries)) for name, entries in rule.when),
+            conditions=tuple(
+                (_field_key(name), Matcher.of(entries)) for name, entries in rule.when
+            ),
         )
         for rule in rules
     )
