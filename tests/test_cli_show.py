@@ -137,3 +137,23 @@ def test_show_and_explain_work_from_the_installed_command(config, tmp_path):
         [*command, "show", "t-0"], capture_output=True, text=True, env=child_env()
     )
     assert missing.returncode == 1 and "no store" in missing.stderr
+
+
+def test_explain_finds_the_words_in_the_file_the_drop_folder_moved_to_processed(
+    config, tmp_path, capsys
+):
+    from triage.config import load_settings
+
+    settings = load_settings(config, {}).settings
+    inbox, processed = settings.dropfolder.inbox, settings.dropfolder.processed
+    inbox.mkdir(parents=True)
+    processed.mkdir(parents=True)
+    ticket = inbox / "printer.txt"
+    ticket.write_text("Printer jams on floor 2\nthe toner is empty")
+    ticket_id = _processed_id(config, ticket, capsys)
+    ticket.rename(processed / ticket.name)  # as the drop folder does after the commit
+    assert main(["--config", str(config), "explain", ticket_id]) == 0
+    assert 'printer: on subject: "printer"' in capsys.readouterr().out
+    (processed / ticket.name).unlink()
+    assert main(["--config", str(config), "explain", ticket_id]) == 0
+    assert "fired: printer (the input is no longer on disk" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 
@@ -212,3 +213,9 @@ def test_a_day_of_sixty_varied_tickets_reads_in_a_mail_client(store, settings):
     assert "max-width:720px" in html and "<style" not in html.split("<body")[1]
     priorities = [card.ticket.priority for card in digest.urgent]
     assert priorities == sorted(priorities)
+
+
+def test_a_subject_with_a_bar_stays_in_its_markdown_cell():
+    digest = digest_of(ticket(1, subject="Printer | floor 2 | jams"))
+    row = next(line for line in render_digest(digest)["md"].splitlines() if "floor 2" in line)
+    assert len(re.findall(r"(?<!\\)\|", row)) == 4  # the table's own separators only

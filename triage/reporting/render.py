@@ -58,7 +58,12 @@ def usd_per_call(value: float) -> str:
     return f"${value:,.4f}"
 
 
-_templates.filters.update(thousands=thousands, usd=usd, usd_per_call=usd_per_call)
+def md_cell(value: object) -> str:
+    """Text for a Markdown table cell: a '|' from a ticket would split the cell."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+_templates.filters.update(thousands=thousands, usd=usd, usd_per_call=usd_per_call, md_cell=md_cell)
 
 
 @dataclass(frozen=True)
