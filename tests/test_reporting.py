@@ -229,3 +229,9 @@ def test_a_rules_only_month_says_so_in_one_sentence(pipeline, store, settings):
     assert "data:image/png" not in html and "<table" not in html
     markdown = (settings.report.dir / "report-2026-11.md").read_text()
     assert "answered by the rules tier" in markdown and "|" not in markdown
+
+
+def test_a_sliver_of_a_budget_is_not_rounded_away():
+    from triage.reporting.render import percent
+
+    assert [percent(x) for x in (0.0, 0.004, 0.006, 0.25)] == ["0%", "< 1%", "1%", "25%"]

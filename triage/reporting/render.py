@@ -58,12 +58,19 @@ def usd_per_call(value: float) -> str:
     return f"${value:,.4f}"
 
 
+def percent(share: float) -> str:
+    """A share (0-1) as a whole percentage; a sliver is not rounded away to 0%."""
+    return "< 1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
 def md_cell(value: object) -> str:
     """Text for a Markdown table cell: a '|' from a ticket would split the cell."""
     return " ".join(str(value).split()).replace("|", "\\|")
 
 
-_templates.filters.update(thousands=thousands, usd=usd, usd_per_call=usd_per_call, md_cell=md_cell)
+_templates.filters.update(
+    thousands=thousands, usd=usd, usd_per_call=usd_per_call, md_cell=md_cell, percent=percent
+)
 
 
 @dataclass(frozen=True)
