@@ -23,7 +23,10 @@ class Check:
 def run_checks(loaded: LoadedSettings) -> list[Check]:
     settings = loaded.settings
     where = str(loaded.source) if loaded.source else "built-in defaults (no config file found)"
-    checks = [Check("config", True, f"{where}; {len(settings.rules)} rules")]
+    rules = f"{loaded.custom_rules} own rules + {loaded.default_rules} default rules active"
+    if settings.rules_options.replace_defaults:
+        rules += " (replace_defaults = true)"
+    checks = [Check("config", True, f"{where}; {rules}")]
     checks.append(_store(settings.store.path))
     checks.append(_folder("outbox", settings.outbox.dir))
     if settings.dropfolder.enabled:

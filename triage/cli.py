@@ -12,27 +12,24 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
-from triage import cli_replay, cli_reports
+from triage import cli_replay, cli_reports, cli_show
 from triage.cli_common import (
     EXIT_CONFIG,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
-    Progress,
-    files_in,
     open_batch,
+    read_input,
     start_errors,
+    ticket_files,
 )
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
-from triage.files import read_file_input
 from triage.logs import configure_logging
-from triage.ticket import RawInput
 
 log = structlog.get_logger("triage.cli")
 
@@ -106,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cli_reports.evaluate_labels)
 
     cli_replay.add_parser(commands)
+    cli_show.add_parsers(commands)
 
     check = commands.add_parser("check", help="validate the config and reach every enabled part")
     check.set_defaults(handler=_check)
@@ -173,13 +171,21 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if isinstance(opened, int):
         return opened
     pipeline, store = opened
-    failures = 0
-    files = list(files_in(args.paths))
-    progress = Progress(len(files), enabled=not args.json and sys.stderr.isatty())
+    failures = stored = 0
+    files, skipped = ticket_files(args.paths)
+    if skipped:
+        names = ", ".join(str(path) for path in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        print(
+            f"triage: skipped {len(skipped)} files that are not tickets"
+            f" (not a mail, JSON or .eml/.txt/.md file): {names}{more}",
+            file=sys.stderr,
+        )
+    table = None if args.json else cli_show.ProcessTable()
     try:
         for path in files:
             try:
-                raw = _read_input(path, int(loaded.settings.dropfolder.max_file_mb * 1e6))
+                raw = read_input(path, int(loaded.settings.dropfolder.max_file_mb * 1e6))
             except OSError as exc:
                 print(f"triage: cannot read {path}: {exc.strerror}", file=sys.stderr)
                 failures += 1
@@ -190,23 +196,19 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 print(f"triage: {path}: {exc}", file=sys.stderr)
                 failures += 1
                 continue
-            if args.json:
+            if table is None:
                 sys.stdout.write(outcome.result.to_json() + "\n")
                 sys.stdout.flush()
-            progress.step()
+            else:
+                table.row(path, outcome.result, stored=not outcome.new)
+                stored += not outcome.new
     finally:
-        progress.done()
         store.close()
+    if table is not None:
+        table.footer(stored)
     if not args.json:
         print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
-
-
-def _read_input(path: Path, limit: int) -> RawInput:
-    """A file as input; one over the limit is quarantined unread, as the drop folder does."""
-    with path.open("rb") as handle:
-        received_at = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
-        return read_file_input(handle, path.name, limit, "cli", str(path), received_at)
 
 
 def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:

@@ -165,7 +165,7 @@ class Pipeline:
             ticket = parse_ticket(raw.data, self._options.limits)
         except InputError as exc:
             return quarantined(raw, str(exc))
-        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines)
+        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines, raw.source)
         return Case.of(raw, ticket, verdict, content_key(ticket))
 
     def _read_quietly(self, raw: RawInput) -> Case | None:
