@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -32,14 +33,27 @@ from triage.config import LoadedSettings, find_config, load_settings, secret_val
 from triage.errors import ConfigError, StoreError
 from triage.files import read_file_input
 from triage.logs import configure_logging
+from triage.store_guard import missing_store
 from triage.ticket import RawInput
+
+if TYPE_CHECKING:
+    from triage.store_guard import DaemonLock
 
 log = structlog.get_logger("triage.cli")
 
+NEW_STORE_HELP = (
+    "start with an empty store although the outbox holds results of an earlier one "
+    "(forgets which inputs were triaged and what this month cost)"
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from triage import entry  # SIGHUP is deferred from here (from the first instruction as `triage`)
+
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command != "run" and entry.take_over(signal.SIG_DFL):
+        os.kill(os.getpid(), signal.SIGHUP)  # one came while starting: end as it would have
     # Files the daemon writes (store, outbox, .error notes) are not world-readable.
     os.umask(0o027)
     try:
@@ -69,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the daemon until SIGTERM/SIGINT")
+    run.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
     run.set_defaults(handler=_run)
 
     process = commands.add_parser("process", help="triage files or folders once and exit")
@@ -79,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing to the store or outbox and spend nothing on paid tiers",
     )
+    process.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
     process.set_defaults(handler=_process)
 
     digest = commands.add_parser("digest", help="write the daily digest (default: yesterday)")
@@ -113,6 +129,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    from triage.store_guard import DaemonLock, StoreLocked
+
+    settings = loaded.settings
+    problem = None if args.new_store else missing_store(settings.store.path, settings.outbox.dir)
+    if problem:
+        print(f"triage: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        lock = DaemonLock(settings.store.path)
+    except StoreLocked as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"triage: cannot lock the store {settings.store.path}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        return _run_locked(loaded, lock)
+    finally:
+        lock.release()
+
+
+def _run_locked(loaded: LoadedSettings, lock: DaemonLock) -> int:
+    from triage import entry
     from triage.compose import build_app
     from triage.daemon import Daemon
     from triage.notify import Notifier
@@ -160,8 +199,10 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         reload=reload,
         start_jobs=scheduler.start if scheduler else lambda: None,
         stop_jobs=scheduler.shutdown if scheduler else lambda: None,
+        health=app.store.identity_problem,
+        publish=lock.publish,
     )
-    return daemon.run()
+    return daemon.run(reload_pending=entry.hangup_pending)
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
@@ -169,6 +210,12 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if missing:
         print(f"triage: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    settings = loaded.settings
+    if not args.dry_run and not args.new_store:
+        problem = missing_store(settings.store.path, settings.outbox.dir)
+        if problem:
+            print(f"triage: {problem}", file=sys.stderr)
+            return EXIT_CONFIG
     opened = open_batch(loaded.settings, dry_run=args.dry_run)
     if isinstance(opened, int):
         return opened

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -45,19 +45,37 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _empty_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+class _Writable:
+    """Marks a path the daemon writes: relative, it is under the state directory."""
+
+
+WRITABLE = _Writable()
+WritablePath = Annotated[Path, WRITABLE]
+
+
+class PathsConfig(Section):
+    state_dir: Path | None
+
+    _none_when_empty = field_validator("state_dir", mode="before")(_empty_is_none)
+
+
 class StoreConfig(Section):
-    path: Path
+    path: WritablePath
 
 
 class OutboxConfig(Section):
-    dir: Path
+    dir: WritablePath
 
 
 class DropFolderConfig(Section):
     enabled: bool
-    inbox: Path
-    processed: Path
-    failed: Path
+    inbox: WritablePath
+    processed: WritablePath
+    failed: WritablePath
     settle_seconds: float = Field(ge=0)
     rescan_seconds: float = Field(gt=0)
     max_file_mb: float = Field(gt=0)
@@ -78,10 +96,6 @@ class DedupConfig(Section):
 
 
 TlsMode = Literal["ssl", "starttls", "none"]
-
-
-def _empty_is_none(value: object) -> object:
-    return None if value == "" else value
 
 
 class ImapAccountConfig(Section):
@@ -222,7 +236,7 @@ Clock24 = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 class DigestConfig(Section):
     enabled: bool
-    dir: Path
+    dir: WritablePath
     at: str = Clock24
     timezone: str
     smtp_host: str
@@ -250,7 +264,7 @@ class DigestConfig(Section):
 
 class ReportConfig(Section):
     enabled: bool
-    dir: Path
+    dir: WritablePath
     day: int = Field(ge=1, le=28)
     at: str = Clock24
 
@@ -290,6 +304,7 @@ class Settings(BaseSettings):
         extra="forbid", frozen=True, env_prefix=ENV_PREFIX, env_nested_delimiter="__"
     )
 
+    paths: PathsConfig
     store: StoreConfig
     outbox: OutboxConfig
     dropfolder: DropFolderConfig
@@ -337,6 +352,20 @@ def secret_values(settings: Settings) -> list[str]:
 class LoadedSettings:
     settings: Settings
     source: Path | None  # the config file read, None when only the defaults apply
+    state_dir: Path | None = None  # what relative writable paths are under
+
+
+def writable_paths(settings: Settings) -> list[tuple[str, Path]]:
+    """("[section] key", path) of every path the daemon writes."""
+    found = []
+    for section, info in Settings.model_fields.items():
+        value = getattr(settings, section)
+        if not isinstance(value, BaseModel):
+            continue
+        for key, field in type(value).model_fields.items():
+            if WRITABLE in field.metadata:
+                found.append((f"[{section}] {key}", getattr(value, key)))
+    return found
 
 
 class _MappingEnvSource(EnvSettingsSource):
@@ -393,7 +422,20 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     base = path.absolute().parent if path is not None else cwd.absolute()
-    return LoadedSettings(settings=_resolve_paths(settings, base), source=path)
+    state = _state_dir(settings, environ, base)
+    return LoadedSettings(_resolve_paths(settings, base, state), source=path, state_dir=state)
+
+
+def _state_dir(settings: Settings, environ: Mapping[str, str], base: Path) -> Path:
+    """[paths] state_dir, else the state directory systemd gives a service (StateDirectory=
+    sets $STATE_DIRECTORY; the first one when there are several), else the config's folder."""
+    if settings.paths.state_dir is not None:
+        chosen = settings.paths.state_dir.expanduser()
+        return chosen if chosen.is_absolute() else base / chosen
+    given = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if given and Path(given).is_absolute():
+        return Path(given)
+    return base
 
 
 def _parse_toml(text: str, origin: str) -> dict[str, Any]:
@@ -446,16 +488,23 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
     return "\n".join(lines)
 
 
-def _resolve_paths(settings: Settings, base: Path) -> Settings:
-    def absolute(path: Path) -> Path:
-        path = path.expanduser()
-        return path if path.is_absolute() else base / path
+def _resolve_paths(settings: Settings, base: Path, state: Path) -> Settings:
+    """Relative paths are relative to the config file's folder; those the daemon writes
+    (WritablePath) to the state directory, which is that same folder unless told otherwise."""
 
-    def resolve(value: Any) -> Any:
+    def absolute(path: Path, under: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else under / path
+
+    def resolve(value: Any, writable: bool = False) -> Any:
         if isinstance(value, Path):
-            return absolute(value)
+            return absolute(value, state if writable else base)
         if isinstance(value, BaseModel):
-            update = {key: resolve(item) for key, item in value.__dict__.items()}
+            fields = type(value).model_fields
+            update = {
+                key: resolve(item, key in fields and WRITABLE in fields[key].metadata)
+                for key, item in value.__dict__.items()
+            }
             return value.model_copy(update=update)
         if isinstance(value, dict):
             return {key: resolve(item) for key, item in value.items()}

@@ -159,10 +159,24 @@ class Pipeline:
             # The store is the truth; the outbox file is published from it. If publishing
             # fails the input is not acknowledged, and the retry republishes.
             now = self._clock()
-            if existing is None:
-                self._store.save(result, keys, now)
-            elif not self._store.replace_quarantined(result, keys, now, alias):
-                raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
+            with self._store.transaction():
+                # Another process (`process` next to the daemon) may have committed this
+                # input, or the ticket it duplicates, while it was triaged: look again
+                # inside the write transaction, where nothing can change any more.
+                current = self._store.get_result(raw.id)
+                if current is not None and not (replay and current.status == "quarantined"):
+                    self._publish(current, only_if_missing=True)
+                    log.info("ticket.already_handled", id=current.id, source=raw.source)
+                    return Outcome(current, new=False)
+                if result.status == "triaged" and self._find_duplicate(
+                    raw, result.message_id, keys.content_key
+                )[0]:
+                    result, keys = self._triage(raw, None)  # a duplicate now: rules only
+                    result = clean_result(result, self._options.secrets)
+                if current is None:
+                    self._store.save(result, keys, now)
+                elif not self._store.replace_quarantined(result, keys, now, alias):
+                    raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
             self._publish(result, only_if_missing=False)
         log.info(
             "ticket.replayed" if replay else "ticket.result",
@@ -214,7 +228,7 @@ class Pipeline:
             # Not a request: no category to work on, nothing to prioritise.
             base.update(category="other", workflow="other", priority="P4")
             return Result(**base, status="ignored", status_reason=automated), TicketKeys(key)
-        duplicate_of, why = self._find_duplicate(raw, ticket, key)
+        duplicate_of, why = self._find_duplicate(raw, ticket.message_id, key)
         if duplicate_of:
             return Result(
                 **base, status="duplicate", status_reason=why, duplicate_of=duplicate_of
@@ -241,11 +255,15 @@ class Pipeline:
             return None
         return f"loop: more than {limit} mails from {ticket.sender} within an hour"
 
-    def _find_duplicate(self, raw: RawInput, ticket: Ticket, key: str) -> tuple[str | None, str]:
-        if ticket.message_id:
-            original = self._store.find_by_message_id(ticket.message_id)
+    def _find_duplicate(
+        self, raw: RawInput, message_id: str | None, key: str | None
+    ) -> tuple[str | None, str]:
+        if message_id:
+            original = self._store.find_by_message_id(message_id)
             if original:
                 return original, f"same Message-ID as {original}"
+        if key is None:
+            return None, ""
         window = self._options.dedup_window
         original = self._store.find_by_content_key(
             key, raw.received_at - window, raw.received_at + window

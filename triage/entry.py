@@ -1,0 +1,38 @@
+"""The `triage` command's entry point: SIGHUP is deferred from the first instruction.
+
+SIGHUP's default action ends a process, and `triage run` reloads on it only once the daemon
+is ready; a reload asked for while it starts (reading the config, loading a model) would
+kill it. So the first thing this module does, before anything slow is imported, is to
+catch SIGHUP and remember it: `triage run` applies it once ready; every other command puts
+the default back and, if one came, ends as it would have.
+"""
+
+import signal
+from collections.abc import Callable
+from types import FrameType
+
+_hangups: list[int] = []
+
+
+def _remember(signum: int, _frame: FrameType | None) -> None:
+    _hangups.append(signum)
+
+
+signal.signal(signal.SIGHUP, _remember)
+
+
+def hangup_pending() -> bool:
+    """A SIGHUP came before the command took SIGHUP over."""
+    return bool(_hangups)
+
+
+def take_over(handler: Callable[[int, FrameType | None], None] | signal.Handlers) -> bool:
+    """Give SIGHUP to `handler` (a function, or signal.SIG_DFL); True when one came before."""
+    signal.signal(signal.SIGHUP, handler)
+    return hangup_pending()
+
+
+def main() -> int:
+    from triage.cli import main as cli_main
+
+    return cli_main()
