@@ -43,8 +43,9 @@ class Folders:
         self._watched: tuple[int, int] | None = None
 
     def prepare(self) -> None:
-        for folder in (self.inbox, self.processed, self.failed):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Every folder is there, made if need be; one that cannot be is reported (once)."""
+        for role in ("inbox", "processed", "failed"):
+            self._ensure(role, made="dropfolder.folder_made")
 
     def ensure(self) -> None:
         """Every folder is there (made again if need be); a new inbox is watched anew."""
@@ -54,7 +55,7 @@ class Folders:
             self.unwatch()
             self.watch()
 
-    def _ensure(self, role: str) -> bool:
+    def _ensure(self, role: str, made: str = "dropfolder.folder_recreated") -> bool:
         folder: Path = getattr(self, role)
         if folder.is_dir():
             self._faults.clear(f"folder:{role}", "dropfolder.folder_ok", folder=str(folder))
@@ -73,7 +74,10 @@ class Folders:
                 hint=hint,
             )
             return False
-        log.warning("dropfolder.folder_recreated", folder=str(folder), role=role)
+        if made == "dropfolder.folder_made":
+            log.info(made, folder=str(folder), role=role)
+        else:  # it was there, and has gone while running
+            log.warning(made, folder=str(folder), role=role)
         self._faults.clear(f"folder:{role}", "dropfolder.folder_ok", folder=str(folder))
         return True
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NO_SCHEDULE, child_env, daemon_running, mail, triage_command
+from tests.gguf_model import write_model
 from triage.store import MIGRATIONS, SqliteStore, TicketKeys
 from triage.ticket import input_id
 from tests.test_store import result
@@ -97,8 +98,15 @@ def tickets(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def test_four_process_runs_next_to_a_daemon_give_one_result_per_input(tmp_path):
+    # The local model makes each ticket take a while between its look-up and its commit:
+    # the window in which another process could commit the same input, or its twin.
+    model = write_model(tmp_path / "tiny.gguf")
     config = tmp_path / "config.toml"
-    config.write_text("[dropfolder]\nsettle_seconds = 0.0\nrescan_seconds = 0.5\n" + NO_SCHEDULE)
+    config.write_text(
+        "[dropfolder]\nsettle_seconds = 0.0\nrescan_seconds = 0.5\n"
+        f'[local]\nenabled = true\nmodel_path = "{model}"\nn_ctx = 512\nmax_tokens = 16\n'
+        "n_threads = 1\n" + NO_SCHEDULE
+    )
     files = tickets(tmp_path / "tickets")
     inbox = tmp_path / "var" / "inbox"
     with daemon_running(tmp_path, config) as daemon:
