@@ -315,6 +315,7 @@ class DropFolder:
             why=why,
         )
 
+
 class _Unstable(Exception):
     """The file changed while it was being read; look again later."""
 

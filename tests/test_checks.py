@@ -3,7 +3,6 @@ writes is under its state directory."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, child_env, mail, triage_command
+from tests.conftest import REPO, mail
+from tests.test_daemon_faults import triage
 from triage.config import load_settings, writable_paths
 
 
@@ -23,15 +23,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def check(config: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*triage_command(), "--config", str(config), "check"],
-        cwd=cwd,
-        env=child_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return triage(config, cwd, "check", **env)
 
 
 @pytest.mark.slow
@@ -53,13 +45,7 @@ def test_check_on_an_existing_store_leaves_every_file_as_it_was(tmp_path):
     tickets = tmp_path / "tickets"
     tickets.mkdir()
     (tickets / "a.eml").write_text(mail("VPN down", "error 809"))
-    subprocess.run(
-        [*triage_command(), "--config", str(config), "process", str(tickets)],
-        cwd=tmp_path,
-        env=child_env(),
-        capture_output=True,
-        check=True,
-    )
+    assert triage(config, tmp_path, "process", str(tickets)).returncode == 0
     before = snapshot(tmp_path)
     done = check(config, tmp_path)
     assert done.returncode == 0, done.stdout
@@ -123,23 +109,17 @@ def test_every_path_the_service_writes_is_under_its_state_directory(tmp_path, un
 def test_the_installed_service_writes_reports_under_its_state_directory(tmp_path):
     config, state, env = installed(tmp_path, unit_environment())
     etc = config.parent
-    os.chmod(etc, 0o555)  # as under ProtectSystem=strict (root ignores it: the listing tells)
+    etc.chmod(0o555)  # as under ProtectSystem=strict (root ignores it: the listing tells)
     try:
         for command in (["digest", "--date", "2026-11-01"], ["report", "--month", "2026-10"]):
-            done = subprocess.run(
-                [*triage_command(), "--config", str(config), *command],
-                cwd="/",
-                env=child_env(**env),
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+            done = triage(config, Path("/"), *command, **env)
             assert done.returncode == 0, done.stderr[-2000:]
             written = [Path(line) for line in done.stdout.split()]
             assert written and all(p.is_relative_to(state) and p.exists() for p in written)
         done = check(config, Path("/"), **env)
-        assert re.search(r"ok   paths: everything triage writes is under .*/var/lib/triage", done.stdout)
+        assert re.search(
+            r"ok   paths: everything triage writes is under .*/var/lib/triage", done.stdout
+        )
     finally:
-        os.chmod(etc, 0o755)
+        etc.chmod(0o750)
     assert sorted(p.name for p in etc.iterdir()) == ["config.toml"]

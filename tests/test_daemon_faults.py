@@ -4,35 +4,61 @@ the store deleted or replaced under it, and a store missing at start while resul
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import NO_SCHEDULE, NotifySocket, child_env, mail, triage_command
+from tests.test_e2e_run import wait_for
 from triage.daemon import Daemon
 from triage.notify import Notifier
 
 CONFIG = "[dropfolder]\nsettle_seconds = 0.0\nrescan_seconds = 0.5\n" + NO_SCHEDULE
 
 
-def start(tmp_path: Path, config: Path, notify: NotifySocket, *extra: str, **env: str):
-    log = (tmp_path / "daemon.log").open("ab")
-    try:
-        return subprocess.Popen(
-            [*triage_command(), "--config", str(config), "run", *extra],
+@contextlib.contextmanager
+def launched(
+    tmp_path: Path, config: Path, *extra: str, command: Sequence[str] = (), **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], NotifySocket]]:
+    """`triage run` with a notify socket, its stderr in tmp_path/daemon.log; killed at the
+    end of the block if the test left it running."""
+    notify = NotifySocket(tmp_path)
+    with (tmp_path / "daemon.log").open("ab") as log:
+        daemon = subprocess.Popen(
+            [*(command or triage_command()), "--config", str(config), "run", *extra],
             cwd=tmp_path,
             env=child_env(NOTIFY_SOCKET=notify.path, **env),
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
+    try:
+        yield daemon, notify
     finally:
-        log.close()
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        notify.close()
+
+
+def triage(config: Path, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """A `triage` command run to its end, its output as text."""
+    return subprocess.run(
+        [*triage_command(), "--config", str(config), *args],
+        cwd=cwd,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def drop(inbox: Path, name: str, text: str) -> None:
@@ -40,13 +66,9 @@ def drop(inbox: Path, name: str, text: str) -> None:
     (inbox / f".{name}.tmp").rename(inbox / name)
 
 
-def wait_for(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+def stopped_cleanly(daemon: subprocess.Popen[bytes]) -> bool:
+    daemon.send_signal(signal.SIGTERM)
+    return daemon.wait(timeout=30) == 0
 
 
 def handles_sighup(pid: int) -> bool:
@@ -64,16 +86,9 @@ def test_sighup_all_through_start_up_never_kills_the_daemon(tmp_path):
     model = write_model(tmp_path / "tiny.gguf")  # loading a model widens the window
     config = tmp_path / "config.toml"
     config.write_text(CONFIG + f'[local]\nenabled = true\nmodel_path = "{model}"\nn_ctx = 512\n')
-    notify = NotifySocket(tmp_path)
-    log = (tmp_path / "daemon.log").open("wb")
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "triage", "--config", str(config), "run"],  # the entry point
-        cwd=tmp_path,
-        env=child_env(NOTIFY_SOCKET=notify.path),
-        stderr=log,
-    )
     sent = 0
-    try:
+    entry = [sys.executable, "-m", "triage"]  # through the entry point, as installed
+    with launched(tmp_path, config, command=entry) as (daemon, notify):
         wait_for(lambda: daemon.poll() is not None or handles_sighup(daemon.pid), timeout=30)
         notify.sock.settimeout(0.002)
         while not any(m.get("READY") == "1" for m in notify.messages):
@@ -86,14 +101,7 @@ def test_sighup_all_through_start_up_never_kills_the_daemon(tmp_path):
         notify.wait_for("READY", "1")
         notify.wait_for("RELOADING", "1")  # the reload asked for while starting, done once ready
         notify.wait_for("READY", "1")
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
-        notify.close()
-        log.close()
+        assert stopped_cleanly(daemon)
     assert sent > 10
     assert "config.reloaded" in (tmp_path / "daemon.log").read_text()
 
@@ -105,9 +113,7 @@ def test_intake_that_makes_no_progress_stops_the_watchdog_and_shows_in_status_an
     config = tmp_path / "config.toml"
     config.write_text(CONFIG)
     inbox, processed = tmp_path / "var" / "inbox", tmp_path / "var" / "processed"
-    notify = NotifySocket(tmp_path)
-    daemon = start(tmp_path, config, notify, WATCHDOG_USEC="2000000")
-    try:
+    with launched(tmp_path, config, WATCHDOG_USEC="2000000") as (daemon, notify):
         notify.wait_for("READY", "1", seconds=60)
         drop(inbox, "ok.eml", mail("VPN down", "error 809"))
         wait_for(lambda: (processed / "ok.eml").exists())
@@ -121,15 +127,7 @@ def test_intake_that_makes_no_progress_stops_the_watchdog_and_shows_in_status_an
         seen = len(notify.messages)
         notify.read(3.0)  # more than the 2 s watchdog interval
         assert not any(m.get("WATCHDOG") == "1" for m in notify.messages[seen:])
-        check = subprocess.run(
-            [*triage_command(), "--config", str(config), "check"],
-            cwd=tmp_path,
-            env=child_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        check = triage(config, tmp_path, "check")
         assert check.returncode == 1
         assert f"FAIL daemon: pid {daemon.pid}: STALLED" in check.stdout
         processed.unlink()  # fixed: the file moves on, the pings come back
@@ -137,13 +135,7 @@ def test_intake_that_makes_no_progress_stops_the_watchdog_and_shows_in_status_an
         seen = len(notify.messages)
         notify.read(3.0)
         assert any(m.get("WATCHDOG") == "1" for m in notify.messages[seen:])
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
-        notify.close()
+        assert stopped_cleanly(daemon)
     log = (tmp_path / "daemon.log").read_text()
     assert log.count("dropfolder.folder_unusable") == 1  # said once, not a storm
 
@@ -155,9 +147,7 @@ def test_a_store_deleted_or_replaced_under_the_daemon_stops_it_with_an_error(tmp
     config.write_text(CONFIG)
     var = tmp_path / "var"
     store = var / "triage.sqlite3"
-    notify = NotifySocket(tmp_path)
-    daemon = start(tmp_path, config, notify)
-    try:
+    with launched(tmp_path, config) as (daemon, notify):
         notify.wait_for("READY", "1", seconds=60)
         drop(var / "inbox", "a.eml", mail("VPN down", "error 809"))
         wait_for(lambda: (var / "processed" / "a.eml").exists())
@@ -168,11 +158,6 @@ def test_a_store_deleted_or_replaced_under_the_daemon_stops_it_with_an_error(tmp
             (var / "other.sqlite3").replace(store)
         drop(var / "inbox", "b.eml", mail("Printer", "jams on floor 2"))
         assert daemon.wait(timeout=30) == 1
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
-        notify.close()
     log = (tmp_path / "daemon.log").read_text()
     assert "daemon.cannot_go_on" in log and f"was {how}" in log
     assert not (var / "processed" / "b.eml").exists()  # never acknowledged into a lost store
@@ -186,28 +171,18 @@ def test_a_missing_store_with_results_in_the_outbox_is_refused_unless_asked_for(
     folder = tmp_path / "tickets"
     folder.mkdir()
     (folder / "a.eml").write_text(mail("VPN down", "error 809"))
-    command = [*triage_command(), "--config", str(config)]
-    run = {"cwd": tmp_path, "env": child_env(), "capture_output": True, "text": True}
-    assert subprocess.run([*command, "process", str(folder)], **run, check=False).returncode == 0
+    assert triage(config, tmp_path, "process", str(folder)).returncode == 0
     for name in ("triage.sqlite3", "triage.sqlite3-wal", "triage.sqlite3-shm"):
         (var / name).unlink(missing_ok=True)
-    refused = subprocess.run([*command, "run"], **run, timeout=60, check=False)
+    refused = triage(config, tmp_path, "run")
     assert refused.returncode == 78
     assert "store is missing" in refused.stderr and "--new-store" in refused.stderr
     assert not (var / "triage.sqlite3").exists()
-    again = subprocess.run([*command, "process", str(folder)], **run, check=False)
+    again = triage(config, tmp_path, "process", str(folder))
     assert again.returncode == 78 and not (var / "triage.sqlite3").exists()
-    notify = NotifySocket(tmp_path)
-    daemon = start(tmp_path, config, notify, "--new-store")
-    try:
+    with launched(tmp_path, config, "--new-store") as (daemon, notify):
         notify.wait_for("READY", "1", seconds=60)
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
-        notify.close()
+        assert stopped_cleanly(daemon)
     assert (var / "triage.sqlite3").exists()
 
 

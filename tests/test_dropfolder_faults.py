@@ -23,9 +23,7 @@ from tests.test_dropfolder import (  # the fixture stops the folders each test s
 from triage.quarantine import note_id
 
 
-def test_folders_removed_while_running_are_made_again_and_input_moves_on(
-    settings, pipeline, store
-):
+def test_folders_removed_while_running_are_made_again_and_input_moves_on(settings, pipeline, store):
     folder = folder_for(settings, pipeline)
     options, outbox = folder.options, settings.outbox.dir
     with structlog.testing.capture_logs() as logs:

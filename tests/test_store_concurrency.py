@@ -16,9 +16,10 @@ import pytest
 
 from tests.conftest import NO_SCHEDULE, child_env, daemon_running, mail, triage_command
 from tests.gguf_model import write_model
+from tests.test_daemon_faults import triage
+from tests.test_store import result
 from triage.store import MIGRATIONS, SqliteStore, TicketKeys
 from triage.ticket import input_id
-from tests.test_store import result
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -124,15 +125,7 @@ def test_four_process_runs_next_to_a_daemon_give_one_result_per_input(tmp_path):
             for _ in range(4)
         ]
         outputs = [run.communicate(timeout=300) for run in runs]
-        second = subprocess.run(
-            [*triage_command(), "--config", str(config), "run"],
-            cwd=tmp_path,
-            env=child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        second = triage(config, tmp_path, "run")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and any(inbox.iterdir()):
             time.sleep(0.2)

@@ -207,7 +207,9 @@ def _store(path: Path, outbox: Path) -> Check:
         return Check("store", False, f"{path}: schema v{version} is newer than this triage")
     if version < len(MIGRATIONS):
         return Check(
-            "store", True, f"{path} (schema v{version}: `triage run` migrates it to v{len(MIGRATIONS)})"
+            "store",
+            True,
+            f"{path} (schema v{version}: `triage run` migrates it to v{len(MIGRATIONS)})",
         )
     if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
         return Check("store", False, f"{path}: not writable by this user (nor its folder)")

@@ -48,7 +48,9 @@ NEW_STORE_HELP = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from triage import entry  # SIGHUP is deferred from here (from the first instruction as `triage`)
+    from triage import (
+        entry,
+    )  # SIGHUP is deferred from here (from the first instruction as `triage`)
 
     parser = _parser()
     args = parser.parse_args(argv)

@@ -358,7 +358,7 @@ class LoadedSettings:
 def writable_paths(settings: Settings) -> list[tuple[str, Path]]:
     """("[section] key", path) of every path the daemon writes."""
     found = []
-    for section, info in Settings.model_fields.items():
+    for section in Settings.model_fields:
         value = getattr(settings, section)
         if not isinstance(value, BaseModel):
             continue

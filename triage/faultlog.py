@@ -40,4 +40,3 @@ class FaultLog:
     def active(self) -> list[str]:
         with self._lock:
             return list(self._active.values())
-

@@ -19,7 +19,13 @@ _serial = itertools.count()
 _AT_FDCWD, _RENAME_NOREPLACE = -100, 1
 _renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
 if _renameat2 is not None:
-    _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    _renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     _renameat2.restype = ctypes.c_int
 
 
@@ -96,7 +102,7 @@ def rename_without_clobber(source: Path, target: Path) -> None:
             raise OSError(code, os.strerror(code), str(source), None, str(target))
     if _exists(target):
         raise FileExistsError(errno.EEXIST, "File exists", str(target))
-    os.rename(source, target)
+    source.rename(target)
 
 
 def _exists(path: Path) -> bool:

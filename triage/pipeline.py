@@ -168,9 +168,10 @@ class Pipeline:
                     self._publish(current, only_if_missing=True)
                     log.info("ticket.already_handled", id=current.id, source=raw.source)
                     return Outcome(current, new=False)
-                if result.status == "triaged" and self._find_duplicate(
-                    raw, result.message_id, keys.content_key
-                )[0]:
+                if (
+                    result.status == "triaged"
+                    and self._find_duplicate(raw, result.message_id, keys.content_key)[0]
+                ):
                     result, keys = self._triage(raw, None)  # a duplicate now: rules only
                     result = clean_result(result, self._options.secrets)
                 if current is None:

@@ -9,7 +9,6 @@ migrations are in triage.store_schema.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -384,8 +383,8 @@ def _read_only_uri(path: Path | str) -> str:
     -shm files when they are missing (owned by whoever reads: root's would lock the service
     user out). They are missing only when no one has the store open, and then every page is
     in the main file, which `immutable` reads without them."""
-    location = quote(os.path.abspath(path))
-    if os.path.exists(f"{path}-shm"):
+    location = quote(str(Path(path).absolute()))
+    if Path(f"{path}-shm").exists():
         return f"file:{location}?mode=ro"
     return f"file:{location}?mode=ro&immutable=1"
 
@@ -395,7 +394,7 @@ def _file_identity(path: Path | str) -> tuple[int, int] | None:
     if str(path) == ":memory:" or str(path).startswith("file:"):
         return None
     try:
-        info = os.stat(path)
+        info = Path(path).stat()
     except OSError:
         return None
     return info.st_dev, info.st_ino
