@@ -14,15 +14,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from triage.errors import StoreError
 from triage.result import Result
+from triage.store_rows import insert_ledger, ticket_row, utc, utc_text
 from triage.store_schema import MIGRATIONS, migrate, schema_version
 
-__all__ = ["MIGRATIONS", "LedgerEntry", "SqliteStore", "StoreReplaced", "TicketKeys"]
+__all__ = ["MIGRATIONS", "LedgerEntry", "SqliteStore", "StoreReplaced", "TicketKeys", "utc_text"]
 
 
 class StoreReplaced(StoreError):
@@ -182,7 +183,7 @@ class SqliteStore:
         rows = self._read(
             "SELECT id FROM tickets WHERE content_key = ? AND status = 'triaged' "
             "AND received_at >= ? AND received_at <= ? ORDER BY received_at LIMIT 1",
-            (key, _utc(since), _utc(until)),
+            (key, utc(since), utc(until)),
         )
         return str(rows[0][0]) if rows else None
 
@@ -190,13 +191,13 @@ class SqliteStore:
         rows = self._read(
             "SELECT count(*) FROM tickets WHERE sender = ? AND received_at >= ? "
             "AND received_at <= ?",
-            (sender, _utc(since), _utc(until)),
+            (sender, utc(since), utc(until)),
         )
         return int(str(rows[0][0]))
 
     def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
         """Commit one result, durably. Raises StoreError; then the input stays unacknowledged."""
-        row = _ticket_row(result, keys, now)
+        row = ticket_row(result, keys, now)
         with self._write() as db:
             db.execute(
                 f"INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608 - our column names
@@ -209,7 +210,7 @@ class SqliteStore:
         """A replay: the quarantined result of this id is replaced, in place, and `alias`
         (the id of the fixed input) recorded as the same ticket. False when the id holds no
         quarantined result (triaged meanwhile, or never seen)."""
-        row = _ticket_row(result, keys, now)
+        row = ticket_row(result, keys, now)
         del row["id"]
         with self._write() as db:
             if alias and alias != result.id:
@@ -232,14 +233,14 @@ class SqliteStore:
         return int(str(self._read("SELECT count(*) FROM tickets")[0][0]))
 
     def count_since(self, since: datetime) -> int:
-        rows = self._read("SELECT count(*) FROM tickets WHERE created_at >= ?", (_utc(since),))
+        rows = self._read("SELECT count(*) FROM tickets WHERE created_at >= ?", (utc(since),))
         return int(str(rows[0][0]))
 
     def spent_total(self, since: datetime, until: datetime) -> float:
         """Every tier's booked cost in [since, until)."""
         rows = self._read(
             "SELECT coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ?",
-            (_utc(since), _utc(until)),
+            (utc(since), utc(until)),
         )
         return float(str(rows[0][0]))
 
@@ -255,14 +256,14 @@ class SqliteStore:
                 "INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(source) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at",
-                (source, value, _utc(now)),
+                (source, value, utc(now)),
             )
 
     # -- ledger -------------------------------------------------------------------------
 
     def book(self, entry: LedgerEntry) -> None:
         with self._write() as db:
-            _insert_ledger(db, entry)
+            insert_ledger(db, entry)
 
     def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
         rows = self._read(
@@ -283,7 +284,7 @@ class SqliteStore:
         rows = self._read(
             "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ?"
             " AND at < ?) + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)",
-            (tier, _utc(since), _utc(until), tier),
+            (tier, utc(since), utc(until), tier),
         )
         return float(str(rows[0][0]))
 
@@ -302,13 +303,13 @@ class SqliteStore:
             spent = db.execute(
                 "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ?"
                 " AND at < ?) + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)",
-                (tier, _utc(since), _utc(until), tier),
+                (tier, utc(since), utc(until), tier),
             ).fetchone()[0]
             if spent + usd > budget + 1e-12:
                 return None
             cursor = db.execute(
                 "INSERT INTO reservations (tier, ticket_id, usd, at) VALUES (?, ?, ?, ?)",
-                (tier, ticket_id, usd, _utc(now)),
+                (tier, ticket_id, usd, utc(now)),
             )
             return int(cursor.lastrowid or 0)
 
@@ -317,7 +318,7 @@ class SqliteStore:
         with self._write() as db:
             db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
             for entry in entries:
-                _insert_ledger(db, entry)
+                insert_ledger(db, entry)
 
     # -- answer cache -------------------------------------------------------------------
 
@@ -325,7 +326,7 @@ class SqliteStore:
         with self._write() as db:
             row = db.execute(
                 "SELECT answer FROM answer_cache WHERE key = ? AND scope = ? AND created_at >= ?",
-                (key, scope, _utc(since)),
+                (key, scope, utc(since)),
             ).fetchone()
             if row is None:
                 return None
@@ -336,7 +337,7 @@ class SqliteStore:
         """cache_get without counting the hit (for read-only use)."""
         rows = self._read(
             "SELECT answer FROM answer_cache WHERE key = ? AND scope = ? AND created_at >= ?",
-            (key, scope, _utc(since)),
+            (key, scope, utc(since)),
         )
         return str(rows[0][0]) if rows else None
 
@@ -346,7 +347,7 @@ class SqliteStore:
                 "INSERT INTO answer_cache (key, scope, answer, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET scope = excluded.scope,"
                 " answer = excluded.answer, created_at = excluded.created_at",
-                (key, scope, answer, _utc(now)),
+                (key, scope, answer, utc(now)),
             )
 
     # -- reports --------------------------------------------------------------------------
@@ -364,7 +365,7 @@ class SqliteStore:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO jobs_done (kind, period, at) VALUES (?, ?, ?)",
-                (kind, period, _utc(now)),
+                (kind, period, utc(now)),
             )
             return cursor.rowcount == 1
 
@@ -398,63 +399,3 @@ def _file_identity(path: Path | str) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino
-
-
-def _ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, object]:
-    """The tickets table's columns for one result (column names are ours, never input)."""
-    return {
-        "id": result.id,
-        "source": result.source,
-        "source_ref": result.source_ref,
-        "message_id": result.message_id,
-        "content_key": keys.content_key,
-        "sender": result.sender,
-        "received_at": _utc(result.received_at),
-        "created_at": _utc(now),
-        "status": result.status,
-        "status_reason": result.status_reason,
-        "duplicate_of": result.duplicate_of,
-        "category": result.category,
-        "priority": result.priority,
-        "risk": result.risk,
-        "sensitivity": result.sensitivity.level,
-        "tier": result.route.tier,
-        "workflow": result.workflow,
-        "cost_usd": result.cost.usd,
-        "result": result.to_json(),
-    }
-
-
-def _insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:
-    db.execute(
-        "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template, template_version,"
-        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            _utc(entry.at),
-            entry.ticket_id,
-            entry.workflow,
-            entry.tier,
-            entry.model,
-            entry.template,
-            entry.template_version,
-            entry.tokens_in,
-            entry.tokens_out,
-            entry.cached_tokens,
-            entry.seconds,
-            entry.usd,
-            entry.baseline_usd,
-            entry.outcome,
-        ),
-    )
-
-
-def utc_text(moment: datetime) -> str:
-    """How moments are stored: UTC ISO 8601, sortable as text."""
-    return _utc(moment)
-
-
-def _utc(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime reached the store")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
