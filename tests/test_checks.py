@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import REPO, mail
 from tests.test_daemon_faults import triage
-from triage.config import load_settings, writable_paths
+from triage.config import load_settings
+from triage.config_paths import writable_paths
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:

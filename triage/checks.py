@@ -10,7 +10,8 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.config import ImapAccountConfig, LoadedSettings, Settings, writable_paths
+from triage.config import ImapAccountConfig, LoadedSettings, Settings
+from triage.config_paths import writable_paths
 from triage.errors import StoreError
 from triage.store import MIGRATIONS, SqliteStore
 from triage.store_guard import missing_store, running_daemon

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -34,6 +34,7 @@ from pydantic_settings.sources import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from triage.config_paths import WritablePath, resolve_paths, state_dir
 from triage.errors import ConfigError
 from triage.ticket import Category, Priority, Risk
 
@@ -47,14 +48,6 @@ class Section(BaseModel):
 
 def _empty_is_none(value: object) -> object:
     return None if value == "" else value
-
-
-class _Writable:
-    """Marks a path the daemon writes: relative, it is under the state directory."""
-
-
-WRITABLE = _Writable()
-WritablePath = Annotated[Path, WRITABLE]
 
 
 class PathsConfig(Section):
@@ -355,19 +348,6 @@ class LoadedSettings:
     state_dir: Path | None = None  # what relative writable paths are under
 
 
-def writable_paths(settings: Settings) -> list[tuple[str, Path]]:
-    """("[section] key", path) of every path the daemon writes."""
-    found = []
-    for section in Settings.model_fields:
-        value = getattr(settings, section)
-        if not isinstance(value, BaseModel):
-            continue
-        for key, field in type(value).model_fields.items():
-            if WRITABLE in field.metadata:
-                found.append((f"[{section}] {key}", getattr(value, key)))
-    return found
-
-
 class _MappingEnvSource(EnvSettingsSource):
     """pydantic-settings' environment source over a mapping we are handed, not os.environ."""
 
@@ -422,20 +402,8 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     base = path.absolute().parent if path is not None else cwd.absolute()
-    state = _state_dir(settings, environ, base)
-    return LoadedSettings(_resolve_paths(settings, base, state), source=path, state_dir=state)
-
-
-def _state_dir(settings: Settings, environ: Mapping[str, str], base: Path) -> Path:
-    """[paths] state_dir, else the state directory systemd gives a service (StateDirectory=
-    sets $STATE_DIRECTORY; the first one when there are several), else the config's folder."""
-    if settings.paths.state_dir is not None:
-        chosen = settings.paths.state_dir.expanduser()
-        return chosen if chosen.is_absolute() else base / chosen
-    given = environ.get("STATE_DIRECTORY", "").split(":")[0]
-    if given and Path(given).is_absolute():
-        return Path(given)
-    return base
+    state = state_dir(settings.paths.state_dir, environ, base)
+    return LoadedSettings(resolve_paths(settings, base, state), source=path, state_dir=state)
 
 
 def _parse_toml(text: str, origin: str) -> dict[str, Any]:
@@ -486,29 +454,3 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
             message = f"{message} (got {error['input']!r})"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
-
-
-def _resolve_paths(settings: Settings, base: Path, state: Path) -> Settings:
-    """Relative paths are relative to the config file's folder; those the daemon writes
-    (WritablePath) to the state directory, which is that same folder unless told otherwise."""
-
-    def absolute(path: Path, under: Path) -> Path:
-        path = path.expanduser()
-        return path if path.is_absolute() else under / path
-
-    def resolve(value: Any, writable: bool = False) -> Any:
-        if isinstance(value, Path):
-            return absolute(value, state if writable else base)
-        if isinstance(value, BaseModel):
-            fields = type(value).model_fields
-            update = {
-                key: resolve(item, key in fields and WRITABLE in fields[key].metadata)
-                for key, item in value.__dict__.items()
-            }
-            return value.model_copy(update=update)
-        if isinstance(value, dict):
-            return {key: resolve(item) for key, item in value.items()}
-        return value
-
-    resolved: Settings = resolve(settings)
-    return resolved
