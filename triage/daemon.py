@@ -72,6 +72,7 @@ class Daemon:
         self._reload_requested = threading.Event()
         self._threads: list[threading.Thread] = []
         self._failed = False
+        self._stalled: set[str] = set()  # connectors whose stall has been logged
 
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if not self._stop.is_set():
@@ -141,8 +142,12 @@ class Daemon:
         if stale:
             log.warning("daemon.loop_stalled", connectors=stale, seconds=within)
         stalled = self.stalls(within)
-        if stalled:
-            log.warning("daemon.intake_stalled", stalls=stalled, seconds=within)
+        names = {line.split(":", 1)[0] for line in stalled}
+        if names - self._stalled:  # said when a stall starts, not at every check
+            log.error("daemon.intake_stalled", stalls=stalled, seconds=within)
+        elif self._stalled - names:
+            log.info("daemon.intake_moves_again", connectors=sorted(self._stalled - names))
+        self._stalled = names
         return not stale and not stalled
 
     def stalls(self, within: float) -> list[str]:
