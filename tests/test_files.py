@@ -55,6 +55,15 @@ def test_a_taken_name_gets_a_new_one_with_the_same_extension_among_many_earlier(
     assert len(after) == len(before) + 200
 
 
+def test_a_tagged_long_name_and_its_note_still_fit_a_file_name(tmp_path):
+    name = "é" * 100 + ".eml"  # 204 bytes
+    (tmp_path / name).write_text("earlier")
+    placed = placed_name(tmp_path, name, "t-" + "0" * 20, ".error")
+    assert placed.suffix == ".eml" and len(os.fsencode(placed.name + ".error")) <= 255
+    write_atomically(placed, b"new", replace=False)
+    write_atomically(placed.with_name(placed.name + ".error"), b"note", replace=False)
+
+
 def test_placing_never_overwrites_even_when_a_name_is_taken_meanwhile(tmp_path):
     source, target = tmp_path / "in.eml", tmp_path / "out.eml"
     source.write_text("new")

@@ -17,6 +17,7 @@ from triage.ticket import RawInput, input_id
 _CHUNK = 1 << 20
 _serial = itertools.count()
 _AT_FDCWD, _RENAME_NOREPLACE = -100, 1
+_NAME_MAX = 255  # bytes in one file name, on every common Linux file system
 _renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
 if _renameat2 is not None:
     _renameat2.argtypes = [
@@ -34,7 +35,8 @@ def write_atomically(path: Path, data: bytes, *, replace: bool = True) -> None:
     and a crash leaves the old file or the new one. The temporary name is this writer's own,
     so processes writing the same file at once never mix their bytes. With replace=False an
     existing file at `path` is never overwritten: FileExistsError instead."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}-{next(_serial)}.tmp")
+    short = os.fsdecode(os.fsencode(path.name)[:100])  # a long name's must still fit
+    temporary = path.with_name(f".{short}.{os.getpid()}-{next(_serial)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -69,9 +71,12 @@ def tagged_name(name: str, tag: str, keep_extension: bool = True) -> str:
     extension (or `name.<tag>-<unique>` when the extension is not to be kept)."""
     unique = f"{tag}-{time.time_ns():x}-{os.getpid():x}-{next(_serial):x}"
     stem, dot, suffix = name.rpartition(".")
-    if keep_extension and dot and stem and len(suffix) <= 8:
-        return f"{stem}.{unique}.{suffix}"
-    return f"{name}.{unique}"
+    if not (keep_extension and dot and stem and len(suffix) <= 8):
+        stem, suffix = name, ""
+    tail = f".{unique}" + (f".{suffix}" if suffix else "")
+    room = _NAME_MAX - len(os.fsencode(tail)) - len(".error")  # its note must fit as well
+    stem = os.fsdecode(os.fsencode(stem)[: max(room, 1)])
+    return stem + tail
 
 
 def move_without_clobber(source: Path, target: Path) -> None:
