@@ -48,9 +48,8 @@ NEW_STORE_HELP = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from triage import (
-        entry,
-    )  # SIGHUP is deferred from here (from the first instruction as `triage`)
+    # SIGHUP is deferred from here on (from the first instruction, run as `triage`).
+    from triage import entry
 
     parser = _parser()
     args = parser.parse_args(argv)
