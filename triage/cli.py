@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -30,13 +31,27 @@ from triage.cli_common import (
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
 from triage.logs import configure_logging
+from triage.store_guard import missing_store
+
+if TYPE_CHECKING:
+    from triage.store_guard import DaemonLock
 
 log = structlog.get_logger("triage.cli")
 
+NEW_STORE_HELP = (
+    "start with an empty store although the outbox holds results of an earlier one "
+    "(forgets which inputs were triaged and what this month cost)"
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGHUP is deferred from here on (from the first instruction, run as `triage`).
+    from triage import hangup
+
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command != "run" and hangup.take_over(signal.SIG_DFL):
+        os.kill(os.getpid(), signal.SIGHUP)  # one came while starting: end as it would have
     # Files the daemon writes (store, outbox, .error notes) are not world-readable.
     os.umask(0o027)
     try:
@@ -66,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the daemon until SIGTERM/SIGINT")
+    run.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
     run.set_defaults(handler=_run)
 
     process = commands.add_parser("process", help="triage files or folders once and exit")
@@ -76,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing to the store or outbox and spend nothing on paid tiers",
     )
+    process.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
     process.set_defaults(handler=_process)
 
     digest = commands.add_parser("digest", help="write the daily digest (default: yesterday)")
@@ -111,6 +128,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    from triage.store_guard import DaemonLock, StoreLocked
+
+    settings = loaded.settings
+    problem = None if args.new_store else missing_store(settings.store.path, settings.outbox.dir)
+    if problem:
+        print(f"triage: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        lock = DaemonLock(settings.store.path)
+    except StoreLocked as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"triage: cannot lock the store {settings.store.path}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        return _run_locked(loaded, lock)
+    finally:
+        lock.release()
+
+
+def _run_locked(loaded: LoadedSettings, lock: DaemonLock) -> int:
+    from triage import hangup
     from triage.compose import build_app
     from triage.daemon import Daemon
     from triage.notify import Notifier
@@ -158,8 +198,10 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         reload=reload,
         start_jobs=scheduler.start if scheduler else lambda: None,
         stop_jobs=scheduler.shutdown if scheduler else lambda: None,
+        health=app.store.identity_problem,
+        publish=lock.publish,
     )
-    return daemon.run()
+    return daemon.run(reload_pending=hangup.hangup_pending)
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
@@ -167,6 +209,12 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if missing:
         print(f"triage: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    settings = loaded.settings
+    if not args.dry_run and not args.new_store:
+        problem = missing_store(settings.store.path, settings.outbox.dir)
+        if problem:
+            print(f"triage: {problem}", file=sys.stderr)
+            return EXIT_CONFIG
     opened = open_batch(loaded.settings, dry_run=args.dry_run)
     if isinstance(opened, int):
         return opened

@@ -40,6 +40,7 @@ from pydantic_settings.sources import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from triage.config_paths import WritablePath, resolve_paths, state_dir
 from triage.errors import ConfigError
 from triage.rules.keywords import TEXT_FIELDS, Rule, is_regex, valid_field
 from triage.ticket import Category, Priority, Risk
@@ -52,19 +53,29 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _empty_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+class PathsConfig(Section):
+    state_dir: Path | None
+
+    _none_when_empty = field_validator("state_dir", mode="before")(_empty_is_none)
+
+
 class StoreConfig(Section):
-    path: Path
+    path: WritablePath
 
 
 class OutboxConfig(Section):
-    dir: Path
+    dir: WritablePath
 
 
 class DropFolderConfig(Section):
     enabled: bool
-    inbox: Path
-    processed: Path
-    failed: Path
+    inbox: WritablePath
+    processed: WritablePath
+    failed: WritablePath
     settle_seconds: float = Field(ge=0)
     rescan_seconds: float = Field(gt=0)
     max_file_mb: float = Field(gt=0)
@@ -87,10 +98,6 @@ class DedupConfig(Section):
 
 TlsMode = Literal["ssl", "starttls", "none"]
 _KEYWORD_PATTERN = r"^[^\s()\]{%*\"\\]+$"
-
-
-def _empty_is_none(value: object) -> object:
-    return None if value == "" else value
 
 
 class ImapAccountConfig(Section):
@@ -246,7 +253,7 @@ Clock24 = Field(pattern=_CLOCK_PATTERN)
 
 class DigestConfig(Section):
     enabled: bool
-    dir: Path
+    dir: WritablePath
     at: str = Clock24
     timezone: str
     smtp_host: str
@@ -274,7 +281,7 @@ class DigestConfig(Section):
 
 class ReportConfig(Section):
     enabled: bool
-    dir: Path
+    dir: WritablePath
     day: int = Field(ge=1, le=28)
     at: str = Clock24
 
@@ -393,6 +400,7 @@ class Settings(BaseSettings):
         extra="forbid", frozen=True, env_prefix=ENV_PREFIX, env_nested_delimiter="__"
     )
 
+    paths: PathsConfig
     store: StoreConfig
     outbox: OutboxConfig
     dropfolder: DropFolderConfig
@@ -446,6 +454,8 @@ class LoadedSettings:
     @property
     def default_rules(self) -> int:
         return len(self.settings.rules) - self.custom_rules
+
+    state_dir: Path | None = None  # what relative writable paths are under
 
 
 class _MappingEnvSource(EnvSettingsSource):
@@ -511,7 +521,10 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path, _env_names(from_env, environ))) from None
     base = path.absolute().parent if path is not None else cwd.absolute()
-    return LoadedSettings(settings=_resolve_paths(settings, base), source=path, custom_rules=custom)
+    state = state_dir(settings.paths.state_dir, environ, base)
+    return LoadedSettings(
+        resolve_paths(settings, base, state), source=path, state_dir=state, custom_rules=custom
+    )
 
 
 def _combined_rules(values: dict[str, Any], own: Any, defaults: list[Any]) -> tuple[Any, int]:
@@ -624,22 +637,3 @@ def _unknown(loc: list[str]) -> str:
         if close:
             return f"unknown key; did you mean {close[0]}?"
     return "unknown key (misspelt, or not supported by this version)"
-
-
-def _resolve_paths(settings: Settings, base: Path) -> Settings:
-    def absolute(path: Path) -> Path:
-        path = path.expanduser()
-        return path if path.is_absolute() else base / path
-
-    def resolve(value: Any) -> Any:
-        if isinstance(value, Path):
-            return absolute(value)
-        if isinstance(value, BaseModel):
-            update = {key: resolve(item) for key, item in value.__dict__.items()}
-            return value.model_copy(update=update)
-        if isinstance(value, dict):
-            return {key: resolve(item) for key, item in value.items()}
-        return value
-
-    resolved: Settings = resolve(settings)
-    return resolved
