@@ -201,3 +201,28 @@ def test_enabled_without_a_model_file_is_a_configuration_error_naming_the_key(tm
     config.write_text("[learned]\nmin_probability = 1.5\n")
     assert main(["--config", str(config), "check"]) == 78
     assert "[learned] min_probability: Input should be less than" in capsys.readouterr().err
+
+
+def test_a_team_a_rule_assigned_stands_over_the_model(model, tmp_path, capsys):
+    path, _ = model
+    config = config_for(tmp_path, path)
+    with config.open("a") as handle:
+        handle.write(
+            '[[rules]]\nname = "purchasing"\nmatch = ["purchase order"]\nteam = "Buyers"\n'
+        )
+    sap, network = process(config, tmp_path, capsys, SAP, NETWORK)
+    assert sap["assignment"] == {
+        "team": "Buyers",
+        "probability": 1.0,
+        "tier": "rules",
+        "model": None,
+    }
+    assert network["assignment"]["tier"] == "learned"
+
+
+def test_show_names_the_team_the_learned_tier_assigned(model, tmp_path, capsys):
+    path, card_id = model
+    config = config_for(tmp_path, path)
+    (network,) = process(config, tmp_path, capsys, NETWORK)
+    assert main(["--config", str(config), "show", network["id"]]) == 0
+    assert "Network Team (learned " in capsys.readouterr().out

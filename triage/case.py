@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from triage.result import FieldsOut, FindingOut, Result, Route, SensitivityOut
+from triage.result import Assignment, FieldsOut, FindingOut, Result, Route, SensitivityOut
 from triage.rules import RulesVerdict
 from triage.ticket import RawInput, Ticket
 
@@ -51,6 +51,9 @@ def rules_result(raw: RawInput, ticket: Ticket, verdict: RulesVerdict) -> Result
         fields=FieldsOut.from_fields(verdict.fields),
         route=Route(tier="rules", reason=reason),
         workflow=verdict.booked_workflow,
+        assignment=None
+        if verdict.team is None
+        else Assignment(team=verdict.team, probability=1.0, tier="rules"),
         tags=list(verdict.tags),
         matched_rules=list(verdict.matched_rules),
         log_slice=verdict.log_slice,

@@ -186,9 +186,12 @@ def describe(result: Result) -> str:
             f" · workflow {result.workflow}",
         ),
     ]
-    assignment = _extra(result, "assignment")
-    if isinstance(assignment, dict) and assignment.get("team"):
-        rows.append(("team", f"{assignment['team']} ({assignment.get('tier', '?')})"))
+    assignment = result.assignment
+    if assignment is not None:
+        by: str = assignment.tier
+        if assignment.tier == "learned":
+            by = f"learned {assignment.probability:.0%}, model {assignment.model}"
+        rows.append(("team", f"{assignment.team} ({by})"))
     if result.duplicate_of:
         rows.append(("duplicate of", result.duplicate_of))
     storm = _extra(result, "storm_of")
@@ -269,7 +272,7 @@ def _next_steps(result: Result) -> list[str]:
 
 
 def _extra(result: Result, key: str) -> object:
-    """A key another version of the result carries (assignment, storm_of), or None."""
+    """A key another version of the result carries (storm_of), or None."""
     return getattr(result, key, None)
 
 
