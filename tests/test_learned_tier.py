@@ -225,4 +225,5 @@ def test_show_names_the_team_the_learned_tier_assigned(model, tmp_path, capsys):
     config = config_for(tmp_path, path)
     (network,) = process(config, tmp_path, capsys, NETWORK)
     assert main(["--config", str(config), "show", network["id"]]) == 0
-    assert "Network Team (learned " in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Network Team (learned " in out and f"model {card_id})" in out
