@@ -24,7 +24,7 @@ from triage.learned.features import fit_vectorizer, normalise, words
 from triage.learned.history import Example, read_history
 from triage.learned.model_file import ModelFileError
 from triage.learned.predict import FALLBACK, Prediction
-from triage.learned.train import Learned, TrainOptions, fold_rare, learn
+from triage.learned.train import Learned, TrainOptions, fit, fold_rare, learn
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -109,6 +109,17 @@ def test_rare_teams_fold_into_the_fallback_or_are_left_out_when_too_few():
     assert labels.count(FALLBACK) == 11 and len(rows) == 31
     rows, labels, rare = fold_rare(examples[:23], min_examples=10)
     assert FALLBACK not in labels and len(rows) == 20 and rare == {"Tiny A": 3}
+
+
+def test_the_same_rows_give_the_same_model(tmp_path: Path):
+    history = read_history([write_history(tmp_path / "history.csv", per_team=15)])
+    documents = [words(e.text) for e in history.examples]
+    labels = sorted({e.label for e in history.examples})
+    truth = np.array([labels.index(e.label) for e in history.examples])
+    first = fit(documents, truth, labels, TrainOptions())
+    again = fit(documents, truth, labels, TrainOptions())
+    assert np.array_equal(first.coef, again.coef)
+    assert np.array_equal(first.intercept, again.intercept)
 
 
 def test_a_model_learned_from_a_fixture_history_names_the_teams(learned: Learned):
