@@ -4,8 +4,10 @@ Calibration is temperature scaling (Guo et al., 2017): probabilities are softmax
 with one T fitted by maximum likelihood on held-out scores. One number, so it cannot overfit a
 few thousand held-out tickets, it keeps the model's ranking (accuracy unchanged), and the daemon
 applies it with one division. Measured on it-service-tickets (bench/learned.py), it brings the
-linear SVM's scores to an expected calibration error well under 0.05, where Platt scaling per
-class (CalibratedClassifierCV) costs three more fits for no better figure.
+NB-scaled SVM's scores to an expected calibration error of 0.022 on the held-out 20%. Platt
+or isotonic scaling per label (scikit-learn's CalibratedClassifierCV) would cost several more
+fits per label and a fitted curve per label in the model file; it was not needed, so not
+measured.
 """
 
 from __future__ import annotations

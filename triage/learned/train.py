@@ -15,8 +15,10 @@ Per-team scores are calibrated by temperature scaling (triage.learned.calibratio
 
 Robust defaults for a real history: teams with fewer than `min_examples` tickets are folded into
 one fallback label that never decides (named in the card); class weights are the square root of
-"balanced" (very small teams are not drowned, very large ones not ignored); the shipped model is
-refitted on every row once the held-out share has measured it and fixed the temperature.
+"balanced" (very small teams are not drowned, very large ones not ignored: a judgement for the
+74-group histories, not a measurement; on the 8 groups here full "balanced" and none scored the
+same, 0.8654 and 0.8651 with plain LinearSVC); the shipped model is refitted on every row once
+the held-out share has measured it and fixed the temperature.
 """
 
 from __future__ import annotations
