@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,7 +109,31 @@ MIGRATIONS: tuple[str, ...] = (
         ticket_id TEXT NOT NULL REFERENCES tickets(id)
     );
     """,
+    # 6: deliveries (relay mail, webhooks), made in the transaction of their result; the
+    # payload is the exact bytes to send, dropped once sent (triage.delivery.queue)
+    """
+    CREATE TABLE deliveries (
+        key TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        payload BLOB,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        done_at TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries(kind, state, next_at);
+    CREATE INDEX deliveries_ticket ON deliveries(ticket_id);
+    """,
 )
+
+
+# Extra writes in a result's transaction: called with the connection, inside it.
+Also = Callable[[sqlite3.Connection], None]
 
 
 @dataclass(frozen=True)
@@ -248,17 +272,27 @@ class SqliteStore:
         )
         return int(str(rows[0][0]))
 
-    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
-        """Commit one result, durably. Raises StoreError; then the input stays unacknowledged."""
+    def save(
+        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+    ) -> None:
+        """Commit one result, durably, with whatever `also` writes in the same transaction
+        (its deliveries). Raises StoreError; then the input stays unacknowledged."""
         row = _ticket_row(result, keys, now)
         with self._write() as db:
             db.execute(
                 f"INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608 - our column names
                 tuple(row.values()),
             )
+            if also is not None:
+                also(db)
 
     def replace_quarantined(
-        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+        self,
+        result: Result,
+        keys: TicketKeys,
+        now: datetime,
+        alias: str | None = None,
+        also: Also | None = None,
     ) -> bool:
         """A replay: the quarantined result of this id is replaced, in place, and `alias`
         (the id of the fixed input) recorded as the same ticket. False when the id holds no
@@ -276,6 +310,8 @@ class SqliteStore:
                 " WHERE id = ? AND status = 'quarantined'",
                 (*row.values(), result.id),
             )
+            if cursor.rowcount == 1 and also is not None:
+                also(db)
             return cursor.rowcount == 1
 
     def count_quarantined(self) -> int:
@@ -404,6 +440,12 @@ class SqliteStore:
             )
 
     # -- reports --------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction for a module that keeps its own tables (triage.delivery)."""
+        with self._write() as db:
+            yield db
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Read-only SQL for the reports (triage.reporting builds the queries)."""

@@ -11,6 +11,7 @@ from triage.ticket import Ticket
 
 # RFC 5321 section 6.3: more than this many Received: fields means the mail is looping.
 MAX_HOPS = 30
+_OUR_ID = re.compile(r"^\s*t-[0-9a-f]{20}\s*$")
 _DAEMON_SENDER = re.compile(r"^(mailer-daemon|post_?master|mail-daemon|mailerdaemon)@", re.I)
 _DAEMON_NAME = re.compile(r"mail(er)?[ -]?(delivery)?[ -]?(daemon|subsystem)|postmaster", re.I)
 _AUTOREPLY_SUBJECT = re.compile(
@@ -59,6 +60,8 @@ def detect_automated(ticket: Ticket) -> str | None:
         return f"loop: more than {MAX_HOPS} Received: hops"
     if ticket.header("x-loop") is not None:
         return "loop: X-Loop header"
+    if _OUR_ID.match(ticket.header("x-triage-id") or ""):  # relayed by us, come back round
+        return "loop: relayed by triage before (X-Triage-Id)"
     if _BOUNCE_SUBJECT.match(ticket.subject):
         return "bounce: delivery failure subject"
     if _AUTOREPLY_SUBJECT.match(ticket.subject):

@@ -1,0 +1,162 @@
+"""The deliveries table: each delivery a row, added in the transaction of its result, worked
+off by a Sender. Pending rows survive a restart or a kill -9; a sent row keeps its facts
+and drops its payload."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from triage.delivery.records import Delivery, Kind, Pending
+from triage.store import SqliteStore, utc_text
+
+FIRST_RETRY_SECONDS = 5.0
+# A destination whose oldest pending delivery has failed this often is reported as failing.
+FAILING_AFTER = 3
+
+
+def insert(db: sqlite3.Connection, deliveries: Iterable[Delivery]) -> None:
+    """Inside the result's transaction. A delivery planned before (a replay, a retried
+    commit) is kept as it was: one row per key."""
+    db.executemany(
+        "INSERT OR IGNORE INTO deliveries (key, ticket_id, kind, destination, recipients,"
+        " payload, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        [
+            (
+                d.key,
+                d.ticket_id,
+                d.kind,
+                d.destination,
+                json.dumps(list(d.recipients)),
+                d.payload,
+                utc_text(d.created_at),
+                utc_text(d.created_at),
+            )
+            for d in deliveries
+        ],
+    )
+
+
+def backoff_seconds(attempts: int, cap: float) -> float:
+    """5 s after the first failure, doubling, never more than `cap`."""
+    return float(min(cap, FIRST_RETRY_SECONDS * 2 ** max(0, min(attempts - 1, 30))))
+
+
+@dataclass(frozen=True)
+class Failing:
+    """A destination that keeps failing: for check, the digest and STATUS=."""
+
+    kind: str
+    destination: str
+    pending: int
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    key: str
+    ticket_id: str
+    kind: str
+    destination: str
+    reason: str | None
+
+
+class DeliveryQueue:
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def due(self, kind: Kind, now: datetime, limit: int = 50) -> list[Pending]:
+        rows = self._store.query(
+            "SELECT key, ticket_id, destination, recipients, payload, created_at, attempts"
+            " FROM deliveries WHERE kind = ? AND state = 'pending' AND next_at <= ?"
+            " ORDER BY next_at, rowid LIMIT ?",
+            (kind, utc_text(now), limit),
+        )
+        return [
+            Pending(
+                Delivery(
+                    key=str(key),
+                    ticket_id=str(ticket),
+                    kind=kind,
+                    destination=str(destination),
+                    recipients=tuple(json.loads(str(recipients))),
+                    payload=bytes(payload) if isinstance(payload, bytes) else b"",
+                    created_at=datetime.fromisoformat(str(created)),
+                ),
+                int(str(attempts)),
+            )
+            for key, ticket, destination, recipients, payload, created, attempts in rows
+        ]
+
+    def next_due(self, kind: Kind) -> datetime | None:
+        rows = self._store.query(
+            "SELECT min(next_at) FROM deliveries WHERE kind = ? AND state = 'pending'", (kind,)
+        )
+        value = rows[0][0]
+        return datetime.fromisoformat(str(value)) if value is not None else None
+
+    def done(self, key: str, now: datetime) -> None:
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET state = 'done', payload = NULL, attempts = attempts + 1,"
+                " done_at = ?, last_error = NULL WHERE key = ?",
+                (utc_text(now), key),
+            )
+
+    def retry(self, key: str, error: str, at: datetime) -> None:
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_at = ?"
+                " WHERE key = ? AND state = 'pending'",
+                (error, utc_text(at), key),
+            )
+
+    def quarantine(self, key: str, reason: str, now: datetime) -> None:
+        """Refused for good: kept with the reason and the payload, for a person to look at."""
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET state = 'quarantined', attempts = attempts + 1,"
+                " last_error = ?, done_at = ? WHERE key = ?",
+                (reason, utc_text(now), key),
+            )
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(kind, state) -> rows."""
+        rows = self._store.query(
+            "SELECT kind, state, count(*) FROM deliveries GROUP BY kind, state"
+        )
+        return {(str(kind), str(state)): int(str(n)) for kind, state, n in rows}
+
+    def failing(self) -> list[Failing]:
+        rows = self._store.query(
+            "SELECT kind, destination, count(*), max(attempts),"
+            " (SELECT last_error FROM deliveries AS d WHERE d.kind = deliveries.kind"
+            "  AND d.destination = deliveries.destination AND d.state = 'pending'"
+            "  ORDER BY attempts DESC LIMIT 1)"
+            " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
+            " HAVING max(attempts) >= ?",
+            (FAILING_AFTER,),
+        )
+        return [
+            Failing(str(kind), str(dest), int(str(n)), int(str(attempts)), _text(error))
+            for kind, dest, n, attempts, error in rows
+        ]
+
+    def quarantined(self, since: datetime | None = None) -> list[Quarantined]:
+        rows = self._store.query(
+            "SELECT key, ticket_id, kind, destination, last_error FROM deliveries"
+            " WHERE state = 'quarantined' AND done_at >= ? ORDER BY done_at",
+            (utc_text(since) if since else "",),
+        )
+        return [
+            Quarantined(str(key), str(ticket), str(kind), str(dest), _text(reason))
+            for key, ticket, kind, dest, reason in rows
+        ]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

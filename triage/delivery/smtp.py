@@ -1,0 +1,92 @@
+"""The relay's SMTP client: one connection kept open while there is mail to send. A delivery
+counts as sent only on the server's 250 after DATA; 5xx is permanent, the rest transient."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+import structlog
+
+from triage.config import RelayConfig
+from triage.delivery.records import Delivery, DeliveryError
+
+log = structlog.get_logger("triage.delivery.smtp")
+
+
+class SmtpTransport:
+    kind = "smtp"
+
+    def __init__(self, config: RelayConfig) -> None:
+        self._config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def limits(self, delivery: Delivery) -> tuple[float, float]:
+        """(retry cap in seconds, give up after hours)."""
+        return self._config.retry_cap_seconds, self._config.give_up_hours
+
+    def send(self, delivery: Delivery) -> None:
+        try:
+            smtp = self._smtp or self._connect()
+            self._smtp = smtp
+            refused = smtp.sendmail(self._config.sender, list(delivery.recipients), delivery.payload)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryError(
+                f"every recipient refused: {_replies(exc.recipients)}",
+                permanent=all(500 <= code < 600 for code in codes),
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            message = exc.smtp_error.decode("utf-8", "replace")[:300]
+            raise DeliveryError(
+                f"{exc.smtp_code} {message}", permanent=500 <= exc.smtp_code < 600
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise DeliveryError(f"{type(exc).__name__}: {exc}"[:300], permanent=False) from None
+        if refused:  # some recipients took it: those are done, the rest is logged
+            log.warning(
+                "relay.recipients_refused", key=delivery.key, refused=_replies(refused)
+            )
+
+    def idle(self) -> None:
+        """Nothing due: hang up rather than hold the server's connection."""
+        self.close()
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self._config
+        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+        smtp: smtplib.SMTP
+        if config.tls == "ssl":
+            smtp = smtplib.SMTP_SSL(
+                config.host, config.port, timeout=config.timeout_seconds, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
+        try:
+            if config.tls == "starttls":
+                smtp.starttls(context=context)
+            if config.username and config.password is not None:
+                smtp.login(config.username, config.password.get_secret_value())
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+
+def _replies(refused: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(
+        f"{rcpt}: {code} {reply.decode('utf-8', 'replace')[:120]}"
+        for rcpt, (code, reply) in refused.items()
+    )
