@@ -24,7 +24,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from triage.config import load_settings
-from triage.delivery.queue import DeliveryQueue, insert
+from triage.delivery.queue import DeliveryQueue
 from triage.delivery.sender import Sender
 from triage.delivery.service import DeliveryService
 from triage.delivery.smtp import SmtpTransport
@@ -39,7 +39,7 @@ class Counting:
         self.count = 0
         self.arrived = threading.Event()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server, session, envelope):
         self.count += 1
         for line in envelope.content.split(b"\r\n", 8):
             if line.lower().startswith(b"resent-message-id:"):
@@ -49,7 +49,9 @@ class Counting:
 
 
 def ticket(n: int) -> bytes:
-    body = "".join(f"line {i} of the ticket body, the printer on floor {n} jams\r\n" for i in range(60))
+    body = "".join(
+        f"line {i} of the ticket body, the printer on floor {n} jams\r\n" for i in range(60)
+    )
     return (
         f"From: user{n}@example.com\r\nTo: helpdesk@example.com\r\nSubject: Printer {n} jams\r\n"
         f"Message-ID: <in-{n}@example.com>\r\n\r\n{body}"
@@ -108,7 +110,9 @@ def main() -> None:
                     smtp.sendmail("triage@example.org", recipients, payload)
             bare = time.perf_counter() - started
 
-            sender = Sender(DeliveryQueue(store), SmtpTransport(settings.relay), lambda: datetime.now(UTC))
+            sender = Sender(
+                DeliveryQueue(store), SmtpTransport(settings.relay), lambda: datetime.now(UTC)
+            )
             started = time.perf_counter()
             sent = sender.run_once()
             relay = time.perf_counter() - started

@@ -28,7 +28,7 @@ class Inbox:
         self.attempts = 0
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.attempts += 1
             if self.replies:
@@ -44,7 +44,9 @@ def make_ca(folder: Path) -> tuple[Path, ssl.SSLContext]:
         subprocess.run(["openssl", *command.split()], cwd=folder, check=True, capture_output=True)
 
     (folder / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-CA -keyout ca.key -out ca.pem")
+    openssl(
+        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-CA -keyout ca.key -out ca.pem"
+    )
     openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr")
     openssl(
         "x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
@@ -94,7 +96,7 @@ class Received:
 @contextlib.contextmanager
 def http_server(received: Received) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with received.lock:
                 received.requests.append((dict(self.headers.items()), body))

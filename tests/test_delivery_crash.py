@@ -19,7 +19,7 @@ from tests.conftest import REPO, child_env
 from tests.servers import Inbox, smtp_server
 from triage.store import SqliteStore
 
-COUNT, KILLS = 200, 5
+COUNT, KILLS = 400, 5
 
 
 def test_kill_9_between_commit_and_delivery_loses_nothing_and_resends_nothing_new(tmp_path):
@@ -36,7 +36,7 @@ def test_kill_9_between_commit_and_delivery_loses_nothing_and_resends_nothing_ne
         kills = 0
         while kills < KILLS:
             child = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 1.5))
+            time.sleep(rng.uniform(0.4, 1.2))
             if child.poll() is not None:
                 break  # finished before this kill: no work left to interrupt
             os.kill(child.pid, signal.SIGKILL)

@@ -73,7 +73,11 @@ def relay(routes: list[dict[str, object]], default_to: str = "") -> RelayConfig:
     [
         ([], "", None),
         ([], "helpdesk@example.com", ("helpdesk@example.com",)),
-        ([{"category": ["printer"], "to": "fac@example.com"}], "hd@example.com", ("hd@example.com",)),
+        (
+            [{"category": ["printer"], "to": "fac@example.com"}],
+            "hd@example.com",
+            ("hd@example.com",),
+        ),
         (
             [
                 {"category": ["printer"], "to": "fac@example.com"},

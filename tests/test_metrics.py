@@ -24,12 +24,27 @@ def fill(settings, store, clock) -> None:
     for n, subject in enumerate(SUBJECTS):
         pipeline.handle(raw(mail(subject, "details", f"u{n}@example.com"), name=f"{n}.eml"))
     store.book(
-        LedgerEntry(clock(), None, "security", "paid", "claude-sonnet-4-6", "triage", "1",
-                    1200, 300, 0, 2.5, 0.75, 0.75, "ok")
+        LedgerEntry(
+            clock(),
+            None,
+            "security",
+            "paid",
+            "claude-sonnet-4-6",
+            "triage",
+            "1",
+            1200,
+            300,
+            0,
+            2.5,
+            0.75,
+            0.75,
+            "ok",
+        )
     )
     store.book(
-        LedgerEntry(clock(), None, "vpn", "local", "tiny", "triage", "1", 800, 100, 0, 1.5,
-                    0.0, 0.02, "ok")
+        LedgerEntry(
+            clock(), None, "vpn", "local", "tiny", "triage", "1", 800, 100, 0, 1.5, 0.0, 0.02, "ok"
+        )
     )
     with store.transaction() as db:
         insert(db, [Delivery("k1", "t-1", "smtp", "default", ("a@example.org",), b"x", clock())])
@@ -71,13 +86,17 @@ def test_metrics_are_scraped_over_http_and_count_from_the_store(make_settings, c
     assert not any(subject in label for subject in SUBJECTS for label in every_label)
     calls = {s.labels["tier"]: s.value for s in families["triage_model_calls"]}
     assert calls == {"paid": 1.0, "local": 1.0}
-    tokens = {(s.labels["tier"], s.labels["direction"]): s.value for s in families["triage_model_tokens"]}
+    tokens = {
+        (s.labels["tier"], s.labels["direction"]): s.value for s in families["triage_model_tokens"]
+    }
     assert tokens[("paid", "in")] == 1200 and tokens[("local", "out")] == 100
     left = {s.labels["tier"]: s.value for s in families["triage_budget_remaining_usd"]}
     assert left == {"paid": 49.25, "runpod": 20.0}
     spend = {s.labels["tier"]: s.value for s in families["triage_spend_month_usd"]}
     assert spend["paid"] == 0.75
-    deliveries = {(s.labels["kind"], s.labels["state"]): s.value for s in families["triage_deliveries"]}
+    deliveries = {
+        (s.labels["kind"], s.labels["state"]): s.value for s in families["triage_deliveries"]
+    }
     assert deliveries == {("smtp", "pending"): 1.0}
     assert families["triage_queue_depth"][0].value == 1.0
     [age] = families["triage_source_last_success_age_seconds"]

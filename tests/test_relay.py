@@ -25,8 +25,7 @@ ATTACHMENT = bytes(range(256)) * 40  # every byte value, as a binary attachment 
 
 def relay_toml(port: int, extra: str = "", tls: str = "none", ca: Path | None = None) -> str:
     login = (
-        f"username = '{LOGIN[0].decode()}'\npassword = '{LOGIN[1].decode()}'\n"
-        f"ca_file = '{ca}'\n"
+        f"username = '{LOGIN[0].decode()}'\npassword = '{LOGIN[1].decode()}'\nca_file = '{ca}'\n"
         if ca
         else ""
     )
@@ -40,17 +39,21 @@ def mail_with_attachment(subject: str, body: str, headers: str = "") -> bytes:
     encoded = base64.encodebytes(ATTACHMENT).decode().replace("\n", "\r\n")
     extra = f"{headers}\r\n" if headers else ""
     return (
-        "From: Ann Example <ann@example.com>\r\nTo: helpdesk@example.com\r\n"
-        f"Subject: {subject}\r\nMessage-ID: <orig-1@example.com>\r\n{extra}"
-        "Date: Mon, 02 Nov 2026 09:00:00 +0100\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
-        "--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n\r\n"
-    ).encode() + body.encode("latin-1") + (
-        "\r\n--b1\r\nContent-Type: application/octet-stream\r\n"
-        'Content-Disposition: attachment; filename="dump.bin"\r\n'
-        f"Content-Transfer-Encoding: base64\r\n\r\n{encoded}--b1--\r\n"
-    ).encode()
+        (
+            "From: Ann Example <ann@example.com>\r\nTo: helpdesk@example.com\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <orig-1@example.com>\r\n{extra}"
+            "Date: Mon, 02 Nov 2026 09:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+            "--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        ).encode()
+        + body.encode("latin-1")
+        + (
+            "\r\n--b1\r\nContent-Type: application/octet-stream\r\n"
+            'Content-Disposition: attachment; filename="dump.bin"\r\n'
+            f"Content-Transfer-Encoding: base64\r\n\r\n{encoded}--b1--\r\n"
+        ).encode()
+    )
 
 
 class Relay:
@@ -111,7 +114,7 @@ def test_the_relayed_mail_keeps_body_and_attachments_byte_identical_over_starttl
         assert relay.sender.run_once() == 1
     [(sender, recipients, content)] = inbox.messages
     assert (sender, recipients) == ("triage@example.org", ["helpdesk@example.org"])
-    header, rest = split_message(content)
+    rest = split_message(content)[1]
     assert rest == split_message(original)[1]  # body and attachments: the same bytes
     assert content.endswith(original)  # and the original header section, untouched
     message = email.message_from_bytes(content, policy=email.policy.default)
@@ -235,9 +238,7 @@ def test_a_5xx_is_quarantined_with_the_reason(relay_for, clock):
 
 def test_a_restricted_ticket_goes_whole_only_to_an_internal_destination(relay_for):
     inbox = Inbox()
-    routes = (
-        "[[relay.routes]]\ncategory = ['account']\nto = 'iam@example.org'\ninternal = true\n"
-    )
+    routes = "[[relay.routes]]\ncategory = ['account']\nto = 'iam@example.org'\ninternal = true\n"
     with smtp_server(inbox) as server:
         relay = relay_for(relay_toml(server.port, routes))
         secret = "my password is Hunter2!xyz please reset, call +49 170 1234567"
@@ -275,7 +276,9 @@ def test_a_drop_folder_ticket_is_relayed_as_a_new_mail_with_the_file_attached(re
 def test_attach_mode_carries_the_original_unchanged_as_message_rfc822(relay_for):
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port, "[[relay.routes]]\nto = 'rt@example.org'\nattach = true\n"))
+        relay = relay_for(
+            relay_toml(server.port, "[[relay.routes]]\nto = 'rt@example.org'\nattach = true\n")
+        )
         original = mail_with_attachment("VPN keeps dropping", "the VPN drops hourly.")
         relay.triage(original)
         relay.sender.run_once()

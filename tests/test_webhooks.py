@@ -67,9 +67,7 @@ def hook_toml(url: str, extra: str = "") -> str:
     return f"[[webhooks]]\nurl = '{url}'\nsecret = '{SECRET}'\ntimeout_seconds = 2\n{extra}"
 
 
-def test_a_posted_result_carries_a_verifiable_signature_and_the_idempotency_key(
-    hooks_for, clock
-):
+def test_a_posted_result_carries_a_verifiable_signature_and_the_idempotency_key(hooks_for, clock):
     received = Received()
     with http_server(received) as url:
         hooks = hooks_for(hook_toml(url))
@@ -77,7 +75,9 @@ def test_a_posted_result_carries_a_verifiable_signature_and_the_idempotency_key(
         assert hooks.sender.run_once() == 1
     [(headers, body)] = received.requests
     assert verify(SECRET.encode(), headers["X-Triage-Signature"], body, int(clock().timestamp()))
-    assert not verify(b"another-secret-000", headers["X-Triage-Signature"], body, int(clock().timestamp()))
+    assert not verify(
+        b"another-secret-000", headers["X-Triage-Signature"], body, int(clock().timestamp())
+    )
     assert headers["Idempotency-Key"] == result.id
     assert headers["Content-Type"] == "application/json"
     posted = json.loads(body)

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
+import structlog
 from prometheus_client import CollectorRegistry, start_http_server, write_to_textfile
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -21,6 +22,8 @@ from prometheus_client.registry import Collector
 from triage.escalation import month_window
 from triage.ports import Clock
 from triage.store import SqliteStore, utc_text
+
+log = structlog.get_logger("triage.metrics")
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,9 @@ class StoreCollector(Collector):
         yield tickets
 
         calls = CounterMetricFamily(
-            "triage_model_calls", "Model calls booked, by tier and outcome.", labels=["tier", "outcome"]
+            "triage_model_calls",
+            "Model calls booked, by tier and outcome.",
+            labels=["tier", "outcome"],
         )
         tokens = CounterMetricFamily(
             "triage_model_tokens", "Model tokens booked.", labels=["tier", "direction"]
@@ -217,8 +222,8 @@ class MetricsServer:
         while not self._stop.wait(self._every):
             try:
                 self.write_textfile()
-            except Exception:  # noqa: BLE001 - a full disk must not end the daemon
-                continue
+            except OSError as exc:  # a full disk must not end the daemon
+                log.warning("metrics.textfile_failed", path=str(self._textfile), error=str(exc))
 
     def stop(self) -> None:
         self._stop.set()

@@ -4,7 +4,8 @@ ends as one header line, RFC 2047-encoded where it is not ASCII, never a second 
 from __future__ import annotations
 
 import re
-from email.policy import SMTP
+from email.header import Header
+from email.utils import parseaddr
 
 from triage.config import HeaderStyle
 from triage.redaction import RESULT_TAGS
@@ -16,6 +17,7 @@ MAX_VALUE_CHARS = 300
 TRUSTED_PREFIXES = (b"x-triage-", b"x-zammad-", b"x-otrs-")
 ID_HEADER = "X-Triage-Id"
 
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+$")
 _BREAKS = re.compile(r"[\s\x00-\x1f\x7f\x85\u2028\u2029]+")
 # Zammad's default priorities; Znuny's five.
 _ZAMMAD_PRIORITY = {"P1": "3 high", "P2": "3 high", "P3": "2 normal", "P4": "1 low"}
@@ -30,8 +32,23 @@ def one_line(value: str, limit: int = MAX_VALUE_CHARS) -> str:
 
 
 def field(name: str, value: str) -> bytes:
-    """`Name: value` CRLF, folded and RFC 2047-encoded as needed (email's SMTP policy)."""
-    return SMTP.fold(name, one_line(value)).encode("ascii")
+    """`Name: value` CRLF. Plain ASCII stays as written; anything else (or text that looks
+    like an encoded word already) is RFC 2047-encoded whole, never interpreted."""
+    flat = one_line(value)
+    if flat.isascii() and "=?" not in flat:
+        return f"{name}: {flat}\r\n".encode("ascii")
+    encoded = Header(flat, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {encoded}\r\n".encode("ascii")
+
+
+def address(value: str | None) -> str | None:
+    """A bare mail address, or None when `value` is not exactly one."""
+    if not value:
+        return None
+    _, parsed = parseaddr(value)
+    if not parsed or parsed != value.strip() or not _ADDRESS.match(parsed):
+        return None
+    return parsed
 
 
 def safe_summary(result: Result) -> str:

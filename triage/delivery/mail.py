@@ -11,6 +11,7 @@ from datetime import datetime
 from email.utils import format_datetime
 
 from triage.delivery.headers import (
+    address,
     decision_fields,
     encode_fields,
     field,
@@ -63,7 +64,7 @@ def new_mail(
 ) -> bytes:
     """A mail of our own: `text` first, then the input file as an attachment (base64) or the
     original mail as message/rfc822 (its bytes untouched)."""
-    author = result.sender if result.sender and "@" in result.sender else sender
+    author = address(result.sender) or sender
     header = encode_fields(
         [
             ("From", author),
@@ -84,8 +85,7 @@ def new_mail(
     inner = original if original is not None else attachment[1] if attachment else b""
     boundary = _boundary(msgid, inner)
     parts = [
-        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-        + body
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
     ]
     if original is not None:
         parts.append(

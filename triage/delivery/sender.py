@@ -74,24 +74,23 @@ class Sender:
                     break
                 self._attempt(pending)
                 attempted += 1
+        if attempted:
+            self._transport.idle()
         return attempted
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                attempted = self.run_once()
+                self.run_once()
             except Exception as exc:  # the store failing must not end the thread
                 log.error("delivery.sender_failed", kind=self._transport.kind, error=str(exc))
-                attempted = 0
-            if attempted:
-                self._transport.idle()
             self._wake.wait(self._seconds_to_next())
 
     def _seconds_to_next(self) -> float:
         try:
             due = self._queue.next_due(self._transport.kind)
-        except Exception:  # noqa: BLE001 - retried at the next wake-up
+        except Exception:  # retried at the next wake-up
             return IDLE_SECONDS
         if due is None:
             return IDLE_SECONDS
@@ -129,7 +128,9 @@ class Sender:
             "error": exc.reason,
         }
         if exc.permanent or now - delivery.created_at >= timedelta(hours=give_up_hours):
-            reason = exc.reason if exc.permanent else f"gave up after {attempts} attempts: {exc.reason}"
+            reason = (
+                exc.reason if exc.permanent else f"gave up after {attempts} attempts: {exc.reason}"
+            )
             self._queue.quarantine(delivery.key, reason, now)
             log.error("delivery.quarantined", **fields)
             return

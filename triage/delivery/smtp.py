@@ -29,7 +29,9 @@ class SmtpTransport:
         try:
             smtp = self._smtp or self._connect()
             self._smtp = smtp
-            refused = smtp.sendmail(self._config.sender, list(delivery.recipients), delivery.payload)
+            refused = smtp.sendmail(
+                self._config.sender, list(delivery.recipients), delivery.payload
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             codes = [code for code, _ in exc.recipients.values()]
@@ -39,7 +41,10 @@ class SmtpTransport:
             ) from None
         except smtplib.SMTPResponseException as exc:
             self.close()
-            message = exc.smtp_error.decode("utf-8", "replace")[:300]
+            error = exc.smtp_error
+            message = (error.decode("utf-8", "replace") if isinstance(error, bytes) else error)[
+                :300
+            ]
             raise DeliveryError(
                 f"{exc.smtp_code} {message}", permanent=500 <= exc.smtp_code < 600
             ) from None
@@ -47,9 +52,7 @@ class SmtpTransport:
             self.close()
             raise DeliveryError(f"{type(exc).__name__}: {exc}"[:300], permanent=False) from None
         if refused:  # some recipients took it: those are done, the rest is logged
-            log.warning(
-                "relay.recipients_refused", key=delivery.key, refused=_replies(refused)
-            )
+            log.warning("relay.recipients_refused", key=delivery.key, refused=_replies(refused))
 
     def idle(self) -> None:
         """Nothing due: hang up rather than hold the server's connection."""

@@ -28,9 +28,7 @@ def verify(secret: bytes, header: str, body: bytes, now: int, tolerance: int = 3
     except ValueError:
         return False
     expected = signature(secret, body, timestamp).rpartition("v1=")[2]
-    return abs(now - timestamp) <= tolerance and hmac.compare_digest(
-        expected, parts.get("v1", "")
-    )
+    return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
 
 
 class WebhookTransport:
