@@ -99,12 +99,13 @@ class DeliveryQueue:
         value = rows[0][0]
         return datetime.fromisoformat(str(value)) if value is not None else None
 
-    def done(self, key: str, now: datetime) -> None:
+    def done(self, keys: Iterable[str], now: datetime) -> None:
+        """Accepted by the destination: the payload is dropped, the facts kept."""
         with self._store.transaction() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE deliveries SET state = 'done', payload = NULL, attempts = attempts + 1,"
-                " done_at = ?, last_error = NULL WHERE key = ?",
-                (utc_text(now), key),
+                " done_at = ?, last_error = NULL WHERE key = ? AND state = 'pending'",
+                [(utc_text(now), key) for key in keys],
             )
 
     def retry(self, key: str, error: str, at: datetime) -> None:

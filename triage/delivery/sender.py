@@ -17,6 +17,9 @@ from triage.ports import Clock
 log = structlog.get_logger("triage.delivery")
 
 IDLE_SECONDS = 60.0
+# Accepted deliveries are marked sent in the store this many at a time (one fsync for all):
+# a crash can resend at most these, each under its stable Message-ID.
+DONE_BATCH = 16
 
 
 class Transport(Protocol):
@@ -43,6 +46,7 @@ class Sender:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sent: list[str] = []  # accepted, not yet marked in the store
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -69,11 +73,14 @@ class Sender:
             batch = self._queue.due(self._transport.kind, self._clock())
             if not batch:
                 break
-            for pending in batch:
-                if self._stop.is_set():
-                    break
-                self._attempt(pending)
-                attempted += 1
+            try:
+                for pending in batch:
+                    if self._stop.is_set():
+                        break
+                    self._attempt(pending)
+                    attempted += 1
+            finally:
+                self._mark_sent()
         if attempted:
             self._transport.idle()
         return attempted
@@ -104,7 +111,9 @@ class Sender:
             self._failed(pending, exc)
             return
         now = self._clock()
-        self._queue.done(delivery.key, now)
+        self._sent.append(delivery.key)
+        if len(self._sent) >= DONE_BATCH:
+            self._mark_sent()
         log.info(
             "delivery.sent",
             kind=delivery.kind,
@@ -114,6 +123,11 @@ class Sender:
             attempts=pending.attempts + 1,
             seconds_after_commit=round((now - delivery.created_at).total_seconds(), 3),
         )
+
+    def _mark_sent(self) -> None:
+        if self._sent:
+            self._queue.done(self._sent, self._clock())
+            self._sent = []
 
     def _failed(self, pending: Pending, exc: DeliveryError) -> None:
         delivery, now = pending.delivery, self._clock()

@@ -69,8 +69,11 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         config = self._config
-        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
         smtp: smtplib.SMTP
+        if config.tls == "none":
+            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
+            return self._login(smtp)
+        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
         if config.tls == "ssl":
             smtp = smtplib.SMTP_SSL(
                 config.host, config.port, timeout=config.timeout_seconds, context=context
@@ -80,6 +83,14 @@ class SmtpTransport:
         try:
             if config.tls == "starttls":
                 smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
+        return self._login(smtp)
+
+    def _login(self, smtp: smtplib.SMTP) -> smtplib.SMTP:
+        config = self._config
+        try:
             if config.username and config.password is not None:
                 smtp.login(config.username, config.password.get_secret_value())
         except BaseException:
