@@ -58,7 +58,7 @@ def main(config: Path, count: int) -> int:
         store.save(result, TicketKeys(None), now, also=service.writer(result, data, now))
         service.committed()
         time.sleep(0.005)  # arrivals spread out, so kills land mid-stream
-    while service.queue.counts().get(("smtp", "pending"), 0):
+    while service.counts().get(("smtp", "pending"), 0):
         time.sleep(0.05)
     service.stop()
     store.close()

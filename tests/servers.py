@@ -64,7 +64,8 @@ def smtp_server(
     """STARTTLS required and a login (LOGIN) when `tls` is given; plain otherwise."""
 
     def authenticate(server, session, envelope, mechanism, auth_data):
-        return AuthResult(success=(auth_data.login, auth_data.password) == LOGIN)
+        # handled=False: aiosmtpd answers a refused login with 535 (a real server's reply).
+        return AuthResult(success=(auth_data.login, auth_data.password) == LOGIN, handled=False)
 
     options = (
         {

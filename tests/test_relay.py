@@ -15,6 +15,7 @@ from tests.conftest import mail, raw
 from tests.servers import LOGIN, Inbox, make_ca, smtp_server
 from triage.compose import build_pipeline
 from triage.delivery.mail import split_message
+from triage.delivery.queue import quarantined
 from triage.delivery.service import DeliveryService
 from triage.delivery.smtp import SmtpTransport
 from triage.outbox import Outbox
@@ -124,7 +125,7 @@ def test_the_relayed_mail_keeps_body_and_attachments_byte_identical_over_starttl
     assert message["Message-ID"] == "<orig-1@example.com>"
     [attachment] = [p for p in message.walk() if p.get_filename() == "dump.bin"]
     assert attachment.get_content() == ATTACHMENT
-    assert relay.service.queue.counts() == {("smtp", "done"): 1}
+    assert relay.service.counts() == {("smtp", "done"): 1}
 
 
 @pytest.mark.parametrize(
@@ -219,7 +220,7 @@ def test_a_4xx_is_retried_until_the_server_accepts(relay_for, clock):
         clock.moment += timedelta(seconds=11)
         relay.sender.run_once()
     assert inbox.attempts == 3 and len(inbox.messages) == 1
-    assert relay.service.queue.counts() == {("smtp", "done"): 1}
+    assert relay.service.counts() == {("smtp", "done"): 1}
 
 
 def test_a_5xx_is_quarantined_with_the_reason(relay_for, clock):
@@ -230,7 +231,7 @@ def test_a_5xx_is_quarantined_with_the_reason(relay_for, clock):
         relay.sender.run_once()
         clock.moment += timedelta(hours=1)
         assert relay.sender.run_once() == 0  # never again
-    [stuck] = relay.service.queue.quarantined()
+    [stuck] = quarantined(relay.store)
     assert stuck.ticket_id == result.id and "554 5.7.1 relaying denied" in (stuck.reason or "")
     assert any("refused for good" in line for line in relay.service.problems())
     assert inbox.messages == []

@@ -97,7 +97,7 @@ def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(hooks_for, c
         hooks.sender.run_once()
     assert len(received.requests) == 3
     assert len({headers["Idempotency-Key"] for headers, _ in received.requests}) == 1
-    assert hooks.service.queue.counts() == {("webhook", "done"): 1}
+    assert hooks.service.counts() == {("webhook", "done"): 1}
 
 
 def test_filters_choose_which_results_are_posted(hooks_for):
@@ -146,5 +146,5 @@ def test_a_hanging_url_never_stalls_intake_nor_the_relay(hooks_for, make_setting
     # Every ticket was committed while the webhook hung, and the relay delivered them all.
     assert hooks.store.count_tickets() == 20
     assert len(inbox.messages) == 20
-    counts = hooks.service.queue.counts()
+    counts = hooks.service.counts()
     assert counts[("webhook", "pending")] == len(results)

@@ -43,7 +43,21 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
         checks.extend(_imap(name, account) for name, account in settings.imap.account_list())
     else:
         checks.append(Check("imap", True, "disabled"))
+    checks.extend(Check(*found) for found in _deliveries(settings))
     return checks
+
+
+def _deliveries(settings: Settings) -> list[tuple[str, bool, str]]:
+    from triage.delivery.checks import delivery_checks
+
+    try:
+        store = SqliteStore(settings.store.path)
+    except StoreError:
+        return delivery_checks(settings, None)  # the store check says why
+    try:
+        return delivery_checks(settings, store)
+    finally:
+        store.close()
 
 
 def _local(settings: Settings) -> Check:

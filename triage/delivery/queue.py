@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from triage.delivery.records import Delivery, Kind, Pending
 from triage.store import SqliteStore, utc_text
@@ -125,38 +126,58 @@ class DeliveryQueue:
                 (reason, utc_text(now), key),
             )
 
-    def counts(self) -> dict[tuple[str, str], int]:
-        """(kind, state) -> rows."""
-        rows = self._store.query(
-            "SELECT kind, state, count(*) FROM deliveries GROUP BY kind, state"
-        )
-        return {(str(kind), str(state)): int(str(n)) for kind, state, n in rows}
 
-    def failing(self) -> list[Failing]:
-        rows = self._store.query(
-            "SELECT kind, destination, count(*), max(attempts),"
-            " (SELECT last_error FROM deliveries AS d WHERE d.kind = deliveries.kind"
-            "  AND d.destination = deliveries.destination AND d.state = 'pending'"
-            "  ORDER BY attempts DESC LIMIT 1)"
-            " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
-            " HAVING max(attempts) >= ?",
-            (FAILING_AFTER,),
-        )
-        return [
-            Failing(str(kind), str(dest), int(str(n)), int(str(attempts)), _text(error))
-            for kind, dest, n, attempts, error in rows
-        ]
+class Queryable(Protocol):
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]: ...
 
-    def quarantined(self, since: datetime | None = None) -> list[Quarantined]:
-        rows = self._store.query(
-            "SELECT key, ticket_id, kind, destination, last_error FROM deliveries"
-            " WHERE state = 'quarantined' AND done_at >= ? ORDER BY done_at",
-            (utc_text(since) if since else "",),
-        )
-        return [
-            Quarantined(str(key), str(ticket), str(kind), str(dest), _text(reason))
-            for key, ticket, kind, dest, reason in rows
-        ]
+
+def counts(store: Queryable) -> dict[tuple[str, str], int]:
+    """(kind, state) -> rows."""
+    rows = store.query("SELECT kind, state, count(*) FROM deliveries GROUP BY kind, state")
+    return {(str(kind), str(state)): int(str(n)) for kind, state, n in rows}
+
+
+def failing(store: Queryable) -> list[Failing]:
+    """Destinations whose pending deliveries have failed FAILING_AFTER times or more."""
+    rows = store.query(
+        "SELECT kind, destination, count(*), max(attempts),"
+        " (SELECT last_error FROM deliveries AS d WHERE d.kind = deliveries.kind"
+        "  AND d.destination = deliveries.destination AND d.state = 'pending'"
+        "  ORDER BY attempts DESC LIMIT 1)"
+        " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
+        " HAVING max(attempts) >= ?",
+        (FAILING_AFTER,),
+    )
+    return [
+        Failing(str(kind), str(dest), int(str(n)), int(str(attempts)), _text(error))
+        for kind, dest, n, attempts, error in rows
+    ]
+
+
+def quarantined(store: Queryable, limit: int = 20) -> list[Quarantined]:
+    """Deliveries refused for good, newest first."""
+    rows = store.query(
+        "SELECT key, ticket_id, kind, destination, last_error FROM deliveries"
+        " WHERE state = 'quarantined' ORDER BY done_at DESC LIMIT ?",
+        (limit,),
+    )
+    return [
+        Quarantined(str(key), str(ticket), str(kind), str(dest), _text(reason))
+        for key, ticket, kind, dest, reason in rows
+    ]
+
+
+def problems(store: Queryable) -> list[str]:
+    """What is stuck, in words: for check, the digest and STATUS=."""
+    lines = [
+        f"{f.kind} to {f.destination} keeps failing: {f.pending} waiting, {f.attempts}"
+        f" attempts, last error: {f.last_error}"
+        for f in failing(store)
+    ]
+    for (kind, state), count in sorted(counts(store).items()):
+        if state == "quarantined":
+            lines.append(f"{kind}: {count} deliveries refused for good (quarantined)")
+    return lines
 
 
 def _text(value: object) -> str | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from triage.config import RelayConfig, WebhookConfig
 from triage.delivery.plan import plan_deliveries
-from triage.delivery.queue import DeliveryQueue, insert
+from triage.delivery.queue import DeliveryQueue, counts, failing, insert, problems
 from triage.delivery.sender import Sender, Transport
 from triage.ports import Clock
 from triage.result import Result
@@ -28,6 +28,7 @@ class DeliveryService:
     ) -> None:
         self._relay = relay
         self._webhooks = tuple(webhooks)
+        self._store = store
         self.queue = DeliveryQueue(store)
         self._senders = [Sender(self.queue, transport, clock) for transport in transports]
 
@@ -61,22 +62,16 @@ class DeliveryService:
         for sender in self._senders:
             sender.stop()
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        return counts(self._store)
+
     def problems(self) -> list[str]:
         """Destinations that keep failing and deliveries refused for good, in words."""
-        lines = [
-            f"{f.kind} {f.destination}: {f.pending} waiting, {f.attempts} attempts,"
-            f" last error: {f.last_error}"
-            for f in self.queue.failing()
-        ]
-        quarantined = self.queue.counts()
-        for (kind, state), count in sorted(quarantined.items()):
-            if state == "quarantined":
-                lines.append(f"{kind}: {count} deliveries refused for good (quarantined)")
-        return lines
+        return problems(self._store)
 
     def status(self) -> str:
         """For STATUS=: e.g. 'deliveries 2 pending, 1 failing'."""
-        counts = self.queue.counts()
-        pending = sum(n for (_, state), n in counts.items() if state == "pending")
-        failing = len(self.queue.failing())
-        return f"deliveries {pending} pending" + (f", {failing} failing" if failing else "")
+        by_state = counts(self._store)
+        pending = sum(n for (_, state), n in by_state.items() if state == "pending")
+        stuck = len(failing(self._store))
+        return f"deliveries {pending} pending" + (f", {stuck} failing" if stuck else "")

@@ -54,6 +54,15 @@ class SmtpTransport:
         if refused:  # some recipients took it: those are done, the rest is logged
             log.warning("relay.recipients_refused", key=delivery.key, refused=_replies(refused))
 
+    def reach(self) -> None:
+        """For `triage check`: connect, TLS, login and NOOP, then hang up. Raises what
+        connecting raises (smtplib.SMTPException, ssl.SSLError, OSError)."""
+        smtp = self._connect()
+        try:
+            smtp.noop()
+        finally:
+            smtp.close()
+
     def idle(self) -> None:
         """Nothing due: hang up rather than hold the server's connection."""
         self.close()

@@ -36,6 +36,7 @@ class Digest:
     review: list[tuple[TicketLine, str]]  # (ticket, why)
     quarantine: list[TicketLine]  # in quarantine now, newest first
     quarantine_total: int
+    deliveries_stuck: list[str]  # relay and webhook destinations failing, refused deliveries
     cost_by_tier: dict[str, float]
     cost_by_workflow: dict[str, float]
     total_usd: float
@@ -134,6 +135,7 @@ def build_digest(data: PeriodData) -> Digest:
         review=review,
         quarantine=data.quarantine,
         quarantine_total=data.quarantine_total,
+        deliveries_stuck=data.deliveries_stuck,
         cost_by_tier=totals["tier"],
         cost_by_workflow=totals["workflow"],
         total_usd=sum(r.usd for r in data.by_workflow_tier),

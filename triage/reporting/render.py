@@ -26,7 +26,7 @@ TIER_COLOURS = {"rules": "#9aa5b1", "local": "#3e7bfa", "runpod": "#f59f00", "pa
 
 _templates = Environment(
     loader=PackageLoader("triage", "templates"),
-    autoescape=select_autoescape(["html"]),
+    autoescape=select_autoescape(["html", "html.j2"]),  # digest.html.j2: escaped
     trim_blocks=False,
     keep_trailing_newline=True,
 )
