@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.conftest import mail, raw
+from tests.conftest import mail
 from tests.servers import LOGIN, Inbox, make_ca, smtp_server
 from triage.checks import run_checks
-from triage.compose import build_pipeline
 from triage.config import LoadedSettings, load_settings
-from triage.delivery.service import DeliveryService
-from triage.delivery.webhook import WebhookTransport
-from triage.outbox import Outbox
 from triage.reporting.render import write_digest
-from triage.store import SqliteStore
 
 
 def checks_by_name(config) -> dict[str, tuple[bool, str]]:
@@ -39,30 +34,14 @@ def test_check_reaches_the_relay_over_starttls_with_its_login(tmp_path):
     assert refused[0] is False and "login refused" in refused[1]
 
 
-def test_check_and_the_digest_name_a_webhook_url_that_keeps_failing(make_settings, clock, tmp_path):
+def test_check_and_the_digest_name_a_webhook_url_that_keeps_failing(harness_for, clock, tmp_path):
     dead = "http://127.0.0.1:9/<b>hook</b>"  # the discard port: nothing answers
-    settings = make_settings(f"[[webhooks]]\nurl = '{dead}'\nsecret = '{'s' * 20}'\n")
-    store = SqliteStore(settings.store.path)
-    pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock)
-    service = DeliveryService(
-        store,
-        settings.relay,
-        settings.webhooks,
-        clock,
-        [WebhookTransport(settings.webhooks, clock)],
-    )
-    item = raw(mail("VPN drops", "hourly"))
-    result = pipeline.handle(item).result
-    writer = service.writer(result, item.data, clock())
-    assert writer is not None
-    with store.transaction() as db:
-        writer(db)
+    harness = harness_for(f"[[webhooks]]\nurl = '{dead}'\nsecret = '{'s' * 20}'\n")
+    harness.triage(mail("VPN drops", "hourly"))
     for _ in range(3):
-        service._senders[0].run_once()
+        harness.sender("webhook").run_once()
         clock.moment += timedelta(minutes=10)
-    service.stop()
-    _, written = write_digest(store, settings, date(2026, 11, 2))
-    store.close()
+    _, written = write_digest(harness.store, harness.settings, date(2026, 11, 2))
     deliveries = checks_by_name(tmp_path / "config.toml")["deliveries"]
     assert deliveries[0] is False and dead in deliveries[1] and "3 attempts" in deliveries[1]
     html, markdown = (path.read_text() for path in sorted(written.paths, key=lambda p: p.suffix))

@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import mail, raw
+from tests.conftest import mail
 from tests.servers import LOGIN, Inbox, make_ca, smtp_server
-from triage.compose import build_pipeline
 from triage.delivery.mail import split_message
 from triage.delivery.queue import quarantined
-from triage.delivery.service import DeliveryService
-from triage.delivery.smtp import SmtpTransport
-from triage.outbox import Outbox
-from triage.store import SqliteStore
 
 ATTACHMENT = bytes(range(256)) * 40  # every byte value, as a binary attachment would hold
 
@@ -57,62 +52,16 @@ def mail_with_attachment(subject: str, body: str, headers: str = "") -> bytes:
     )
 
 
-class Relay:
-    """The pipeline, the store and the delivery service of one test, driven by hand."""
-
-    def __init__(self, make_settings, clock, toml: str) -> None:
-        self.settings = make_settings(toml)
-        self.store = SqliteStore(self.settings.store.path)
-        self.clock = clock
-        self.pipeline = build_pipeline(
-            self.settings, self.store, Outbox(self.settings.outbox.dir), clock
-        )
-        self.service = DeliveryService(
-            self.store,
-            self.settings.relay,
-            self.settings.webhooks,
-            clock,
-            [SmtpTransport(self.settings.relay)],
-        )
-        self.sender = self.service._senders[0]
-
-    def triage(self, data: bytes | str, name: str = "ticket.eml", source: str = "cli"):
-        item = raw(data, name=name, source=source)
-        result = self.pipeline.handle(item).result
-        writer = self.service.writer(result, item.data, self.clock())
-        if writer is not None:
-            with self.store.transaction() as db:
-                writer(db)
-        return result
-
-    def close(self) -> None:
-        self.service.stop()
-        self.store.close()
-
-
-@pytest.fixture
-def relay_for(make_settings, clock):
-    made: list[Relay] = []
-
-    def make(toml: str) -> Relay:
-        made.append(Relay(make_settings, clock, toml))
-        return made[-1]
-
-    yield make
-    for relay in made:
-        relay.close()
-
-
 def test_the_relayed_mail_keeps_body_and_attachments_byte_identical_over_starttls(
-    relay_for, tmp_path
+    harness_for, tmp_path
 ):
     ca, tls = make_ca(tmp_path)
     inbox = Inbox()
     with smtp_server(inbox, tls) as server:
-        relay = relay_for(relay_toml(server.port, tls="starttls", ca=ca))
+        relay = harness_for(relay_toml(server.port, tls="starttls", ca=ca))
         original = mail_with_attachment("VPN keeps dropping", "Grüße, the VPN drops hourly.")
         result = relay.triage(original)
-        assert relay.sender.run_once() == 1
+        assert relay.sender("smtp").run_once() == 1
     [(sender, recipients, content)] = inbox.messages
     assert (sender, recipients) == ("triage@example.org", ["helpdesk@example.org"])
     rest = split_message(content)[1]
@@ -136,10 +85,10 @@ def test_the_relayed_mail_keeps_body_and_attachments_byte_identical_over_starttl
         ("plain", {}),
     ],
 )
-def test_the_relayed_headers_carry_the_decision(relay_for, style, expected):
+def test_the_relayed_headers_carry_the_decision(harness_for, style, expected):
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        relay = relay_for(
+        relay = harness_for(
             relay_toml(
                 server.port,
                 f"[[relay.routes]]\ncategory = ['security']\nto = 'sec@example.org'\n"
@@ -147,7 +96,7 @@ def test_the_relayed_headers_carry_the_decision(relay_for, style, expected):
             )
         )
         result = relay.triage(mail("I clicked a phishing link", "and typed my login."))
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
     [(_, recipients, content)] = inbox.messages
     assert recipients == ["sec@example.org"]
     message = email.message_from_bytes(content, policy=email.policy.default)
@@ -164,7 +113,7 @@ def test_the_relayed_headers_carry_the_decision(relay_for, style, expected):
     assert ("X-OTRS-Queue" in message) is (style == "otrs")
 
 
-def test_routes_pick_the_right_address(relay_for):
+def test_routes_pick_the_right_address(harness_for):
     routes = (
         "[[relay.routes]]\nname = 'security'\ncategory = ['security']\nto = 'sec@example.org'\n"
         "[[relay.routes]]\nname = 'facilities'\ncategory = ['printer']\n"
@@ -172,11 +121,11 @@ def test_routes_pick_the_right_address(relay_for):
     )
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port, routes))
+        relay = harness_for(relay_toml(server.port, routes))
         relay.triage(mail("Printer on floor 3 jams", "paper jam again", "p@example.com"))
         relay.triage(mail("Ransomware note on my screen", "files encrypted", "r@example.com"))
         relay.triage(mail("Need a new monitor", "mine flickers", "m@example.com"))
-        assert relay.sender.run_once() == 3
+        assert relay.sender("smtp").run_once() == 3
     by_subject = {
         email.message_from_bytes(content)["Subject"]: recipients
         for _, recipients, content in inbox.messages
@@ -188,10 +137,10 @@ def test_routes_pick_the_right_address(relay_for):
     }
 
 
-def test_a_hostile_subject_cannot_inject_a_header(relay_for):
+def test_a_hostile_subject_cannot_inject_a_header(harness_for):
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port, "default_headers = 'zammad'\n"))
+        relay = harness_for(relay_toml(server.port, "default_headers = 'zammad'\n"))
         # A drop-folder JSON ticket: its subject may hold any character, CR and LF included.
         hostile = (
             '{"subject": "VPN down\\r\\nX-Zammad-Ticket-Owner: admin\\r\\nBcc: all@example.org",'
@@ -199,7 +148,7 @@ def test_a_hostile_subject_cannot_inject_a_header(relay_for):
             ' "requester": "eve@example.com"}'
         )
         result = relay.triage(hostile, name="hostile.json", source="dropfolder")
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
     [(_, recipients, content)] = inbox.messages
     assert recipients == ["helpdesk@example.org"]
     message = email.message_from_bytes(content, policy=email.policy.default)
@@ -208,44 +157,44 @@ def test_a_hostile_subject_cannot_inject_a_header(relay_for):
     assert "\n" not in message["Subject"] and "VPN down" in message["Subject"]
 
 
-def test_a_4xx_is_retried_until_the_server_accepts(relay_for, clock):
+def test_a_4xx_is_retried_until_the_server_accepts(harness_for, clock):
     inbox = Inbox(replies=["451 4.3.0 try again later", "421 4.7.0 busy"])
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port))
+        relay = harness_for(relay_toml(server.port))
         relay.triage(mail("Outlook crashes", "at start"))
-        assert relay.sender.run_once() == 1
-        assert relay.sender.run_once() == 0  # not due before its backoff
+        assert relay.sender("smtp").run_once() == 1
+        assert relay.sender("smtp").run_once() == 0  # not due before its backoff
         clock.moment += timedelta(seconds=6)
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
         clock.moment += timedelta(seconds=11)
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
     assert inbox.attempts == 3 and len(inbox.messages) == 1
     assert relay.service.counts() == {("smtp", "done"): 1}
 
 
-def test_a_5xx_is_quarantined_with_the_reason(relay_for, clock):
+def test_a_5xx_is_quarantined_with_the_reason(harness_for, clock):
     inbox = Inbox(replies=["554 5.7.1 relaying denied for this sender"])
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port))
+        relay = harness_for(relay_toml(server.port))
         result = relay.triage(mail("Outlook crashes", "at start"))
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
         clock.moment += timedelta(hours=1)
-        assert relay.sender.run_once() == 0  # never again
+        assert relay.sender("smtp").run_once() == 0  # never again
     [stuck] = quarantined(relay.store)
     assert stuck.ticket_id == result.id and "554 5.7.1 relaying denied" in (stuck.reason or "")
     assert any("refused for good" in line for line in relay.service.problems())
     assert inbox.messages == []
 
 
-def test_a_restricted_ticket_goes_whole_only_to_an_internal_destination(relay_for):
+def test_a_restricted_ticket_goes_whole_only_to_an_internal_destination(harness_for):
     inbox = Inbox()
     routes = "[[relay.routes]]\ncategory = ['account']\nto = 'iam@example.org'\ninternal = true\n"
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port, routes))
+        relay = harness_for(relay_toml(server.port, routes))
         secret = "my password is Hunter2!xyz please reset, call +49 170 1234567"
         internal = relay.triage(mail("Account locked", secret, "a@example.com"))
         outside = relay.triage(mail("Outlook keeps asking", secret, "b@example.com"))
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
     assert internal.sensitivity.level == outside.sensitivity.level == "restricted"
     got = {tuple(recipients): content for _, recipients, content in inbox.messages}
     assert b"Hunter2!xyz" in got[("iam@example.org",)]  # the original, to the internal queue
@@ -256,13 +205,13 @@ def test_a_restricted_ticket_goes_whole_only_to_an_internal_destination(relay_fo
     assert "withheld" in message.get_content()
 
 
-def test_a_drop_folder_ticket_is_relayed_as_a_new_mail_with_the_file_attached(relay_for):
+def test_a_drop_folder_ticket_is_relayed_as_a_new_mail_with_the_file_attached(harness_for):
     inbox = Inbox()
     text = "# Printer jams on floor 2\n\nThe HP in room 2.14 jams on every job.\n"
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port))
+        relay = harness_for(relay_toml(server.port))
         result = relay.triage(text, name="printer.md", source="dropfolder")
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
     [(_, _, content)] = inbox.messages
     message = email.message_from_bytes(content, policy=email.policy.default)
     assert message["Subject"] == "Printer jams on floor 2"
@@ -274,15 +223,15 @@ def test_a_drop_folder_ticket_is_relayed_as_a_new_mail_with_the_file_attached(re
     assert attachment.get_content() == text.encode()
 
 
-def test_attach_mode_carries_the_original_unchanged_as_message_rfc822(relay_for):
+def test_attach_mode_carries_the_original_unchanged_as_message_rfc822(harness_for):
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        relay = relay_for(
+        relay = harness_for(
             relay_toml(server.port, "[[relay.routes]]\nto = 'rt@example.org'\nattach = true\n")
         )
         original = mail_with_attachment("VPN keeps dropping", "the VPN drops hourly.")
         relay.triage(original)
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
     [(_, recipients, content)] = inbox.messages
     assert recipients == ["rt@example.org"]
     assert original in content  # the whole original, byte for byte, inside the new mail
@@ -293,38 +242,38 @@ def test_attach_mode_carries_the_original_unchanged_as_message_rfc822(relay_for)
     ]
 
 
-def test_mail_the_relay_sent_coming_back_is_ignored_as_a_loop(relay_for):
+def test_mail_the_relay_sent_coming_back_is_ignored_as_a_loop(harness_for):
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port))
+        relay = harness_for(relay_toml(server.port))
         relay.triage(mail("Wifi slow", "in building B"))
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
         [(_, _, content)] = inbox.messages
         again = relay.triage(content, name="back.eml")
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
     assert again.status == "ignored" and (again.status_reason or "").startswith("loop")
     assert len(inbox.messages) == 1
 
 
-def test_trusted_headers_a_sender_wrote_never_reach_the_helpdesk(relay_for):
+def test_trusted_headers_a_sender_wrote_never_reach_the_helpdesk(harness_for):
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port, "default_headers = 'zammad'\n"))
+        relay = harness_for(relay_toml(server.port, "default_headers = 'zammad'\n"))
         forged = "X-Zammad-Ticket-Owner: admin\r\nX-Zammad-Ticket-Group: Management"
         relay.triage(mail_with_attachment("Printer offline", "please fix", headers=forged))
-        relay.sender.run_once()
+        relay.sender("smtp").run_once()
     [(_, _, content)] = inbox.messages
     message = email.message_from_bytes(content, policy=email.policy.default)
     assert "X-Zammad-Ticket-Owner" not in message
     assert message.get_all("X-Zammad-Ticket-Group") == ["printer"]
 
 
-def test_the_sender_thread_delivers_soon_after_a_commit(relay_for):
+def test_the_sender_thread_delivers_soon_after_a_commit(harness_for):
     import time
 
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        relay = relay_for(relay_toml(server.port))
+        relay = harness_for(relay_toml(server.port))
         relay.service.start()
         relay.triage(mail("Teams will not start", "error 0x80070005"))
         relay.service.committed()

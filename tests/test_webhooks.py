@@ -7,72 +7,24 @@ import socket
 import time
 from datetime import timedelta
 
-import pytest
-
-from tests.conftest import mail, raw
+from tests.conftest import mail
 from tests.dovecot import free_port
 from tests.servers import Inbox, Received, http_server, smtp_server
-from triage.compose import build_pipeline
-from triage.delivery.service import DeliveryService
-from triage.delivery.smtp import SmtpTransport
-from triage.delivery.webhook import WebhookTransport, verify
-from triage.outbox import Outbox
-from triage.store import SqliteStore
+from triage.delivery.webhook import verify
 
 SECRET = "0123456789abcdef-webhook"
-
-
-class Hooks:
-    def __init__(self, make_settings, clock, toml: str) -> None:
-        self.settings = make_settings(toml)
-        self.store = SqliteStore(self.settings.store.path)
-        self.clock = clock
-        self.pipeline = build_pipeline(
-            self.settings, self.store, Outbox(self.settings.outbox.dir), clock
-        )
-        transports = [WebhookTransport(self.settings.webhooks, clock)]
-        if self.settings.relay.enabled:
-            transports.append(SmtpTransport(self.settings.relay))
-        self.service = DeliveryService(
-            self.store, self.settings.relay, self.settings.webhooks, clock, transports
-        )
-        self.sender = self.service._senders[0]
-
-    def triage(self, data: str, name: str = "t.eml"):
-        item = raw(data, name=name)
-        result = self.pipeline.handle(item).result
-        writer = self.service.writer(result, item.data, self.clock())
-        if writer is not None:
-            with self.store.transaction() as db:
-                writer(db)
-            self.service.committed()
-        return result
-
-
-@pytest.fixture
-def hooks_for(make_settings, clock):
-    made: list[Hooks] = []
-
-    def make(toml: str) -> Hooks:
-        made.append(Hooks(make_settings, clock, toml))
-        return made[-1]
-
-    yield make
-    for hooks in made:
-        hooks.service.stop()
-        hooks.store.close()
 
 
 def hook_toml(url: str, extra: str = "") -> str:
     return f"[[webhooks]]\nurl = '{url}'\nsecret = '{SECRET}'\ntimeout_seconds = 2\n{extra}"
 
 
-def test_a_posted_result_carries_a_verifiable_signature_and_the_idempotency_key(hooks_for, clock):
+def test_a_posted_result_carries_a_verifiable_signature_and_the_idempotency_key(harness_for, clock):
     received = Received()
     with http_server(received) as url:
-        hooks = hooks_for(hook_toml(url))
+        hooks = harness_for(hook_toml(url))
         result = hooks.triage(mail("VPN drops", "every hour"))
-        assert hooks.sender.run_once() == 1
+        assert hooks.sender("webhook").run_once() == 1
     [(headers, body)] = received.requests
     assert verify(SECRET.encode(), headers["X-Triage-Signature"], body, int(clock().timestamp()))
     assert not verify(
@@ -84,45 +36,45 @@ def test_a_posted_result_carries_a_verifiable_signature_and_the_idempotency_key(
     assert posted["id"] == result.id and posted["category"] == "vpn"
 
 
-def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(hooks_for, clock):
+def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(harness_for, clock):
     received = Received(statuses=[500, 503])
     with http_server(received) as url:
-        hooks = hooks_for(hook_toml(url))
+        hooks = harness_for(hook_toml(url))
         hooks.triage(mail("VPN drops", "every hour"))
-        hooks.sender.run_once()
-        assert hooks.sender.run_once() == 0  # waits its backoff
+        hooks.sender("webhook").run_once()
+        assert hooks.sender("webhook").run_once() == 0  # waits its backoff
         clock.moment += timedelta(seconds=5)
-        hooks.sender.run_once()
+        hooks.sender("webhook").run_once()
         clock.moment += timedelta(seconds=10)
-        hooks.sender.run_once()
+        hooks.sender("webhook").run_once()
     assert len(received.requests) == 3
     assert len({headers["Idempotency-Key"] for headers, _ in received.requests}) == 1
     assert hooks.service.counts() == {("webhook", "done"): 1}
 
 
-def test_filters_choose_which_results_are_posted(hooks_for):
+def test_filters_choose_which_results_are_posted(harness_for):
     received = Received()
     with http_server(received) as url:
-        hooks = hooks_for(hook_toml(url, "risk = ['high']\nstatus = ['triaged']\n"))
+        hooks = harness_for(hook_toml(url, "risk = ['high']\nstatus = ['triaged']\n"))
         high = hooks.triage(mail("Ransomware on my laptop", "files encrypted"))
         hooks.triage(mail("Printer jams", "again"))
-        hooks.sender.run_once()
+        hooks.sender("webhook").run_once()
     assert [json.loads(body)["id"] for _, body in received.requests] == [high.id]
 
 
-def test_a_url_that_keeps_failing_is_reported(hooks_for, clock):
+def test_a_url_that_keeps_failing_is_reported(harness_for, clock):
     dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
-    hooks = hooks_for(hook_toml(dead))
+    hooks = harness_for(hook_toml(dead))
     hooks.triage(mail("VPN drops", "every hour"))
     for _ in range(3):
-        hooks.sender.run_once()
+        hooks.sender("webhook").run_once()
         clock.moment += timedelta(minutes=5)
     [problem] = hooks.service.problems()
     assert dead in problem and "3 attempts" in problem
     assert "1 failing" in hooks.service.status()
 
 
-def test_a_hanging_url_never_stalls_intake_nor_the_relay(hooks_for, make_settings):
+def test_a_hanging_url_never_stalls_intake_nor_the_relay(harness_for, make_settings):
     # A server that accepts connections and never answers: every POST waits its timeout.
     hanging = socket.socket()
     hanging.bind(("127.0.0.1", 0))
@@ -130,7 +82,7 @@ def test_a_hanging_url_never_stalls_intake_nor_the_relay(hooks_for, make_setting
     inbox = Inbox()
     try:
         with smtp_server(inbox) as smtp:
-            hooks = hooks_for(
+            hooks = harness_for(
                 hook_toml(f"http://127.0.0.1:{hanging.getsockname()[1]}/hook")
                 + f"[relay]\nenabled = true\nhost = '127.0.0.1'\nport = {smtp.port}\n"
                 "tls = 'none'\ndefault_to = 'helpdesk@example.org'\n"

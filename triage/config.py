@@ -84,8 +84,8 @@ def _empty_is_none(value: object) -> object:
     return None if value == "" else value
 
 
-class ImapAccountConfig(Section):
-    """One mailbox. [imap] holds the first; [imap.accounts.<name>] tables override its keys."""
+class ServerConfig(Section):
+    """A mail server and the login to it (IMAP, the relay's SMTP)."""
 
     host: str
     port: int = Field(gt=0, lt=65536)
@@ -93,6 +93,11 @@ class ImapAccountConfig(Section):
     ca_file: Path | None
     username: str
     password: SecretStr | None
+
+
+class ImapAccountConfig(ServerConfig):
+    """One mailbox. [imap] holds the first; [imap.accounts.<name>] tables override its keys."""
+
     oauth2_token_command: str | None
     folder: str | list[str]
     processed_folder: str | None
@@ -313,14 +318,8 @@ class RelayRouteConfig(Section):
     _listed = field_validator("to", mode="before")(_one_or_many)
 
 
-class RelayConfig(Section):
+class RelayConfig(ServerConfig):
     enabled: bool
-    host: str
-    port: int = Field(gt=0, lt=65536)
-    tls: TlsMode
-    ca_file: Path | None
-    username: str
-    password: SecretStr | None
     sender: str = Field(alias="from", min_length=3)
     default_to: list[str]
     default_headers: HeaderStyle
