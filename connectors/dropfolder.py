@@ -27,9 +27,9 @@ from connectors.stability import StabilityTracker, is_ignored_name
 from triage.errors import StoreError
 from triage.files import free_name, read_file_input
 from triage.logs import crash_site
-from triage.pipeline import Outcome
 from triage.ports import TicketHandler
 from triage.quarantine import write_note
+from triage.records import Outcome
 from triage.result import Result
 from triage.ticket import RawInput, input_id
 

@@ -32,9 +32,9 @@ from connectors.imap_session import (
 from triage.config import ImapAccountConfig
 from triage.errors import StoreError
 from triage.logs import crash_site
-from triage.pipeline import Outcome
 from triage.ports import Clock, CursorStore, TicketHandler
 from triage.quarantine import keep_mail
+from triage.records import Outcome
 from triage.result import Result
 from triage.ticket import RawInput, input_id
 

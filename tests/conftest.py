@@ -22,7 +22,8 @@ from triage.compose import build_pipeline
 from triage.config import Settings, load_settings
 from triage.errors import StoreError
 from triage.outbox import Outbox
-from triage.pipeline import Outcome, Pipeline
+from triage.pipeline import Pipeline
+from triage.records import Outcome
 from triage.store import SqliteStore
 from triage.ticket import RawInput
 

@@ -234,3 +234,26 @@ def test_cached_answers_are_scoped_by_sensitivity(model, settings, store, clock)
     ).result
     assert (public.sensitivity.level, internal.sensitivity.level) == ("public", "internal")
     assert counting.calls == 2 and internal.cache_of is None
+
+
+@pytest.mark.parametrize(
+    ("local_tasks", "subject", "body", "asked"),
+    [
+        # The rules are unsure of the category: the task is classification.
+        ('["classification", "extraction", "summary"]', "Something odd", "It broke", True),
+        ('["summary"]', "Something odd", "It broke", False),
+        # A category the rules are sure of: only a summary is wanted from the model.
+        ('["summary"]', "VPN down", "AnyConnect fails with error 809", True),
+        ("[]", "VPN down", "AnyConnect fails with error 809", False),
+    ],
+)
+def test_the_local_model_is_asked_only_for_the_tasks_in_local_tasks(
+    model, make_settings, store, clock, local_tasks, subject, body, asked
+):
+    settings = make_settings(f"[routing]\nlocal_tasks = {local_tasks}\n")
+    result = pipeline_with(model, settings, store, clock).handle(raw(mail(subject, body))).result
+    tiers = [attempt.tier for attempt in result.route.attempts]
+    assert ("local" in tiers) == asked
+    assert bool(store.ledger_for(result.id)) == asked
+    if not asked:
+        assert result.route.tier == "rules"

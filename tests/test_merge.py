@@ -2,11 +2,21 @@ from __future__ import annotations
 
 import pytest
 
-from models.schema import ExtractedFields, ModelAnswer
-from triage.merge import merge_answer
+from models.schema import Analysis, ExtractedFields, ModelAnswer
+from tests.conftest import raw
+from triage.case import rules_result
 from triage.rules import RulesVerdict
 from triage.rules.extract import Fields
 from triage.rules.sensitivity import Sensitivity
+from triage.ticket import Ticket
+from triage.tiers.merge import Opinion, merge
+
+
+def merge_answer(rules: RulesVerdict, model: ModelAnswer, min_confidence: int):
+    """The rules' result with the local model's answer folded in, as the tiers do it."""
+    result = rules_result(raw("ticket"), Ticket("text", "subject", "body"), rules)
+    opinion = Opinion.of_answer(model, "local")
+    return merge(result, rules.category_confident, opinion, min_confidence)
 
 
 def verdict(category="other", confident=False, risk="low", priority="P3", hosts=()):
@@ -72,12 +82,40 @@ def test_fields_are_merged_without_duplicates_and_the_summary_is_the_models():
     merged = merge_answer(
         verdict(hosts=["a.example.com"]), answer(hosts=["a.example.com", "b.example.com"]), 60
     )
-    assert merged.fields.hosts == ("a.example.com", "b.example.com")
+    assert merged.fields.hosts == ["a.example.com", "b.example.com"]
     assert merged.summary == "model summary"
 
 
 def test_the_escalation_signal_and_the_changes_are_noted():
-    merged = merge_answer(verdict("other"), answer("vpn", escalate=True, confidence=85), 60)
-    assert merged.escalate
+    model = answer("vpn", escalate=True, confidence=85)
+    merged = merge_answer(verdict("other"), model, 60)
+    assert Opinion.of_answer(model, "local").escalate
     assert "category other -> vpn" in merged.note and "escalation suggested" in merged.note
     assert "85%" in merged.note
+
+
+@pytest.mark.parametrize(
+    ("severity", "rules_risk", "expected"),
+    [
+        ("critical", "low", "high"),
+        ("high", "medium", "high"),
+        ("low", "high", "high"),
+        ("medium", "medium", "medium"),
+    ],
+)
+def test_the_paid_analysis_goes_through_the_same_merge_and_never_lowers_risk(
+    severity, rules_risk, expected
+):
+    analysis = Analysis(
+        severity=severity,
+        category="security",
+        priority="P4",
+        next_steps=["look"],
+        draft_reply="hello",
+        confidence=10,
+    )
+    result = rules_result(raw("t"), Ticket("text", "s", "b"), verdict("printer", True, rules_risk))
+    merged = merge(result, True, Opinion.of_analysis(analysis), 0)
+    assert merged.risk == expected
+    assert merged.category == "printer"  # a category the rules were sure of stands
+    assert merged.priority <= result.priority  # P1 is the most urgent: never less urgent

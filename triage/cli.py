@@ -135,6 +135,7 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         """SIGHUP: read the config again; a broken one is refused and the running one stays."""
         try:
             new = load_settings(loaded.source, os.environ, Path.cwd()).settings
+            restart = app.apply(new)
         except ConfigError as exc:
             log.error(
                 "config.reload_refused",
@@ -142,7 +143,6 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 hint="the running configuration stays; fix the file and reload again",
             )
             return False
-        restart = app.apply(new)
         log.info(
             "config.reloaded",
             path=str(loaded.source) if loaded.source else "defaults",
@@ -150,7 +150,6 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         )
         return True
 
-    scheduler = app.scheduler
     daemon = Daemon(
         app.connectors,
         app.stop,
@@ -158,8 +157,8 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         notifier=Notifier(os.environ),
         status=app.status_line,
         reload=reload,
-        start_jobs=scheduler.start if scheduler else lambda: None,
-        stop_jobs=scheduler.shutdown if scheduler else lambda: None,
+        start_jobs=app.start_jobs,  # the scheduler, delivery senders, metrics
+        stop_jobs=app.stop_jobs,
     )
     return daemon.run()
 

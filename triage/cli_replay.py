@@ -28,7 +28,7 @@ from triage.cli_common import (
 from triage.config import LoadedSettings, Settings
 from triage.errors import StoreError
 from triage.files import free_name
-from triage.pipeline import Outcome, Pipeline
+from triage.pipeline import Pipeline
 from triage.ports import TicketStore
 from triage.quarantine import (
     NOTE_SUFFIX,
@@ -38,6 +38,7 @@ from triage.quarantine import (
     note_of,
     write_note,
 )
+from triage.records import Outcome
 from triage.result import Result
 from triage.ticket import RawInput, input_id
 

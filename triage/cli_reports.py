@@ -79,7 +79,7 @@ def inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from triage.reporting.build import inventory_rows
-    from triage.reporting.data import month_window, read_period
+    from triage.reporting.data import read_period, report_month
 
     settings = loaded.settings
     zone = settings.digest.timezone
@@ -89,7 +89,7 @@ def inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if store is None:
         return EXIT_FAILURE
     try:
-        rows = inventory_rows(read_period(store, month_window(year, month, zone), False).inventory)
+        rows = inventory_rows(read_period(store, report_month(year, month, zone), False).inventory)
     finally:
         store.close()
     if args.json:

@@ -75,6 +75,7 @@ class ParsingConfig(Section):
 class DedupConfig(Section):
     window_hours: float = Field(ge=0)
     sender_limit_per_hour: int = Field(ge=0)
+    sender_limit_sources: list[str]
 
 
 TlsMode = Literal["ssl", "starttls", "none"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
-from triage.store import LedgerEntry, SqliteStore, TicketKeys
+from triage.store import SqliteStore
 
 
 class DryRunStore:
@@ -36,11 +37,18 @@ class DryRunStore:
         real = self._real.count_from_sender(sender, since, until) if self._real else 0
         return real + self._memory.count_from_sender(sender, since, until)
 
-    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
-        self._memory.save(result, keys, now)
+    def save(
+        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+    ) -> None:
+        self._memory.save(result, keys, now)  # a dry run delivers nothing: `also` unused
 
     def replace_quarantined(
-        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+        self,
+        result: Result,
+        keys: TicketKeys,
+        now: datetime,
+        alias: str | None = None,
+        also: Also | None = None,
     ) -> bool:
         current = self.get_result(result.id)
         if current is None or current.status != "quarantined":

@@ -19,8 +19,8 @@ from prometheus_client import CollectorRegistry, start_http_server, write_to_tex
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from triage.escalation import month_window
 from triage.ports import Clock
+from triage.records import month_window
 from triage.store import SqliteStore, utc_text
 
 log = structlog.get_logger("triage.metrics")
@@ -31,6 +31,7 @@ class MetricsSources:
     """What the collector reads besides the store (wired in triage.compose)."""
 
     budgets: Mapping[str, float]  # tier -> the month's budget in USD (paid, runpod)
+    zone: str = "UTC"  # the budget month's time zone ([digest] timezone)
     queue_depth: Callable[[], Mapping[str, int]] = dict  # queue name -> items waiting
     last_pass: Callable[[], Mapping[str, datetime]] = dict  # source -> last successful pass
 
@@ -83,9 +84,9 @@ class StoreCollector(Collector):
             seconds.add_metric([tier], secs)
         yield from (calls, tokens, seconds)
 
-        start, end = month_window(now)
+        start, end = month_window(now, self._sources.zone)
         spend = GaugeMetricFamily(
-            "triage_spend_month_usd", "Cost booked this calendar month (UTC).", labels=["tier"]
+            "triage_spend_month_usd", "Cost booked this budget month.", labels=["tier"]
         )
         spent = {
             str(tier): _n(usd)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from triage.records import Also, LedgerEntry, Outcome, TicketKeys
 from triage.result import Result
-from triage.store import LedgerEntry, TicketKeys
 from triage.ticket import RawInput
-
-if TYPE_CHECKING:
-    from triage.pipeline import Outcome
 
 
 class Clock(Protocol):
@@ -30,10 +27,17 @@ class TicketStore(Protocol):
 
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int: ...
 
-    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None: ...
+    def save(
+        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+    ) -> None: ...
 
     def replace_quarantined(
-        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+        self,
+        result: Result,
+        keys: TicketKeys,
+        now: datetime,
+        alias: str | None = None,
+        also: Also | None = None,
     ) -> bool: ...
 
     def book(self, entry: LedgerEntry) -> None: ...
@@ -41,6 +45,19 @@ class TicketStore(Protocol):
     def cache_get(self, key: str, scope: str, since: datetime) -> str | None: ...
 
     def cache_put(self, key: str, scope: str, answer: str, now: datetime) -> None: ...
+
+
+class Deliveries(Protocol):
+    """Where a result goes beyond the outbox (triage.delivery): its deliveries are written in
+    the result's own transaction, and sent after the commit."""
+
+    def writer(self, result: Result, raw: bytes, now: datetime) -> Also | None:
+        """The writes for `result`'s transaction; None when it goes nowhere."""
+        ...
+
+    def committed(self) -> None:
+        """After the commit: send now."""
+        ...
 
 
 class ResultSink(Protocol):

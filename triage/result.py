@@ -4,7 +4,7 @@ by `process --json`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,9 +105,38 @@ class Result(_Model):
     matched_rules: list[str] = Field(default_factory=list)
     log_slice: str | None = None
 
+    def revised(self, **changes: Unpack[ResultChanges]) -> Result:
+        """A copy with some fields changed: keyword names and value types are checked by
+        mypy (a misspelt field fails type-checking), unlike `model_copy(update=...)`."""
+        return self.model_copy(update=changes)
+
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Result:
         return cls.model_validate_json(text)
+
+
+class ResultChanges(TypedDict, total=False):
+    """The fields the pipeline and the model tiers may change on a result (`Result.revised`)."""
+
+    status: Status
+    status_reason: str | None
+    duplicate_of: str | None
+    category: Category
+    priority: Priority
+    risk: Risk
+    risk_reasons: list[str]
+    summary: str
+    fields: FieldsOut
+    route: Route
+    escalation: dict[str, Any] | None
+    cost: Cost
+    workflow: str
+    needs_review: list[str]
+    escalate: bool
+    cache_of: str | None
+    # Redacted copies for what leaves the machine (triage.delivery): scrubbed text only.
+    subject: str
+    log_slice: str | None

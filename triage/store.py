@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.errors import StoreError
+from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
 
 MIGRATIONS: tuple[str, ...] = (
@@ -132,35 +132,11 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-# Extra writes in a result's transaction: called with the connection, inside it.
-Also = Callable[[sqlite3.Connection], None]
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One model call (or cache hit), booked to a workflow and a tier."""
-
-    at: datetime
-    ticket_id: str | None
-    workflow: str
-    tier: str
-    model: str | None
-    template: str | None
-    template_version: str | None
-    tokens_in: int
-    tokens_out: int
-    cached_tokens: int
-    seconds: float
-    usd: float
-    baseline_usd: float
-    outcome: str
-
-
-@dataclass(frozen=True)
-class TicketKeys:
-    """What dedup looks tickets up by, stored beside the result."""
-
-    content_key: str | None
+# A tier's booked cost in [since, until) plus what is reserved and not yet settled.
+_SPENT_SQL = (
+    "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ? AND at < ?)"
+    " + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)"
+)
 
 
 class SqliteStore:
@@ -370,11 +346,7 @@ class SqliteStore:
 
     def spent(self, tier: str, since: datetime, until: datetime) -> float:
         """Booked cost of a tier in [since, until), plus what is reserved and not settled."""
-        rows = self._read(
-            "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ?"
-            " AND at < ?) + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)",
-            (tier, _utc(since), _utc(until), tier),
-        )
+        rows = self._read(_SPENT_SQL, (tier, _utc(since), _utc(until), tier))
         return float(str(rows[0][0]))
 
     def reserve(
@@ -389,11 +361,7 @@ class SqliteStore:
     ) -> int | None:
         """Hold `usd` against the budget, atomically: None when it does not fit."""
         with self._write() as db:
-            spent = db.execute(
-                "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ?"
-                " AND at < ?) + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)",
-                (tier, _utc(since), _utc(until), tier),
-            ).fetchone()[0]
+            spent = db.execute(_SPENT_SQL, (tier, _utc(since), _utc(until), tier)).fetchone()[0]
             if spent + usd > budget + 1e-12:
                 return None
             cursor = db.execute(

@@ -30,6 +30,13 @@ Format = Literal["mail", "json", "text", "markdown"]
 CATEGORIES: tuple[str, ...] = get_args(Category)
 PRIORITIES: tuple[str, ...] = get_args(Priority)
 RISKS: tuple[str, ...] = get_args(Risk)
+# The one risk order: higher means more urgent. Risk only ever moves up.
+RISK_ORDER: dict[str, int] = {risk: rank for rank, risk in enumerate(RISKS)}
+
+
+def higher_risk(first: Risk, second: Risk) -> Risk:
+    """The higher of two risks."""
+    return second if RISK_ORDER[second] > RISK_ORDER[first] else first
 
 
 @dataclass(frozen=True)

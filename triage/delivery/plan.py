@@ -55,9 +55,7 @@ def plan_deliveries(
 def webhook_body(result: Result) -> bytes:
     """The result JSON; a restricted ticket's log slice is scrubbed like its summary."""
     if result.sensitivity.level == "restricted" and result.log_slice:
-        result = result.model_copy(
-            update={"log_slice": scrub(result.log_slice, RESULT_TAGS | {EMAIL, PHONE})}
-        )
+        result = result.revised(log_slice=scrub(result.log_slice, RESULT_TAGS | {EMAIL, PHONE}))
     return result.to_json().encode("utf-8")
 
 
@@ -77,9 +75,7 @@ def _relayed(
     msgid = f"<{key}@{domain}>"
     withheld = result.sensitivity.level == "restricted" and not destination.internal
     if withheld:
-        result = result.model_copy(
-            update={"subject": scrub(result.subject, RESULT_TAGS | {EMAIL, PHONE})}
-        )
+        result = result.revised(subject=scrub(result.subject, RESULT_TAGS | {EMAIL, PHONE}))
     kind = _format(raw)
     if withheld:
         payload = new_mail(result, destination, sender, msgid, now, cover_text(result, True))

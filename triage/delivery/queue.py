@@ -41,6 +41,17 @@ def insert(db: sqlite3.Connection, deliveries: Iterable[Delivery]) -> None:
     )
 
 
+def insert_unbuildable(db: sqlite3.Connection, ticket_id: str, reason: str, now: datetime) -> None:
+    """A delivery that could not even be planned: quarantined at once, so check and the
+    digest show it."""
+    db.execute(
+        "INSERT OR IGNORE INTO deliveries (key, ticket_id, kind, destination, recipients,"
+        " state, next_at, last_error, created_at, done_at)"
+        " VALUES (?, ?, 'smtp', '(unbuilt)', '[]', 'quarantined', ?, ?, ?, ?)",
+        (f"{ticket_id}.unbuilt", ticket_id, utc_text(now), reason, utc_text(now), utc_text(now)),
+    )
+
+
 def backoff_seconds(attempts: int, cap: float) -> float:
     """5 s after the first failure, doubling, never more than `cap`."""
     return float(min(cap, FIRST_RETRY_SECONDS * 2 ** max(0, min(attempts - 1, 30))))

@@ -8,13 +8,26 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
+import structlog
+
 from triage.config import RelayConfig, WebhookConfig
 from triage.delivery.plan import plan_deliveries
-from triage.delivery.queue import DeliveryQueue, counts, failing, insert, problems
+from triage.delivery.queue import (
+    DeliveryQueue,
+    counts,
+    failing,
+    insert,
+    insert_unbuildable,
+    problems,
+)
 from triage.delivery.sender import Sender, Transport
+from triage.logs import crash_site
 from triage.ports import Clock
+from triage.records import Also
 from triage.result import Result
-from triage.store import Also, SqliteStore
+from triage.store import SqliteStore
+
+log = structlog.get_logger("triage.delivery")
 
 
 class DeliveryService:
@@ -40,7 +53,16 @@ class DeliveryService:
         """The writes to make in `result`'s transaction (None: nothing to deliver)."""
         if not self.active:
             return None
-        planned = plan_deliveries(result, raw, self._relay, self._webhooks, now)
+        try:
+            planned = plan_deliveries(result, raw, self._relay, self._webhooks, now)
+        except Exception as exc:  # a bug must cost a visible delivery, never intake
+            log.error("delivery.plan_crashed", ticket=result.id, **crash_site(exc))
+            reason = f"could not be built: {type(exc).__name__} (see the log)"
+
+            def refuse(db: sqlite3.Connection) -> None:
+                insert_unbuildable(db, result.id, reason, now)
+
+            return refuse
         if not planned:
             return None
 

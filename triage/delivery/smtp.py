@@ -9,13 +9,13 @@ import ssl
 import structlog
 
 from triage.config import RelayConfig
-from triage.delivery.records import Delivery, DeliveryError
+from triage.delivery.records import Delivery, DeliveryError, Kind
 
 log = structlog.get_logger("triage.delivery.smtp")
 
 
 class SmtpTransport:
-    kind = "smtp"
+    kind: Kind = "smtp"
 
     def __init__(self, config: RelayConfig) -> None:
         self._config = config

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import httpx
 
 from triage.config import WebhookConfig
-from triage.delivery.records import Delivery, DeliveryError
+from triage.delivery.records import Delivery, DeliveryError, Kind
 from triage.ports import Clock
 
 
@@ -32,7 +32,7 @@ def verify(secret: bytes, header: str, body: bytes, now: int, tolerance: int = 3
 
 
 class WebhookTransport:
-    kind = "webhook"
+    kind: Kind = "webhook"
 
     def __init__(
         self,

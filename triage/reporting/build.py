@@ -8,8 +8,6 @@ from typing import Any
 
 from triage.reporting.data import CostLine, PeriodData, TicketLine
 
-RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
-
 
 @dataclass
 class Budget:

@@ -12,6 +12,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from triage.delivery.queue import problems as delivery_problems
+from triage.records import month_bounds
 from triage.store import utc_text
 
 
@@ -33,10 +34,9 @@ def day_window(day: date, zone: str) -> Window:
     return Window(since, until, day.isoformat())
 
 
-def month_window(year: int, month: int, zone: str) -> Window:
-    tz = ZoneInfo(zone)
-    since = datetime(year, month, 1, tzinfo=tz)
-    until = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+def report_month(year: int, month: int, zone: str) -> Window:
+    """The report's month: the same calendar month the budgets count (records.month_bounds)."""
+    since, until = month_bounds(year, month, zone)
     return Window(since, until, f"{year:04d}-{month:02d}")
 
 

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from triage.config import Settings
 from triage.reporting.build import Budget, Digest, Report, build_digest, build_report
-from triage.reporting.data import Queryable, day_window, month_window, read_period
+from triage.reporting.data import Queryable, day_window, read_period, report_month
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -70,7 +70,7 @@ def write_digest(store: Queryable, settings: Settings, day: date) -> tuple[Diges
 def write_report(
     store: Queryable, settings: Settings, year: int, month: int
 ) -> tuple[Report, Written]:
-    window = month_window(year, month, settings.digest.timezone)
+    window = report_month(year, month, settings.digest.timezone)
     data = read_period(store, window, with_tickets=False)
     spent = {line.keys[1]: 0.0 for line in data.by_workflow_tier}
     for line in data.by_workflow_tier:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from triage.rules.text import Terms, TextIndex
-from triage.ticket import Category, Priority, Risk, Ticket
+from triage.ticket import RISK_ORDER, Category, Priority, Risk, Ticket
 
 Field = Literal["subject", "body", "from"]
-RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
 
 
 @dataclass(frozen=True)

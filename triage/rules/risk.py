@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from triage.rules.keywords import RISK_ORDER
 from triage.rules.sensitivity import CARD, CREDENTIAL, Sensitivity
 from triage.rules.text import Terms, TextIndex
-from triage.ticket import Priority, Risk
+from triage.ticket import RISK_ORDER, Priority, Risk
 
 _DEVICES = (
     "laptop",
