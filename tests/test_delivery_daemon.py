@@ -46,6 +46,9 @@ def test_the_daemon_relays_posts_and_counts_a_dropped_mail(tmp_path):
     assert ticket.labels["category"] == "vpn" and ticket.value == 1.0
     deliveries = {(s.labels["kind"], s.labels["state"]) for s in families["triage_deliveries"]}
     assert ("smtp", "done") in deliveries and ("webhook", "done") in deliveries
+    [age] = families["triage_source_last_success_age_seconds"]
+    assert age.labels == {"source": "dropfolder"} and age.value < 30
+    assert [s.labels for s in families["triage_queue_depth"]] == [{"queue": "dropfolder"}]
 
 
 def test_the_status_line_says_what_deliveries_wait(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -155,11 +156,16 @@ def build_metrics(
         return {c.name: int(getattr(c, "pending", lambda: 0)()) for c in connectors}
 
     def last_pass() -> dict[str, datetime]:
-        return {
-            c.name: c.last_sync
-            for c in connectors
-            if isinstance(c, ImapFolder) and c.last_sync is not None
-        }
+        """IMAP: the last completed sync; other sources: their loop's latest turn."""
+        now, monotonic = clock(), time.monotonic()
+        passes = {}
+        for c in connectors:
+            if isinstance(c, ImapFolder):
+                if c.last_sync is not None:
+                    passes[c.name] = c.last_sync
+            else:
+                passes[c.name] = now - timedelta(seconds=max(0.0, monotonic - c.last_activity))
+        return passes
 
     sources = MetricsSources(
         budgets={
