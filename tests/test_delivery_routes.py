@@ -144,3 +144,23 @@ def test_a_signature_verifies_only_for_its_body_secret_and_time():
     assert not verify(b"s" * 16, header, b'{"id": "t-2"}', now)
     assert not verify(b"x" * 16, header, b'{"id": "t-1"}', now)
     assert not verify(b"s" * 16, header, b'{"id": "t-1"}', now + 3600)
+
+
+def test_a_batch_of_due_deliveries_is_bounded_by_its_payload_bytes(store, clock):
+    from triage.delivery.queue import DeliveryQueue, insert
+    from triage.delivery.records import Delivery
+
+    with store.transaction() as db:
+        insert(
+            db,
+            [
+                Delivery(f"k{n}", f"t-{n}", "smtp", "d", ("a@example.org",), b"x" * 40, clock())
+                for n in range(5)
+            ],
+        )
+    assert [p.delivery.key for p in DeliveryQueue(store, batch_bytes=100).due("smtp", clock())] == [
+        "k0",
+        "k1",
+    ]
+    assert len(DeliveryQueue(store, batch_bytes=10).due("smtp", clock())) == 1  # at least one
+    assert len(DeliveryQueue(store).due("smtp", clock())) == 5

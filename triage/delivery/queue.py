@@ -15,6 +15,8 @@ from triage.delivery.records import Delivery, Kind, Pending
 from triage.store import SqliteStore, utc_text
 
 FIRST_RETRY_SECONDS = 5.0
+# Payload bytes read into memory per batch of deliveries (a batch holds at least one).
+BATCH_BYTES = 32 * 1024 * 1024
 # A destination whose oldest pending delivery has failed this often is reported as failing.
 FAILING_AFTER = 3
 
@@ -78,31 +80,42 @@ class Quarantined:
 
 
 class DeliveryQueue:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteStore, batch_bytes: int = BATCH_BYTES) -> None:
         self._store = store
+        self._batch_bytes = batch_bytes
 
     def due(self, kind: Kind, now: datetime, limit: int = 50) -> list[Pending]:
+        """The oldest due deliveries, up to `limit` and `batch_bytes` of payload (at least
+        one): a backlog of large mails is never read into memory at once."""
         rows = self._store.query(
-            "SELECT key, ticket_id, destination, recipients, payload, created_at, attempts"
-            " FROM deliveries WHERE kind = ? AND state = 'pending' AND next_at <= ?"
-            " ORDER BY next_at, rowid LIMIT ?",
+            "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
+            " length(payload) FROM deliveries WHERE kind = ? AND state = 'pending'"
+            " AND next_at <= ? ORDER BY next_at, rowid LIMIT ?",
             (kind, utc_text(now), limit),
         )
-        return [
-            Pending(
-                Delivery(
-                    key=str(key),
-                    ticket_id=str(ticket),
-                    kind=kind,
-                    destination=str(destination),
-                    recipients=tuple(json.loads(str(recipients))),
-                    payload=bytes(payload) if isinstance(payload, bytes) else b"",
-                    created_at=datetime.fromisoformat(str(created)),
-                ),
-                int(str(attempts)),
+        batch: list[Pending] = []
+        total = 0
+        for key, ticket, destination, recipients, created, attempts, size in rows:
+            total += int(str(size or 0))
+            if batch and total > self._batch_bytes:
+                break
+            payload = self._store.query("SELECT payload FROM deliveries WHERE key = ?", (key,))
+            data = payload[0][0] if payload else None
+            batch.append(
+                Pending(
+                    Delivery(
+                        key=str(key),
+                        ticket_id=str(ticket),
+                        kind=kind,
+                        destination=str(destination),
+                        recipients=tuple(json.loads(str(recipients))),
+                        payload=bytes(data) if isinstance(data, bytes) else b"",
+                        created_at=datetime.fromisoformat(str(created)),
+                    ),
+                    int(str(attempts)),
+                )
             )
-            for key, ticket, destination, recipients, payload, created, attempts in rows
-        ]
+        return batch
 
     def next_due(self, kind: Kind) -> datetime | None:
         rows = self._store.query(
