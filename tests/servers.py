@@ -24,6 +24,7 @@ class Inbox:
 
     def __init__(self, replies: list[str] | None = None) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.mail_options: list[list[str]] = []
         self.replies = list(replies or [])
         self.attempts = 0
         self.lock = threading.Lock()
@@ -34,6 +35,7 @@ class Inbox:
             if self.replies:
                 return self.replies.pop(0)
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            self.mail_options.append(list(envelope.mail_options))
         return "250 OK"
 
 

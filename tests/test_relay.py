@@ -64,6 +64,7 @@ def test_the_relayed_mail_keeps_body_and_attachments_byte_identical_over_starttl
         assert relay.sender("smtp").run_once() == 1
     [(sender, recipients, content)] = inbox.messages
     assert (sender, recipients) == ("triage@example.org", ["helpdesk@example.org"])
+    assert "BODY=8BITMIME" in inbox.mail_options[0]  # the latin-1 body, declared 8-bit
     rest = split_message(content)[1]
     assert rest == split_message(original)[1]  # body and attachments: the same bytes
     assert content.endswith(original)  # and the original header section, untouched

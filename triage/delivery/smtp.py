@@ -29,8 +29,14 @@ class SmtpTransport:
         try:
             smtp = self._smtp or self._connect()
             self._smtp = smtp
+            # RFC 6152: 8-bit content is declared where the server takes it (most mail is).
+            smtp.ehlo_or_helo_if_needed()
+            eight_bit = not delivery.payload.isascii() and smtp.has_extn("8bitmime")
             refused = smtp.sendmail(
-                self._config.sender, list(delivery.recipients), delivery.payload
+                self._config.sender,
+                list(delivery.recipients),
+                delivery.payload,
+                mail_options=["BODY=8BITMIME"] if eight_bit else [],
             )
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
