@@ -42,7 +42,7 @@ class Harness:
         result = self.pipeline.handle(item).result
         writer = self.service.writer(result, item.data, self.clock())
         if writer is not None:
-            with self.store.transaction() as db:
+            with self.store.writing() as db:
                 writer(db)
             self.service.committed()
         return result

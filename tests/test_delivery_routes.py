@@ -150,7 +150,7 @@ def test_a_batch_of_due_deliveries_is_bounded_by_its_payload_bytes(store, clock)
     from triage.delivery.queue import DeliveryQueue, insert
     from triage.delivery.records import Delivery
 
-    with store.transaction() as db:
+    with store.writing() as db:
         insert(
             db,
             [

@@ -46,7 +46,7 @@ def fill(settings, store, clock) -> None:
             clock(), None, "vpn", "local", "tiny", "triage", "1", 800, 100, 0, 1.5, 0.0, 0.02, "ok"
         )
     )
-    with store.transaction() as db:
+    with store.writing() as db:
         insert(db, [Delivery("k1", "t-1", "smtp", "default", ("a@example.org",), b"x", clock())])
     store.set_cursor("imap:support/INBOX", "1:10", datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 

@@ -50,7 +50,8 @@ def rules_result(raw: RawInput, ticket: Ticket, verdict: RulesVerdict) -> Result
         summary=verdict.summary,
         fields=FieldsOut.from_fields(verdict.fields),
         route=Route(tier="rules", reason=reason),
-        workflow=verdict.category,
+        workflow=verdict.booked_workflow,
+        tags=list(verdict.tags),
         matched_rules=list(verdict.matched_rules),
         log_slice=verdict.log_slice,
     )

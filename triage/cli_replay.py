@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import stat
 import sys
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from triage.cli_common import (
 )
 from triage.config import LoadedSettings, Settings
 from triage.errors import StoreError
-from triage.files import free_name
+from triage.files import move_without_clobber, placed_name
 from triage.pipeline import Pipeline
 from triage.ports import TicketStore
 from triage.quarantine import (
@@ -171,7 +170,7 @@ def _settle(target: Target, result: Result, settings: Settings) -> None:
         return
     folder = settings.dropfolder.processed
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.move(target.path, free_name(folder, target.path.name))
+    move_without_clobber(target.path, placed_name(folder, target.path.name, result.id))
     note.unlink(missing_ok=True)
 
 

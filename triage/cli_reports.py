@@ -57,7 +57,10 @@ def report(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
     settings = loaded.settings
     year, month = args.month or previous_month(datetime.now(UTC), settings.digest.timezone)
-    return _write_and_print(loaded, lambda store: write_report(store, settings, year, month)[1])
+    now = datetime.now(UTC)
+    return _write_and_print(
+        loaded, lambda store: write_report(store, settings, year, month, now=now)[1]
+    )
 
 
 def _write_and_print(loaded: LoadedSettings, write: Callable[[SqliteStore], Written]) -> int:

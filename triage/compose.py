@@ -31,7 +31,7 @@ from triage.pipeline import Pipeline
 from triage.ports import BudgetStore, Clock, Deliveries, ResultSink, TicketStore
 from triage.records import month_window
 from triage.router import Policy
-from triage.rules.keywords import CompiledRule, Rule, compile_rules
+from triage.rules.keywords import CompiledRule, compile_rules
 from triage.scheduler import Jobs, Scheduler
 from triage.store import SqliteStore
 from triage.tiers.paid import EscalationPolicy, Escalator
@@ -45,20 +45,7 @@ def utc_now() -> datetime:
 
 
 def rules_from(settings: Settings) -> tuple[CompiledRule, ...]:
-    return compile_rules(
-        [
-            Rule(
-                name=rule.name,
-                match=tuple(rule.match),
-                on=tuple(rule.on),
-                category=rule.category,
-                priority=rule.priority,
-                risk=rule.risk,
-                stop=rule.stop,
-            )
-            for rule in settings.rules
-        ]
-    )
+    return compile_rules([rule.to_rule() for rule in settings.rules])
 
 
 def prices(settings: Settings) -> dict[str, Price]:

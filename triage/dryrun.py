@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,9 @@ class DryRunStore:
         self._memory = SqliteStore(":memory:")
         exists = real_path is not None and real_path.is_file()
         self._real = SqliteStore(real_path, read_only=True) if exists and real_path else None
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._memory.transaction()  # the real store is only read
 
     def get_result(self, ticket_id: str) -> Result | None:
         found = self._memory.get_result(ticket_id)

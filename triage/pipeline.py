@@ -134,12 +134,26 @@ class Pipeline:
             # The store is the truth; the outbox file is published from it. If publishing
             # fails the input is not acknowledged, and the retry republishes.
             now = self._clock()
-            # Its deliveries (relay, webhooks) are written in the result's own transaction.
-            also = self._deliveries.writer(result, raw.data, now) if self._deliveries else None
-            if existing is None:
-                self._store.save(result, keys, now, also)
-            elif not self._store.replace_quarantined(result, keys, now, alias, also):
-                raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
+            also = None
+            with self._store.transaction():
+                # Another process (`process` next to the daemon) may have committed this
+                # input, or the ticket it duplicates, while it was triaged: look again
+                # inside the write transaction, where nothing can change any more.
+                current = self._store.get_result(raw.id)
+                if current is not None and not (replay and current.status == "quarantined"):
+                    self._publish(current, only_if_missing=True)
+                    log.info("ticket.already_handled", id=current.id, source=raw.source)
+                    return Outcome(current, new=False)
+                if result.status == "triaged" and self._duplicate_now(raw, case):
+                    result, keys = self._triage(raw, case, None)  # a duplicate now: rules only
+                    result = clean_result(result, self._options.secrets)
+                # Its deliveries (relay, webhooks) are written in the result's transaction.
+                if self._deliveries is not None:
+                    also = self._deliveries.writer(result, raw.data, now)
+                if current is None:
+                    self._store.save(result, keys, now, also)
+                elif not self._store.replace_quarantined(result, keys, now, alias, also):
+                    raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
             self._publish(result, only_if_missing=False)
         if also is not None and self._deliveries is not None:
             self._deliveries.committed()
@@ -171,7 +185,7 @@ class Pipeline:
             ticket = parse_ticket(raw.data, self._options.limits)
         except InputError as exc:
             return quarantined(raw, str(exc))
-        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines)
+        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines, raw.source)
         return Case.of(raw, ticket, verdict, content_key(ticket))
 
     def _read_quietly(self, raw: RawInput) -> Case | None:
@@ -230,6 +244,12 @@ class Pipeline:
         if count < limit:
             return None
         return f"sender flood: more than {limit} mails from {sender} within an hour"
+
+    def _duplicate_now(self, raw: RawInput, case: Case | None) -> bool:
+        """Inside the commit's transaction: has a ticket this one duplicates been committed
+        meanwhile (by another process)?"""
+        read = case or self._read(raw)
+        return isinstance(read, Case) and self._find_duplicate(read)[0] is not None
 
     def _find_duplicate(self, case: Case) -> tuple[str | None, str]:
         message_id, raw = case.ticket.message_id, case.raw

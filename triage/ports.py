@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -18,6 +19,11 @@ class Clock(Protocol):
 
 class TicketStore(Protocol):
     """What the pipeline needs of a store. SqliteStore and DryRunStore provide it."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One write transaction: the look-ups and writes made inside it see and change a
+        store that no other process changes meanwhile."""
+        ...
 
     def get_result(self, ticket_id: str) -> Result | None: ...
 

@@ -45,9 +45,10 @@ def note_id(note: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def write_note(path: Path, result: Result) -> None:
+def write_note(path: Path, result: Result, *, replace: bool = True) -> None:
+    """The note of `path`. replace=False: FileExistsError rather than overwrite a file."""
     text = note_text(result).encode("utf-8", "backslashreplace")
-    write_atomically(note_of(path), text)
+    write_atomically(note_of(path), text, replace=replace)
 
 
 def keep_mail(folder: Path, raw: RawInput, result: Result) -> Path:

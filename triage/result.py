@@ -103,6 +103,7 @@ class Result(_Model):
     escalate: bool = False  # a model tier's signal that a senior engineer should look now
     cache_of: str | None = None  # the ticket whose answer was reused (a storm, answered once)
     matched_rules: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)  # set by the admin's [[rules]]
     log_slice: str | None = None
 
     def revised(self, **changes: Unpack[ResultChanges]) -> Result:

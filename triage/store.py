@@ -1,8 +1,10 @@
 """SQLite store: tickets and their results, source cursors, the cost ledger, the answer cache.
 
 The store is the single source of truth for "has this input been handled". One connection in
-WAL mode, serialised by a lock, so connector threads can share it. The schema is versioned
-with PRAGMA user_version; MIGRATIONS only ever grows.
+WAL mode, serialised by a lock, so connector threads can share it; other processes (`process`,
+`replay` next to the daemon) share the file. A look-up and the write it decides happen in one
+write transaction (`transaction`), so no other process slips in between. The schema and its
+migrations are in triage.store_schema.
 """
 
 from __future__ import annotations
@@ -11,125 +13,22 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from triage.errors import StoreError
 from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
+from triage.store_rows import insert_ledger, ticket_row, utc, utc_text
+from triage.store_schema import MIGRATIONS, migrate, schema_version
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: tickets, cursors, ledger, answer cache
-    """
-    CREATE TABLE tickets (
-        id TEXT PRIMARY KEY,
-        source TEXT NOT NULL,
-        source_ref TEXT NOT NULL,
-        message_id TEXT,
-        content_key TEXT,
-        sender TEXT,
-        received_at TEXT NOT NULL,   -- UTC ISO 8601, sortable
-        created_at TEXT NOT NULL,
-        status TEXT NOT NULL,
-        status_reason TEXT,
-        duplicate_of TEXT,
-        category TEXT NOT NULL,
-        priority TEXT NOT NULL,
-        risk TEXT NOT NULL,
-        sensitivity TEXT NOT NULL,
-        tier TEXT NOT NULL,
-        workflow TEXT NOT NULL,
-        cost_usd REAL NOT NULL DEFAULT 0,
-        result TEXT NOT NULL         -- the result JSON, as written to the outbox
-    );
-    CREATE INDEX tickets_message_id ON tickets(message_id) WHERE message_id IS NOT NULL;
-    CREATE INDEX tickets_content_key ON tickets(content_key, received_at);
-    CREATE INDEX tickets_created_at ON tickets(created_at);
-    CREATE TABLE cursors (
-        source TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE ledger (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        ticket_id TEXT,
-        workflow TEXT NOT NULL,
-        tier TEXT NOT NULL,
-        model TEXT,
-        template TEXT,
-        template_version TEXT,
-        tokens_in INTEGER NOT NULL DEFAULT 0,
-        tokens_out INTEGER NOT NULL DEFAULT 0,
-        cached_tokens INTEGER NOT NULL DEFAULT 0,
-        seconds REAL NOT NULL DEFAULT 0,
-        usd REAL NOT NULL DEFAULT 0,
-        baseline_usd REAL NOT NULL DEFAULT 0,
-        outcome TEXT NOT NULL
-    );
-    CREATE INDEX ledger_at ON ledger(at);
-    CREATE INDEX ledger_ticket ON ledger(ticket_id);
-    CREATE TABLE answer_cache (
-        key TEXT PRIMARY KEY,
-        scope TEXT NOT NULL,
-        answer TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        hits INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-    # 2: per-sender counting for mail-loop protection
-    """
-    CREATE INDEX tickets_sender ON tickets(sender, received_at) WHERE sender IS NOT NULL;
-    """,
-    # 3: budget reservations: a paid call's worst case, held until its real cost is booked
-    """
-    CREATE TABLE reservations (
-        id INTEGER PRIMARY KEY,
-        tier TEXT NOT NULL,
-        ticket_id TEXT,
-        usd REAL NOT NULL,
-        at TEXT NOT NULL
-    );
-    CREATE INDEX ledger_tier_at ON ledger(tier, at);
-    """,
-    # 4: scheduled jobs done, so a digest or report is never made twice for one period
-    """
-    CREATE TABLE jobs_done (
-        kind TEXT NOT NULL,
-        period TEXT NOT NULL,
-        at TEXT NOT NULL,
-        PRIMARY KEY (kind, period)
-    );
-    """,
-    # 5: other ids of a ticket: a quarantined file replayed after a fix has new bytes, so a
-    # new id; that id is the same ticket, never a second one
-    """
-    CREATE TABLE aliases (
-        id TEXT PRIMARY KEY,
-        ticket_id TEXT NOT NULL REFERENCES tickets(id)
-    );
-    """,
-    # 6: deliveries (relay mail, webhooks), made in the transaction of their result; the
-    # payload is the exact bytes to send, dropped once sent (triage.delivery.queue)
-    """
-    CREATE TABLE deliveries (
-        key TEXT PRIMARY KEY,
-        ticket_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        destination TEXT NOT NULL,
-        recipients TEXT NOT NULL,
-        payload BLOB,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_at TEXT NOT NULL,
-        last_error TEXT,
-        created_at TEXT NOT NULL,
-        done_at TEXT
-    );
-    CREATE INDEX deliveries_due ON deliveries(kind, state, next_at);
-    CREATE INDEX deliveries_ticket ON deliveries(ticket_id);
-    """,
-)
+__all__ = ["MIGRATIONS", "SqliteStore", "StoreReplaced", "utc_text"]
+
+
+class StoreReplaced(StoreError):
+    """The store file was deleted or replaced under a running process: writing on would go
+    into a file nobody will ever read again."""
 
 
 # A tier's booked cost in [since, until) plus what is reserved and not yet settled.
@@ -142,11 +41,10 @@ _SPENT_SQL = (
 class SqliteStore:
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = path
+        self._identity: tuple[int, int] | None = None
         try:
             if read_only:
-                self._db = sqlite3.connect(
-                    f"file:{path}?mode=ro", uri=True, check_same_thread=False
-                )
+                self._db = sqlite3.connect(_read_only_uri(path), uri=True, check_same_thread=False)
             else:
                 if isinstance(path, Path):
                     path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,52 +54,88 @@ class SqliteStore:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.execute("PRAGMA foreign_keys=ON")
-                self._migrate()
+                migrate(self._db, path)
+                self._identity = _file_identity(path)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._depth = 0  # transactions open on the thread that holds the lock
 
     # -- schema -------------------------------------------------------------------------
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return schema_version(self._db)
 
-    def _migrate(self) -> None:
-        version = self.schema_version
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"the store {self.path} has schema version {version}, newer than this "
-                f"triage ({len(MIGRATIONS)}): upgrade triage or use another store"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.execute("BEGIN IMMEDIATE")
+    # -- the file itself ----------------------------------------------------------------
+
+    def identity_problem(self) -> str | None:
+        """Why the file this store writes into is no longer the store at `path` (deleted, or
+        replaced by another file), or None while it is."""
+        if self._identity is None:
+            return None
+        now = _file_identity(self.path)
+        if now == self._identity:
+            return None
+        what = "deleted" if now is None else "replaced by another file"
+        return (
+            f"the store {self.path} was {what} while triage had it open; nothing more is "
+            "written into the old file. Put the right store back at that path (or keep the "
+            "new one) and start triage again"
+        )
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE) around look-ups and the writes they
+        decide: no other process or thread changes the store in between. The store's reads
+        and writes made inside it, on this thread, join it; so does a nested transaction.
+        Raises StoreError (StoreReplaced when the file is no longer the store)."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            problem = self.identity_problem()
+            if problem:
+                raise StoreReplaced(problem)
             try:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"store write failed: {exc}") from exc
+            self._depth = 1
+            try:
+                yield
                 self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                # SQLite has rolled back already on some errors (SQLITE_FULL): a second
+                # ROLLBACK would hide the real error behind "no transaction is active".
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"store write failed: {exc}") from exc
                 raise
+            finally:
+                self._depth = 0
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self.transaction():
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    # SQLite has rolled back already on some errors (SQLITE_FULL): a second
-                    # ROLLBACK would hide the real error behind "no transaction is active".
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
+                yield self._db
             except sqlite3.Error as exc:
                 raise StoreError(f"store write failed: {exc}") from exc
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction with the connection, for a module that keeps its own tables
+        (triage.delivery); it joins a transaction already open on this thread."""
+        with self._write() as db:
+            yield db
 
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._lock:
@@ -236,7 +170,7 @@ class SqliteStore:
         rows = self._read(
             "SELECT id FROM tickets WHERE content_key = ? AND status = 'triaged' "
             "AND received_at >= ? AND received_at <= ? ORDER BY received_at LIMIT 1",
-            (key, _utc(since), _utc(until)),
+            (key, utc(since), utc(until)),
         )
         return str(rows[0][0]) if rows else None
 
@@ -244,7 +178,7 @@ class SqliteStore:
         rows = self._read(
             "SELECT count(*) FROM tickets WHERE sender = ? AND received_at >= ? "
             "AND received_at <= ?",
-            (sender, _utc(since), _utc(until)),
+            (sender, utc(since), utc(until)),
         )
         return int(str(rows[0][0]))
 
@@ -253,7 +187,7 @@ class SqliteStore:
     ) -> None:
         """Commit one result, durably, with whatever `also` writes in the same transaction
         (its deliveries). Raises StoreError; then the input stays unacknowledged."""
-        row = _ticket_row(result, keys, now)
+        row = ticket_row(result, keys, now)
         with self._write() as db:
             db.execute(
                 f"INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608 - our column names
@@ -273,7 +207,7 @@ class SqliteStore:
         """A replay: the quarantined result of this id is replaced, in place, and `alias`
         (the id of the fixed input) recorded as the same ticket. False when the id holds no
         quarantined result (triaged meanwhile, or never seen)."""
-        row = _ticket_row(result, keys, now)
+        row = ticket_row(result, keys, now)
         del row["id"]
         with self._write() as db:
             if alias and alias != result.id:
@@ -298,14 +232,14 @@ class SqliteStore:
         return int(str(self._read("SELECT count(*) FROM tickets")[0][0]))
 
     def count_since(self, since: datetime) -> int:
-        rows = self._read("SELECT count(*) FROM tickets WHERE created_at >= ?", (_utc(since),))
+        rows = self._read("SELECT count(*) FROM tickets WHERE created_at >= ?", (utc(since),))
         return int(str(rows[0][0]))
 
     def spent_total(self, since: datetime, until: datetime) -> float:
         """Every tier's booked cost in [since, until)."""
         rows = self._read(
             "SELECT coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ?",
-            (_utc(since), _utc(until)),
+            (utc(since), utc(until)),
         )
         return float(str(rows[0][0]))
 
@@ -321,14 +255,14 @@ class SqliteStore:
                 "INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(source) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at",
-                (source, value, _utc(now)),
+                (source, value, utc(now)),
             )
 
     # -- ledger -------------------------------------------------------------------------
 
     def book(self, entry: LedgerEntry) -> None:
         with self._write() as db:
-            _insert_ledger(db, entry)
+            insert_ledger(db, entry)
 
     def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
         rows = self._read(
@@ -346,7 +280,7 @@ class SqliteStore:
 
     def spent(self, tier: str, since: datetime, until: datetime) -> float:
         """Booked cost of a tier in [since, until), plus what is reserved and not settled."""
-        rows = self._read(_SPENT_SQL, (tier, _utc(since), _utc(until), tier))
+        rows = self._read(_SPENT_SQL, (tier, utc(since), utc(until), tier))
         return float(str(rows[0][0]))
 
     def reserve(
@@ -361,12 +295,12 @@ class SqliteStore:
     ) -> int | None:
         """Hold `usd` against the budget, atomically: None when it does not fit."""
         with self._write() as db:
-            spent = db.execute(_SPENT_SQL, (tier, _utc(since), _utc(until), tier)).fetchone()[0]
+            spent = db.execute(_SPENT_SQL, (tier, utc(since), utc(until), tier)).fetchone()[0]
             if spent + usd > budget + 1e-12:
                 return None
             cursor = db.execute(
                 "INSERT INTO reservations (tier, ticket_id, usd, at) VALUES (?, ?, ?, ?)",
-                (tier, ticket_id, usd, _utc(now)),
+                (tier, ticket_id, usd, utc(now)),
             )
             return int(cursor.lastrowid or 0)
 
@@ -375,7 +309,7 @@ class SqliteStore:
         with self._write() as db:
             db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
             for entry in entries:
-                _insert_ledger(db, entry)
+                insert_ledger(db, entry)
 
     # -- answer cache -------------------------------------------------------------------
 
@@ -383,7 +317,7 @@ class SqliteStore:
         with self._write() as db:
             row = db.execute(
                 "SELECT answer FROM answer_cache WHERE key = ? AND scope = ? AND created_at >= ?",
-                (key, scope, _utc(since)),
+                (key, scope, utc(since)),
             ).fetchone()
             if row is None:
                 return None
@@ -394,7 +328,7 @@ class SqliteStore:
         """cache_get without counting the hit (for read-only use)."""
         rows = self._read(
             "SELECT answer FROM answer_cache WHERE key = ? AND scope = ? AND created_at >= ?",
-            (key, scope, _utc(since)),
+            (key, scope, utc(since)),
         )
         return str(rows[0][0]) if rows else None
 
@@ -404,16 +338,10 @@ class SqliteStore:
                 "INSERT INTO answer_cache (key, scope, answer, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET scope = excluded.scope,"
                 " answer = excluded.answer, created_at = excluded.created_at",
-                (key, scope, answer, _utc(now)),
+                (key, scope, answer, utc(now)),
             )
 
     # -- reports --------------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction for a module that keeps its own tables (triage.delivery)."""
-        with self._write() as db:
-            yield db
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Read-only SQL for the reports (triage.reporting builds the queries)."""
@@ -428,7 +356,7 @@ class SqliteStore:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO jobs_done (kind, period, at) VALUES (?, ?, ?)",
-                (kind, period, _utc(now)),
+                (kind, period, utc(now)),
             )
             return cursor.rowcount == 1
 
@@ -442,61 +370,23 @@ class SqliteStore:
             self._db.close()
 
 
-def _ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, object]:
-    """The tickets table's columns for one result (column names are ours, never input)."""
-    return {
-        "id": result.id,
-        "source": result.source,
-        "source_ref": result.source_ref,
-        "message_id": result.message_id,
-        "content_key": keys.content_key,
-        "sender": result.sender,
-        "received_at": _utc(result.received_at),
-        "created_at": _utc(now),
-        "status": result.status,
-        "status_reason": result.status_reason,
-        "duplicate_of": result.duplicate_of,
-        "category": result.category,
-        "priority": result.priority,
-        "risk": result.risk,
-        "sensitivity": result.sensitivity.level,
-        "tier": result.route.tier,
-        "workflow": result.workflow,
-        "cost_usd": result.cost.usd,
-        "result": result.to_json(),
-    }
+def _read_only_uri(path: Path | str) -> str:
+    """Reading must leave no trace: SQLite opening a WAL store read-only makes its -wal and
+    -shm files when they are missing (owned by whoever reads: root's would lock the service
+    user out). They are missing only when no one has the store open, and then every page is
+    in the main file, which `immutable` reads without them."""
+    location = quote(str(Path(path).absolute()))
+    if Path(f"{path}-shm").exists():
+        return f"file:{location}?mode=ro"
+    return f"file:{location}?mode=ro&immutable=1"
 
 
-def _insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:
-    db.execute(
-        "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template, template_version,"
-        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            _utc(entry.at),
-            entry.ticket_id,
-            entry.workflow,
-            entry.tier,
-            entry.model,
-            entry.template,
-            entry.template_version,
-            entry.tokens_in,
-            entry.tokens_out,
-            entry.cached_tokens,
-            entry.seconds,
-            entry.usd,
-            entry.baseline_usd,
-            entry.outcome,
-        ),
-    )
-
-
-def utc_text(moment: datetime) -> str:
-    """How moments are stored: UTC ISO 8601, sortable as text."""
-    return _utc(moment)
-
-
-def _utc(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime reached the store")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+def _file_identity(path: Path | str) -> tuple[int, int] | None:
+    """(device, inode) of a store file; None for an in-memory store or a missing file."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        return None
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino

@@ -126,7 +126,7 @@ class DeliveryQueue:
 
     def done(self, keys: Iterable[str], now: datetime) -> None:
         """Accepted by the destination: the payload is dropped, the facts kept."""
-        with self._store.transaction() as db:
+        with self._store.writing() as db:
             db.executemany(
                 "UPDATE deliveries SET state = 'done', payload = NULL, attempts = attempts + 1,"
                 " done_at = ?, last_error = NULL WHERE key = ? AND state = 'pending'",
@@ -134,7 +134,7 @@ class DeliveryQueue:
             )
 
     def retry(self, key: str, error: str, at: datetime) -> None:
-        with self._store.transaction() as db:
+        with self._store.writing() as db:
             db.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_at = ?"
                 " WHERE key = ? AND state = 'pending'",
@@ -143,7 +143,7 @@ class DeliveryQueue:
 
     def quarantine(self, key: str, reason: str, now: datetime) -> None:
         """Refused for good: kept with the reason and the payload, for a person to look at."""
-        with self._store.transaction() as db:
+        with self._store.writing() as db:
             db.execute(
                 "UPDATE deliveries SET state = 'quarantined', attempts = attempts + 1,"
                 " last_error = ?, done_at = ? WHERE key = ?",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from triage.rules.extract import Fields, extract_fields
-from triage.rules.keywords import CompiledRule, apply_rules, index_fields
+from triage.rules.keywords import CompiledRule, Hit, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
 from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
@@ -29,10 +29,29 @@ class RulesVerdict:
     fields: Fields
     log_slice: str | None
     summary: str
+    # What the admin's rules added (all optional):
+    hits: tuple[Hit, ...] = ()  # each rule that fired, on which field, with the matched words
+    workflow: str | None = None  # where cost is booked; None: the category
+    team: str | None = None  # the team a rule assigned the ticket to
+    team_rule: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def booked_workflow(self) -> str:
+        return self.workflow or self.category
+
+    def assignment(self) -> dict[str, object] | None:
+        """A rules-assigned team, in the result's `assignment` shape (CONTRACT.md)."""
+        if self.team is None:
+            return None
+        return {"team": self.team, "probability": 1.0, "tier": "rules", "model": None}
 
 
-def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: int) -> RulesVerdict:
-    indexes = index_fields(ticket)
+def evaluate(
+    ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: int, source: str = ""
+) -> RulesVerdict:
+    """`source` is where the input came from (RawInput.source), for rules that look at it."""
+    indexes = index_fields(ticket, source)
     match = apply_rules(rules, indexes)
     log_slice = slice_logs(ticket.logs, log_slice_lines)
     texts = {"subject": ticket.subject, "body": ticket.body}
@@ -54,6 +73,11 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
         fields=extract_fields((ticket.subject, ticket.body, log_slice or ""), ticket.requester),
         log_slice=log_slice,
         summary=scrub(summarise(ticket), RESTRICTING),
+        hits=match.hits,
+        workflow=match.workflow,
+        team=match.team,
+        team_rule=match.team_rule,
+        tags=match.tags,
     )
 
 

@@ -274,7 +274,7 @@ class Tiers:
             summary=merged.summary,
             fields=merged.fields,
             escalate=answer.escalate,
-            workflow=merged.category,
+            workflow=case.verdict.workflow or merged.category,  # a rule's workflow stands
             route=Route(tier=tier, reason=f"{tier}: {merged.note}", attempts=attempts),
         )
 
