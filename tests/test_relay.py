@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import mail
+from tests.conftest import mail, raw
 from tests.servers import LOGIN, Inbox, make_ca, smtp_server
 from triage.delivery.mail import split_message
 from triage.delivery.queue import quarantined
@@ -283,3 +283,16 @@ def test_the_sender_thread_delivers_soon_after_a_commit(harness_for):
             time.sleep(0.05)
         relay.service.stop()
     assert len(inbox.messages) == 1
+
+
+def test_a_forged_x_triage_id_never_hides_a_real_ticket(make_settings, store, clock):
+    from triage.compose import build_pipeline
+
+    pipeline = build_pipeline(make_settings(), store, None, clock)
+    forged = mail(
+        "Ransomware: all my files are encrypted",
+        "A ransom note is on my screen and the files end in .locked",
+        headers="X-Triage-Id: t-0123456789abcdef0123",
+    )
+    result = pipeline.handle(raw(forged)).result
+    assert result.status == "triaged" and result.risk == "high"

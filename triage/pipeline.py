@@ -26,7 +26,7 @@ from triage.records import Outcome, Prepared, TicketKeys
 from triage.redaction import clean_result
 from triage.result import Result
 from triage.rules import evaluate
-from triage.rules.automated import detect_automated
+from triage.rules.automated import detect_automated, relayed_id
 from triage.rules.dedup import content_key
 from triage.rules.keywords import CompiledRule
 from triage.ticket import RawInput
@@ -215,7 +215,7 @@ class Pipeline:
             return quarantined(raw, reason), TicketKeys(content_key=None)
 
     def _decide(self, case: Case, prepared: Prepared | None) -> Result:
-        automated = detect_automated(case.ticket)
+        automated = detect_automated(case.ticket) or self._relayed_loop(case)
         if automated:
             # Not a request: no category to work on, nothing to prioritise.
             return case.base.revised(
@@ -231,6 +231,15 @@ class Pipeline:
                 status="duplicate", status_reason=why, duplicate_of=duplicate_of
             )
         return self._tiers.refine(case, prepared, withheld=self._sender_flood(case))
+
+    def _relayed_loop(self, case: Case) -> str | None:
+        """A mail the relay sent, come back round: its X-Triage-Id names a ticket of ours."""
+        ticket_id = relayed_id(case.ticket)
+        if ticket_id is None or ticket_id == case.raw.id:
+            return None
+        if self._store.get_result(ticket_id) is None:
+            return None  # a forged header: triaged like any other mail
+        return f"loop: relayed by triage before as {ticket_id} (X-Triage-Id)"
 
     def _sender_flood(self, case: Case) -> str | None:
         """A sender mailing more than the hourly limit (a mail loop, a web form, an alert

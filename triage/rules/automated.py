@@ -11,7 +11,6 @@ from triage.ticket import Ticket
 
 # RFC 5321 section 6.3: more than this many Received: fields means the mail is looping.
 MAX_HOPS = 30
-_OUR_ID = re.compile(r"^\s*t-[0-9a-f]{20}\s*$")
 _DAEMON_SENDER = re.compile(r"^(mailer-daemon|post_?master|mail-daemon|mailerdaemon)@", re.I)
 _DAEMON_NAME = re.compile(r"mail(er)?[ -]?(delivery)?[ -]?(daemon|subsystem)|postmaster", re.I)
 _AUTOREPLY_SUBJECT = re.compile(
@@ -60,8 +59,6 @@ def detect_automated(ticket: Ticket) -> str | None:
         return f"loop: more than {MAX_HOPS} Received: hops"
     if ticket.header("x-loop") is not None:
         return "loop: X-Loop header"
-    if _OUR_ID.match(ticket.header("x-triage-id") or ""):  # relayed by us, come back round
-        return "loop: relayed by triage before (X-Triage-Id)"
     if _BOUNCE_SUBJECT.match(ticket.subject):
         return "bounce: delivery failure subject"
     if _AUTOREPLY_SUBJECT.match(ticket.subject):
@@ -75,3 +72,14 @@ def detect_automated(ticket: Ticket) -> str | None:
 def _parameter(header: str, name: str) -> str | None:
     match = re.search(rf"{name}\s*=\s*\"?([\w.-]+)", header, re.I)
     return match.group(1).lower() if match else None
+
+
+def relayed_id(ticket: Ticket) -> str | None:
+    """The ticket id in an X-Triage-Id header (what the relay adds to every mail it sends);
+    a loop only when that ticket is ours (the pipeline looks it up): anyone can write the
+    header, and a forged one must not hide a real ticket."""
+    match = _OUR_ID.match(ticket.header("x-triage-id") or "")
+    return match.group(1) if match else None
+
+
+_OUR_ID = re.compile(r"^\s*(t-[0-9a-f]{20})\s*$")
