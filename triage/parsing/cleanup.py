@@ -59,9 +59,23 @@ _DISCLAIMER = re.compile(
     r"""(?isx)
         (confidential|vertraulich|confidentiel|confidencial|privileged)
         .{0,300}
-        (intended|bestimmt|destinataire|destinatario|addressee|empfänger)
+        (intended|bestimmt|destinataire|destinatario|addressee|adressat|empfänger)
       | (received|erhalten|reçu|recibido)\s.{0,40}(in\serror|irrtümlich|par\serreur|por\serror)
+      | (irrtümlich|fälschlicherweise|versehentlich)\s.{0,40}erhalten
     """
+)
+# One-line antivirus stamps ("scanned for viruses", Avast's "Virus-free"): words like "virus"
+# and "malware" in them are no report of an infection.
+_AV_FOOTER = re.compile(
+    r"""(?imx)^[^\w\n]*(?:
+        (?=[^\n]*\b(?:scanned|checked|swept|geprüft|überprüft|gescannt|vérifié|analysé
+                     |comprobado|analizado|revisado|escaneado)\b)
+        (?:this|diese[rs]?|ce|cette|este|esta)\s+(?:e-?mail|message|mail|nachricht|courriel
+           |correo(?:\s+electr[oó]nico)?|mensaje)\b[^\n]{0,120}?
+        (?:virus|viruses|viren|malware|anti-?virus|avast|avg)
+      | virus[- ]?free\b
+      | no\svirus\sfound\b
+    )[^\n]*\n?"""
 )
 
 
@@ -78,8 +92,13 @@ _DISCLAIMER_WORDS = (
 
 
 def strip_disclaimers(text: str) -> str:
-    """Drop legal-disclaimer paragraphs: boilerplate whose words would trip the keyword rules."""
-    if not any(word in text.lower() for word in _DISCLAIMER_WORDS):
+    """Drop legal-disclaimer paragraphs and antivirus stamps: boilerplate whose words would
+    trip the keyword rules."""
+    lower = text.lower()
+    if "vir" in lower:
+        text = _AV_FOOTER.sub("", text)
+        lower = text.lower()
+    if not any(word in lower for word in _DISCLAIMER_WORDS):
         return text  # the common case: nothing to look for, no regular expression run
     paragraphs = re.split(r"\n\s*\n", text)
     kept = [p for p in paragraphs if len(p) < 40 or not _is_disclaimer(p)]
