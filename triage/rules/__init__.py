@@ -7,14 +7,19 @@ from dataclasses import dataclass
 from typing import cast
 
 from triage.rules.extract import Fields, extract_fields
+from triage.rules.falsealarm import without_false_alarms
+from triage.rules.forward import reported_phishing
 from triage.rules.keywords import CompiledRule, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
+from triage.rules.scope import monitoring_alert, outage
 from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
+from triage.rules.symptoms import incidents
 from triage.rules.text import TextIndex
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
 _SUMMARY_CHARS = 240
+SECURITY_INCIDENT = "security incident"  # how the reasons of security incidents begin
 
 
 @dataclass(frozen=True)
@@ -38,14 +43,22 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
     texts = {"subject": ticket.subject, "body": ticket.body}
     if log_slice:
         texts["log_slice"] = log_slice
+    if ticket.forwarded:
+        texts["forwarded"] = ticket.forwarded  # a forwarded mail's own tags count
     sensitivity = scan(texts)
     words = TextIndex.combined(indexes["subject"], indexes["body"])
-    risk, reasons = assess_risk(words, sensitivity, match.risk, match.matched)
-    category: Category = match.category or _hint_category(ticket) or "other"
+    risk, reasons = assess_risk(
+        without_false_alarms(words), sensitivity, match.risk, match.matched, detect(ticket, words)
+    )
+    incident = any(reason.startswith(SECURITY_INCIDENT) for reason in reasons)
+    category: Category = (
+        "security" if incident else match.category or _hint_category(ticket) or "other"
+    )
     stated = _most_urgent(match.priority, _hint_priority(ticket))
     return RulesVerdict(
         category=category,
-        category_confident=match.category is not None and match.category_in_subject,
+        category_confident=incident
+        or (match.category is not None and match.category_in_subject),
         priority=priority_for(risk, stated),
         risk=risk,
         risk_reasons=reasons,
@@ -55,6 +68,19 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
         log_slice=log_slice,
         summary=scrub(summarise(ticket), RESTRICTING),
     )
+
+
+def detect(ticket: Ticket, words: TextIndex) -> tuple[str, ...]:
+    """High-risk findings beyond keywords: incidents told by their symptoms, outages told by
+    their scope or by a monitoring alert, and phishing reported by forwarding."""
+    signals = without_false_alarms(words)
+    found = [
+        *incidents(signals),
+        reported_phishing(words, ticket.forwarded),
+        monitoring_alert(ticket.subject, ticket.body),
+        outage(signals),
+    ]
+    return tuple(reason for reason in found if reason)
 
 
 def summarise(ticket: Ticket) -> str:

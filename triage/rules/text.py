@@ -69,6 +69,10 @@ class Terms:
     def __bool__(self) -> bool:
         return bool(self._terms)
 
+    @property
+    def entries(self) -> list[str]:
+        return [entry for entry, _, _, _ in self._terms]
+
     def find(self, index: TextIndex, first_only: bool = False) -> list[str]:
         """The entries found in the text, in the order they were given."""
         words = index.cased_set if self.case_sensitive else index.lower_set

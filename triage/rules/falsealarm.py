@@ -1,0 +1,68 @@
+"""Threat words that report no threat: "how do I report phishing?", the "Phishing & Ransomware
+Awareness" course, a customer's mail held in quarantine "as phishing", a site the proxy
+blocks as "malicious", an antivirus licence to renew. Such sentences are taken out of the text
+the incident signals read, unless the sentence also tells of something done (clicked, opened,
+typed, infected)."""
+
+from __future__ import annotations
+
+import re
+
+from triage.rules.concepts import concept
+from triage.rules.text import TextIndex
+
+_THREAT = concept(
+    "a threat word",
+    [
+        "phish*", "malware", "virus", "viruses", "viren", "ransomware", "trojan*", "spyware",
+        "malicious", "malveillant", "malveillante", "malicioso", "maliciosa", "schadsoftware",
+        "hameçonnage", "rançongiciel", "suspicious", "verdächtig*", "sospechoso", "hacked",
+        "antivirus", "anti virus",
+    ],
+)  # fmt: skip
+_FRAME = concept(
+    "a frame that is no incident",
+    [
+        # how to report
+        "how do i report", "how do we report", "how should i report", "how to report",
+        "way to report", "report phish", "report button", "report message", "report it",
+        "report them", "forward them", "wie melde", "melden wir", "comment signaler",
+        "cómo reporto", "cómo informar", "cómo denunciar", "como reporto",
+        # training
+        "training", "course", "awareness", "module", "e learning", "learning portal",
+        "webinar", "quiz", "simulation", "schulung", "kurs", "sensibilisierung", "formation",
+        "sensibilisation", "formación", "curso", "concienciación",
+        # a filter that caught something harmless
+        "quarantine", "quarantäne", "quarantaine", "cuarentena", "flagged as", "marked as",
+        "classified as", "detected as", "whitelist", "allowlist", "false positive",
+        "spam folder", "junk", "fälschlich", "faux positif", "falso positivo", "proxy",
+        "web filter", "webfilter", "unblock", "débloquer", "desbloquear", "entsperren",
+        # licences
+        "licence", "license", "renewal", "subscription", "seats", "lizenz", "verlängerung",
+        "renouvellement", "licencia", "renovación",
+    ],
+)  # fmt: skip
+_DONE = concept(
+    "something was done",
+    [
+        "clicked", "opened", "entered", "typed", "infected", "encrypted", "downloaded",
+        "installed", "geklickt", "geöffnet", "eingegeben", "infiziert", "verschlüsselt",
+        "cliqué", "ouvert", "saisi", "infecté", "chiffré", "pinché", "abrí", "introduje",
+        "infectado", "cifrado",
+    ],
+)  # fmt: skip
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def without_false_alarms(index: TextIndex) -> TextIndex:
+    """The text without its sentences that name a threat in a frame that is no incident;
+    the same index when there are none (the common case costs two word look-ups)."""
+    if not (_THREAT.found(index) and _FRAME.found(index)):
+        return index
+    kept = []
+    for sentence in _SENTENCE.split(index.text):
+        words = TextIndex(sentence)
+        if _THREAT.found(words) and _FRAME.found(words) and not _DONE.found(words):
+            continue
+        kept.append(sentence)
+    return TextIndex("\n".join(kept))

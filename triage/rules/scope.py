@@ -1,0 +1,153 @@
+"""How many people a failure stops: an outage of many ("nobody in the office can reach X",
+"the whole team lost VPN", a monitoring alert that a host is DOWN) is high risk; one device
+nobody can use ("the printer on the 3rd floor is offline") is not an outage of many."""
+
+from __future__ import annotations
+
+import re
+
+from triage.rules.concepts import concept
+from triage.rules.text import TextIndex
+
+_W = r"(?:[\w'’:.,-]+\s+)"  # one word and the space after it
+
+# "nobody ... can reach", "kann ... niemand ... anmelden": no one of a group gets to a service.
+_NOBODY = (
+    r"(?:nobody|no\s+one|no-one|none\s+of\s+(?:us|them|my|our|the)\b[\w\s]{0,20}?"
+    r"|niemand|keiner|personne|nadie|ninguno|ninguna)"
+)
+_ACCESS = (
+    r"(?:log\w*|sign\w*|connect\w*|access\w*|reach\w*|print\w*|work\w*|open\w*|sav\w*"
+    r"|receiv\w*|send\w*|use|get\s+(?:in|into|on|to)|load\w*|quote|internet|network|vpn|wi-?fi"
+    r"|e-?mails?|anmeld\w*|einlogg\w*|druck\w*|arbeit\w*|zugreif\w*|zugriff\w*|erreich\w*"
+    r"|verbind\w*|öffn\w*|speicher\w*|rein|mehr\s+auf|ins|accéder|accède\w*|acced\w*"
+    r"|imprim\w*|travaill\w*|ouvrir|recevoir|entrar|conect\w*|conexi[oó]n|trabaj\w*|abrir"
+    r"|recib\w*|red)"
+)
+_NOBODY_GETS_IN = re.compile(
+    rf"\b{_NOBODY}\b\s+{_W}{{0,10}}?{_ACCESS}\b"
+    rf"|\b(?:kann|können|konnte|kommt|kommen|hat|peut|puede|pueden|tiene)\s+{_W}{{0,6}}?"
+    rf"{_NOBODY}\b\s+{_W}{{0,5}}?{_ACCESS}\b",
+    re.IGNORECASE,
+)
+# "the whole sales team", "all 40 of us", "ca. 60 Leute", "une quarantaine de personnes"
+_MANY = re.compile(
+    r"\b(?:whole|entire|complete|ganze[nrs]?|gesamte[nrs]?|komplette[nrs]?|toute?s?|toda|todo)"
+    r"\s+(?:[\w'’-]+\s+){0,2}?(?:team|office|floor|department|dept|site|building|company"
+    r"|branch|warehouse|plant|location|staff|organi[sz]ation|sales|finance|abteilung|büro"
+    r"|etage|standort|firma|werk|logistik|buchhaltung|équipe|bureau|étage|agence|site"
+    r"|entreprise|oficina|planta|empresa|equipo|departamento|edificio|sede)\b"
+    r"|\b(?:everyone|everybody|all\s+of\s+us|all\s+(?:the\s+)?(?:users|staff|employees"
+    r"|colleagues)|tout\s+le\s+monde|todo\s+el\s+mundo|todos\s+(?:los\s+usuarios|nosotros)"
+    r"|alle\s+(?:mitarbeiter|kollegen|benutzer|kolleginnen))\b"
+    r"|\b(?:[5-9]|\d{2,4})\w*\s+(?:of\s+us|people|users|colleagues|staff|employees|personnes"
+    r"|personas|leute|personen|mitarbeiter\w*|kollegen|usuarios|utilisateurs|empleados)\b"
+    r"|\b(?:dizaine|quinzaine|vingtaine|trentaine|quarantaine|cinquantaine|dozens?)\s+"
+    r"(?:de\s+|of\s+)?(?:personnes|people|collègues|users)\b",
+    re.IGNORECASE,
+)
+_FAILURE = concept(
+    "a failure",
+    [
+        "down", "outage", "offline", "not working", "doesn't work", "stopped working",
+        "can't", "cannot", "cant", "unable", "no access", "not reachable", "unreachable",
+        "lost", "no connection", "not receiving", "no vpn", "no internet", "no network",
+        "no email", "fails", "failing", "failed", "ausgefallen", "ausfall", "geht nicht",
+        "funktioniert nicht", "nicht erreichbar", "keine verbindung", "kein zugriff",
+        "störung", "panne", "hors service", "ne fonctionne", "impossible", "n'arrive",
+        "coupé", "caído", "caída", "no funciona", "sin conexión", "sin acceso", "sin internet",
+        "no podemos", "no pueden", "not found", "nicht gefunden", "introuvable",
+        "no se encuentra", "not available", "nicht verfügbar", "indisponible",
+        "no disponible", "red x", "gone", "weg", "disappeared", "verschwunden", "disparu",
+        "desaparecido",
+    ],
+)  # fmt: skip
+# One device, not a service: "THIS printer", "the projector in room 2".
+_ONE_DEVICE = re.compile(
+    r"\b(?:this|that|the|one|a|my|our|dieser|diesen|der|den|ce|cette|la|le|el|este|esta)\s+"
+    r"(?:[\w.-]+\s+){0,2}?(?:printer|drucker|imprimante|impresora|projector|beamer|projecteur"
+    r"|proyector|scanner|copier|kopierer|screen|tv|monitor|device|gerät|mfp|plotter)\b",
+    re.IGNORECASE,
+)
+_SERVICE = concept(
+    "a shared service",
+    [
+        "server", "servers", "queue", "print server", "all printers", "all the printers",
+        "every printer", "printers", "alle drucker", "druckserver", "toutes les imprimantes",
+        "todas las impresoras", "serveur", "servidor",
+    ],
+)  # fmt: skip
+# A shared resource failing and others affected too: the first signs of an outage.
+_SHARED = concept(
+    "a shared resource",
+    [
+        "file server", "fileserver", "server", "share", "network drive", "network path",
+        "network location", "laufwerk", "laufwerke", "netzlaufwerk", "serveur",
+        "lecteur réseau", "unidad de red", "servidor",
+    ],
+    r"\b[A-Z]:\s*(?:drive|laufwerk)|\b(?:laufwerk|drive)\s+[A-Z]:",
+)  # fmt: skip
+_OTHERS_TOO = concept(
+    "others affected too",
+    [
+        "anyone else", "anybody else", "others too", "colleagues too", "same problem",
+        "same issue", "same thing", "same error", "also affected",
+        "kollegen auch", "auch betroffen", "andere auch", "bei allen", "mes collègues aussi",
+        "d'autres collègues", "mis compañeros también", "a todos",
+    ],
+)  # fmt: skip
+
+
+def outage(index: TextIndex) -> str | None:
+    """Why the ticket is an outage of many people, or None."""
+    text = index.text
+    single = _ONE_DEVICE.search(text) is not None and not _SERVICE.found(index)
+    if single:
+        return None
+    if _NOBODY_GETS_IN.search(text):
+        return "outage affecting many users: nobody in a group can work or connect"
+    if _MANY.search(text) and _FAILURE.found(index):
+        return "outage affecting many users: a whole group is affected"
+    if _SHARED.found(index) and _FAILURE.found(index) and _OTHERS_TOO.found(index):
+        return "outage affecting many users: a shared resource fails for others too"
+    return None
+
+
+# --- monitoring alerts (Nagios, Icinga, Zabbix, PRTG, Alertmanager, Grafana) ------------------
+
+_ALERT_FIELD = re.compile(
+    r"^\s*(?:Notification\s+Type|Host(?:name)?|Service|State|Status|Sensor|Device|Trigger"
+    r"(?:\s+status)?|Severity|Problem|Event|Alert(?:name)?|Info|Address|Last\s+value"
+    r"|Current\s+state|Check)\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ALERT_SUBJECT = re.compile(
+    r"^\s*(?:\*\*\s*)?(?:PROBLEM|CRITICAL|ALERT|FIRING|ALARM)\s*(?:[:\]-]|Service|Host)"
+    r"|^\s*\[(?:PRTG|FIRING[:\d]*|Alerting|ALERT|CRITICAL|Zabbix|Nagios|Icinga|Checkmk)\]"
+    r"|^\s*Problem(?:\s+started)?\s*:"
+    r"|\bis\s+(?:DOWN|UNREACHABLE|CRITICAL)\b"
+)
+_BAD_STATE = re.compile(
+    r"\b(?:DOWN|Down|CRITICAL|Critical|UNREACHABLE|Unreachable|PROBLEM|FAILED|Disaster|FIRING)\b"
+)
+_RECOVERED = re.compile(r"\b(?:RECOVERY|RESOLVED|Resolved|OK|UP|Up)\b\s*(?:[:\]*-]|$)")
+
+
+def monitoring_alert(subject: str, body: str) -> str | None:
+    """Why this mail is a monitoring system's alert that something is down, or None."""
+    fields = _ALERT_FIELD.findall(body[:4000])
+    if len(fields) < 2 and not _ALERT_SUBJECT.search(subject):
+        return None
+    if _RECOVERED.search(subject) and not _BAD_STATE.search(subject):
+        return None
+    states = "\n".join(
+        line for line in body[:4000].splitlines() if _ALERT_FIELD.match(line)
+    )
+    if not (_BAD_STATE.search(subject) or _BAD_STATE.search(states)):
+        return None
+    return "monitoring alert: a host or service is down"
+
+
+def is_alert_shaped(subject: str, body: str) -> bool:
+    """A monitoring system's notification (down or recovered): a ticket, not an auto-reply."""
+    return bool(_ALERT_SUBJECT.search(subject)) or len(_ALERT_FIELD.findall(body[:4000])) >= 3
