@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from typing import cast
 
 from triage.rules.extract import Fields, extract_fields
-from triage.rules.falsealarm import without_false_alarms
 from triage.rules.forward import reported_phishing
 from triage.rules.keywords import CompiledRule, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
-from triage.rules.scope import monitoring_alert, outage
+from triage.rules.scope import monitoring_alert
 from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
-from triage.rules.symptoms import incidents
 from triage.rules.text import TextIndex
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
@@ -48,7 +46,7 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
     sensitivity = scan(texts)
     words = TextIndex.combined(indexes["subject"], indexes["body"])
     risk, reasons = assess_risk(
-        without_false_alarms(words), sensitivity, match.risk, match.matched, detect(ticket, words)
+        words, sensitivity, match.risk, match.matched, detect(ticket, words)
     )
     incident = any(reason.startswith(SECURITY_INCIDENT) for reason in reasons)
     category: Category = (
@@ -57,8 +55,7 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
     stated = _most_urgent(match.priority, _hint_priority(ticket))
     return RulesVerdict(
         category=category,
-        category_confident=incident
-        or (match.category is not None and match.category_in_subject),
+        category_confident=incident or (match.category is not None and match.category_in_subject),
         priority=priority_for(risk, stated),
         risk=risk,
         risk_reasons=reasons,
@@ -71,15 +68,12 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
 
 
 def detect(ticket: Ticket, words: TextIndex) -> tuple[str, ...]:
-    """High-risk findings beyond keywords: incidents told by their symptoms, outages told by
-    their scope or by a monitoring alert, and phishing reported by forwarding."""
-    signals = without_false_alarms(words)
-    found = [
-        *incidents(signals),
+    """High-risk findings beyond the requester's words: phishing reported by forwarding, and
+    a monitoring system's alert that something is down."""
+    found = (
         reported_phishing(words, ticket.forwarded),
         monitoring_alert(ticket.subject, ticket.body),
-        outage(signals),
-    ]
+    )
     return tuple(reason for reason in found if reason)
 
 

@@ -37,4 +37,3 @@ class Cooccurrence:
 
     def found(self, index: TextIndex) -> bool:
         return all(part.found(index) for part in self.all_of)
-

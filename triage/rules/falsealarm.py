@@ -17,7 +17,7 @@ _THREAT = concept(
         "phish*", "malware", "virus", "viruses", "viren", "ransomware", "trojan*", "spyware",
         "malicious", "malveillant", "malveillante", "malicioso", "maliciosa", "schadsoftware",
         "hameçonnage", "rançongiciel", "suspicious", "verdächtig*", "sospechoso", "hacked",
-        "antivirus", "anti virus",
+        "antivirus", "anti virus", "outage", "ausfall", "panne", "downtime",
     ],
 )  # fmt: skip
 _FRAME = concept(
@@ -37,6 +37,15 @@ _FRAME = concept(
         "classified as", "detected as", "whitelist", "allowlist", "false positive",
         "spam folder", "junk", "fälschlich", "faux positif", "falso positivo", "proxy",
         "web filter", "webfilter", "unblock", "débloquer", "desbloquear", "entsperren",
+        # liability footers: "rely on your own virus checkers", "free of viruses"
+        "virus checkers", "virus checker", "virus check", "free of viruses",
+        "free from viruses", "virus transmitted", "liability", "no responsibility",
+        "haftung", "responsabilité", "responsabilidad", "intended recipient", "proprietary",
+        "disclaimer", "addressee", "protect against", "precautions", "empfänger",
+        "destinataire", "destinatario",
+        # planned work
+        "planned", "scheduled", "maintenance", "maintenance window", "wartung", "geplant",
+        "geplante", "prévue", "programmée", "mantenimiento", "programado", "programada",
         # licences
         "licence", "license", "renewal", "subscription", "seats", "lizenz", "verlängerung",
         "renouvellement", "licencia", "renovación",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from triage.rules.falsealarm import without_false_alarms
 from triage.rules.keywords import RISK_ORDER
+from triage.rules.scope import outage
 from triage.rules.sensitivity import CARD, CREDENTIAL, Sensitivity
+from triage.rules.symptoms import incidents
 from triage.rules.text import Terms, TextIndex
 from triage.ticket import Priority, Risk
 
@@ -230,10 +233,14 @@ def assess_risk(
     rule_names: tuple[str, ...],
     high_reasons: tuple[str, ...] = (),
 ) -> tuple[Risk, tuple[str, ...]]:
-    """Risk from the words, the sensitive data found, the rules and what the incident detectors
-    found (`high_reasons`: symptoms, scope, a reported forward); never below a rule's."""
+    """Risk from the words (keywords, symptoms of incidents, the scope of an outage; threat words
+    that report no threat left out), the sensitive data found, the rules, and `high_reasons`
+    found beyond the words (a reported forward, a monitoring alert); never below a rule's."""
+    index = without_false_alarms(index)
     reasons: list[str] = [signal.reason for signal in _HIGH if signal.found(index)]
-    reasons.extend(reason for reason in high_reasons if reason not in reasons)
+    scope = outage(index)
+    found = [*incidents(index), *([scope] if scope else []), *high_reasons]
+    reasons.extend(reason for reason in found if reason not in reasons)
     risk: Risk = "high" if reasons else "low"
     if CREDENTIAL in sensitivity.tags:
         reasons.append("credential written in the ticket: rotate it")

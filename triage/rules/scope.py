@@ -10,6 +10,10 @@ from triage.rules.concepts import concept
 from triage.rules.text import TextIndex
 
 _W = r"(?:[\w'’:.,-]+\s+)"  # one word and the space after it
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# "a shared resource fails, anyone else?" reads as the first sign of an outage in a short
+# report; in a long text those words are too far apart to belong together.
+_SHORT_WORDS = 200
 
 # "nobody ... can reach", "kann ... niemand ... anmelden": no one of a group gets to a service.
 _NOBODY = (
@@ -106,11 +110,23 @@ def outage(index: TextIndex) -> str | None:
         return None
     if _NOBODY_GETS_IN.search(text):
         return "outage affecting many users: nobody in a group can work or connect"
-    if _MANY.search(text) and _FAILURE.found(index):
+    if any(_FAILURE.found(TextIndex(sentence)) for sentence in _sentences_with(_MANY, text)):
         return "outage affecting many users: a whole group is affected"
-    if _SHARED.found(index) and _FAILURE.found(index) and _OTHERS_TOO.found(index):
+    if (
+        len(index.words) <= _SHORT_WORDS
+        and _SHARED.found(index)
+        and _FAILURE.found(index)
+        and _OTHERS_TOO.found(index)
+    ):
         return "outage affecting many users: a shared resource fails for others too"
     return None
+
+
+def _sentences_with(pattern: re.Pattern[str], text: str) -> list[str]:
+    """The sentences (or lines) of the text in which the pattern occurs."""
+    if not pattern.search(text):
+        return []
+    return [part for part in _SENTENCE.split(text) if pattern.search(part)]
 
 
 # --- monitoring alerts (Nagios, Icinga, Zabbix, PRTG, Alertmanager, Grafana) ------------------
@@ -140,9 +156,7 @@ def monitoring_alert(subject: str, body: str) -> str | None:
         return None
     if _RECOVERED.search(subject) and not _BAD_STATE.search(subject):
         return None
-    states = "\n".join(
-        line for line in body[:4000].splitlines() if _ALERT_FIELD.match(line)
-    )
+    states = "\n".join(line for line in body[:4000].splitlines() if _ALERT_FIELD.match(line))
     if not (_BAD_STATE.search(subject) or _BAD_STATE.search(states)):
         return None
     return "monitoring alert: a host or service is down"
