@@ -61,6 +61,7 @@ _DONE = concept(
     ],
 )  # fmt: skip
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_ECHO_WORDS = 5
 
 
 def without_false_alarms(index: TextIndex) -> TextIndex:
@@ -68,10 +69,19 @@ def without_false_alarms(index: TextIndex) -> TextIndex:
     the same index when there are none (the common case costs two word look-ups)."""
     if not (_THREAT.found(index) and _FRAME.found(index)):
         return index
-    kept = []
-    for sentence in _SENTENCE.split(index.text):
-        words = TextIndex(sentence)
-        if _THREAT.found(words) and _FRAME.found(words) and not _DONE.found(words):
-            continue
-        kept.append(sentence)
+    sentences = [TextIndex(sentence) for sentence in _SENTENCE.split(index.text)]
+    framed = [
+        _THREAT.found(words) and _FRAME.found(words) and not _DONE.found(words)
+        for words in sentences
+    ]
+    if not any(framed):
+        return index
+    # A short line that only names the threat ("Reporting phishing" as the subject) belongs to
+    # the framed sentences, unless the ticket tells of something done.
+    echo = not _DONE.found(index)
+    kept = [
+        words.text
+        for words, dropped in zip(sentences, framed, strict=True)
+        if not dropped and not (echo and len(words.words) <= _ECHO_WORDS and _THREAT.found(words))
+    ]
     return TextIndex("\n".join(kept))

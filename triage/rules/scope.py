@@ -70,7 +70,8 @@ _FAILURE = concept(
 _ONE_DEVICE = re.compile(
     r"\b(?:this|that|the|one|a|my|our|dieser|diesen|der|den|ce|cette|la|le|el|este|esta)\s+"
     r"(?:[\w.-]+\s+){0,2}?(?:printer|drucker|imprimante|impresora|projector|beamer|projecteur"
-    r"|proyector|scanner|copier|kopierer|screen|tv|monitor|device|gerät|mfp|plotter)\b",
+    r"|proyector|scanner|copier|kopierer|screen|tv|monitor|device|gerät|mfp|plotter)\b"
+    r"(?!\s+(?:app|application|software|server|queue|portal|system))",
     re.IGNORECASE,
 )
 _SERVICE = concept(
@@ -134,7 +135,7 @@ def _sentences_with(pattern: re.Pattern[str], text: str) -> list[str]:
 _ALERT_FIELD = re.compile(
     r"^\s*(?:Notification\s+Type|Host(?:name)?|Service|State|Status|Sensor|Device|Trigger"
     r"(?:\s+status)?|Severity|Problem|Event|Alert(?:name)?|Info|Address|Last\s+value"
-    r"|Current\s+state|Check)\s*:",
+    r"|Current\s+state|Check|Problem\s+name)\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
 _ALERT_SUBJECT = re.compile(
@@ -144,7 +145,9 @@ _ALERT_SUBJECT = re.compile(
     r"|\bis\s+(?:DOWN|UNREACHABLE|CRITICAL)\b"
 )
 _BAD_STATE = re.compile(
-    r"\b(?:DOWN|Down|CRITICAL|Critical|UNREACHABLE|Unreachable|PROBLEM|FAILED|Disaster|FIRING)\b"
+    r"\b(?:down|critical|unreachable|problem|failed|failure|disaster|firing)\b"
+    r"|Severity\s*:\s*(?:high|disaster|critical)",
+    re.IGNORECASE,
 )
 _RECOVERED = re.compile(r"\b(?:RECOVERY|RESOLVED|Resolved|OK|UP|Up)\b\s*(?:[:\]*-]|$)")
 

@@ -79,7 +79,10 @@ _FILES_ALTERED = concept(
         "umbenannt", "renommé", "renommés", "renommée", "renommées", "renombrado",
         "renombrados", "encrypted", "verschlüsselt", "chiffré", "chiffrés", "cifrado",
         "cifrados", "encriptado", "encriptados", "files are locked", "all files are locked",
+        "end in", "ends in", "end with", "ends with", "enden auf", "endet auf",
+        "se terminent par", "terminan en",
     ],
+    r"\.(?:docx?|xlsx?|pptx?|pdf|jpe?g|png|txt|csv|zip)\.[a-z0-9]{3,10}\b",
 )  # fmt: skip
 _DEMAND = concept(
     "a note demanding payment",
@@ -119,7 +122,7 @@ _MFA = concept(
         "push notification*", "approve sign in", "approval request*", "sign in request*",
         "zwei faktor*", "genehmigen", "double authentification", "aprobar", "apruebe",
         "verification code*", "bestätigungscode*", "code de vérification",
-        "código de verificación",
+        "codes de vérification", "código de verificación", "códigos de verificación",
     ],
 )  # fmt: skip
 _NEVER_SENT = concept(
@@ -238,10 +241,12 @@ _RISKY_ATTACHMENT = concept(
     "a risky attachment",
     [
         "zip", "zip datei", "zipped", "macro", "macros", "makro", "makros", "enable content",
-        "enable editing", "inhalt aktivieren", "exe", "iso", "attachment", "anhang",
-        "pièce jointe", "adjunto",
+        "enable editing", "inhalt aktivieren", "exe", "iso", "js", "vbs", "scr",
     ],
 )  # fmt: skip
+_ATTACHMENT = concept(
+    "an attachment", ["attachment", "anhang", "pièce jointe", "adjunto", "attached file"]
+)
 _OPENED = concept(
     "opened",
     [
@@ -413,6 +418,7 @@ INCIDENTS: tuple[Cooccurrence, ...] = (
     _c("found USB stick plugged in", _USB, _FOUND, _PLUGGED),
     _c("suspicious attachment opened", _RISKY_ATTACHMENT, _OPENED, _AFTER_EFFECT),
     _c("suspicious attachment opened", _RISKY_ATTACHMENT, _OPENED, _UNKNOWN_SENDER),
+    _c("suspicious attachment opened", _ATTACHMENT, _OPENED, _UNKNOWN_SENDER),
     _c("payment fraud (bank details changed)", _BANK, _CHANGED, _SUPPLIER_OR_DOUBT),
     _c("payment fraud (gift cards)", _GIFT_CARDS, _BOSS_OR_SECRECY),
     _c("payment fraud (urgent confidential transfer)", _TRANSFER, _URGENT, _SECRECY),
