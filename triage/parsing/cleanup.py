@@ -19,8 +19,8 @@ _REPLY_HEADER = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 # Outlook puts "From: ... Sent: ..." (or its translation) above the original.
-_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s", re.IGNORECASE)
-_OUTLOOK_SENT = re.compile(
+OUTLOOK_FROM = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s", re.IGNORECASE)
+OUTLOOK_SENT = re.compile(
     r"^\s*\*?(?:Sent|Date|Gesendet|Datum|Envoy[ée]|Enviado(?:\s+el)?|Fecha)\s?:", re.IGNORECASE
 )
 _SIGNATURE = re.compile(
@@ -143,8 +143,8 @@ def strip_quotes(text: str) -> str:
             break
         if _SIGNATURE.match(line):
             break
-        if _OUTLOOK_FROM.match(line) and any(
-            _OUTLOOK_SENT.match(following) for following in lines[index + 1 : index + 5]
+        if OUTLOOK_FROM.match(line) and any(
+            OUTLOOK_SENT.match(following) for following in lines[index + 1 : index + 5]
         ):
             break
         if not line.lstrip().startswith(">"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from triage.parsing.cleanup import OUTLOOK_FROM, OUTLOOK_SENT
+
 # Lines that can only start a forwarded mail.
 _FORWARD_MARKER = re.compile(
     r"""^\s*(?:
@@ -30,12 +32,6 @@ _ORIGINAL = re.compile(
       | _{20,}
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
-)
-_FROM_LINE = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s", re.IGNORECASE)
-_HEADER_LINE = re.compile(
-    r"^\s*\*?(?:Sent|Date|Gesendet|Datum|Envoy[ée]|Enviado(?:\s+el)?|Fecha|Inviato"
-    r"|Subject|Betreff|Objet|Asunto|Oggetto)\s?:",
-    re.IGNORECASE,
 )
 # FW:, Fwd:, WG: (de), TR: (fr), RV:/RE: ... (es), ENC: (pt), I: (it), possibly after RE:/AW:.
 _FORWARD_SUBJECT = re.compile(
@@ -62,8 +58,8 @@ def forwarded_text(text: str, subject: str) -> str:
         if not forward:
             continue
         if _ORIGINAL.match(line) or (
-            _FROM_LINE.match(line)
-            and any(_HEADER_LINE.match(after) for after in lines[index + 1 : index + 5])
+            OUTLOOK_FROM.match(line)
+            and any(OUTLOOK_SENT.match(after) for after in lines[index + 1 : index + 5])
         ):
             return "\n".join(lines[index:]).strip()
     return ""
