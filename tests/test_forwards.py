@@ -130,3 +130,13 @@ def test_a_forwarded_ordinary_mail_with_a_request_is_not_phishing():
 
 def test_forwarded_text_is_empty_without_a_forward():
     assert forwarded_text("Printer is jammed.\n\nThanks\nAnn", "Printer") == ""
+
+
+def test_addresses_in_a_quoted_reply_header_and_a_cut_signature_are_tagged():
+    body = (
+        "Any update on this?\n\n-----Original Message-----\nFrom: Ann <ann@example.com>\n"
+        "Sent: Monday, May 5, 2025 9:00 AM\nTo: Helpdesk\nSubject: Access\n\nPlease add me."
+    )
+    ticket = parse_ticket(mail("RE: Access", body), LIMITS)
+    assert "ann@example.com" not in ticket.body and "ann@example.com" in ticket.quoted
+    assert "pii.email" in evaluate(ticket, RULES, 60).sensitivity.tags

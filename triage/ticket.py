@@ -93,6 +93,9 @@ class Ticket:
     # A mail the requester forwarded (inline, or attached as message/rfc822): evidence for the
     # rules (a reported phishing mail) and for the sensitivity scan, never the requester's words.
     forwarded: str = ""
+    # What quote stripping took from the body (a quoted original, a signature): not the
+    # requester's words, but its addresses and numbers count for the sensitivity scan.
+    quoted: str = ""
 
     def header(self, name: str) -> str | None:
         name = name.lower()

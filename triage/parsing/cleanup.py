@@ -113,20 +113,35 @@ def _is_disclaimer(paragraph: str) -> bool:
 def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
     """The requester's words (quotes, signature, disclaimers and pasted logs removed), cut to
     max_chars."""
-    body, logs = split_pasted_logs(strip_disclaimers(strip_quotes(text[: max_chars * 4])))
-    if len(body) > max_chars:
-        cut = len(body) - max_chars
-        body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
+    body, logs, _ = clean_body_parts(text, max_chars)
     return body, logs
 
 
+def clean_body_parts(text: str, max_chars: int) -> tuple[str, list[str], str]:
+    """clean_body, and the quoted original and signature it took away (their header blocks
+    and signatures hold addresses and numbers the sensitivity scan must see)."""
+    own, quoted = split_quotes(text[: max_chars * 4])
+    body, logs = split_pasted_logs(strip_disclaimers(own))
+    if len(body) > max_chars:
+        cut = len(body) - max_chars
+        body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
+    return body, logs, quoted[:max_chars]
+
+
 def strip_quotes(text: str) -> str:
-    """Cut the quoted original and the signature; keep the text if nothing would remain.
+    """Cut the quoted original and the signature; keep the text if nothing would remain."""
+    return split_quotes(text)[0]
+
+
+def split_quotes(text: str) -> tuple[str, str]:
+    """The text without its quoted original and signature, and what was taken away; the text
+    is kept whole if nothing would remain.
 
     A reply header followed by ">"-quoted lines only hides those lines (the answer may come
     below them); followed by unquoted text, it starts the original: the rest is cut."""
     lines = text.splitlines()
     kept: list[str] = []
+    removed: list[str] = []
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -138,6 +153,7 @@ def strip_quotes(text: str) -> str:
         if header_lines:
             following = next((line for line in lines[index + header_lines :] if line.strip()), "")
             if following.lstrip().startswith(">"):
+                removed.extend(lines[index : index + header_lines])
                 index += header_lines
                 continue
             break
@@ -147,11 +163,13 @@ def strip_quotes(text: str) -> str:
             OUTLOOK_SENT.match(following) for following in lines[index + 1 : index + 5]
         ):
             break
-        if not line.lstrip().startswith(">"):
-            kept.append(line)
+        (removed if line.lstrip().startswith(">") else kept).append(line)
         index += 1
+    removed.extend(lines[index:])
     stripped = _tidy("\n".join(kept))
-    return stripped if stripped else _tidy(text)
+    if not stripped:
+        return _tidy(text), ""
+    return stripped, _tidy("\n".join(removed))
 
 
 def _reply_header_lines(lines: list[str], index: int) -> int:

@@ -17,7 +17,7 @@ import charset_normalizer
 from selectolax.lexbor import LexborHTMLParser
 
 from triage.errors import ParseError
-from triage.parsing.cleanup import clean_body
+from triage.parsing.cleanup import clean_body_parts
 from triage.parsing.forwards import forwarded_text
 from triage.ticket import Attachment, Ticket
 
@@ -75,7 +75,7 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
     _walk(message, 0, walk, inside_attached_message=False)
 
     raw_body = _choose_body(walk)
-    body, pasted = clean_body(raw_body, limits.max_body_chars)
+    body, pasted, quoted = clean_body_parts(raw_body, limits.max_body_chars)
     subject = _first(headers, "subject") or ""
     forwarded = forwarded_text(raw_body, subject) or _attached_message(walk)
     sender_name, sender = _address(_first(headers, "from"))
@@ -94,6 +94,7 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
         requester=sender,
         defects=tuple(walk.defects),
         forwarded=forwarded[: limits.max_body_chars],
+        quoted=quoted,
     )
 
 

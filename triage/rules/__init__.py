@@ -41,8 +41,12 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
     texts = {"subject": ticket.subject, "body": ticket.body}
     if log_slice:
         texts["log_slice"] = log_slice
-    if ticket.forwarded:
-        texts["forwarded"] = ticket.forwarded  # a forwarded mail's own tags count
+    # A forwarded mail's own tags count, and so do those of a quoted header block or a
+    # signature; an inline forward is inside the quoted text, so it is scanned once.
+    if ticket.quoted:
+        texts["quoted"] = ticket.quoted
+    if ticket.forwarded and not _inside(ticket.forwarded, ticket.quoted):
+        texts["forwarded"] = ticket.forwarded
     sensitivity = scan(texts)
     words = TextIndex.combined(indexes["subject"], indexes["body"])
     risk, reasons = assess_risk(
@@ -87,6 +91,10 @@ def summarise(ticket: Ticket) -> str:
     if len(summary) > _SUMMARY_CHARS:
         summary = summary[: _SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
     return summary
+
+
+def _inside(part: str, whole: str) -> bool:
+    return " ".join(part.split()[:40]) in " ".join(whole.split())
 
 
 def _hint_category(ticket: Ticket) -> Category | None:
