@@ -32,6 +32,9 @@ RULES = rules_from(load_settings(None, {}).settings)
         "Nadie en la oficina de Sevilla puede entrar en el ERP",
         "Toda la planta está sin internet, somos unas 20 personas",
         "Is the file server down? S: drive says network path not found, anyone else?",
+        "The VPN is down since 8am",
+        "Der Server ist ausgefallen",
+        "El servidor está caído desde las nueve",
     ],
 )
 def test_an_outage_of_many_people_is_found_in_four_languages(text):
@@ -47,6 +50,7 @@ def test_an_outage_of_many_people_is_found_in_four_languages(text):
         "Please add everyone in my team to the distribution list",
         "The Wi-Fi in meeting room 2 drops, the rest of the floor is fine",
         "Colleagues next to me can open the intranet, only my laptop cannot",
+        "Working from home today and my internet is down, I use my phone's hotspot",
     ],
 )
 def test_one_device_or_one_person_is_no_outage(text):

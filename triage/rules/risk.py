@@ -57,7 +57,45 @@ class _Signal:
 
 _HIGH = (
     _Signal(
-        "security incident: phishing", Terms(["phish*", "hameçonnage", "suplantación de identidad"])
+        "security incident: phishing",
+        Terms(
+            [
+                "phish*",
+                "hameçonnage",
+                "suplantación de identidad",
+                # a suspicious mail or link reported is treated as phishing until checked
+                "suspicious email",
+                "suspicious e-mail",
+                "suspicious mail",
+                "suspicious link",
+                "suspicious message",
+                "clicked a link",
+                "clicked on a link",
+                "verdächtige mail",
+                "verdächtige e-mail",
+                "verdächtige nachricht",
+                "verdächtigen link",
+                "mail suspect",
+                "courriel suspect",
+                "lien suspect",
+                "correo sospechoso",
+                "enlace sospechoso",
+            ]
+        ),
+    ),
+    _Signal(
+        "security incident: data leak",
+        Terms(
+            [
+                "data breach",
+                "data leak",
+                "datenleck",
+                "datenpanne",
+                "fuite de données",
+                "fuga de datos",
+                "brecha de datos",
+            ]
+        ),
     ),
     _Signal(
         "security incident: malware",
@@ -81,6 +119,9 @@ _HIGH = (
         Terms(
             [
                 "ransomware",
+                "ransom",
+                "lösegeld",
+                "rançon",
                 "ransom note",
                 "rançongiciel",
                 "encrypted my files",
@@ -98,6 +139,11 @@ _HIGH = (
         Terms(
             [
                 "hacked",
+                "piratage",
+                "pirateado",
+                "pirateada",
+                "verdächtige anmeldung",
+                "verdächtige aktivität",
                 "compromised",
                 "gehackt",
                 "kompromittiert",

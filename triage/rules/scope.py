@@ -103,6 +103,24 @@ _OTHERS_TOO = concept(
 )  # fmt: skip
 
 
+# A shared service declared down ("the VPN is down", "der Server ist ausgefallen"): down for
+# everyone who uses it, unless it is the writer's own ("my internet is down at home").
+_SERVICE_DOWN = re.compile(
+    r"(?<!\bmy\s)(?<!\bour\shome\s)\b(?:internet|network|vpn|e-?mail|mail\s+server|exchange"
+    r"|sharepoint|erp|sap|crm|intranet|website|web\s+site|server|file\s*server|wi-?fi|phones"
+    r"|phone\s+system|telephony|teams|citrix|portal)\s+(?:is|are|seems\s+to\s+be|went|has\s+gone)"
+    r"\s+(?:completely\s+|totally\s+|all\s+)?(?:down|offline|out)\b"
+    r"|\b(?:internet|netzwerk|server|vpn|telefonanlage|e-mail|mailserver|sap|intranet)\s+(?:ist\s+)?"
+    r"(?:komplett\s+|total\s+|seit\s+\S+\s+)?(?:down|ausgefallen|tot)\b"
+    r"|\b(?:internet|réseau|serveur|messagerie|vpn|intranet)\s+(?:est\s+)?(?:complètement\s+)?"
+    r"(?:en\s+panne|hors\s+service|down|tombé)"
+    r"|\b(?:internet|la\s+red|el\s+servidor|el\s+correo|la\s+vpn|el\s+erp)\s+(?:est[aá]\s+|se\s+ha\s+)?"
+    r"(?:ca[ií]d[oa]|caído)"
+    r"|\bse\s+ha\s+ca[ií]do\s+(?:el|la)\s+(?:servidor|red|internet|correo|vpn|erp)",
+    re.IGNORECASE,
+)
+
+
 def outage(index: TextIndex) -> str | None:
     """Why the ticket is an outage of many people, or None."""
     text = index.text
@@ -113,6 +131,8 @@ def outage(index: TextIndex) -> str | None:
         return "outage affecting many users: nobody in a group can work or connect"
     if any(_FAILURE.found(TextIndex(sentence)) for sentence in _sentences_with(_MANY, text)):
         return "outage affecting many users: a whole group is affected"
+    if _SERVICE_DOWN.search(text):
+        return "outage affecting many users: a shared service is down"
     if (
         len(index.words) <= _SHORT_WORDS
         and _SHARED.found(index)
