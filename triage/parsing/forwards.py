@@ -41,6 +41,10 @@ _FORWARD_SUBJECT = re.compile(
 )
 
 
+# Words every forward marker contains (as written by the mailers), to skip the scan cheaply.
+_MARKER_WORDS = ("orward", "eitergeleitet", "ransf", "xpédi", "xpedi", "eenviado", "noltrato")
+
+
 def is_forward_subject(subject: str) -> bool:
     return _FORWARD_SUBJECT.match(subject) is not None
 
@@ -50,8 +54,10 @@ def forwarded_text(text: str, subject: str) -> str:
 
     A forward marker always counts; an "Original Message" line, an underscore line or an
     Outlook From:/Sent: block only when the subject is a forward's."""
-    lines = text.splitlines()
     forward = is_forward_subject(subject)
+    if not forward and not any(word in text for word in _MARKER_WORDS):
+        return ""  # the common case: no forward, no line-by-line scan
+    lines = text.splitlines()
     for index, line in enumerate(lines):
         if _FORWARD_MARKER.match(line):
             return "\n".join(lines[index:]).strip()

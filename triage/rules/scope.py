@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from triage.rules.concepts import concept
-from triage.rules.text import TextIndex
+from triage.rules.text import Terms, TextIndex
 
 _W = r"(?:[\w'’:.,-]+\s+)"  # one word and the space after it
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -104,43 +104,85 @@ _OTHERS_TOO = concept(
 
 
 # A shared service declared down ("the VPN is down", "der Server ist ausgefallen"): down for
-# everyone who uses it, unless it is the writer's own ("my internet is down at home").
-_SERVICE_DOWN = re.compile(
-    r"(?<!\bmy\s)(?<!\bour\shome\s)\b(?:internet|network|vpn|e-?mail|mail\s+server|exchange"
-    r"|sharepoint|erp|sap|crm|intranet|website|web\s+site|server|file\s*server|wi-?fi|phones"
-    r"|phone\s+system|telephony|teams|citrix|portal)\s+(?:is|are|seems\s+to\s+be|went|has\s+gone)"
-    r"\s+(?:completely\s+|totally\s+|all\s+)?(?:down|offline|out)\b"
-    r"|\b(?:internet|netzwerk|server|vpn|telefonanlage|e-mail|mailserver|sap|intranet)\s+(?:ist\s+)?"
-    r"(?:komplett\s+|total\s+|seit\s+\S+\s+)?(?:down|ausgefallen|tot)\b"
-    r"|\b(?:internet|réseau|serveur|messagerie|vpn|intranet)\s+(?:est\s+)?(?:complètement\s+)?"
-    r"(?:en\s+panne|hors\s+service|down|tombé)"
-    r"|\b(?:internet|la\s+red|el\s+servidor|el\s+correo|la\s+vpn|el\s+erp)\s+(?:est[aá]\s+|se\s+ha\s+)?"
-    r"(?:ca[ií]d[oa]|caído)"
-    r"|\bse\s+ha\s+ca[ií]do\s+(?:el|la)\s+(?:servidor|red|internet|correo|vpn|erp)",
+# everyone who uses it, unless it is the writer's own ("my internet is down at home"). Found
+# from each "down" word backwards, so long texts cost one scan for a few literal words.
+_DOWN_WORD = re.compile(
+    r"\b(?:down|offline|out|ausgefallen|tot|en\s+panne|hors\s+service|tombée?|ca[ií]d[oa])\b",
     re.IGNORECASE,
 )
+_SERVICES = (
+    r"(?:internet|network|netzwerk|réseau|red|vpn|e-?mail|mail\s*server|mailserver|exchange"
+    r"|messagerie|correo|sharepoint|erp|sap|crm|intranet|website|web\s+site|server|serveur"
+    r"|servidor|file\s*server|wi-?fi|phones|phone\s+system|telephony|telefonanlage|teams"
+    r"|citrix|portal)"
+)
+_SERVICE_BEFORE = re.compile(
+    rf"\b(?P<owner>my\s+|mein\w*\s+|mon\s+|ma\s+|mi\s+)?(?:home\s+)?{_SERVICES}\s+"
+    r"(?:is|are|seems\s+to\s+be|went|has\s+gone|ist|est|está|esta|se\s+ha)?\s*"
+    r"(?:completely|totally|all|komplett|total|complètement|seit\s+\S+)?\s*$",
+    re.IGNORECASE,
+)
+_SERVICE_AFTER = re.compile(rf"^\s+(?:el|la|le|der|die|das|the)\s+{_SERVICES}\b", re.IGNORECASE)
+
+
+def _service_down(text: str) -> bool:
+    for match in _DOWN_WORD.finditer(text):
+        before = _SERVICE_BEFORE.search(text[max(0, match.start() - 60) : match.start()])
+        if before is not None and not before.group("owner"):
+            return True
+        if _SERVICE_AFTER.match(text[match.end() : match.end() + 40]):
+            return True  # "se ha caído el servidor"
+    return False
 
 
 def outage(index: TextIndex) -> str | None:
     """Why the ticket is an outage of many people, or None."""
-    text = index.text
-    single = _ONE_DEVICE.search(text) is not None and not _SERVICE.found(index)
-    if single:
+    reason = _outage_reason(index)
+    if reason is None:
         return None
-    if _NOBODY_GETS_IN.search(text):
+    if _ONE_DEVICE.search(index.text) and not _SERVICE.found(index):
+        return None  # one device, however many people it stops
+    return reason
+
+
+def _outage_reason(index: TextIndex) -> str | None:
+    # Each pattern runs only when a word it needs is there: most tickets skip them all.
+    text = index.text
+    if _GATE_NOBODY.any(index) and _NOBODY_GETS_IN.search(text):
         return "outage affecting many users: nobody in a group can work or connect"
-    if any(_FAILURE.found(TextIndex(sentence)) for sentence in _sentences_with(_MANY, text)):
+    if _GATE_MANY.any(index) and any(
+        _FAILURE.found(TextIndex(sentence)) for sentence in _sentences_with(_MANY, text)
+    ):
         return "outage affecting many users: a whole group is affected"
-    if _SERVICE_DOWN.search(text):
+    if _GATE_DOWN.any(index) and _service_down(text):
         return "outage affecting many users: a shared service is down"
     if (
         len(index.words) <= _SHORT_WORDS
+        and _OTHERS_TOO.found(index)
         and _SHARED.found(index)
         and _FAILURE.found(index)
-        and _OTHERS_TOO.found(index)
     ):
         return "outage affecting many users: a shared resource fails for others too"
     return None
+
+
+_GATE_NOBODY = Terms(
+    ["nobody", "no one", "none", "niemand", "keiner", "personne", "nadie", "ninguno", "ninguna"]
+)
+_GATE_MANY = Terms(
+    [
+        "whole", "entire", "complete", "ganze*", "gesamte*", "komplette*", "tout", "toute",
+        "toutes", "tous", "toda", "todo", "todos", "everyone", "everybody", "of us",
+        "people", "users", "colleagues", "staff", "employees", "personnes", "personas", "leute",
+        "personen", "mitarbeiter*", "kollegen", "usuarios", "utilisateurs", "empleados",
+        "dozen", "dozens", "dizaine", "quinzaine", "vingtaine", "trentaine", "quarantaine",
+        "cinquantaine",
+    ]
+)  # fmt: skip
+_GATE_DOWN = Terms(
+    ["down", "offline", "out", "ausgefallen", "tot", "panne", "service", "tombé", "tombée",
+     "caído", "caída", "caido", "caida"]
+)  # fmt: skip
 
 
 def _sentences_with(pattern: re.Pattern[str], text: str) -> list[str]:

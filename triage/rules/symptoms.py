@@ -406,8 +406,9 @@ def _c(reason: str, *parts: Concept) -> Cooccurrence:
 
 
 INCIDENTS: tuple[Cooccurrence, ...] = (
-    _c("ransomware (files renamed, a note demanding payment)", _FILES, _FILES_ALTERED, _DEMAND),
-    _c("credentials typed into a lure page", _CREDENTIALS_GIVEN, _LURE, _DOUBT),
+    # cheap word concepts first: a class stops at the first concept missing
+    _c("ransomware (files renamed, a note demanding payment)", _FILES, _DEMAND, _FILES_ALTERED),
+    _c("credentials typed into a lure page", _LURE, _DOUBT, _CREDENTIALS_GIVEN),
     _c("sign-in from an unusual place", _SIGN_IN, _UNUSUAL_PLACE),
     _c("second-factor prompts the user did not trigger", _MFA, _DENIAL),
     _c("mail sent in the user's name that they never sent", _NEVER_SENT, _FROM_ME),
