@@ -134,3 +134,30 @@ def test_incidents_told_by_their_symptoms_are_high_security_risk(text, reason):
 )
 def test_ordinary_tickets_with_the_same_words_are_no_incident(text):
     assert incidents(TextIndex(text)) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My account is sending spam to all my contacts",
+        "Got a text message with a code I didn't ask for, twice tonight",
+        "Someone called from 'IT' and I gave him my login details",
+        "Our car was broken into and my work laptop taken",
+        "I can't find my work phone since the conference yesterday",
+        "Ich finde mein Diensthandy nicht mehr",
+    ],
+)
+def test_more_wordings_of_the_same_classes_are_found(text):
+    assert incidents(TextIndex(text)), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't find my phone number in the directory",
+        "Can't find my charger, can I borrow one?",
+        "Please call me back, I can't find my password reset email",
+    ],
+)
+def test_near_misses_of_those_classes_are_not(text):
+    assert incidents(TextIndex(text)) == []

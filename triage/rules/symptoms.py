@@ -40,6 +40,8 @@ _DENIAL = concept(
         "nicht ausgelöst", "ohne dass ich", "versuche nicht", "pas moi", "ce n'est pas moi",
         "je n'ai rien demandé", "sans que je", "no fui yo", "no soy yo", "no estoy intentando",
         "no he intentado", "no son mías", "no son mias", "no he solicitado", "sin que yo",
+        "didn't ask for", "did not ask for", "never asked for", "pas demandé", "no he pedido",
+        "no pedí", "nicht beantragt",
     ],
 )  # fmt: skip
 
@@ -121,7 +123,9 @@ _MFA = concept(
         "authenticator", "mfa", "2fa", "multi factor", "multifactor", "two factor",
         "push notification*", "approve sign in", "approval request*", "sign in request*",
         "zwei faktor*", "genehmigen", "double authentification", "aprobar", "apruebe",
-        "verification code*", "bestätigungscode*", "code de vérification",
+        "verification code*", "security code*", "login code*", "sms code*", "one time code*",
+        "text message with a code", "sicherheitscode*", "code de sécurité",
+        "código de seguridad", "bestätigungscode*", "code de vérification",
         "codes de vérification", "código de verificación", "códigos de verificación",
     ],
 )  # fmt: skip
@@ -131,7 +135,8 @@ _NEVER_SENT = concept(
         "never sent", "didn't send", "did not send", "not sent by me", "haven't sent",
         "nie geschickt", "nie gesendet", "nie verschickt", "nicht geschickt", "nicht gesendet",
         "nicht verschickt", "jamais envoyé", "pas envoyé", "n'ai pas envoyé", "no he enviado",
-        "nunca envié", "no envié",
+        "nunca envié", "no envié", "sending spam", "sent spam", "spam from my",
+        "spam von meinem", "spam depuis mon", "spam desde mi",
     ],
 )  # fmt: skip
 _FROM_ME = concept(
@@ -140,7 +145,8 @@ _FROM_ME = concept(
         "from me", "from my account", "from my address", "from my mailbox", "in my name",
         "sent items", "supposedly", "von mir", "von meinem konto", "in meinem namen",
         "gesendete elemente", "de ma part", "de mon compte", "éléments envoyés", "de mi parte",
-        "desde mi cuenta", "en mi nombre", "elementos enviados",
+        "desde mi cuenta", "en mi nombre", "elementos enviados", "my account", "my contacts",
+        "meine kontakte", "mes contacts", "mis contactos",
     ],
 )  # fmt: skip
 _MAIL_RULE = concept(
@@ -391,6 +397,19 @@ _LEFT_BEHIND = concept(
         "olvidé", "dejé", "nicked", "pinched", "entwendet", "geklaut",
     ],
 )  # fmt: skip
+_THEFT = concept(
+    "stolen",
+    [
+        "taken from", "broken into", "robbed", "mugged", "nicked", "pinched", "swiped",
+        "snatched", "einbruch", "eingebrochen", "aufgebrochen", "geklaut", "entwendet",
+        "cambriolage", "cambriolé", "cambriolée", "arraché", "me robaron", "me han robado",
+        "atraco", "sustraído",
+    ],
+    r"(?:\b(?:can'?t|cannot|can\s+not)\s+find\s+my|\bne\s+trouve\s+plus\s+mon"
+    r"|\bno\s+encuentro\s+mi|\bfinde\s+mein\w*)\s+(?:\w+\s+)?"
+    r"(?:laptop|notebook|phone|iphone|smartphone|tablet|ipad|macbook|handy|diensthandy"
+    r"|dienstlaptop|ordinateur|téléphone|portátil|móvil|teléfono)\b(?!\s+(?:number|nummer))",
+)  # fmt: skip
 _PUBLIC_PLACE = concept(
     "a public place",
     [
@@ -415,6 +434,7 @@ INCIDENTS: tuple[Cooccurrence, ...] = (
     _c("mailbox rule the user did not create", _MAIL_RULE, _NOT_CREATED),
     _c("someone else controlling the computer", _POINTER, _BY_ITSELF),
     _c("remote session given to a stranger", _REMOTE_TOOL, _STRANGER),
+    _c("credentials given to a caller", _STRANGER, _CREDENTIALS_GIVEN),
     _c("fake warning with a number to call", _POPUP, _SCARE, _CALL_NUMBER),
     _c("found USB stick plugged in", _USB, _FOUND, _PLUGGED),
     _c("suspicious attachment opened", _RISKY_ATTACHMENT, _OPENED, _AFTER_EFFECT),
@@ -425,6 +445,7 @@ INCIDENTS: tuple[Cooccurrence, ...] = (
     _c("payment fraud (urgent confidential transfer)", _TRANSFER, _URGENT, _SECRECY),
     _c("personal data sent to the wrong person", _SENT, _WRONG_RECIPIENT, _PERSONAL_DATA),
     _c("device left in a public place", _DEVICE, _LEFT_BEHIND, _PUBLIC_PLACE),
+    _c("device stolen or missing", _DEVICE, _THEFT),
 )
 
 
