@@ -118,8 +118,11 @@ _SERVICES = (
 )
 _SERVICE_BEFORE = re.compile(
     rf"\b(?P<owner>my\s+|mein\w*\s+|mon\s+|ma\s+|mi\s+)?(?:home\s+)?{_SERVICES}\s+"
-    r"(?:is|are|seems\s+to\s+be|went|has\s+gone|ist|est|está|esta|se\s+ha)?\s*"
-    r"(?:completely|totally|all|komplett|total|complètement|seit\s+\S+)?\s*$",
+    r"(?:is|are|seems\s+to\s+be|went|has\s+gone|ist|est|está|esta|se\s+ha)\s+"
+    r"(?:completely\s+|totally\s+|all\s+|komplett\s+|total\s+|complètement\s+"
+    r"|seit\s+\S+\s+)?$"
+    # or a subject-style line that starts with the service: "VPN down", "Server ausgefallen"
+    rf"|\n\s*(?:the\s+|der\s+|das\s+|le\s+|la\s+|el\s+)?{_SERVICES}\s+$",
     re.IGNORECASE,
 )
 _SERVICE_AFTER = re.compile(rf"^\s+(?:el|la|le|der|die|das|the)\s+{_SERVICES}\b", re.IGNORECASE)
@@ -127,7 +130,9 @@ _SERVICE_AFTER = re.compile(rf"^\s+(?:el|la|le|der|die|das|the)\s+{_SERVICES}\b"
 
 def _service_down(text: str) -> bool:
     for match in _DOWN_WORD.finditer(text):
-        before = _SERVICE_BEFORE.search(text[max(0, match.start() - 60) : match.start()])
+        start = match.start() - 60
+        window = text[max(0, start) : match.start()]
+        before = _SERVICE_BEFORE.search(window if start > 0 else "\n" + window)
         if before is not None and not before.group("owner"):
             return True
         if _SERVICE_AFTER.match(text[match.end() : match.end() + 40]):
