@@ -251,6 +251,18 @@ _MEDIUM = (
                 "nicht arbeiten",
                 "ne peux pas travailler",
                 "no puedo trabajar",
+                # shut out of everything: one person stopped
+                "locked out",
+                "can't log in to anything",
+                "cannot log in to anything",
+                "can't get into anything",
+                "komme ich weder",
+                "bekomme keine vpn verbindung",
+                "kann mich nicht anmelden",
+                "impossible de me connecter",
+                "je ne peux pas me connecter",
+                "no puedo conectarme",
+                "no puedo iniciar sesión",
             ]
         ),
     ),
