@@ -48,6 +48,8 @@ _LOG_LINE = re.compile(
     re.VERBOSE,
 )
 _MIN_LOG_RUN = 5
+QUOTED_LINES = 200
+QUOTED_CHARS = 8192
 # How the lines that the patterns above look for can begin (lower-cased, after indentation):
 # checking this first spares a regular expression on most lines.
 _SPECIAL_STARTS = tuple(
@@ -79,6 +81,7 @@ _AV_FOOTER = re.compile(
 )
 
 
+_AV_WORDS = ("virus", "viren", "malware", "avast", "avg")
 _DISCLAIMER_WORDS = (
     "confidential",
     "vertraulich",
@@ -95,7 +98,7 @@ def strip_disclaimers(text: str) -> str:
     """Drop legal-disclaimer paragraphs and antivirus stamps: boilerplate whose words would
     trip the keyword rules."""
     lower = text.lower()
-    if "vir" in lower:
+    if any(word in lower for word in _AV_WORDS):
         text = _AV_FOOTER.sub("", text)
         lower = text.lower()
     if not any(word in lower for word in _DISCLAIMER_WORDS):
@@ -125,7 +128,7 @@ def clean_body_parts(text: str, max_chars: int) -> tuple[str, list[str], str]:
     if len(body) > max_chars:
         cut = len(body) - max_chars
         body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
-    return body, logs, quoted[:max_chars]
+    return body, logs, quoted
 
 
 def strip_quotes(text: str) -> str:
@@ -165,11 +168,12 @@ def split_quotes(text: str) -> tuple[str, str]:
             break
         (removed if line.lstrip().startswith(">") else kept).append(line)
         index += 1
-    removed.extend(lines[index:])
     stripped = _tidy("\n".join(kept))
     if not stripped:
         return _tidy(text), ""
-    return stripped, _tidy("\n".join(removed))
+    # what was taken, up to QUOTED_CHARS: header blocks and signatures come first
+    removed.extend(lines[index : index + QUOTED_LINES])
+    return stripped, "\n".join(line for line in removed if line.strip())[:QUOTED_CHARS]
 
 
 def _reply_header_lines(lines: list[str], index: int) -> int:

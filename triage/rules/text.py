@@ -65,6 +65,9 @@ class Terms:
             kind = "phrase" if len(words) > 1 else "prefix" if prefix else "word"
             needle = " " + " ".join(words) + ("" if prefix else " ")
             self._terms.append((entry, words[0], kind, needle))
+        # any() looks whole words up in one set operation; the rest one by one
+        self._words = frozenset(first for _, first, kind, _ in self._terms if kind == "word")
+        self._others = [term for term in self._terms if term[2] != "word"]
 
     def __bool__(self) -> bool:
         return bool(self._terms)
@@ -92,7 +95,18 @@ class Terms:
         return found
 
     def any(self, index: TextIndex) -> bool:
-        return bool(self.find(index, first_only=True))
+        words = index.cased_set if self.case_sensitive else index.lower_set
+        if not self._words.isdisjoint(words):
+            return True
+        for _, first, kind, needle in self._others:
+            if kind == "prefix":
+                if _has_prefix(index.sorted_lower, first):
+                    return True
+            elif first in words:
+                haystack = index.cased_joined if self.case_sensitive else index.joined
+                if needle in haystack:
+                    return True
+        return False
 
 
 def _has_prefix(words: list[str], prefix: str) -> bool:
