@@ -35,6 +35,8 @@ RULES = rules_from(load_settings(None, {}).settings)
         "The VPN is down since 8am",
         "Der Server ist ausgefallen",
         "El servidor está caído desde las nueve",
+        "Nobody in the warehouse can scan, the WMS is unreachable",
+        "Since 6am host erp-01 is DOWN",
     ],
 )
 def test_an_outage_of_many_people_is_found_in_four_languages(text):

@@ -161,3 +161,32 @@ def test_more_wordings_of_the_same_classes_are_found(text):
 )
 def test_near_misses_of_those_classes_are_not(text):
     assert incidents(TextIndex(text)) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "All the files on the share now have .locked at the end and a txt file wants bitcoin",
+        "Mis archivos tienen una extensión rara y hay una nota pidiendo un rescate",
+        "Microsoft emailed me about a sign-in from Nigeria, that wasn't me",
+        "Ich bekomme ständig MFA-Anfragen im Authenticator, obwohl ich mich nicht anmelde",
+        "A window popped up saying my PC is infected and I should call 0800 555 0199",
+        "I let a guy from 'Microsoft' remote into my PC with AnyDesk",
+        "I sent the customer list with all email addresses to the wrong recipient by mistake",
+        "I opened an Excel attachment and enabled macros, from a sender I don't know",
+    ],
+)
+def test_wordings_written_apart_from_the_detectors_are_found(text):
+    assert risk_of(text)[0] == "high"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Someone from the vendor will connect via TeamViewer tomorrow to update the software",
+        "A man from facilities will fix the window tomorrow",
+        "Please send me the customer list export, the old one has wrong email addresses",
+    ],
+)
+def test_their_near_misses_are_not_high(text):
+    assert risk_of(text)[0] != "high"

@@ -28,6 +28,7 @@ _ACCESS = (
     r"|imprim\w*|travaill\w*|ouvrir|recevoir|entrar|conect\w*|conexi[oó]n|trabaj\w*|abrir"
     r"|recib\w*|red)"
 )
+_NOBODY_RE = re.compile(rf"\b{_NOBODY}\b", re.IGNORECASE)
 _NOBODY_GETS_IN = re.compile(
     rf"\b{_NOBODY}\b\s+{_W}{{0,10}}?{_ACCESS}\b"
     rf"|\b(?:kann|können|konnte|kommt|kommen|hat|peut|puede|pueden|tiene)\s+{_W}{{0,6}}?"
@@ -121,6 +122,7 @@ _SERVICE_BEFORE = re.compile(
     r"(?:is|are|seems\s+to\s+be|went|has\s+gone|ist|est|está|esta|se\s+ha)\s+"
     r"(?:completely\s+|totally\s+|all\s+|komplett\s+|total\s+|complètement\s+"
     r"|seit\s+\S+\s+)?$"
+    r"|\bhost\s+[\w.-]+\s+(?:is|went|ist)\s+$"
     # or a subject-style line that starts with the service: "VPN down", "Server ausgefallen"
     rf"|\n\s*(?:the\s+|der\s+|das\s+|le\s+|la\s+|el\s+)?{_SERVICES}\s+$",
     re.IGNORECASE,
@@ -153,7 +155,10 @@ def outage(index: TextIndex) -> str | None:
 def _outage_reason(index: TextIndex) -> str | None:
     # Each pattern runs only when a word it needs is there: most tickets skip them all.
     text = index.text
-    if _GATE_NOBODY.any(index) and _NOBODY_GETS_IN.search(text):
+    if _GATE_NOBODY.any(index) and (
+        _NOBODY_GETS_IN.search(text)
+        or any(_FAILURE.found(TextIndex(part)) for part in _sentences_with(_NOBODY_RE, text))
+    ):
         return "outage affecting many users: nobody in a group can work or connect"
     if _GATE_MANY.any(index) and any(
         _FAILURE.found(TextIndex(sentence)) for sentence in _sentences_with(_MANY, text)

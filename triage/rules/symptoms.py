@@ -41,7 +41,8 @@ _DENIAL = concept(
         "je n'ai rien demandé", "sans que je", "no fui yo", "no soy yo", "no estoy intentando",
         "no he intentado", "no son mías", "no son mias", "no he solicitado", "sin que yo",
         "didn't ask for", "did not ask for", "never asked for", "pas demandé", "no he pedido",
-        "no pedí", "nicht beantragt",
+        "no pedí", "nicht beantragt", "obwohl ich mich nicht", "ich melde mich nicht",
+        "ohne mich anzumelden", "alors que je ne", "aunque no estoy", "aunque no he",
     ],
 )  # fmt: skip
 
@@ -82,9 +83,11 @@ _FILES_ALTERED = concept(
         "renombrados", "encrypted", "verschlüsselt", "chiffré", "chiffrés", "cifrado",
         "cifrados", "encriptado", "encriptados", "files are locked", "all files are locked",
         "end in", "ends in", "end with", "ends with", "enden auf", "endet auf",
-        "se terminent par", "terminan en",
+        "se terminent par", "terminan en", "at the end", "am ende", "à la fin", "al final",
+        "extensión", "extensiones", "terminación",
     ],
-    r"\.(?:docx?|xlsx?|pptx?|pdf|jpe?g|png|txt|csv|zip)\.[a-z0-9]{3,10}\b",
+    r"\.(?:docx?|xlsx?|pptx?|pdf|jpe?g|png|txt|csv|zip)\.[a-z0-9]{3,10}\b"
+    r"|\.(?:locked|lockd|enc|encrypted|crypted|crypt\w*)\b",
 )  # fmt: skip
 _DEMAND = concept(
     "a note demanding payment",
@@ -185,7 +188,8 @@ _REMOTE_TOOL = concept(
     "a remote-control tool",
     [
         "anydesk", "teamviewer", "quick assist", "quickassist", "supremo", "ultraviewer",
-        "remote session", "remote control", "fernwartung", "fernsteuerung", "prise en main",
+        "remote session", "remote control", "remote into", "remote in", "remoted",
+        "fernwartung", "fernsteuerung", "prise en main",
         "contrôle à distance", "control remoto", "conectarse", "se conectó",
     ],
 )  # fmt: skip
@@ -195,7 +199,9 @@ _STRANGER = concept(
         "called", "rang", "phoned", "stranger", "microsoft support", "tech support",
         "technical support", "angerufen", "fremder", "fremden", "appelé", "inconnu",
         "llamé", "llamó", "llamara", "soporte técnico", "support technique",
-        "technischer support", "desconocido",
+        "technischer support", "desconocido", "from microsoft", "said he was", "said she was",
+        "claimed to be", "claiming to be", "guy", "a man", "a woman", "ein mann", "eine frau",
+        "un homme", "une femme", "un chico", "un hombre", "una mujer",
     ],
 )  # fmt: skip
 _SCARE = concept(
@@ -209,8 +215,9 @@ _SCARE = concept(
 _POPUP = concept(
     "a pop-up",
     [
-        "pop up", "popup", "warning", "warnung", "avertissement", "aviso", "alerta",
-        "fenster", "fenêtre", "ventana", "banner", "red screen", "screen",
+        "pop up", "popup", "popped up", "pops up", "window", "message box", "warning",
+        "warnung", "avertissement", "aviso", "alerta", "fenster", "fenêtre", "ventana",
+        "banner", "red screen", "screen",
     ],
 )  # fmt: skip
 _CALL_NUMBER = concept(
@@ -275,7 +282,8 @@ _UNKNOWN_SENDER = concept(
         "unknown sender", "don't know the sender", "didn't recognise", "didn't recognize",
         "unbekannten absender", "unbekannter absender", "gar nicht kunde", "keine kunden",
         "not a customer", "not customers", "expéditeur inconnu", "remitente desconocido",
-        "not expecting",
+        "not expecting", "sender i don't know", "sender i do not know", "don't know this sender",
+        "kenne ich nicht", "kenne den absender nicht", "je ne connais pas", "no conozco",
     ],
 )  # fmt: skip
 
@@ -362,7 +370,7 @@ _SENT = concept(
 _WRONG_RECIPIENT = concept(
     "to the wrong person",
     [
-        "wrong person", "wrong recipient", "wrong address", "wrong email", "to the wrong",
+        "wrong person", "wrong recipient", "wrong address", "wrong email address", "to the wrong",
         "external recipient by mistake", "falschen empfänger", "falsche person",
         "falsche adresse", "falschen adresse", "mauvais destinataire", "mauvaise personne",
         "mauvaise adresse", "destinatario equivocado", "persona equivocada",
@@ -376,7 +384,10 @@ _PERSONAL_DATA = concept(
         "passport*", "gehälter", "gehalt", "gehaltsliste", "personaldaten", "kundendaten",
         "personenbezogen*", "salaires", "données personnelles", "données clients", "salarios",
         "nóminas", "nómina", "datos personales", "datos de clientes", "confidential",
-        "vertraulich", "confidentiel", "confidencial",
+        "vertraulich", "confidentiel", "confidencial", "customer list", "email addresses",
+        "contact list", "phone numbers", "personal details", "employee data", "hr data",
+        "medical", "kundenliste", "mitarbeiterdaten", "liste clients", "liste des clients",
+        "lista de clientes",
     ],
 )  # fmt: skip
 
@@ -429,6 +440,7 @@ INCIDENTS: tuple[Cooccurrence, ...] = (
     _c("ransomware (files renamed, a note demanding payment)", _FILES, _DEMAND, _FILES_ALTERED),
     _c("credentials typed into a lure page", _LURE, _DOUBT, _CREDENTIALS_GIVEN),
     _c("sign-in from an unusual place", _SIGN_IN, _UNUSUAL_PLACE),
+    _c("sign-in from an unusual place", _SIGN_IN, _DENIAL),
     _c("second-factor prompts the user did not trigger", _MFA, _DENIAL),
     _c("mail sent in the user's name that they never sent", _NEVER_SENT, _FROM_ME),
     _c("mailbox rule the user did not create", _MAIL_RULE, _NOT_CREATED),
