@@ -71,3 +71,16 @@ def test_hosts_in_the_senders_own_domain_do_not_make_a_storm():
     assert (
         storm_of(T0 + timedelta(minutes=3), two, [Recent("a", T0, "hardware", "low", one)]) is None
     )
+
+
+def test_a_tickets_signature_comes_from_its_rules_verdict():
+    from triage.compose import rules_from
+    from triage.config import load_settings
+    from triage.rules import evaluate
+    from triage.rules.storm import signature_of
+    from triage.ticket import Ticket
+
+    rules = rules_from(load_settings(None, {}).settings)
+    ticket = Ticket(format="text", subject="S: drive gone", body="network path not found on fs-01")
+    sig = signature_of(ticket, evaluate(ticket, rules, 60))
+    assert {"share", "drive:s", "network-path", FAILURE} <= sig

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from triage.rules import RulesVerdict
 from triage.rules.text import Terms, TextIndex
-from triage.ticket import Category, Risk
+from triage.ticket import Category, Risk, Ticket
 
 FAILURE = "problem:failure"
 INCIDENT = "problem:security"
@@ -112,6 +113,17 @@ def signature(
     elif _FAILURE.any(index):
         elements.add(FAILURE)
     return frozenset(elements)
+
+
+def signature_of(ticket: Ticket, verdict: RulesVerdict) -> frozenset[str]:
+    """A ticket's signature from what the rules tier already has."""
+    return signature(
+        f"{ticket.subject}\n{ticket.body}",
+        verdict.fields.hosts,
+        ticket.forwarded,
+        incident=verdict.category == "security" and verdict.risk == "high",
+        sender=ticket.sender,
+    )
 
 
 def storm_of(
