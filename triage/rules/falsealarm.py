@@ -17,7 +17,9 @@ _THREAT = concept(
         "phish*", "malware", "virus", "viruses", "viren", "ransomware", "trojan*", "spyware",
         "malicious", "malveillant", "malveillante", "malicioso", "maliciosa", "schadsoftware",
         "hameçonnage", "rançongiciel", "suspicious", "verdächtig*", "sospechoso", "hacked",
-        "antivirus", "anti virus", "outage", "ausfall", "panne", "downtime",
+        "antivirus", "anti virus", "outage", "ausfall", "panne", "downtime", "breach",
+        "security incident", "sicherheitsvorfall", "incident de sécurité",
+        "incidente de seguridad",
     ],
 )  # fmt: skip
 _FRAME = concept(

@@ -84,11 +84,21 @@ _HIGH = (
         ),
     ),
     _Signal(
-        "security incident: data leak",
+        "security incident: breach or data leak",
         Terms(
             [
                 "data breach",
                 "data leak",
+                "security breach",
+                "security incident",
+                "sicherheitsvorfall",
+                "sicherheitsverletzung",
+                "datenschutzverletzung",
+                "datenverletzung",
+                "violation de données",
+                "incident de sécurité",
+                "brecha de seguridad",
+                "incidente de seguridad",
                 "datenleck",
                 "datenpanne",
                 "fuite de données",
@@ -154,6 +164,10 @@ _HIGH = (
                 "comprometida",
                 "unauthorized access",
                 "unauthorised access",
+                "unbefugter zugriff",
+                "unberechtigter zugriff",
+                "accès non autorisé",
+                "acceso no autorizado",
                 "unauthorized login",
                 "unauthorized sign in",
                 "suspicious login",
@@ -234,7 +248,27 @@ _HIGH = (
     ),
     _Signal(
         "outage affecting many users",
-        Terms(["company wide", "companywide", "site wide", "outage", "panne générale"]),
+        Terms(
+            [
+                "company wide",
+                "companywide",
+                "site wide",
+                "system wide",
+                "outage",
+                "service disruption",
+                "down for everyone",
+                "panne générale",
+                "interruption de service",
+                "ausfall",
+                "serverausfall",
+                "systemausfall",
+                "netzwerkausfall",
+                "stromausfall",
+                "totalausfall",
+                "caída del servicio",
+                "caída del sistema",
+            ]
+        ),
     ),
 )
 _MEDIUM = (

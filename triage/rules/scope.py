@@ -14,6 +14,8 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 # "a shared resource fails, anyone else?" reads as the first sign of an outage in a short
 # report; in a long text those words are too far apart to belong together.
 _SHORT_WORDS = 200
+# A "sentence" longer than this is text without punctuation: too loose for co-occurrence.
+_SENTENCE_WORDS = 60
 
 # "nobody ... can reach", "kann ... niemand ... anmelden": no one of a group gets to a service.
 _NOBODY = (
@@ -42,7 +44,8 @@ _MANY = re.compile(
     r"|branch|warehouse|plant|location|staff|organi[sz]ation|sales|finance|abteilung|büro"
     r"|etage|standort|firma|werk|logistik|buchhaltung|équipe|bureau|étage|agence|site"
     r"|entreprise|oficina|planta|empresa|equipo|departamento|edificio|sede)\b"
-    r"|\b(?:everyone|everybody|all\s+of\s+us|all\s+(?:the\s+)?(?:users|staff|employees"
+    r"|(?<!hello\s)(?<!hi\s)(?<!hey\s)(?<!dear\s)"  # "Hello everyone," greets, counts nobody
+    r"\b(?:everyone|everybody|all\s+of\s+us|all\s+(?:the\s+)?(?:users|staff|employees"
     r"|colleagues)|tout\s+le\s+monde|todo\s+el\s+mundo|todos\s+(?:los\s+usuarios|nosotros)"
     r"|alle\s+(?:mitarbeiter|kollegen|benutzer|kolleginnen))\b"
     r"|\b(?:[5-9]|\d{2,4})\w*\s+(?:of\s+us|people|users|colleagues|staff|employees|personnes"
@@ -64,7 +67,9 @@ _FAILURE = concept(
         "no podemos", "no pueden", "not found", "nicht gefunden", "introuvable",
         "no se encuentra", "not available", "nicht verfügbar", "indisponible",
         "no disponible", "red x", "gone", "weg", "disappeared", "verschwunden", "disparu",
-        "desaparecido",
+        "desaparecido", "issue", "issues", "problem", "problems", "error", "errors",
+        "affected", "affects", "impacted", "betroffen", "fehler", "problème", "problèmes",
+        "concerne", "afectados", "afecta", "problema", "problemas",
     ],
 )  # fmt: skip
 # One device, not a service: "THIS printer", "the projector in room 2".
@@ -161,7 +166,9 @@ def _outage_reason(index: TextIndex) -> str | None:
     ):
         return "outage affecting many users: nobody in a group can work or connect"
     if _GATE_MANY.any(index) and any(
-        _FAILURE.found(TextIndex(sentence)) for sentence in _sentences_with(_MANY, text)
+        _FAILURE.found(words)
+        for words in map(TextIndex, _sentences_with(_MANY, text))
+        if len(words.words) <= _SENTENCE_WORDS
     ):
         return "outage affecting many users: a whole group is affected"
     if _GATE_DOWN.any(index) and _service_down(text):
