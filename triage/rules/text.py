@@ -21,7 +21,10 @@ class TextIndex:
     @classmethod
     def combined(cls, *parts: TextIndex) -> TextIndex:
         """One index over several texts, reusing their words (no second tokenisation)."""
-        return cls("\n".join(p.text for p in parts), [w for p in parts for w in p.words])
+        index = cls("\n".join(p.text for p in parts), [w for p in parts for w in p.words])
+        if all("lower" in p.__dict__ for p in parts):  # lower-cased already: reuse it
+            index.__dict__["lower"] = [w for p in parts for w in p.lower]
+        return index
 
     @cached_property
     def lower(self) -> list[str]:
