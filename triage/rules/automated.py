@@ -1,12 +1,14 @@
 """Mail written by machines, not people: auto-replies, bounces, loops and bulk mail (RFC 3834).
 
-Such mail is `ignored` with the reason, so the helpdesk never answers a robot.
+Such mail is `ignored` with the reason, so the helpdesk never answers a robot. A monitoring
+system's alert (Nagios, Zabbix, PRTG...) is machine-written too, but it is a ticket.
 """
 
 from __future__ import annotations
 
 import re
 
+from triage.rules.scope import is_alert_shaped
 from triage.ticket import Ticket
 
 # RFC 5321 section 6.3: more than this many Received: fields means the mail is looping.
@@ -46,6 +48,8 @@ def detect_automated(ticket: Ticket) -> str | None:
         return f"bounce: sent by {ticket.sender.split('@')[0]}"
     if ticket.sender_name and _DAEMON_NAME.search(ticket.sender_name):
         return "bounce: sent by a mail system"
+    if is_alert_shaped(ticket.subject, ticket.body):
+        return None  # a monitoring system's alert is machine-written, yet it is a ticket
     auto_submitted = (ticket.header("auto-submitted") or "").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
         return f"auto-reply: Auto-Submitted: {auto_submitted}"
