@@ -8,6 +8,7 @@ from pathlib import Path
 
 from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
+from triage.rules.storm import Recent
 from triage.store import SqliteStore
 
 
@@ -36,6 +37,10 @@ class DryRunStore:
     def find_by_content_key(self, key: str, since: datetime, until: datetime) -> str | None:
         found = self._real.find_by_content_key(key, since, until) if self._real else None
         return found or self._memory.find_by_content_key(key, since, until)
+
+    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]:
+        real = self._real.recent_incidents(since, until) if self._real else []
+        return real + self._memory.recent_incidents(since, until)
 
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
         real = self._real.count_from_sender(sender, since, until) if self._real else 0

@@ -29,6 +29,9 @@ from triage.rules import evaluate
 from triage.rules.automated import detect_automated, relayed_id
 from triage.rules.dedup import content_key
 from triage.rules.keywords import CompiledRule
+from triage.rules.risk import priority_for
+from triage.rules.storm import WINDOW as STORM_WINDOW
+from triage.rules.storm import storm_of, storm_risk
 from triage.ticket import RawInput
 from triage.tiers import Tiers
 from triage.tiers.paid import Escalator
@@ -205,7 +208,9 @@ class Pipeline:
             read = case or self._read(raw)
             if isinstance(read, Result):
                 return read, TicketKeys(content_key=None)
-            return self._decide(read, prepared), TicketKeys(read.content_key)
+            result = self._decide(read, prepared)
+            keys = read.keys if result.status == "triaged" else TicketKeys(read.content_key)
+            return result, keys
         except StoreError:
             raise
         except Exception as exc:  # a bug must cost one quarantine, not the daemon
@@ -230,7 +235,28 @@ class Pipeline:
             return case.base.revised(
                 status="duplicate", status_reason=why, duplicate_of=duplicate_of
             )
-        return self._tiers.refine(case, prepared, withheld=self._sender_flood(case))
+        return self._tiers.refine(self._storm(case), prepared, withheld=self._sender_flood(case))
+
+    def _storm(self, case: Case) -> Case:
+        """The same incident reported by others shortly before: the result names the first
+        report (`storm_of`), and three reports of a failure make it an outage of many."""
+        at = case.occurred_at
+        recent = self._store.recent_incidents(at - STORM_WINDOW, at) if case.incident else []
+        storm = storm_of(at, case.incident, recent, STORM_WINDOW)
+        if storm is None:
+            return case
+        base = case.base
+        risk = storm_risk(storm, base.risk)
+        raised = risk != base.risk
+        return dataclasses.replace(
+            case,
+            base=base.revised(
+                storm_of=storm.first_id,
+                risk=risk,
+                priority=priority_for(risk, base.priority),
+                risk_reasons=[*base.risk_reasons, storm.reason] if raised else base.risk_reasons,
+            ),
+        )
 
     def _relayed_loop(self, case: Case) -> str | None:
         """A mail the relay sent, come back round: its X-Triage-Id names a ticket of ours."""

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from triage.records import Also, LedgerEntry, Outcome, TicketKeys
 from triage.result import Result
+from triage.rules.storm import Recent
 from triage.ticket import RawInput
 
 
@@ -32,6 +33,8 @@ class TicketStore(Protocol):
     def find_by_content_key(self, key: str, since: datetime, until: datetime) -> str | None: ...
 
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int: ...
+
+    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]: ...
 
     def save(
         self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None

@@ -113,6 +113,8 @@ class TicketKeys:
     """What dedup looks tickets up by, stored beside the result."""
 
     content_key: str | None
+    incident: frozenset[str] = frozenset()  # its storm signature (rules/storm.py), if any
+    incident_at: datetime | None = None  # when the incident was reported (the mail's Date)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ migrations are in triage.store_schema.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from urllib.parse import quote
 from triage.errors import StoreError
 from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
+from triage.rules.storm import Recent
 from triage.store_rows import insert_ledger, ticket_row, utc, utc_text
 from triage.store_schema import MIGRATIONS, migrate, schema_version
 
@@ -173,6 +175,26 @@ class SqliteStore:
             (key, utc(since), utc(until)),
         )
         return str(rows[0][0]) if rows else None
+
+    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]:
+        """Triaged tickets whose incident was reported in [since, until], for storms."""
+        rows = self._read(
+            "SELECT id, incident_at, category, risk, incident, storm_of FROM tickets"
+            " WHERE incident IS NOT NULL AND status = 'triaged'"
+            " AND incident_at >= ? AND incident_at <= ? ORDER BY incident_at LIMIT 500",
+            (utc(since), utc(until)),
+        )
+        return [
+            Recent(
+                id=str(row[0]),
+                received_at=datetime.fromisoformat(str(row[1])),
+                category=str(row[2]),  # type: ignore[arg-type]
+                risk=str(row[3]),  # type: ignore[arg-type]
+                signature=frozenset(json.loads(str(row[4]))),
+                storm_of=str(row[5]) if row[5] else None,
+            )
+            for row in rows
+        ]
 
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
         rows = self._read(

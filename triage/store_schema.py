@@ -122,6 +122,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_due ON deliveries(kind, state, next_at);
     CREATE INDEX deliveries_ticket ON deliveries(ticket_id);
     """,
+    # 7: storms: what identifies the incident a ticket reports, when it happened, and the
+    # first report of the same incident (rules/storm.py)
+    """
+    ALTER TABLE tickets ADD COLUMN incident TEXT;
+    ALTER TABLE tickets ADD COLUMN incident_at TEXT;
+    ALTER TABLE tickets ADD COLUMN storm_of TEXT;
+    CREATE INDEX tickets_incident_at ON tickets(incident_at) WHERE incident IS NOT NULL;
+    """,
 )
 
 
