@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from triage.rules.credentials import SHAPES, secret_span
 from triage.ticket import Level
 
 CREDENTIAL = "credential"
@@ -36,100 +37,6 @@ class Sensitivity:
     findings: tuple[Finding, ...]
 
 
-# (kind, pattern, group holding the secret); _ANCHORS says what text must hold to be worth a scan
-_CREDENTIALS: tuple[tuple[str, re.Pattern[str], int], ...] = (
-    (
-        "private_key",
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?"
-            r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
-            re.S,
-        ),
-        0,
-    ),
-    ("aws_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), 0),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{20,})"), 0),
-    ("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), 0),
-    ("api_key", re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}"), 0),
-    ("google_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), 0),
-    ("jwt", re.compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}"), 0),
-    ("bearer_token", re.compile(r"\bBearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), 1),
-    ("url_password", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:([^@\s/]+)@"), 1),
-    (
-        "password",
-        re.compile(
-            r"(?i)\b(?:password|passwd|pwd|passcode|passwort|kennwort|mot de passe|contraseña"
-            r"|pin)\b(\s+(?:is|ist|est|es|was|war|to|auf|now)\b|\s*[:=])?\s*[\"'“]?"
-            r"([^\s\"'”]{4,})"
-        ),
-        2,
-    ),
-    (
-        "secret",
-        re.compile(
-            r"(?i)\b(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?key|client[_-]?secret"
-            r"|auth[_-]?token|token)\b\s*[:=]\s*[\"']?([A-Za-z0-9._~+/=-]{8,})"
-        ),
-        1,
-    ),
-)
-_ANCHORS: dict[str, tuple[str, ...]] = {
-    "private_key": ("PRIVATE KEY-----",),
-    "aws_key": ("AKIA", "ASIA"),
-    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    "slack_token": ("xox",),
-    "api_key": ("sk-",),
-    "google_key": ("AIza",),
-    "jwt": ("eyJ",),
-    "bearer_token": ("Bearer",),
-    "url_password": ("://",),
-}
-_LOWER_ANCHORS: dict[str, tuple[str, ...]] = {
-    "password": ("pass", "pwd", "pin", "kennwort", "mot de passe", "contraseña"),
-    "secret": ("key", "secret", "token"),
-}
-_PASSWORD_WORDS = frozenset(
-    [
-        "reset",
-        "expired",
-        "expires",
-        "change",
-        "changed",
-        "changes",
-        "forgot",
-        "forgotten",
-        "locked",
-        "lock",
-        "does",
-        "doesn't",
-        "did",
-        "didn't",
-        "not",
-        "no",
-        "is",
-        "has",
-        "have",
-        "was",
-        "will",
-        "for",
-        "policy",
-        "manager",
-        "field",
-        "prompt",
-        "again",
-        "every",
-        "sync",
-        "works",
-        "work",
-        "working",
-        "incorrect",
-        "wrong",
-        "invalid",
-        "request",
-        "required",
-        "please",
-    ]
-)
 _CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?")
 _PHONE = re.compile(
@@ -167,15 +74,13 @@ def scan_text(text: str, field: str) -> list[Finding]:
         found.append(Finding(tag, kind, field, start, end))
 
     lower = text.lower()
-    for kind, pattern, group in _CREDENTIALS:
-        if kind in _ANCHORS and not any(anchor in text for anchor in _ANCHORS[kind]):
+    for shape in SHAPES:
+        if not any(anchor in lower for anchor in shape.anchors):
             continue
-        if kind in _LOWER_ANCHORS and not any(a in lower for a in _LOWER_ANCHORS[kind]):
-            continue
-        for match in pattern.finditer(text):
-            if kind == "password" and not _looks_like_password(match.group(1), match.group(2)):
-                continue
-            add(CREDENTIAL, kind, match.start(group), match.end(group))
+        for match in shape.pattern.finditer(text):
+            if shape.plausible is None or shape.plausible(match):
+                start, end = secret_span(match)
+                add(CREDENTIAL, shape.name, start, end)
     for match in _CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())
         if (
@@ -202,17 +107,6 @@ def _isolated(text: str, start: int, end: int, glue: str) -> bool:
     before = text[start - 1] if start else " "
     after = text[end] if end < len(text) else " "
     return not (before.isalnum() or before in glue or after.isalnum() or after in glue)
-
-
-def _looks_like_password(connector: str | None, token: str) -> bool:
-    """'password: hunter2' or 'password is Summer2024!' yes; 'password reset' no."""
-    if token.lower().strip(".,;:!?") in _PASSWORD_WORDS:
-        return False
-    if connector:
-        return True
-    has_digit_or_symbol = bool(re.search(r"[\d\W_]", token.strip(".,;:!?")))
-    mixed_case = token != token.lower() and token != token.upper() and not token.istitle()
-    return has_digit_or_symbol or mixed_case
 
 
 def redact(text: str, findings: Iterable[Finding]) -> str:
