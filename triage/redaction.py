@@ -59,5 +59,5 @@ def _clean_value(value: Any, clean: Callable[[str], str]) -> Any:
     if isinstance(value, list | tuple):
         return [_clean_value(item, clean) for item in value]
     if isinstance(value, dict):
-        return {key: _clean_value(item, clean) for key, item in value.items()}
+        return {_clean_value(key, clean): _clean_value(item, clean) for key, item in value.items()}
     return value

@@ -49,6 +49,9 @@ _NOT_A_PASSWORD = frozenset(
 _PLACEHOLDER_VALUE = re.compile(
     r"(?i)^(?:\*+|x+|\.+|-+|_+|#+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}|%[\w]+%|\{\{[^}]*\}\})$"
 )
+# A typed placeholder left by an earlier redaction ([CREDENTIAL:password], [SECRET], [CARD]):
+# scrubbing twice changes nothing.
+_REDACTED = re.compile(r"^\[[A-Z]+(?::\w+)?\]")
 _STRONG_CONNECTORS = frozenset({":", "=", ":=", "=>", "lautet", "lautete"})
 # Short words that mean other things too ("pwd /home/x", "PW 7000X", "PIN 4 of the plug"):
 # a password only when a connector follows ("pw: ...", "PIN = ...").
@@ -74,6 +77,8 @@ def _password_plausible(match: re.Match[str]) -> bool:
     connector = " ".join((match.group("connector") or "").lower().split())
     if len(token) < 4 or token.lower() in _NOT_A_PASSWORD or _PLACEHOLDER_VALUE.match(token):
         return False
+    if _REDACTED.match(token):
+        return False
     if len(set(token)) == 1:
         return False
     if connector in _STRONG_CONNECTORS:
@@ -88,6 +93,8 @@ def _value_plausible(match: re.Match[str]) -> bool:
     'api_key = 9f8e7d6c5b4a' yes; 'token: expired', 'secret = ${SECRET}' no."""
     value = match.group("value").strip(".,;:)")
     if len(value) < 8 or _PLACEHOLDER_VALUE.match(value) or len(set(value)) < 4:
+        return False
+    if _REDACTED.match(value):
         return False
     if value.lower() in _NOT_A_PASSWORD or re.fullmatch(r"[a-z]+(?:[-_][a-z]+)*", value):
         return False  # a plain lower-case word ("token = refreshed", "secret: none-given")
@@ -531,7 +538,7 @@ SPOKEN_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("password", "passwd=Sup3rS3cret"),
     ("password", "PIN: 4711"),
     ("password", "WLAN-Schlüssel: Kestrel-Gast-2025"),
-    ("secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    ("aws_secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
     ("secret", '"ApiKey": "kl_live_fbdd2b1437048a2b1d6058beb5ce94c1"'),
     ("secret", "X-Api-Key: 7c4a8d09ca3762af61e59520943dc26494f8941b"),
     ("secret", "client_secret=Zq8~uT1vW2xY3zA4bC5dE6f"),
