@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import child_env, mail, triage_command
 from tests.gguf_model import write_model
 from tests.standins.anthropic_api import MessagesStandIn
+from triage.rules.credentials import SHAPES, SPOKEN_EXAMPLES
+from triage.rules.sensitivity import CREDENTIAL, scan_text
 
 PAID_KEY = "sk-ant-api03-Configured-Paid-Key-9f8e7d6c"
 RUNPOD_KEY = "rpa_CONFIGURED0RUNPOD0KEY0123456789"
@@ -24,7 +26,31 @@ PLANTED = {
     "card": "4111 1111 1111 1111",
     "iban": "DE89 3704 0044 0532 0130 00",
 }
-SECRETS = [PAID_KEY, RUNPOD_KEY, SMTP_PASSWORD, *PLANTED.values()]
+LOG_PASSWORD = "Winter2026!Planted"
+LOG_AWS = "AKIA" + "PLANTEDLOG0KEY99"
+# A pasted auth log: the password and the key sit in log lines, so in the result's log_slice.
+AUTH_LOG = "\n".join(
+    [
+        "2026-11-02 08:59:01 bastion sshd[2211]: Failed password for root from 203.0.113.7",
+        "2026-11-02 08:59:03 bastion sshd[2211]: Failed password for admin from 203.0.113.7",
+        f"2026-11-02 09:00:12 bastion sudo[3301]: ann : COMMAND=/usr/bin/mysql -u root "
+        f"--password={LOG_PASSWORD}",
+        f"2026-11-02 09:00:14 bastion uploader[88]: ERROR upload failed aws_access_key_id={LOG_AWS}",
+        "2026-11-02 09:00:15 bastion uploader[88]: ERROR giving up after 3 tries",
+        "2026-11-02 09:00:16 bastion sshd[2230]: Accepted publickey for ann from 10.0.0.4",
+    ]
+)
+# Every shape of the credential table, pasted into tickets: none may come out anywhere.
+TABLE_TEXTS = [shape.example for shape in SHAPES] + [text for _, text in SPOKEN_EXAMPLES]
+TABLE_SECRETS = sorted(
+    {
+        text[f.start : f.end]
+        for text in TABLE_TEXTS
+        for f in scan_text(text, "body")
+        if f.tag == CREDENTIAL and f.end - f.start >= 8  # short ones occur in ordinary text
+    }
+)
+SECRETS = [PAID_KEY, RUNPOD_KEY, SMTP_PASSWORD, *PLANTED.values(), LOG_PASSWORD, LOG_AWS]
 
 TICKETS = {
     # a phishing report: high risk, so it goes to the paid tier with what it holds
@@ -45,7 +71,24 @@ TICKETS = {
         }
     ),
     "broken.json": json.dumps({"subject": f"no body, password: {PLANTED['password']}"}),
+    "authlog.eml": mail(
+        "Logins on the bastion we did not make",
+        f"Someone got in, I think. Our auth log:\n\n{AUTH_LOG}\n\nPlease look now.",
+    ),
+    **{
+        f"table-{index}.eml": mail(
+            "Leaked keys: our credentials were posted publicly",
+            "These leaked, rotate them:\n\n" + "\n\n".join(TABLE_TEXTS[index::3]),
+        )
+        for index in range(3)
+    },
 }
+
+
+def _today() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date().isoformat()
 
 
 @pytest.fixture
@@ -101,15 +144,37 @@ def test_no_secret_reaches_a_log_the_ledger_the_outbox_or_a_remote_request(tmp_p
         "outbox": json.dumps(outbox),
         "remote": remote,
     }
+    digest = subprocess.run(
+        [*triage_command(), "--config", str(config), "digest", "--date", _today()],
+        capture_output=True,
+        env=environ,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert digest.returncode == 0, digest.stderr[-2000:]
+    written = list((var / "reports").glob("digest-*"))
+    assert len(written) == 2  # markdown and HTML
+    places["digest"] = json.dumps([path.read_text() for path in written])
+    places["log"] += digest.stderr.decode()
     leaks = [
-        (place, secret) for place, text in places.items() for secret in SECRETS if secret in text
+        (place, secret)
+        for place, text in places.items()
+        for secret in [*SECRETS, *TABLE_SECRETS]
+        if secret in text
     ]
     assert leaks == []
+    authlog = next(r for r in results if r["source_ref"].endswith("authlog.eml"))
+    assert authlog["sensitivity"]["level"] == "restricted"
+    assert "log_slice" in {f["field"] for f in authlog["sensitivity"]["findings"]}
+    assert "[CREDENTIAL:" in (authlog["log_slice"] or "")
+    tables = [r for r in results if "table-" in r["source_ref"]]
+    assert all(r["sensitivity"]["level"] == "restricted" for r in tables)
     # (the card's and IBAN's digits without spaces, too)
     for place, text in places.items():
         for spaced in (PLANTED["card"], PLANTED["iban"]):
             assert spaced.replace(" ", "") not in text, place
 
-    written = [var / "triage.sqlite3", *(var / "outbox").glob("*.json")]
-    assert all(path.stat().st_mode & 0o007 == 0 for path in written)
+    files = [var / "triage.sqlite3", *(var / "outbox").glob("*.json")]
+    assert all(path.stat().st_mode & 0o007 == 0 for path in files)
     assert (var / "outbox").stat().st_mode & 0o007 == 0
