@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from triage.rules.credentials import SHAPES, secret_span
+from triage.rules.phones import find_phones
 from triage.ticket import Level
 
 CREDENTIAL = "credential"
@@ -39,16 +40,6 @@ class Sensitivity:
 
 _CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?")
-_PHONE = re.compile(
-    r"(?:(?<=[\s:(])|^)(\+\d{1,3}[\s.-]?)?\(?\d{2,5}\)?(?:[\s.-]?\d{2,5}){1,4}(?!\w|\.\d)"
-)
-_PHONE_CONTEXT = re.compile(
-    r"(?i)(phone|tel|mobile|cell|call me|reach me|telefon|handy|mobil|téléphone|portable"
-    r"|teléfono|móvil|celular)\W{0,20}$"
-)
-_PHONE_WORDS = re.compile(
-    r"phone|tel|mobil|cell|call me|reach me|handy|portable|teléfono|móvil|celular"
-)
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
 _PLACEHOLDERS = {CARD: "[CARD]", IBAN: "[IBAN]", PHONE: "[PHONE]", EMAIL: "[EMAIL]"}
 
@@ -94,11 +85,8 @@ def scan_text(text: str, field: str) -> list[Finding]:
             add(IBAN, IBAN, match.start(), match.end())
     for match in _EMAIL.finditer(text) if "@" in text else ():
         add(EMAIL, EMAIL, match.start(), match.end())
-    for match in _PHONE.finditer(text) if "+" in text or _PHONE_WORDS.search(lower) else ():
-        digits = re.sub(r"\D", "", match.group())
-        context = _PHONE_CONTEXT.search(text[max(0, match.start() - 40) : match.start()])
-        if 8 <= len(digits) <= 15 and (match.group().startswith("+") or context):
-            add(PHONE, PHONE, match.start(), match.end())
+    for start, end in find_phones(text):
+        add(PHONE, PHONE, start, end)
     return sorted(found, key=lambda finding: finding.start)
 
 

@@ -1,0 +1,75 @@
+"""Phone numbers in ticket text, in the shapes people write them in signatures and call-back
+requests, in the four languages: +49 170 1234567, 0049 40 123456, (312) 555-0148,
+Tél. +33 4 72 41 18 90, 04.72.41.18.90, Rückruf 040 3290 1183, M: 07700 900731.
+
+A number's shape alone is enough when it is international (+ or 00), North American, or a
+national number with a leading trunk 0 written in groups; any other digit run counts only
+after a word that says phone ("tel", "Handy", "llámame"...). Dates, times, IP addresses,
+order numbers and short extensions are not phone numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+# Groups of digits joined by one separator; a group may be an area code in brackets.
+# The first group may be long (no separators at all), so a digit run has one reading only.
+_GROUP = r"(?:\(\d{1,5}\)|\d{1,15})"
+_CANDIDATE = re.compile(
+    rf"(?<![\w+.,/=:-])(?:\+\s?|\b|(?=\())(?:{_GROUP})(?:(?:[ .\-/]|\s-\s|\s/\s)(?:{_GROUP})){{0,7}}"
+    r"(?![\w]|[.,/-]?\d)"
+)
+_NORTH_AMERICAN = re.compile(r"(?:\+?1[ .-]?)?\(\d{3}\)\s?\d{3}[ .-]\d{4}|\d{3}-\d{3}-\d{4}")
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
+_YEAR_MONTH_DAY = re.compile(r"\b\d{4}[./-](\d{1,2})[./-](\d{1,2})\b")
+# The word right before a number that makes it an identifier, not a phone number.
+_IDENTIFIER_WORD = re.compile(
+    r"(?i)\b(?:po|order|invoice|ticket|id|ref|nr|no|number|nummer|n[uú]mero|contract|vertrag"
+    r"|account|konto|customer|kunden\w*|employee|personal\w*|serial|sn|asset|inc|case"
+    r"|bestell\w*|rechnung\w*|auftrag\w*|facture|pedido|factura)\W{0,3}$"
+)
+_CONTEXT = re.compile(
+    r"(?i)(?:phone|tel|tél|fon|mobile?|mobil|mob|cell|handy|portable|fax|whatsapp|signal"
+    r"|call|ring|reach|text\s+me|rückruf|zurückruf|anruf|erreichbar|durchwahl|melden"
+    r"|téléphone|appel\w*|joindre|joignable|rappel\w*|teléfono|móvil|celular|ll[aá]m\w*"
+    r"|contacto)\W{0,20}(?:\w+\W{1,3}){0,2}$"
+)
+
+
+def find_phones(text: str) -> Iterator[tuple[int, int]]:
+    """Where each phone number is (start, end)."""
+    if not any(char.isdigit() for char in text):
+        return
+    for match in _CANDIDATE.finditer(text):
+        number = match.group()
+        if _is_phone(number, text[max(0, match.start() - 40) : match.start()]):
+            yield match.start(), match.end()
+
+
+def _is_phone(number: str, before: str) -> bool:
+    digits = re.sub(r"\D", "", number)
+    if not 8 <= len(digits) <= 15 or _holds_a_date(number) or _IDENTIFIER_WORD.search(before):
+        return False
+    if number.startswith("+") or (number.startswith("00") and len(digits) >= 10):
+        return True
+    if _NORTH_AMERICAN.fullmatch(number):
+        return True
+    grouped = bool(re.search(r"[ /-]", number))
+    if number.startswith("0") and grouped and 9 <= len(digits) <= 13:
+        return True  # a national number with its trunk 0, written in groups
+    if number.count(".") >= 3 and not re.search(r"[ /-]", number):
+        return number.startswith("0") and len(digits) == 10  # 04.72.41.18.90, not an IP
+    return bool(_CONTEXT.search(before))
+
+
+def _holds_a_date(number: str) -> bool:
+    """03.03.2025, 2025-03-12, 12/03/25: a day and a month that can be one."""
+    for match in _DAY_MONTH_YEAR.finditer(number):
+        first, second = int(match.group(1)), int(match.group(2))
+        if 1 <= first <= 31 and 1 <= second <= 12 or 1 <= first <= 12 and 1 <= second <= 31:
+            return True
+    return any(
+        1 <= int(m.group(1)) <= 12 and 1 <= int(m.group(2)) <= 31
+        for m in _YEAR_MONTH_DAY.finditer(number)
+    )
