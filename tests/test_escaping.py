@@ -66,7 +66,8 @@ def test_a_script_in_a_subject_does_not_run_in_the_digest_and_markup_reads_as_wr
     html = page.read_text()
     assert "files encrypted" in html and SCRIPT not in html  # it is there, escaped
     dom = dom_of(page, tmp_path)
-    assert "data-ran" not in dom
+    assert 'data-ran="yes"' not in dom  # the script did not run...
+    assert "&lt;script&gt;document.documentElement" in dom  # ...it shows as text
     assert "Error &lt;null&gt; on every share" in dom  # shown literally, layout intact
 
 
