@@ -118,7 +118,7 @@ _CONNECTOR = (
     r"|auf|to|à|a)\b)"
 )
 _SPOKEN_PASSWORD = re.compile(
-    rf"(?i)(?<![\w-])(?P<word>{_PASSWORD_WORDS})\b{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
+    rf"(?i)(?<!\w)(?P<word>{_PASSWORD_WORDS})\b{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
     r"[\"'“„«]?(?P<value>[^\s\"'”“»<]{4,64})"
 )
 
@@ -536,6 +536,7 @@ SPOKEN_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("password", "la contraseña es Sevilla#99"),
     ("password", "my password for SAP is Winter2024!"),
     ("password", "passwd=Sup3rS3cret"),
+    ("password", "COMMAND=/usr/bin/mysql -u root --password=Winter2026!"),
     ("password", "PIN: 4711"),
     ("password", "WLAN-Schlüssel: Kestrel-Gast-2025"),
     ("aws_secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
