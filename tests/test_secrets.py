@@ -170,6 +170,9 @@ def test_no_secret_reaches_a_log_the_ledger_the_outbox_or_a_remote_request(tmp_p
     assert "[CREDENTIAL:" in (authlog["log_slice"] or "")
     tables = [r for r in results if "table-" in r["source_ref"]]
     assert all(r["sensitivity"]["level"] == "restricted" for r in tables)
+    assert [r["route"]["tier"] for r in tables] == ["paid"] * 3, "the table went out redacted"
+    sent = remote.count("[CREDENTIAL:")
+    assert sent >= len(TABLE_TEXTS), sent  # each shape reached the paid tier as a placeholder
     # (the card's and IBAN's digits without spaces, too)
     for place, text in places.items():
         for spaced in (PLANTED["card"], PLANTED["iban"]):
