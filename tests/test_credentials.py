@@ -18,7 +18,9 @@ def test_the_table_holds_at_least_forty_distinct_shapes():
     assert len({shape.pattern.pattern for shape in SHAPES}) == len(SHAPES)
 
 
-@pytest.mark.parametrize(("kind", "text"), EXAMPLES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(EXAMPLES)])
+@pytest.mark.parametrize(
+    ("kind", "text"), EXAMPLES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(EXAMPLES)]
+)
 def test_each_example_is_found_by_its_shape_and_makes_the_ticket_restricted(kind, text):
     findings = [f for f in scan_text(text, "body") if f.tag == CREDENTIAL]
     assert kind in {f.kind for f in findings}
@@ -26,7 +28,9 @@ def test_each_example_is_found_by_its_shape_and_makes_the_ticket_restricted(kind
     assert CREDENTIAL in sensitivity.tags and sensitivity.level == "restricted"
 
 
-@pytest.mark.parametrize(("kind", "text"), EXAMPLES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(EXAMPLES)])
+@pytest.mark.parametrize(
+    ("kind", "text"), EXAMPLES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(EXAMPLES)]
+)
 def test_redaction_leaves_nothing_of_the_secret_and_is_stable(kind, text):
     findings = [f for f in scan_text(text, "body") if f.tag == CREDENTIAL]
     secrets = [text[f.start : f.end] for f in findings]

@@ -81,7 +81,9 @@ def test_a_field_added_to_the_result_later_is_scrubbed_without_naming_it():
     clean = clean_result(dirty, (CONFIGURED,))
     before = dict(_texts(dirty.model_dump()))
     after = dict(_texts(clean.model_dump()))
-    unchanged = {where for where, text in before.items() if LEAK in text and after.get(where) == text}
+    unchanged = {
+        where for where, text in before.items() if LEAK in text and after.get(where) == text
+    }
     assert unchanged == set()
 
 

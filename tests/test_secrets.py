@@ -35,7 +35,8 @@ AUTH_LOG = "\n".join(
         "2026-11-02 08:59:03 bastion sshd[2211]: Failed password for admin from 203.0.113.7",
         f"2026-11-02 09:00:12 bastion sudo[3301]: ann : COMMAND=/usr/bin/mysql -u root "
         f"--password={LOG_PASSWORD}",
-        f"2026-11-02 09:00:14 bastion uploader[88]: ERROR upload failed aws_access_key_id={LOG_AWS}",
+        "2026-11-02 09:00:14 bastion uploader[88]: ERROR upload failed "
+        f"aws_access_key_id={LOG_AWS}",
         "2026-11-02 09:00:15 bastion uploader[88]: ERROR giving up after 3 tries",
         "2026-11-02 09:00:16 bastion sshd[2230]: Accepted publickey for ann from 10.0.0.4",
     ]
@@ -163,7 +164,10 @@ def test_no_secret_reaches_a_log_the_ledger_the_outbox_or_a_remote_request(tmp_p
         for secret in [*SECRETS, *TABLE_SECRETS]
         if secret in text
     ]
-    assert leaks == [], [(p, s, places[p][max(0, places[p].find(s) - 200) : places[p].find(s) + 40]) for p, s in leaks]
+    assert leaks == [], [
+        (p, s, places[p][max(0, places[p].find(s) - 200) : places[p].find(s) + 40])
+        for p, s in leaks
+    ]
     authlog = next(r for r in results if r["source_ref"].endswith("authlog.eml"))
     assert authlog["sensitivity"]["level"] == "restricted"
     assert "log_slice" in {f["field"] for f in authlog["sensitivity"]["findings"]}

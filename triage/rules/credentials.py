@@ -101,7 +101,7 @@ def _value_plausible(match: re.Match[str]) -> bool:
     return bool(re.search(r"\d", value)) or _shaped_like_a_password(value) or len(value) >= 20
 
 
-_PASSWORD_WORDS = (
+_LOGIN_WORDS = (  # the words for a password
     r"passwor[dt]|passwd|pass-?phrase|pass-?code|pwd|pw|kennwort|mot\s+de\s+passe|mdp"
     r"|contrase(?:ñ|n)a|clave(?:\s+de\s+acceso)?|senha|wachtwoord|parola|has(?:ł|l)o|pin"
     r"|wlan-?schl(?:ü|ue)ssel|wi-?fi\s+(?:key|password)"
@@ -118,19 +118,19 @@ _CONNECTOR = (
     r"|auf|to|à|a)\b)"
 )
 _SPOKEN_PASSWORD = re.compile(
-    rf"(?i)(?<!\w)(?P<word>{_PASSWORD_WORDS})\b{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
+    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
     r"[\"'“„«]?(?P<value>[^\s\"'”“»<]{4,64})"
 )
 
 # key = value, with the key anywhere in an identifier: aws_secret_access_key, ?access_token=,
 # "ApiKey": "...", client-secret: ..., X-Api-Key: ...
-_SECRET_KEYS = (
+_KEY_NAMES = (  # names under which a secret is assigned
     r"api[_.-]?key|apikey|api[_.-]?token|secret|token|access[_.-]?key|private[_.-]?key"
     r"|client[_.-]?secret|auth[_.-]?key|credentials?|signing[_.-]?key|encryption[_.-]?key"
     r"|session[_.-]?key|sas[_.-]?token|connection[_.-]?string|webhook[_.-]?url"
 )
 _ASSIGNED_SECRET = re.compile(
-    rf"(?i)(?:{_SECRET_KEYS})[\w.-]{{0,20}}[\"'`]?\s*"
+    rf"(?i)(?:{_KEY_NAMES})[\w.-]{{0,20}}[\"'`]?\s*"
     r"(?::=|=>|[:=])\s*[\"'`]?(?P<value>[A-Za-z0-9._~+/=!#$%*@^-]{8,200})"
 )
 
@@ -207,7 +207,9 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "slack_webhook",
-        _compile(r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{20,}"),
+        _compile(
+            r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{20,}"
+        ),
         ("hooks.slack.com",),
         "posting to https://hooks.slack.com/services/T01ABCDEF/B02GHIJKL/aBcDeFgHiJkLmNoPqRsTuVwX",
         "see https://hooks.slack.com/ for help",
@@ -463,7 +465,9 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "basic_auth",
-        _compile(r"(?i)\b(?:Authorization|Proxy-Authorization):\s*Basic\s+(?P<value>[A-Za-z0-9+/]{8,}={0,2})"),
+        _compile(
+            r"(?i)\b(?:Authorization|Proxy-Authorization):\s*Basic\s+(?P<value>[A-Za-z0-9+/]{8,}={0,2})"
+        ),
         ("basic",),
         "Authorization: Basic a2VzdHJlbDpTM2NyZXQh",
         "basic authentication is off",
@@ -475,7 +479,7 @@ SHAPES: tuple[Shape, ...] = (
             r"(?P<value>[^;\s\"']{3,})"
         ),
         ("password=", "pwd=", "password =", "pwd ="),
-        'Server=sql01;Database=DW;User Id=svc;Password=Kx!9vQ2#mRt7Lp;Encrypt=True',
+        "Server=sql01;Database=DW;User Id=svc;Password=Kx!9vQ2#mRt7Lp;Encrypt=True",
         "the string needs Password= and User Id=",
         plausible=_password_plausible,
     ),

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 # The first group may be long (no separators at all), so a digit run has one reading only.
 _GROUP = r"(?:\(\d{1,5}\)|\d{1,15})"
 _CANDIDATE = re.compile(
-    rf"(?<![\w+.,/=:-])(?:\+\s?|\b|(?=\())(?:{_GROUP})(?:(?:[ .\-/]|\s-\s|\s/\s)(?:{_GROUP})){{0,7}}"
-    r"(?![\w]|[.,/-]?\d)"
+    rf"(?<![\w+.,/=:-])(?:\+\s?|\b|(?=\())(?:{_GROUP})"
+    rf"(?:(?:[ .\-/]|\s-\s|\s/\s)(?:{_GROUP})){{0,7}}(?![\w]|[.,/-]?\d)"
 )
 _NORTH_AMERICAN = re.compile(r"(?:\+?1[ .-]?)?\(\d{3}\)\s?\d{3}[ .-]\d{4}|\d{3}-\d{3}-\d{4}")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
@@ -67,8 +67,8 @@ def _holds_a_date(number: str) -> bool:
     """03.03.2025, 2025-03-12, 12/03/25: a day and a month that can be one."""
     for match in _DAY_MONTH_YEAR.finditer(number):
         first, second = int(match.group(1)), int(match.group(2))
-        if 1 <= first <= 31 and 1 <= second <= 12 or 1 <= first <= 12 and 1 <= second <= 31:
-            return True
+        if min(first, second) >= 1 and min(first, second) <= 12 and max(first, second) <= 31:
+            return True  # day.month or month/day
     return any(
         1 <= int(m.group(1)) <= 12 and 1 <= int(m.group(2)) <= 31
         for m in _YEAR_MONTH_DAY.finditer(number)
