@@ -116,15 +116,20 @@ def test_no_secret_reaches_a_log_the_ledger_the_outbox_or_a_remote_request(tmp_p
         TRIAGE_RUNPOD__API_KEY=RUNPOD_KEY,
         TRIAGE_DIGEST__SMTP_PASSWORD=SMTP_PASSWORD,
     )
-    run = subprocess.run(
-        [*triage_command(), "--config", str(config), "process", "--json", str(inbox)],
-        capture_output=True,
-        env=environ,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
+
+    def triage(*arguments: str) -> subprocess.CompletedProcess[bytes]:
+        done = subprocess.run(
+            [*triage_command(), "--config", str(config), *arguments],
+            capture_output=True,
+            env=environ,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    run = triage("process", "--json", str(inbox))
     results = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(results) == len(TICKETS)
     assert any(r["route"]["tier"] == "paid" for r in results)  # something did leave
@@ -145,15 +150,7 @@ def test_no_secret_reaches_a_log_the_ledger_the_outbox_or_a_remote_request(tmp_p
         "outbox": json.dumps(outbox),
         "remote": remote,
     }
-    digest = subprocess.run(
-        [*triage_command(), "--config", str(config), "digest", "--date", _today()],
-        capture_output=True,
-        env=environ,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
-    assert digest.returncode == 0, digest.stderr[-2000:]
+    digest = triage("digest", "--date", _today())
     written = list((var / "reports").glob("digest-*"))
     assert len(written) == 2  # markdown and HTML
     places["digest"] = json.dumps([path.read_text() for path in written])
