@@ -1,5 +1,5 @@
-"""Print the credential table: each shape, whether the scan finds its example (and tags the
-ticket restricted), whether its near miss stays clean, and the share found.
+"""Print the credential table: each shape, whether the scan finds its example by that shape
+(and makes the ticket restricted), whether its near miss stays clean, and the share found.
 
     python bench/credential_table.py
 """
@@ -10,9 +10,11 @@ from triage.rules.credentials import NEAR_MISSES, SHAPES, SPOKEN_EXAMPLES
 from triage.rules.sensitivity import CREDENTIAL, scan
 
 
-def _found(text: str) -> bool:
+def _found(text: str, kind: str | None = None) -> bool:
+    """Found (by the shape named `kind`, when given), and the ticket made restricted."""
     sensitivity = scan({"body": text})
-    return CREDENTIAL in sensitivity.tags and sensitivity.level == "restricted"
+    kinds = {f.kind for f in sensitivity.findings if f.tag == CREDENTIAL}
+    return sensitivity.level == "restricted" and bool(kinds) and (kind is None or kind in kinds)
 
 
 def main() -> None:
@@ -22,7 +24,7 @@ def main() -> None:
     print("|---|---|---|---|")
     found = clean = misses = 0
     for index, (name, example, near_miss) in enumerate(rows, 1):
-        hit = _found(example)
+        hit = _found(example, name)
         found += hit
         quiet = "" if not near_miss else ("yes" if not _found(near_miss) else "NO")
         misses += bool(near_miss)

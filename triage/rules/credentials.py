@@ -12,18 +12,12 @@ before the pattern is tried: most tickets hold none of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
+from triage.rules.fixed_shapes import FIXED_SHAPES
+from triage.rules.shapes import Shape, secret_span
+from triage.rules.shapes import compiled as _compile
 
-@dataclass(frozen=True)
-class Shape:
-    name: str  # the finding's kind, e.g. aws_key; several rows may share one
-    pattern: re.Pattern[str]
-    anchors: tuple[str, ...]  # lower case; the text must hold one of them
-    example: str  # a text the shape finds
-    near_miss: str = ""  # a text that looks alike and must not be found
-    plausible: Callable[[re.Match[str]], bool] | None = None  # a second look at a match
+__all__ = ["NEAR_MISSES", "SHAPES", "SPOKEN_EXAMPLES", "Shape", "secret_span"]
 
 
 # Words that follow "password" in ordinary helpdesk talk, in the four languages: after one of
@@ -44,6 +38,8 @@ _NOT_A_PASSWORD = frozenset(
     réinitialisé bloqué bloquée est et ou mon ma le la les un une ne pas nouveau
     olvidé olvidado olvidada caducado caducada incorrecta cambiar cambiado restablecer
     bloqueada bloqueado es y o mi el los una no nueva nuevo
+    done ok okay yes none null true false optional unset empty blank sent n/a tbd erledigt
+    lautet lautete jetzt now maintenant ahora same gleich pareil igual
     """.split()
 )
 _PLACEHOLDER_VALUE = re.compile(
@@ -52,15 +48,11 @@ _PLACEHOLDER_VALUE = re.compile(
 # A typed placeholder left by an earlier redaction ([CREDENTIAL:password], [SECRET], [CARD]):
 # scrubbing twice changes nothing.
 _REDACTED = re.compile(r"^\[[A-Z]+(?::\w+)?\]")
+_CMDLET = re.compile(r"^[A-Z][a-z]+-[A-Z][A-Za-z]+$")  # $pw = Read-Host ...
 _STRONG_CONNECTORS = frozenset({":", "=", ":=", "=>", "lautet", "lautete"})
 # Short words that mean other things too ("pwd /home/x", "PW 7000X", "PIN 4 of the plug"):
 # a password only when a connector follows ("pw: ...", "PIN = ...").
-_AMBIGUOUS_WORDS = frozenset({"pw", "pwd", "pin", "mdp", "clave", "parola"})
-
-
-def secret_span(match: re.Match[str]) -> tuple[int, int]:
-    """Where the secret itself is: the `value` group where a shape has one, else the match."""
-    return match.span("value") if "value" in match.re.groupindex else match.span()
+_AMBIGUOUS_WORDS = frozenset({"pw", "pwd", "pin", "mdp", "clave", "parola", "pass", "psk"})
 
 
 def _shaped_like_a_password(token: str) -> bool:
@@ -73,8 +65,12 @@ def _shaped_like_a_password(token: str) -> bool:
 def _password_plausible(match: re.Match[str]) -> bool:
     """'password: hunter2', 'my new password is Summer2024!', 'Kennwort lautet X' yes;
     'password reset', 'Kennwort vergessen', 'password is expired', 'Password: ****' no."""
-    token = match.group("value").strip(".,;:!?)")
-    connector = " ".join((match.group("connector") or "").lower().split())
+    value = match.group("value")
+    if value.endswith(":") or value.startswith("(") or _CMDLET.match(value):
+        return False  # a label ("Password: Username:"), a remark "(siehe Brief)", a cmdlet
+    token = match.group("value").strip(".,;!?)")
+    connector = " ".join((match.group("connector") or "").lower().split()).lstrip("\"'`")
+    connector = connector.rstrip(": ") or connector
     if len(token) < 4 or token.lower() in _NOT_A_PASSWORD or _PLACEHOLDER_VALUE.match(token):
         return False
     if _REDACTED.match(token):
@@ -83,9 +79,24 @@ def _password_plausible(match: re.Match[str]) -> bool:
         return False
     if connector in _STRONG_CONNECTORS:
         return True
-    if not connector and match.group("word").lower() in _AMBIGUOUS_WORDS:
+    if not connector and match.group("word").lower().split()[0] in _AMBIGUOUS_WORDS:
         return False
     return _shaped_like_a_password(token)
+
+
+_IDENTIFIER_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_PASSWORD_PARTS = frozenset({"password", "passwort", "passwd", "pwd", "pass", "passphrase"})
+
+
+def _assigned_password_plausible(match: re.Match[str]) -> bool:
+    """DB_PASSWORD=..., smtp.password: ..., dbPassword = ...: a password named in an
+    identifier. A bare 'password:' is the written-out shape's; 'passenger_count=' is no
+    password."""
+    ident = match.group("ident")
+    parts = {part.lower() for part in _IDENTIFIER_PARTS.findall(ident)}
+    if ident.lower().lstrip("-.") in _PASSWORD_PARTS or not parts & _PASSWORD_PARTS:
+        return False
+    return _password_plausible(match)
 
 
 def _value_plausible(match: re.Match[str]) -> bool:
@@ -104,7 +115,13 @@ def _value_plausible(match: re.Match[str]) -> bool:
 _LOGIN_WORDS = (  # the words for a password
     r"passwor[dt]|passwd|pass-?phrase|pass-?code|pwd|pw|kennwort|mot\s+de\s+passe|mdp"
     r"|contrase(?:ñ|n)a|clave(?:\s+de\s+acceso)?|senha|wachtwoord|parola|has(?:ł|l)o|pin"
-    r"|wlan-?schl(?:ü|ue)ssel|wi-?fi\s+(?:key|password)"
+    r"|wlan-?schl(?:ü|ue)ssel|wi-?fi\s+(?:key|password)|netzwerkschl(?:ü|ue)ssel|pass|psk"
+    r"|pre-?shared\s+key|wpa2?\s+key|network\s+key|cl[ée]\s+(?:wi-?fi|wpa|r[ée]seau)"
+)
+# "new password", "Kennwort neu", "contraseña nueva", "mot de passe temporaire"
+_ADJECTIVE = (
+    r"(?:\s+(?:new|neu(?:es|e)?|nouveau|nueva|nuevo|actual|temporal|temporaire|provisoire"
+    r"|temporary|tempor(?:ä|ae)res|initial(?:es)?|inicial))?"
 )
 # "password for SAP", "Passwort für den VPN-Zugang", "mot de passe de ma session"
 _QUALIFIER = (
@@ -113,12 +130,16 @@ _QUALIFIER = (
     r"\s+[\w.@/-]{2,40}){0,2}"
 )
 _CONNECTOR = (
-    r"(?P<connector>\s*(?::=|=>|[:=])|\s+(?:is|was|ist|war|lautet|lautete|est|es|era|será"
-    r"|is\s+now|ist\s+jetzt|est\s+maintenant|ahora\s+es|now|jetzt|set\s+to|changed\s+to"
-    r"|auf|to|à|a)\b)"
+    r"(?P<connector>[\"'`]?\s*(?::=|=>|[:=])|\s+(?:"
+    # "was changed to", "wurde geändert auf", "a été changé en", "fue cambiada a"
+    r"(?:(?:is|was|has\s+been|ist|wurde|a\s+été|est|fue|ha\s+sido)\s+)?(?:now\s+|jetzt\s+)?"
+    r"(?:changed|set|reset|updated|ge(?:ä|ae)ndert|gesetzt|zur(?:ü|ue)ckgesetzt|chang[ée]e?"
+    r"|modifi[ée]e?|r[ée]initialis[ée]e?|cambiad[oa]|restablecid[oa]|puesto)\s+(?:to|auf|en|à|a)"
+    r"|is|was|ist|war|lautet|lautete|est|es|era|será|is\s+now|ist\s+jetzt|est\s+maintenant"
+    r"|ahora\s+es|now|jetzt|auf|to|à|a)\b\s*:?)"
 )
 _SPOKEN_PASSWORD = re.compile(
-    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
+    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_ADJECTIVE}{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
     r"[\"'“„«]?(?P<value>[^\s\"'”“»<]{4,64})"
 )
 
@@ -137,298 +158,8 @@ _ASSIGNED_SECRET = re.compile(
 _B64 = r"[A-Za-z0-9+/]"
 
 
-def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(pattern, flags)
-
-
 SHAPES: tuple[Shape, ...] = (
-    # --- key blocks and tokens with a fixed shape -------------------------------------------
-    Shape(
-        "private_key",
-        _compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
-            r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-            re.S,
-        ),
-        ("private key",),
-        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
-        "-----END OPENSSH PRIVATE KEY-----",
-        "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkq\n-----END PUBLIC KEY-----",
-    ),
-    Shape(
-        "aws_key",
-        _compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
-        ("akia", "asia", "abia", "acca", "a3t"),
-        "aws_access_key_id=AKIAEXAMPLE7KEY0ID12",
-        "ASIA is a continent, AKIA1234 is short",
-    ),
-    Shape(
-        "aws_secret",
-        _compile(
-            r"(?i)\baws[\w.-]{0,30}?(?:secret|session)[\w.-]{0,20}[\"']?\s*(?::=|=>|[:=])\s*"
-            r"[\"']?(?P<value>[A-Za-z0-9/+=]{40,})"
-        ),
-        ("aws",),
-        "AWS_SECRET_ACCESS_KEY=UTPsS1av5UExampleSecretKeyPIz7RjXrj+DkVo",
-        "aws_secret_access_key = ${AWS_SECRET}",
-    ),
-    Shape(
-        "github_token",
-        _compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{20,})"),
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-        "token ghp_0123456789abcdefABCDEF0123456789abcd",
-        "the ghp_ prefix marks a token",
-    ),
-    Shape(
-        "gitlab_token",
-        _compile(r"\b(?:glpat|gldt|glrt|glptt|glft|glsoat|glcbt|gloas)-[\w-]{20,}"),
-        ("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "glcbt-", "gloas-"),
-        "CI_TOKEN glpat-xYz12AbC34dEf56GhI78j",
-        "glpat- tokens expire after a year",
-    ),
-    Shape(
-        "gitlab_runner_token",
-        _compile(r"\bGR1348941[\w-]{20,}"),
-        ("gr1348941",),
-        "runner registration GR1348941aBcDeFgHiJkLmNoPqRsT",
-    ),
-    Shape(
-        "slack_token",
-        _compile(r"\bxox[abeoprs]-(?:\d+-)?[A-Za-z0-9-]{10,}"),
-        ("xox",),
-        "SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp",
-        "the xoxb- prefix",
-    ),
-    Shape(
-        "slack_app_token",
-        _compile(r"\bxapp-\d-[A-Z0-9]+-\d+-[a-z0-9]{20,}"),
-        ("xapp-",),
-        "xapp-1-A01BCDEFGHI-1234567890123-abcdef0123456789abcdef0123",
-    ),
-    Shape(
-        "slack_webhook",
-        _compile(
-            r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{20,}"
-        ),
-        ("hooks.slack.com",),
-        "posting to https://hooks.slack.com/services/T01ABCDEF/B02GHIJKL/aBcDeFgHiJkLmNoPqRsTuVwX",
-        "see https://hooks.slack.com/ for help",
-    ),
-    Shape(
-        "discord_webhook",
-        _compile(r"https?://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[\w-]{20,}"),
-        ("discord",),
-        "https://discord.com/api/webhooks/123456789012345678/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
-    ),
-    Shape(
-        "teams_webhook",
-        _compile(r"https://[\w.-]+\.webhook\.office\.com/webhookb2/[\w@/-]{40,}"),
-        ("webhook.office.com",),
-        "https://kestrel.webhook.office.com/webhookb2/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d@"
-        "1a2b3c4d-5e6f/IncomingWebhook/abcdef0123456789/0a1b2c3d",
-    ),
-    Shape(
-        "stripe_key",
-        _compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),
-        ("_live_", "_test_"),
-        "STRIPE_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dc",
-        "we use sk_live_ keys in production",
-    ),
-    Shape(
-        "stripe_webhook_secret",
-        _compile(r"\bwhsec_[A-Za-z0-9]{24,}"),
-        ("whsec_",),
-        "signing secret whsec_AbCdEfGhIjKlMnOpQrStUvWx0123",
-    ),
-    Shape(
-        "google_api_key",
-        _compile(r"\bAIza[0-9A-Za-z_-]{35}"),
-        ("aiza",),
-        "maps key AIzaSyA-EXAMPLE0123456789abcdefghijklmn",
-        "AIza is how Google keys start",
-    ),
-    Shape(
-        "google_oauth_token",
-        _compile(r"\bya29\.[0-9A-Za-z_-]{20,}"),
-        ("ya29.",),
-        "access token ya29.a0AfH6SMBexampleexampleEXAMPLE123",
-    ),
-    Shape(
-        "google_client_secret",
-        _compile(r"\bGOCSPX-[A-Za-z0-9_-]{20,}"),
-        ("gocspx-",),
-        "client secret GOCSPX-AbCdEfGhIjKlMnOpQrStUvWx",
-    ),
-    Shape(
-        "gcp_service_account_key",
-        _compile(r"\"private_key\"\s*:\s*\"(?P<value>[^\"]{20,})\""),
-        ('"private_key"',),
-        '{"type": "service_account", "private_key": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"}',
-    ),
-    Shape(
-        "jwt",
-        _compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}"),
-        ("eyj",),
-        "Authorization: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0bXMifQ.q3L0v7PEmJ1ijEZSfsqw",
-        "the payload starts with eyJ",
-    ),
-    Shape(
-        "openai_key",
-        _compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}"),
-        ("t3blbkfj",),
-        "OPENAI_API_KEY sk-proj-AbCdEfGhIjKlMnOpQrStT3BlbkFJAbCdEfGhIjKlMnOpQrSt",
-    ),
-    Shape(
-        "api_key",
-        _compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}"),
-        ("sk-",),
-        "key sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx",
-        "a desk-top sk-8 model",
-    ),
-    Shape(
-        "npm_token",
-        _compile(r"\bnpm_[A-Za-z0-9]{36}\b"),
-        ("npm_",),
-        "//registry.npmjs.org/:_authToken=npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
-    ),
-    Shape(
-        "pypi_token",
-        _compile(r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
-        ("pypi-age",),
-        "password = pypi-AgEIcHlwaS5vcmcCJGFiY2RlZmdoLWlqa2wtbW5vcC1xcnN0LXV2d3h5ejAxMjM0",
-    ),
-    Shape(
-        "sendgrid_key",
-        _compile(r"\bSG\.[\w-]{16,32}\.[\w-]{16,64}"),
-        ("sg.",),
-        "SENDGRID SG.AbCdEfGhIjKlMnOpQrStUv.WxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0",
-    ),
-    Shape(
-        "twilio_key",
-        _compile(r"\bSK[0-9a-f]{32}\b"),
-        ("sk",),
-        "twilio SK0123456789abcdef0123456789abcdef",
-    ),
-    Shape(
-        "mailgun_key",
-        _compile(r"\bkey-[0-9a-f]{32}\b"),
-        ("key-",),
-        "mailgun key-0123456789abcdef0123456789abcdef",
-    ),
-    Shape(
-        "mailchimp_key",
-        _compile(r"\b[0-9a-f]{32}-us\d{1,2}\b"),
-        ("-us",),
-        "mailchimp 0123456789abcdef0123456789abcdef-us21",
-    ),
-    Shape(
-        "shopify_token",
-        _compile(r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b"),
-        ("shpat_", "shpss_", "shpca_", "shppa_"),
-        "shopify shpat_0123456789abcdef0123456789abcdef",
-    ),
-    Shape(
-        "digitalocean_token",
-        _compile(r"\bdo[opr]_v1_[a-f0-9]{64}\b"),
-        ("_v1_",),
-        "DO token dop_v1_" + "0123456789abcdef" * 4,
-    ),
-    Shape(
-        "vault_token",
-        _compile(r"\bhv[sb]\.[A-Za-z0-9_-]{24,}"),
-        ("hvs.", "hvb."),
-        "VAULT_TOKEN=hvs.CAESIAbCdEfGhIjKlMnOpQrStUvWxYz0123",
-    ),
-    Shape(
-        "doppler_token",
-        _compile(r"\bdp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}"),
-        ("dp.",),
-        "doppler dp.pt.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfG",
-    ),
-    Shape(
-        "atlassian_token",
-        _compile(r"\bATATT3[A-Za-z0-9_=-]{60,}"),
-        ("atatt3",),
-        "jira token ATATT3xFfGF0" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789" * 2,
-    ),
-    Shape(
-        "databricks_token",
-        _compile(r"\bdapi[a-f0-9]{32}(?:-\d)?\b"),
-        ("dapi",),
-        "databricks dapi0123456789abcdef0123456789abcdef",
-    ),
-    Shape(
-        "grafana_token",
-        _compile(r"\b(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})"),
-        ("glc_", "glsa_"),
-        "grafana glsa_AbCdEfGhIjKlMnOpQrStUvWxYz012345_0a1b2c3d",
-    ),
-    Shape(
-        "postman_key",
-        _compile(r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b"),
-        ("pmak-",),
-        "postman PMAK-0123456789abcdef01234567-0123456789abcdef0123456789abcdef01",
-    ),
-    Shape(
-        "docker_token",
-        _compile(r"\bdckr_(?:pat|oat)_[\w-]{20,}"),
-        ("dckr_",),
-        "docker login -p dckr_pat_AbCdEfGhIjKlMnOpQrStUvWxYz0",
-    ),
-    Shape(
-        "huggingface_token",
-        _compile(r"\bhf_[A-Za-z]{34}\b"),
-        ("hf_",),
-        "HF_TOKEN hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh",
-    ),
-    Shape(
-        "telegram_bot_token",
-        _compile(r"\b\d{8,10}:AA[\w-]{33}\b"),
-        (":aa",),
-        "bot 123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-9A",
-    ),
-    Shape(
-        "square_token",
-        _compile(r"\b(?:sq0atp|sq0csp|EAAA)[\w-]{22,}"),
-        ("sq0atp", "sq0csp", "eaaa"),
-        "square sq0atp-AbCdEfGhIjKlMnOpQrStUv",
-    ),
-    Shape(
-        "braintree_token",
-        _compile(r"access_token\$production\$[0-9a-z]{16}\$[0-9a-f]{32}"),
-        ("$production$",),
-        "access_token$production$abcd1234efgh5678$0123456789abcdef0123456789abcdef",
-    ),
-    Shape(
-        "linear_key",
-        _compile(r"\blin_api_[A-Za-z0-9]{40}\b"),
-        ("lin_api_",),
-        "linear lin_api_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd",
-    ),
-    Shape(
-        "sentry_token",
-        _compile(r"\b(?:sntrys_eyJ[A-Za-z0-9+/=_-]{40,}|sntryu_[a-f0-9]{64})"),
-        ("sntrys_", "sntryu_"),
-        "sentry sntryu_" + "0123456789abcdef" * 4,
-    ),
-    Shape(
-        "onepassword_key",
-        _compile(r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})(?:-[A-Z0-9]{5}){3}\b"),
-        ("a3-",),
-        "secret key A3-ABCDEF-GHIJKLMNOPQ-RSTUV-WXYZ0-12345",
-    ),
-    Shape(
-        "age_key",
-        _compile(r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b"),
-        ("age-secret-key-",),
-        "AGE-SECRET-KEY-1" + ("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" * 2)[:58],
-    ),
-    Shape(
-        "azure_client_secret",
-        _compile(r"(?<![\w~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])"),
-        ("q~",),
-        "client secret abc8Q~AbCdEfGhIjKlMnOpQrStUvWxYz0123456",
-    ),
+    *FIXED_SHAPES,
     # --- connection strings, URLs and headers ------------------------------------------------
     Shape(
         "azure_account_key",
@@ -493,7 +224,77 @@ SHAPES: tuple[Shape, ...] = (
         '<input type="password" name="pw" value="Sommer2025!">',
         '<input type="password" name="pw">',
     ),
+    # --- command lines that carry a password ----------------------------------------------------
+    Shape(
+        "powershell_plaintext",
+        _compile(r"(?i)ConvertTo-SecureString\s+(?:-String\s+)?[\"'](?P<value>[^\"']{3,})[\"']"),
+        ("convertto-securestring",),
+        '$pw = ConvertTo-SecureString "Sommer2025!" -AsPlainText -Force',
+        "$pw = Read-Host -AsSecureString | ConvertTo-SecureString",
+    ),
+    Shape(
+        "net_user_password",
+        _compile(r"(?i)\bnet\s+user\s+[^\s/]+\s+(?P<value>[^\s/*][^\s]{3,})(?=\s+/|\s*$)"),
+        ("net user",),
+        "net user svc_backup Backup#2025 /add /domain",
+        "net user svc_backup /domain",
+    ),
+    Shape(
+        "mysql_password",
+        _compile(r"(?i)\bmysql(?:dump|admin)?\b[^\n]{0,80}?\s(?-i:-p)(?P<value>[^\s-]\S{2,})"),
+        ("mysql",),
+        "mysqldump -u backup -pS3cr3tDump! erp > erp.sql",
+        "mysql -u root -p erp",
+    ),
+    Shape(
+        "sshpass_password",
+        _compile(r"\bsshpass\s+-p\s*[\"']?(?P<value>[^\s\"']{3,})"),
+        ("sshpass",),
+        "sshpass -p 'Zugang#2025' ssh admin@10.0.0.5",
+    ),
+    Shape(
+        "curl_user_password",
+        _compile(
+            r"(?i)\bcurl\b[^\n]{0,200}?\s(?:-u|--user)\s*[\"']?[^\s:\"']+:"
+            r"(?P<value>[^\s\"'@]{3,})"
+        ),
+        ("curl",),
+        "curl -u api_user:Xk9#pLm2 https://erp.example.com/api",
+        "curl -u api_user https://erp.example.com/api",
+    ),
+    Shape(
+        "session_cookie",
+        _compile(
+            r"(?i)\b(?:session[_-]?id|sessionid|jsessionid|phpsessid|asp\.net_sessionid"
+            r"|connect\.sid|_session)=(?P<value>[A-Za-z0-9%._~+/=-]{16,})"
+        ),
+        ("sess", "sid="),
+        "Cookie: JSESSIONID=3F2A9C1B7D4E8F6A0B1C2D3E4F5A6B7C; lang=de",
+        "the session id is shown on the error page",
+    ),
+    Shape(
+        "xml_secret",
+        _compile(
+            r"(?i)<(?P<tag>password|passwd|pwd|secret|api[_-]?key|token|client[_-]?secret)>"
+            r"(?P<value>[^<\s]{4,})</(?P=tag)>"
+        ),
+        ("<password", "<passwd", "<pwd", "<secret", "<api", "<token", "<client"),
+        "<connection><user>svc</user><password>Kx!9vQ2#m</password></connection>",
+        "<password></password>",
+    ),
     # --- keyword = value, and a password written out in words ----------------------------------
+    Shape(
+        "assigned_password",
+        _compile(
+            r"(?i)(?<![\w.-])(?P<ident>[\w.-]{0,40}?(?:passw(?:or)?[dt]|passwd|pwd|pass)"
+            r"[\w.-]{0,30})[\"'`]?\s*(?P<connector>:=|=>|[:=])\s*[\"'`]?"
+            r"(?P<value>[^\s\"'`,;<>]{3,64})"
+        ),
+        ("pass", "pwd"),
+        "export DB_PASSWORD=Hamburg2025",
+        "passenger_count=12345678",
+        plausible=_assigned_password_plausible,
+    ),
     Shape(
         "secret",
         _ASSIGNED_SECRET,
@@ -522,6 +323,11 @@ SHAPES: tuple[Shape, ...] = (
             "schl",
             "wi-fi",
             "wifi",
+            "psk",
+            "shared",
+            "wpa",
+            "network key",
+            "clé",
         ),
         "My new password is Liverpool2025! - can you set it?",
         "I need a password reset",
@@ -543,6 +349,15 @@ SPOKEN_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("password", "COMMAND=/usr/bin/mysql -u root --password=Winter2026!"),
     ("password", "PIN: 4711"),
     ("password", "WLAN-Schlüssel: Kestrel-Gast-2025"),
+    ("password", "Kennwort lautet: Sommer2025!"),
+    ("password", "my password was changed to Autumn2025!"),
+    ("password", "mi contraseña nueva es Toledo#2025"),
+    ("password", "Mot de passe temporaire : Lyon-2025"),
+    ("password", '{"username": "svc_tms", "password": "Tms-Sync-2025"}'),
+    ("password", "WPA2 key: KestrelGuest2025"),
+    ("password", "pass: Tr0mbone#77"),
+    ("assigned_password", "spring.datasource.password=Kx9vQ2mRt7"),
+    ("assigned_password", "$dbPassword = 'Ub00t#2025'"),
     ("aws_secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
     ("secret", '"ApiKey": "kl_live_fbdd2b1437048a2b1d6058beb5ce94c1"'),
     ("secret", "X-Api-Key: 7c4a8d09ca3762af61e59520943dc26494f8941b"),
@@ -563,4 +378,9 @@ NEAR_MISSES: tuple[str, ...] = (
     "Name oder Kennwort nicht korrekt (bitte Anmeldung wiederholen)",
     "the secret santa list is attached",
     "My password is not working",
+    "Password: Username: (both fields are empty)",
+    "the password was changed to comply with the policy",
+    "bypass_mode=enabled",
+    "compass_heading: 270 degrees",
+    "Kennwort lautet: (siehe Brief)",
 )
