@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from triage.rules.credentials import SHAPES
-from triage.rules.shapes import secret_span
 from triage.rules.phones import find_phones
+from triage.rules.shapes import secret_span
 from triage.ticket import Level
 
 CREDENTIAL = "credential"
