@@ -138,6 +138,7 @@ _CONNECTOR = (
     r"|is|was|ist|war|lautet|lautete|est|es|era|será|is\s+now|ist\s+jetzt|est\s+maintenant"
     r"|ahora\s+es|now|jetzt|auf|to|à|a)\b\s*:?)"
 )
+_SPOKEN_STARTS = re.compile(rf"(?<!\w)(?:{_LOGIN_WORDS})\b")
 _SPOKEN_PASSWORD = re.compile(
     rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_ADJECTIVE}{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
     r"[\"'“„«]?(?P<value>[^\s\"'”“»<]{4,64})"
@@ -150,6 +151,7 @@ _KEY_NAMES = (  # names under which a secret is assigned
     r"|client[_.-]?secret|auth[_.-]?key|credentials?|signing[_.-]?key|encryption[_.-]?key"
     r"|session[_.-]?key|sas[_.-]?token|connection[_.-]?string|webhook[_.-]?url"
 )
+_SECRET_STARTS = re.compile(_KEY_NAMES)
 _ASSIGNED_SECRET = re.compile(
     rf"(?i)(?:{_KEY_NAMES})[\w.-]{{0,20}}[\"'`]?\s*"
     r"(?::=|=>|[:=])\s*[\"'`]?(?P<value>[A-Za-z0-9._~+/=!#$%*@^-]{8,200})"
@@ -171,6 +173,7 @@ SHAPES: tuple[Shape, ...] = (
         "DefaultEndpointsProtocol=https;AccountName=kestrel;AccountKey="
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;",
         "AccountKey= (ask the storage team)",
+        leads=True,
     ),
     Shape(
         "azure_sas_signature",
@@ -182,7 +185,7 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "url_password",
-        _compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:(?P<value>[^@\s/]+)@"),
+        _compile(r"://[^/\s:@]+:(?P<value>[^@\s/]+)@"),  # from "://": a fast search
         ("://",),
         "db at postgres://app:s3cret@db.example.com/x",
         "see https://intranet.example.com:8443/help",
@@ -193,15 +196,17 @@ SHAPES: tuple[Shape, ...] = (
         ("bearer",),
         "Authorization: Bearer abcdefghijklmnopqrstuvwx",
         "the bearer of this letter",
+        leads=True,
     ),
     Shape(
         "basic_auth",
         _compile(
             r"(?i)\b(?:Authorization|Proxy-Authorization):\s*Basic\s+(?P<value>[A-Za-z0-9+/]{8,}={0,2})"
         ),
-        ("basic",),
+        ("authorization:", "proxy-authorization:"),
         "Authorization: Basic a2VzdHJlbDpTM2NyZXQh",
         "basic authentication is off",
+        leads=True,
     ),
     Shape(
         "connection_string_password",
@@ -223,6 +228,7 @@ SHAPES: tuple[Shape, ...] = (
         ("<input",),
         '<input type="password" name="pw" value="Sommer2025!">',
         '<input type="password" name="pw">',
+        leads=True,
     ),
     # --- command lines that carry a password ----------------------------------------------------
     Shape(
@@ -231,6 +237,7 @@ SHAPES: tuple[Shape, ...] = (
         ("convertto-securestring",),
         '$pw = ConvertTo-SecureString "Sommer2025!" -AsPlainText -Force',
         "$pw = Read-Host -AsSecureString | ConvertTo-SecureString",
+        leads=True,
     ),
     Shape(
         "net_user_password",
@@ -238,6 +245,7 @@ SHAPES: tuple[Shape, ...] = (
         ("net user",),
         "net user svc_backup Backup#2025 /add /domain",
         "net user svc_backup /domain",
+        leads=True,
     ),
     Shape(
         "mysql_password",
@@ -245,12 +253,14 @@ SHAPES: tuple[Shape, ...] = (
         ("mysql",),
         "mysqldump -u backup -pS3cr3tDump! erp > erp.sql",
         "mysql -u root -p erp",
+        leads=True,
     ),
     Shape(
         "sshpass_password",
         _compile(r"\bsshpass\s+-p\s*[\"']?(?P<value>[^\s\"']{3,})"),
         ("sshpass",),
         "sshpass -p 'Zugang#2025' ssh admin@10.0.0.5",
+        leads=True,
     ),
     Shape(
         "curl_user_password",
@@ -261,6 +271,7 @@ SHAPES: tuple[Shape, ...] = (
         ("curl",),
         "curl -u api_user:Xk9#pLm2 https://erp.example.com/api",
         "curl -u api_user https://erp.example.com/api",
+        leads=True,
     ),
     Shape(
         "session_cookie",
@@ -268,9 +279,19 @@ SHAPES: tuple[Shape, ...] = (
             r"(?i)\b(?:session[_-]?id|sessionid|jsessionid|phpsessid|asp\.net_sessionid"
             r"|connect\.sid|_session)=(?P<value>[A-Za-z0-9%._~+/=-]{16,})"
         ),
-        ("sess", "sid="),
+        (
+            "sessionid",
+            "session_id",
+            "session-id",
+            "jsessionid",
+            "phpsessid",
+            "asp.net_sessionid",
+            "connect.sid",
+            "_session=",
+        ),
         "Cookie: JSESSIONID=3F2A9C1B7D4E8F6A0B1C2D3E4F5A6B7C; lang=de",
         "the session id is shown on the error page",
+        leads=True,
     ),
     Shape(
         "xml_secret",
@@ -281,6 +302,7 @@ SHAPES: tuple[Shape, ...] = (
         ("<password", "<passwd", "<pwd", "<secret", "<api", "<token", "<client"),
         "<connection><user>svc</user><password>Kx!9vQ2#m</password></connection>",
         "<password></password>",
+        leads=True,
     ),
     # --- keyword = value, and a password written out in words ----------------------------------
     Shape(
@@ -302,6 +324,7 @@ SHAPES: tuple[Shape, ...] = (
         "https://api.example.com/v1/items?access_token=9f8e7d6c5b4a3928&page=2",
         "token: expired",
         plausible=_value_plausible,
+        starts=_SECRET_STARTS,
     ),
     Shape(
         "password",
@@ -332,6 +355,7 @@ SHAPES: tuple[Shape, ...] = (
         "My new password is Liverpool2025! - can you set it?",
         "I need a password reset",
         plausible=_password_plausible,
+        starts=_SPOKEN_STARTS,
     ),
 )
 

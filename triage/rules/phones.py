@@ -20,6 +20,7 @@ _CANDIDATE = re.compile(
     rf"(?<![\w+.,/=:-])(?:\+\s?|\b|(?=\())(?:{_GROUP})"
     rf"(?:(?:[ .\-/]|\s-\s|\s/\s)(?:{_GROUP})){{0,7}}(?![\w]|[.,/-]?\d)"
 )
+_RUN = re.compile(r"[+(]?\d+")
 _NORTH_AMERICAN = re.compile(r"(?:\+?1[ .-]?)?\(\d{3}\)\s?\d{3}[ .-]\d{4}|\d{3}-\d{3}-\d{4}")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
 _YEAR_MONTH_DAY = re.compile(r"\b\d{4}[./-](\d{1,2})[./-](\d{1,2})\b")
@@ -39,12 +40,19 @@ _CONTEXT = re.compile(
 
 def find_phones(text: str) -> Iterator[tuple[int, int]]:
     """Where each phone number is (start, end)."""
-    if not any(char.isdigit() for char in text):
-        return
-    for match in _CANDIDATE.finditer(text):
-        number = match.group()
-        if _is_phone(number, text[max(0, match.start() - 40) : match.start()]):
-            yield match.start(), match.end()
+    end = 0
+    # The candidate pattern opens with a look-behind, slow to search with: it is tried only
+    # where a run of digits (or a + or a bracket before one) begins.
+    for run in _RUN.finditer(text):
+        first_digit = run.start() + (run.group()[0] in "+(")
+        for start in dict.fromkeys((run.start(), first_digit)):
+            match = _CANDIDATE.match(text, start) if start >= end else None
+            if match is None:
+                continue
+            end = match.end()
+            if _is_phone(match.group(), text[max(0, start - 40) : start]):
+                yield start, end
+            break
 
 
 def _is_phone(number: str, before: str) -> bool:

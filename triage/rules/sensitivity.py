@@ -67,12 +67,9 @@ def scan_text(text: str, field: str) -> list[Finding]:
 
     lower = text.lower()
     for shape in SHAPES:
-        if not any(anchor in lower for anchor in shape.anchors):
-            continue
-        for match in shape.pattern.finditer(text):
-            if shape.plausible is None or shape.plausible(match):
-                start, end = secret_span(match)
-                add(CREDENTIAL, shape.name, start, end)
+        for match in shape.found(text, lower):
+            start, end = secret_span(match)
+            add(CREDENTIAL, shape.name, start, end)
     for match in _CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())
         if (
