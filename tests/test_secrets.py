@@ -138,7 +138,11 @@ def test_no_secret_reaches_a_log_the_ledger_the_outbox_or_a_remote_request(tmp_p
     var = tmp_path / "var"
     db = sqlite3.connect(var / "triage.sqlite3")
     ledger = json.dumps(db.execute("SELECT * FROM ledger").fetchall())
-    stored = json.dumps(db.execute("SELECT result FROM tickets").fetchall())
+    # every table: results, the answer cache, cursors, reservations...
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    stored = json.dumps(
+        {table: db.execute(f"SELECT * FROM {table}").fetchall() for table in tables}  # noqa: S608
+    )
     db.close()
     outbox = {p.name: p.read_text() for p in (var / "outbox").glob("*.json")}
     remote = json.dumps([r.body for r in api.requests])
