@@ -9,6 +9,7 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
+import pytest
 from jinja2 import Environment, PackageLoader
 
 from tests.conftest import mail, raw
@@ -57,6 +58,7 @@ def _fill(pipeline) -> None:
     pipeline.handle(raw(b"{not json", name=f"password={NAME_SECRET}.json"))
 
 
+@pytest.mark.slow
 def test_a_script_in_a_subject_does_not_run_in_the_digest_and_markup_reads_as_written(
     pipeline, store, settings, tmp_path
 ):
@@ -71,6 +73,7 @@ def test_a_script_in_a_subject_does_not_run_in_the_digest_and_markup_reads_as_wr
     assert "Error &lt;null&gt; on every share" in dom  # shown literally, layout intact
 
 
+@pytest.mark.slow
 def test_the_browser_check_would_see_an_unescaped_script_run(pipeline, store, tmp_path):
     # The same digest through the same template with escaping off: the script runs.
     _fill(pipeline)
