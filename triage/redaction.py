@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from pydantic import BaseModel
+
 from triage.result import Result
 from triage.rules.sensitivity import IBAN, RESTRICTING, scrub
 
@@ -42,20 +44,31 @@ def clean_result(result: Result, secrets: tuple[str, ...] = ()) -> Result:
     subject and log slice are the requester's, and a summary or reason may come from a model
     that saw the whole ticket. Idempotent."""
 
-    def clean(text: str) -> str:
-        return scrub_text(text, secrets)
+    done: dict[str, str] = {}  # a result repeats its words ("credential", "body"...)
 
-    data = result.model_dump()
+    def clean(text: str) -> str:
+        if text not in done:
+            done[text] = scrub_text(text, secrets)
+        return done[text]
+
     cleaned = {
-        key: value if key in KEPT_AS_IS else _clean_value(value, clean)
-        for key, value in data.items()
+        name: value if name in KEPT_AS_IS else _clean_value(value, clean)
+        for name, value in _fields(result).items()
     }
     return Result.model_validate(cleaned)
 
 
+def _fields(model: BaseModel) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in type(model).model_fields}
+
+
 def _clean_value(value: Any, clean: Callable[[str], str]) -> Any:
+    """Every text in a value, walked through our models (whose field names are ours) and
+    through free-form lists and mappings (whose keys may be anything a model wrote)."""
     if isinstance(value, str):
         return clean(value)
+    if isinstance(value, BaseModel):
+        return {name: _clean_value(item, clean) for name, item in _fields(value).items()}
     if isinstance(value, list | tuple):
         return [_clean_value(item, clean) for item in value]
     if isinstance(value, dict):

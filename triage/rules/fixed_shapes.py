@@ -334,7 +334,7 @@ FIXED_SHAPES: tuple[Shape, ...] = (
     Shape(
         "bitlocker_recovery_key",
         _compile(r"\d{6}(?:-\d{6}){7}(?!\d)"),
-        ("-",),
+        tuple(f"{digit}-" for digit in "0123456789"),
         "BitLocker recovery key: 123456-234567-345678-456789-567890-678901-789012-890123",
         "recovery key ID: 1A2B3C4D (ask the helpdesk for the 48 digits)",
     ),

@@ -13,14 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-# Groups of digits joined by one separator; a group may be an area code in brackets.
-# The first group may be long (no separators at all), so a digit run has one reading only.
-_GROUP = r"(?:\(\d{1,5}\)|\d{1,15})"
+# Groups of digits joined by one separator; a group may be an area code in brackets, which
+# needs no separator before it ("+49(0)40 123456"). The first group may be long (no
+# separators at all), so a digit run has one reading only.
+_GROUP = r"(?:\(\d{1,5}\)\d{0,15}|\d{1,15})"
+_SEPARATOR = r"(?:[ .\-/]|\s-\s|\s/\s)"
 _CANDIDATE = re.compile(
-    rf"(?<![\w+.,/=:-])(?:\+\s?|\b|(?=\())(?:{_GROUP})"
-    rf"(?:(?:[ .\-/]|\s-\s|\s/\s)(?:{_GROUP})){{0,7}}(?![\w]|[.,/-]?\d)"
+    rf"(?:(?<=:)\+|(?<![\w+.,/=:-])(?:\+\s?|\b|(?=\()))(?:{_GROUP})"
+    rf"(?:{_SEPARATOR}?(?=\(){_GROUP}|{_SEPARATOR}{_GROUP}){{0,7}}(?![\w]|[.,/-]?\d)"
 )
-_RUN = re.compile(r"[+(]?\d+")
+_RUN = re.compile(r"[+(]?\d[\d ().\-/]{6,}")  # room for 8 digits, or no phone
 _NORTH_AMERICAN = re.compile(r"(?:\+?1[ .-]?)?\(\d{3}\)\s?\d{3}[ .-]\d{4}|\d{3}-\d{3}-\d{4}")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
 _YEAR_MONTH_DAY = re.compile(r"\b\d{4}[./-](\d{1,2})[./-](\d{1,2})\b")

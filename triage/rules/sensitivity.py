@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from triage.rules.credentials import SHAPES
 from triage.rules.phones import find_phones
-from triage.rules.shapes import secret_span
+from triage.rules.shapes import Shape, secret_span
 from triage.ticket import Level
 
 CREDENTIAL = "credential"
@@ -55,7 +55,26 @@ def scan(texts: Mapping[str, str]) -> Sensitivity:
     return Sensitivity(level, tags, findings)
 
 
+# anchor -> the table's rows that need it, so that a text is checked for each anchor once
+_ROWS_BY_ANCHOR: dict[str, list[int]] = {}
+for _row, _shape in enumerate(SHAPES):
+    for _anchor in _shape.anchors:
+        _ROWS_BY_ANCHOR.setdefault(_anchor, []).append(_row)
+
+
+def shapes_in(lower: str) -> list[Shape]:
+    """The table's rows worth trying on a lower-cased text, in table order."""
+    rows = {row for anchor, wanted in _ROWS_BY_ANCHOR.items() if anchor in lower for row in wanted}
+    return [SHAPES[row] for row in sorted(rows)]
+
+
+# "pw:abcd": no text shorter holds a finding (a card or an IBAN needs 13 digits or more)
+_SHORTEST_FINDING = 7
+
+
 def scan_text(text: str, field: str) -> list[Finding]:
+    if len(text) < _SHORTEST_FINDING:
+        return []
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
 
@@ -66,7 +85,7 @@ def scan_text(text: str, field: str) -> list[Finding]:
         found.append(Finding(tag, kind, field, start, end))
 
     lower = text.lower()
-    for shape in SHAPES:
+    for shape in shapes_in(lower):
         for match in shape.found(text, lower):
             start, end = secret_span(match)
             add(CREDENTIAL, shape.name, start, end)

@@ -38,11 +38,10 @@ class Shape:
                 yield match
 
     def found(self, text: str, lower: str) -> Iterator[re.Match[str]]:
-        """The plausible matches, in a text that holds one of the anchors."""
-        if any(anchor in lower for anchor in self.anchors):
-            for match in self.matches(text, lower):
-                if self.plausible is None or self.plausible(match):
-                    yield match
+        """The plausible matches (the caller checked that the text holds an anchor)."""
+        for match in self.matches(text, lower):
+            if self.plausible is None or self.plausible(match):
+                yield match
 
 
 def secret_span(match: re.Match[str]) -> tuple[int, int]:
