@@ -118,6 +118,7 @@ def test_a_result_is_cleaned_of_planted_and_configured_secrets():
         ("standard 04.72.41.18.90", "04.72.41.18.90"),
         ("llámame al 612 345 678", "612 345 678"),
         ("mobile 0044 7700 900731", "0044 7700 900731"),
+        ("error 502, ref +49 170 1234567", "+49 170 1234567"),
     ],
 )
 def test_phone_numbers_in_the_shapes_of_signatures_and_call_back_requests(text, number):

@@ -59,9 +59,13 @@ def find_phones(text: str) -> Iterator[tuple[int, int]]:
 
 def _is_phone(number: str, before: str) -> bool:
     digits = re.sub(r"\D", "", number)
-    if not 8 <= len(digits) <= 15 or _holds_a_date(number) or _IDENTIFIER_WORD.search(before):
+    if not 8 <= len(digits) <= 15 or _holds_a_date(number):
         return False
-    if number.startswith("+") or (number.startswith("00") and len(digits) >= 10):
+    if number.startswith("+"):
+        return True  # international, whatever word comes before it
+    if _IDENTIFIER_WORD.search(before):
+        return False
+    if number.startswith("00") and len(digits) >= 10:
         return True
     if _NORTH_AMERICAN.fullmatch(number):
         return True
