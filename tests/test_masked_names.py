@@ -43,7 +43,11 @@ def test_log_lines_mask_credentials_card_numbers_and_ibans_in_any_field():
     configure_logging("debug", "json", stream=stream)
     log = structlog.get_logger("t")
     log.warning("dropfolder.retry_later", file=f"/srv/in/{NAME}", why="busy")
-    log.info("x.y", detail="card 4111 1111 1111 1111 and DE89 3704 0044 0532 0130 00")
+    log.info(
+        "x.y",
+        detail="card 4111 1111 1111 1111 and DE89 3704 0044 0532 0130 00",
+        files=[f"/srv/in/{NAME}"],
+    )
     try:
         raise OSError(f"cannot move /srv/in/{NAME}")
     except OSError:
@@ -54,6 +58,7 @@ def test_log_lines_mask_credentials_card_numbers_and_ibans_in_any_field():
     assert SECRET not in text and "4111 1111" not in text and "DE89 3704" not in text
     assert lines[0]["file"].startswith("/srv/in/report password=[CREDENTIAL:")
     assert "[CARD]" in lines[1]["detail"] and "[IBAN]" in lines[1]["detail"]
+    assert lines[1]["files"][0].startswith("/srv/in/report password=[CREDENTIAL:")
 
 
 def test_a_library_message_through_the_standard_logging_is_masked_too():

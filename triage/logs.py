@@ -51,9 +51,18 @@ def scrub_event(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> An
     """A processor that masks what the sensitivity scan finds in any text of an event: a
     dropped file named `password=Hunter2!.eml` is logged as `password=[CREDENTIAL:password]`."""
     for key, value in event.items():
-        if isinstance(value, str):
-            event[key] = scrub(value, _SCRUBBED_TAGS)
+        event[key] = _scrubbed(value)
     return event
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value, _SCRUBBED_TAGS)
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    return value
 
 
 def configure_logging(
