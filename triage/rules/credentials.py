@@ -99,6 +99,20 @@ def _assigned_password_plausible(match: re.Match[str]) -> bool:
     return _password_plausible(match)
 
 
+def _long_value_plausible(match: re.Match[str]) -> bool:
+    """A long value named a key or token without an operator: letters and digits mixed,
+    as a generated key is ('token 7c4a8d09ca3762af61e5' yes; 'token refresh-interval...' no)."""
+    value = match.group("value").strip(".,;:)")
+    return (
+        len(value) >= 20
+        and not value.startswith(("/", "."))  # a path: "token /var/lib/app/token-2025.json"
+        and bool(re.search(r"\d", value))
+        and bool(re.search(r"[A-Za-z]", value))
+        and len(set(value)) >= 8
+        and not _REDACTED.match(value)
+    )
+
+
 def _value_plausible(match: re.Match[str]) -> bool:
     """A key = value assignment holds a secret when the value is not a word or a placeholder:
     'api_key = 9f8e7d6c5b4a' yes; 'token: expired', 'secret = ${SECRET}' no."""
@@ -130,7 +144,7 @@ _QUALIFIER = (
     r"\s+[\w.@/-]{2,40}){0,2}"
 )
 _CONNECTOR = (
-    r"(?P<connector>[\"'`]?\s*(?::=|=>|[:=])|\s+(?:"
+    r"(?P<connector>[\"'`]?\s*(?::=|=>|[:=])|\s+[-–](?=\s)|\s+(?:"
     # "was changed to", "wurde geändert auf", "a été changé en", "fue cambiada a"
     r"(?:(?:is|was|has\s+been|ist|wurde|a\s+été|est|fue|ha\s+sido)\s+)?(?:now\s+|jetzt\s+)?"
     r"(?:changed|set|reset|updated|ge(?:ä|ae)ndert|gesetzt|zur(?:ü|ue)ckgesetzt|chang[ée]e?"
@@ -152,6 +166,16 @@ _KEY_NAMES = (  # names under which a secret is assigned
     r"|session[_.-]?key|sas[_.-]?token|connection[_.-]?string|webhook[_.-]?url"
 )
 _SECRET_STARTS = re.compile(_KEY_NAMES)
+# "the API key 7c4a8d09ca37...", "token abc123...": named, without an = or a colon
+_NAMED_KEY_WORDS = (
+    r"api[ _-]?key|access[ _-]?key|secret[ _-]?key|api[ _-]?token|access[ _-]?token"
+    r"|auth[ _-]?token|bearer[ _-]?token|client[ _-]?secret|token|secret"
+)
+_NAMED_KEY_STARTS = re.compile(rf"\b(?:{_NAMED_KEY_WORDS})\b")
+_NAMED_KEY = re.compile(
+    rf"(?i)\b(?:{_NAMED_KEY_WORDS})\b\s+(?:(?:is|was|ist|war|est|es)\s+)?[\"'`]?"
+    r"(?P<value>[A-Za-z0-9_\-+/=.~]{20,200})"
+)
 _ASSIGNED_SECRET = re.compile(
     rf"(?i)(?:{_KEY_NAMES})[\w.-]{{0,20}}[\"'`]?\s*"
     r"(?::=|=>|[:=])\s*[\"'`]?(?P<value>[A-Za-z0-9._~+/=!#$%*@^-]{8,200})"
@@ -318,6 +342,15 @@ SHAPES: tuple[Shape, ...] = (
         plausible=_assigned_password_plausible,
     ),
     Shape(
+        "named_key",
+        _NAMED_KEY,
+        ("key", "token", "secret"),
+        "the API key 7c4a8d09ca3762af61e59520943dc26494f8941b was in the public repo",
+        "the access token expired yesterday at midnight",
+        plausible=_long_value_plausible,
+        starts=_NAMED_KEY_STARTS,
+    ),
+    Shape(
         "secret",
         _ASSIGNED_SECRET,
         ("key", "secret", "token", "credential", "connection", "webhook"),
@@ -380,6 +413,7 @@ SPOKEN_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("password", '{"username": "svc_tms", "password": "Tms-Sync-2025"}'),
     ("password", "WPA2 key: KestrelGuest2025"),
     ("password", "pass: Tr0mbone#77"),
+    ("password", "Password – Sommer2025!"),
     ("assigned_password", "spring.datasource.password=Kx9vQ2mRt7"),
     ("assigned_password", "$dbPassword = 'Ub00t#2025'"),
     ("aws_secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
@@ -407,4 +441,6 @@ NEAR_MISSES: tuple[str, ...] = (
     "bypass_mode=enabled",
     "compass_heading: 270 degrees",
     "Kennwort lautet: (siehe Brief)",
+    "the token /var/lib/app/token-2025.json is read at start",
+    "Password - see the sheet I gave you",
 )
