@@ -236,3 +236,7 @@ def daemon_running(
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         notify.close()
+
+
+# The delivery tests' harness (it imports this module, so it comes last).
+from tests.delivery_harness import harness_for  # noqa: E402, F401

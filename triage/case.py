@@ -4,10 +4,16 @@ then carried as one frozen value to dedup, the model tiers and the commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
+from triage.records import TicketKeys
 from triage.result import Assignment, FieldsOut, FindingOut, Result, Route, SensitivityOut
 from triage.rules import RulesVerdict
+from triage.rules.storm import signature_of
 from triage.ticket import RawInput, Ticket
+
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -17,10 +23,39 @@ class Case:
     verdict: RulesVerdict
     content_key: str  # what dedup finds the same words by
     base: Result  # the rules' result: status triaged, before any model tier
+    incident: frozenset[str]  # what identifies the incident it reports (storms)
+    occurred_at: datetime  # when it was reported: the mail's Date, else when it arrived
 
     @classmethod
     def of(cls, raw: RawInput, ticket: Ticket, verdict: RulesVerdict, content_key: str) -> Case:
-        return cls(raw, ticket, verdict, content_key, rules_result(raw, ticket, verdict))
+        return cls(
+            raw,
+            ticket,
+            verdict,
+            content_key,
+            rules_result(raw, ticket, verdict),
+            signature_of(ticket, verdict),
+            reported_at(ticket, raw.received_at),
+        )
+
+    @property
+    def keys(self) -> TicketKeys:
+        return TicketKeys(self.content_key, self.incident, self.occurred_at)
+
+
+def reported_at(ticket: Ticket, received_at: datetime) -> datetime:
+    """When the requester reported it: the mail's Date when it is plausible (not after it
+    arrived, allowing for clock skew), else when it arrived. A folder of old mail processed
+    at once keeps its own timeline, so storms are found among reports close in time."""
+    value = ticket.header("date")
+    if value:
+        try:
+            sent = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return received_at
+        if sent.tzinfo is not None and sent <= received_at + CLOCK_SKEW:
+            return sent
+    return received_at
 
 
 def rules_result(raw: RawInput, ticket: Ticket, verdict: RulesVerdict) -> Result:

@@ -55,6 +55,7 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
         checks.extend(_imap(name, account) for name, account in settings.imap.account_list())
     else:
         checks.append(Check("imap", True, "disabled"))
+    checks.extend(Check(*found) for found in _deliveries(settings))
     return checks
 
 
@@ -75,6 +76,19 @@ def _learned(settings: Settings) -> Check:
         f"{config.model_path} loads, min_probability {config.min_probability}\n"
         + render_card(card, config.min_probability),
     )
+
+
+def _deliveries(settings: Settings) -> list[tuple[str, bool, str]]:
+    from triage.delivery.checks import delivery_checks
+
+    try:
+        store = SqliteStore(settings.store.path)
+    except StoreError:
+        return delivery_checks(settings, None)  # the store check says why
+    try:
+        return delivery_checks(settings, store)
+    finally:
+        store.close()
 
 
 def _local(settings: Settings) -> Check:

@@ -189,7 +189,6 @@ def _run_locked(loaded: LoadedSettings, lock: DaemonLock) -> int:
         )
         return True
 
-    scheduler = app.scheduler
     daemon = Daemon(
         app.connectors,
         app.stop,
@@ -197,8 +196,8 @@ def _run_locked(loaded: LoadedSettings, lock: DaemonLock) -> int:
         notifier=Notifier(os.environ),
         status=app.status_line,
         reload=reload,
-        start_jobs=scheduler.start if scheduler else lambda: None,
-        stop_jobs=scheduler.shutdown if scheduler else lambda: None,
+        start_jobs=app.start_jobs,  # the scheduler, delivery senders, metrics
+        stop_jobs=app.stop_jobs,
         health=app.store.identity_problem,
         publish=lock.publish,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,15 +17,20 @@ from triage.breaker import Breaker
 from triage.config import Settings, secret_values
 from triage.costs import Price, PriceMissing, price_for
 from triage.daemon import Connector
+from triage.delivery.sender import Transport
+from triage.delivery.service import DeliveryService
+from triage.delivery.smtp import SmtpTransport
+from triage.delivery.webhook import WebhookTransport
 from triage.dryrun import DryRunStore
 from triage.errors import ConfigError
 from triage.learned.decide import LearnedPolicy
 from triage.learned.tier import LearnedTier, Ledger
+from triage.metrics import MetricsServer, MetricsSources, StoreCollector, registry_for
 from triage.options import PipelineOptions
 from triage.outbox import Outbox
 from triage.parsing import MailLimits
 from triage.pipeline import Pipeline
-from triage.ports import BudgetStore, Clock, ResultSink, TicketStore
+from triage.ports import BudgetStore, Clock, Deliveries, ResultSink, TicketStore
 from triage.records import month_window
 from triage.router import Policy
 from triage.rules.keywords import CompiledRule, compile_rules
@@ -98,6 +104,7 @@ def build_pipeline(
     escalator: Escalator | None = None,
     dry_run: bool = False,
     offloader: Offloader | None = None,
+    deliveries: Deliveries | None = None,
     learned: LearnedTier | None = None,
 ) -> Pipeline:
     return Pipeline(
@@ -109,6 +116,7 @@ def build_pipeline(
         local,
         escalator,
         offloader,
+        deliveries,
         learned,
     )
 
@@ -132,6 +140,56 @@ def build_learned(
         clock,
         prices(settings).get(settings.paid.model),
     )
+
+
+def build_delivery(
+    settings: Settings, store: SqliteStore, clock: Clock = utc_now
+) -> DeliveryService | None:
+    """The relay and the webhooks, or None when neither is on."""
+    transports: list[Transport] = []
+    if settings.relay.enabled:
+        transports.append(SmtpTransport(settings.relay))
+    if settings.webhooks:
+        transports.append(WebhookTransport(settings.webhooks, clock))
+    if not transports:
+        return None
+    return DeliveryService(store, settings.relay, settings.webhooks, clock, transports)
+
+
+def build_metrics(
+    settings: Settings, store: SqliteStore, connectors: list[Connector], clock: Clock = utc_now
+) -> MetricsServer | None:
+    """/metrics and/or the textfile, or None when [metrics] is off."""
+    config = settings.metrics
+    if not config.listen and config.textfile is None:
+        return None
+
+    def queue_depth() -> dict[str, int]:
+        return {c.name: int(getattr(c, "pending", lambda: 0)()) for c in connectors}
+
+    def last_pass() -> dict[str, datetime]:
+        """IMAP: the last completed sync; other sources: their loop's latest turn."""
+        now, monotonic = clock(), time.monotonic()
+        passes = {}
+        for c in connectors:
+            if isinstance(c, ImapFolder):
+                if c.last_sync is not None:
+                    passes[c.name] = c.last_sync
+            else:
+                passes[c.name] = now - timedelta(seconds=max(0.0, monotonic - c.last_activity))
+        return passes
+
+    sources = MetricsSources(
+        budgets={
+            "paid": settings.paid.monthly_budget_usd,
+            "runpod": settings.runpod.monthly_budget_usd,
+        },
+        zone=settings.digest.timezone,
+        queue_depth=queue_depth,
+        last_pass=last_pass,
+    )
+    registry = registry_for(StoreCollector(store, clock, sources))
+    return MetricsServer(registry, config.listen, config.textfile, config.textfile_seconds)
 
 
 def escalation_policy(settings: Settings) -> EscalationPolicy:
@@ -267,6 +325,26 @@ class App:
     clock: Clock = utc_now
     scheduler: Scheduler | None = None
     learned: LearnedTier | None = None
+    delivery: DeliveryService | None = None
+    metrics: MetricsServer | None = None
+
+    def start_jobs(self) -> None:
+        """After the connectors: the scheduler, the delivery senders, the metrics."""
+        if self.scheduler is not None:
+            self.scheduler.start()
+        if self.delivery is not None:
+            self.delivery.start()  # undelivered rows of an earlier run go out first
+        if self.metrics is not None:
+            self.metrics.start()
+
+    def stop_jobs(self) -> None:
+        """At shutdown. Deliveries still pending stay in the store for the next start."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        if self.delivery is not None:
+            self.delivery.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
 
     def close(self) -> None:
         self.store.close()
@@ -281,7 +359,11 @@ class App:
         since, until = month_window(now, self.settings.digest.timezone)
         spent = self.store.spent_total(since, until)
         imap = f", last IMAP sync {last_sync}" if self.settings.imap.enabled else ""
-        return f"{waiting} waiting{imap}, {today} tickets today, ${spent:.2f} spent this month"
+        delivery = f", {self.delivery.status()}" if self.delivery is not None else ""
+        return (
+            f"{waiting} waiting{imap}, {today} tickets today, ${spent:.2f} spent this month"
+            f"{delivery}"
+        )
 
     def apply(self, new: Settings) -> list[str]:
         """A reload: rules, routing policy, budgets, prices and the paid and Runpod clients
@@ -306,7 +388,16 @@ class App:
             self.learned.reload(new.learned.model_path)
         restart = [
             name
-            for name in ("dropfolder", "imap", "local", "store", "outbox")
+            for name in (
+                "dropfolder",
+                "imap",
+                "local",
+                "store",
+                "outbox",
+                "relay",
+                "webhooks",
+                "metrics",
+            )
             if getattr(old, name) != getattr(new, name)
         ] + [
             name
@@ -343,6 +434,8 @@ def build_batch(
         local=local,
         escalator=escalator,
         offloader=offloader,
+        # Planned with the result; `triage run` (now or at its next start) sends them.
+        deliveries=build_delivery(settings, store),
         learned=learned,
     )
     return pipeline, store
@@ -355,6 +448,7 @@ def build_app(
     store = SqliteStore(settings.store.path)
     escalator = build_escalator(settings, store, clock)
     offloader = build_offloader(settings, store, clock)
+    delivery = build_delivery(settings, store, clock)
     learned = build_learned(settings, store, clock)
     pipeline = build_pipeline(
         settings,
@@ -364,6 +458,7 @@ def build_app(
         local,
         escalator,
         offloader=offloader,
+        deliveries=delivery,
         learned=learned,
     )
     stop = stop or threading.Event()
@@ -376,6 +471,7 @@ def build_app(
         offloader=offloader,
         clock=clock,
         scheduler=Scheduler(Jobs(store, settings, clock)),
+        delivery=delivery,
         learned=learned,
     )
     if settings.dropfolder.enabled:
@@ -395,6 +491,7 @@ def build_app(
                         quarantine=settings.dropfolder.failed,
                     )
                 )
+    app.metrics = build_metrics(settings, store, app.connectors, clock)
     return app
 
 

@@ -100,8 +100,8 @@ TlsMode = Literal["ssl", "starttls", "none"]
 _KEYWORD_PATTERN = r"^[^\s()\]{%*\"\\]+$"
 
 
-class ImapAccountConfig(Section):
-    """One mailbox. [imap] holds the first; [imap.accounts.<name>] tables override its keys."""
+class ServerConfig(Section):
+    """A mail server and the login to it (IMAP, the relay's SMTP)."""
 
     host: str
     port: int = Field(gt=0, lt=65536)
@@ -109,6 +109,11 @@ class ImapAccountConfig(Section):
     ca_file: Path | None
     username: str
     password: SecretStr | None
+
+
+class ImapAccountConfig(ServerConfig):
+    """One mailbox. [imap] holds the first; [imap.accounts.<name>] tables override its keys."""
+
     oauth2_token_command: str | None
     folder: str | list[str]
     processed_folder: str | None
@@ -408,6 +413,73 @@ class RulesOptions(Section):
     replace_defaults: bool
 
 
+HeaderStyle = Literal["zammad", "otrs", "plain"]
+
+
+def _one_or_many(value: object) -> object:
+    """An address may be written alone or as a list; "" means none."""
+    if value == "":
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+class RelayRouteConfig(Section):
+    """One [[relay.routes]] entry: an empty list matches anything; every list given must match."""
+
+    name: str = ""
+    category: list[Category] = Field(default_factory=list)
+    risk: list[Risk] = Field(default_factory=list)
+    priority: list[Priority] = Field(default_factory=list)
+    workflow: list[str] = Field(default_factory=list)
+    team: list[str] = Field(default_factory=list)
+    source: list[str] = Field(default_factory=list)
+    storm: bool | None = None
+    to: list[str] = Field(min_length=1)
+    headers: HeaderStyle = "plain"
+    group: str = ""
+    attach: bool = False
+    internal: bool = False
+
+    _listed = field_validator("to", mode="before")(_one_or_many)
+
+
+class RelayConfig(ServerConfig):
+    enabled: bool
+    sender: str = Field(alias="from", min_length=3)
+    default_to: list[str]
+    default_headers: HeaderStyle
+    default_internal: bool
+    statuses: list[Literal["triaged", "duplicate", "ignored", "quarantined"]]
+    timeout_seconds: float = Field(gt=0)
+    retry_cap_seconds: float = Field(gt=0)
+    give_up_hours: float = Field(gt=0)
+    routes: list[RelayRouteConfig] = Field(default_factory=list)
+
+    _none_when_empty = field_validator("ca_file", "password", mode="before")(_empty_is_none)
+    _listed = field_validator("default_to", mode="before")(_one_or_many)
+
+
+class WebhookConfig(Section):
+    url: str = Field(pattern=r"^https?://\S+$")
+    secret: SecretStr = Field(min_length=16)
+    status: list[Literal["triaged", "duplicate", "ignored", "quarantined"]] = Field(
+        default_factory=list
+    )
+    category: list[Category] = Field(default_factory=list)
+    risk: list[Risk] = Field(default_factory=list)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    retry_cap_seconds: float = Field(default=300.0, gt=0)
+    give_up_hours: float = Field(default=24.0, gt=0)
+
+
+class MetricsConfig(Section):
+    listen: str = Field(pattern=r"^$|^\[?[\w.:-]*\]?:\d{1,5}$")
+    textfile: Path | None
+    textfile_seconds: float = Field(gt=0)
+
+    _none_when_empty = field_validator("textfile", mode="before")(_empty_is_none)
+
+
 class Settings(BaseSettings):
     """Everything the daemon can be told. Sections mirror the TOML tables."""
 
@@ -433,8 +505,12 @@ class Settings(BaseSettings):
     digest: DigestConfig
     report: ReportConfig
     log: LogConfig
+    relay: RelayConfig
+    metrics: MetricsConfig
     rules_options: RulesOptions
     rules: list[RuleConfig]
+    # Off by default: no webhooks unless the config file has [[webhooks]] tables.
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -455,7 +531,13 @@ def secret_values(settings: Settings) -> list[str]:
     for _, account in settings.imap.account_list() if settings.imap.enabled else []:
         if account.password is not None:
             found.append(account.password.get_secret_value())
-    for key in (settings.paid.api_key, settings.runpod.api_key, settings.digest.smtp_password):
+    for key in (
+        settings.paid.api_key,
+        settings.runpod.api_key,
+        settings.digest.smtp_password,
+        settings.relay.password,
+        *(hook.secret for hook in settings.webhooks),
+    ):
         if key is not None:
             found.append(key.get_secret_value())
     return found

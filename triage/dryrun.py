@@ -6,8 +6,9 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
-from triage.records import LedgerEntry, TicketKeys
+from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
+from triage.rules.storm import Recent
 from triage.store import SqliteStore
 
 
@@ -37,15 +38,26 @@ class DryRunStore:
         found = self._real.find_by_content_key(key, since, until) if self._real else None
         return found or self._memory.find_by_content_key(key, since, until)
 
+    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]:
+        real = self._real.recent_incidents(since, until) if self._real else []
+        return real + self._memory.recent_incidents(since, until)
+
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
         real = self._real.count_from_sender(sender, since, until) if self._real else 0
         return real + self._memory.count_from_sender(sender, since, until)
 
-    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
-        self._memory.save(result, keys, now)
+    def save(
+        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+    ) -> None:
+        self._memory.save(result, keys, now)  # a dry run delivers nothing: `also` unused
 
     def replace_quarantined(
-        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+        self,
+        result: Result,
+        keys: TicketKeys,
+        now: datetime,
+        alias: str | None = None,
+        also: Also | None = None,
     ) -> bool:
         current = self.get_result(result.id)
         if current is None or current.status != "quarantined":

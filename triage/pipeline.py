@@ -21,14 +21,17 @@ from triage.errors import InputError, StoreError
 from triage.logs import crash_site
 from triage.options import PipelineOptions
 from triage.parsing import parse_ticket
-from triage.ports import Clock, ResultSink, TicketStore
+from triage.ports import Clock, Deliveries, ResultSink, TicketStore
 from triage.records import Outcome, Prepared, TicketKeys
 from triage.redaction import clean_result
 from triage.result import Result
 from triage.rules import evaluate
-from triage.rules.automated import detect_automated
+from triage.rules.automated import detect_automated, relayed_id
 from triage.rules.dedup import content_key
 from triage.rules.keywords import CompiledRule
+from triage.rules.risk import priority_for
+from triage.rules.storm import WINDOW as STORM_WINDOW
+from triage.rules.storm import storm_of, storm_risk
 from triage.ticket import RawInput
 from triage.tiers import Tiers
 from triage.tiers.learned import Assigner
@@ -49,9 +52,11 @@ class Pipeline:
         local: TicketModel | None = None,
         escalator: Escalator | None = None,
         offloader: Offloader | None = None,
+        deliveries: Deliveries | None = None,
         learned: Assigner | None = None,
     ) -> None:
         self._store = store
+        self._deliveries = deliveries
         self._rules = rules
         self._options = options
         self._clock = clock
@@ -134,6 +139,7 @@ class Pipeline:
             # The store is the truth; the outbox file is published from it. If publishing
             # fails the input is not acknowledged, and the retry republishes.
             now = self._clock()
+            also = None
             with self._store.transaction():
                 # Another process (`process` next to the daemon) may have committed this
                 # input, or the ticket it duplicates, while it was triaged: look again
@@ -146,11 +152,16 @@ class Pipeline:
                 if result.status == "triaged" and self._duplicate_now(raw, case):
                     result, keys = self._triage(raw, case, None)  # a duplicate now: rules only
                     result = clean_result(result, self._options.secrets)
+                # Its deliveries (relay, webhooks) are written in the result's transaction.
+                if self._deliveries is not None:
+                    also = self._deliveries.writer(result, raw.data, now)
                 if current is None:
-                    self._store.save(result, keys, now)
-                elif not self._store.replace_quarantined(result, keys, now, alias):
+                    self._store.save(result, keys, now, also)
+                elif not self._store.replace_quarantined(result, keys, now, alias, also):
                     raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
             self._publish(result, only_if_missing=False)
+        if also is not None and self._deliveries is not None:
+            self._deliveries.committed()
         log.info(
             "ticket.replayed" if replay else "ticket.result",
             id=result.id,
@@ -199,7 +210,9 @@ class Pipeline:
             read = case or self._read(raw)
             if isinstance(read, Result):
                 return read, TicketKeys(content_key=None)
-            return self._decide(read, prepared), TicketKeys(read.content_key)
+            result = self._decide(read, prepared)
+            keys = read.keys if result.status == "triaged" else TicketKeys(read.content_key)
+            return result, keys
         except StoreError:
             raise
         except Exception as exc:  # a bug must cost one quarantine, not the daemon
@@ -209,7 +222,7 @@ class Pipeline:
             return quarantined(raw, reason), TicketKeys(content_key=None)
 
     def _decide(self, case: Case, prepared: Prepared | None) -> Result:
-        automated = detect_automated(case.ticket)
+        automated = detect_automated(case.ticket) or self._relayed_loop(case)
         if automated:
             # Not a request: no category to work on, nothing to prioritise.
             return case.base.revised(
@@ -224,7 +237,37 @@ class Pipeline:
             return case.base.revised(
                 status="duplicate", status_reason=why, duplicate_of=duplicate_of
             )
-        return self._tiers.refine(case, prepared, withheld=self._sender_flood(case))
+        return self._tiers.refine(self._storm(case), prepared, withheld=self._sender_flood(case))
+
+    def _storm(self, case: Case) -> Case:
+        """The same incident reported by others shortly before: the result names the first
+        report (`storm_of`), and three reports of a failure make it an outage of many."""
+        at = case.occurred_at
+        recent = self._store.recent_incidents(at - STORM_WINDOW, at) if case.incident else []
+        storm = storm_of(at, case.incident, recent, STORM_WINDOW)
+        if storm is None:
+            return case
+        base = case.base
+        risk = storm_risk(storm, base.risk)
+        raised = risk != base.risk
+        return dataclasses.replace(
+            case,
+            base=base.revised(
+                storm_of=storm.first_id,
+                risk=risk,
+                priority=priority_for(risk, base.priority),
+                risk_reasons=[*base.risk_reasons, storm.reason] if raised else base.risk_reasons,
+            ),
+        )
+
+    def _relayed_loop(self, case: Case) -> str | None:
+        """A mail the relay sent, come back round: its X-Triage-Id names a ticket of ours."""
+        ticket_id = relayed_id(case.ticket)
+        if ticket_id is None or ticket_id == case.raw.id:
+            return None
+        if self._store.get_result(ticket_id) is None:
+            return None  # a forged header: triaged like any other mail
+        return f"loop: relayed by triage before as {ticket_id} (X-Triage-Id)"
 
     def _sender_flood(self, case: Case) -> str | None:
         """A sender mailing more than the hourly limit (a mail loop, a web form, an alert

@@ -4,6 +4,8 @@ and ticket types, so ports, adapters and the store can all use it."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -102,11 +104,17 @@ class Prepared:
     usd: float = 0.0
 
 
+# Extra writes in a result's transaction (its deliveries): called with the connection, inside.
+Also = Callable[[sqlite3.Connection], None]
+
+
 @dataclass(frozen=True)
 class TicketKeys:
     """What dedup looks tickets up by, stored beside the result."""
 
     content_key: str | None
+    incident: frozenset[str] = frozenset()  # its storm signature (rules/storm.py), if any
+    incident_at: datetime | None = None  # when the incident was reported (the mail's Date)
 
 
 @dataclass(frozen=True)

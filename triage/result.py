@@ -115,6 +115,7 @@ class Result(_Model):
     cache_of: str | None = None  # the ticket whose answer was reused (a storm, answered once)
     matched_rules: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)  # set by the admin's [[rules]]
+    storm_of: str | None = None  # the first report of the same incident by others
     log_slice: str | None = None
 
     def revised(self, **changes: Unpack[ResultChanges]) -> Result:
@@ -149,4 +150,8 @@ class ResultChanges(TypedDict, total=False):
     needs_review: list[str]
     escalate: bool
     cache_of: str | None
+    storm_of: str | None
+    # Redacted copies for what leaves the machine (triage.delivery): scrubbed text only.
+    subject: str
+    log_slice: str | None
     assignment: Assignment | None

@@ -9,6 +9,7 @@ migrations are in triage.store_schema.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,8 +19,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from triage.errors import StoreError
-from triage.records import LedgerEntry, TicketKeys
+from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
+from triage.rules.storm import Recent
 from triage.store_rows import insert_ledger, ticket_row, utc, utc_text
 from triage.store_schema import MIGRATIONS, migrate, schema_version
 
@@ -130,6 +132,13 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"store write failed: {exc}") from exc
 
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction with the connection, for a module that keeps its own tables
+        (triage.delivery); it joins a transaction already open on this thread."""
+        with self._write() as db:
+            yield db
+
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._lock:
             try:
@@ -167,6 +176,26 @@ class SqliteStore:
         )
         return str(rows[0][0]) if rows else None
 
+    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]:
+        """Triaged tickets whose incident was reported in [since, until], for storms."""
+        rows = self._read(
+            "SELECT id, incident_at, category, risk, incident, storm_of FROM tickets"
+            " WHERE incident IS NOT NULL AND status = 'triaged'"
+            " AND incident_at >= ? AND incident_at <= ? ORDER BY incident_at LIMIT 500",
+            (utc(since), utc(until)),
+        )
+        return [
+            Recent(
+                id=str(row[0]),
+                received_at=datetime.fromisoformat(str(row[1])),
+                category=str(row[2]),  # type: ignore[arg-type]
+                risk=str(row[3]),  # type: ignore[arg-type]
+                signature=frozenset(json.loads(str(row[4]))),
+                storm_of=str(row[5]) if row[5] else None,
+            )
+            for row in rows
+        ]
+
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
         rows = self._read(
             "SELECT count(*) FROM tickets WHERE sender = ? AND received_at >= ? "
@@ -175,17 +204,27 @@ class SqliteStore:
         )
         return int(str(rows[0][0]))
 
-    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
-        """Commit one result, durably. Raises StoreError; then the input stays unacknowledged."""
+    def save(
+        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+    ) -> None:
+        """Commit one result, durably, with whatever `also` writes in the same transaction
+        (its deliveries). Raises StoreError; then the input stays unacknowledged."""
         row = ticket_row(result, keys, now)
         with self._write() as db:
             db.execute(
                 f"INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608 - our column names
                 tuple(row.values()),
             )
+            if also is not None:
+                also(db)
 
     def replace_quarantined(
-        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+        self,
+        result: Result,
+        keys: TicketKeys,
+        now: datetime,
+        alias: str | None = None,
+        also: Also | None = None,
     ) -> bool:
         """A replay: the quarantined result of this id is replaced, in place, and `alias`
         (the id of the fixed input) recorded as the same ticket. False when the id holds no
@@ -203,6 +242,8 @@ class SqliteStore:
                 " WHERE id = ? AND status = 'quarantined'",
                 (*row.values(), result.id),
             )
+            if cursor.rowcount == 1 and also is not None:
+                also(db)
             return cursor.rowcount == 1
 
     def count_quarantined(self) -> int:

@@ -3,6 +3,7 @@ row for a booking, and moments as stored (UTC ISO 8601 text, which sorts as time
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -35,6 +36,9 @@ def ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, obj
         "workflow": result.workflow,
         "cost_usd": result.cost.usd,
         "result": result.to_json(),
+        "incident": json.dumps(sorted(keys.incident)) if keys.incident else None,
+        "incident_at": utc(keys.incident_at) if keys.incident and keys.incident_at else None,
+        "storm_of": result.storm_of,
     }
 
 

@@ -102,7 +102,35 @@ MIGRATIONS: tuple[str, ...] = (
         ticket_id TEXT NOT NULL REFERENCES tickets(id)
     );
     """,
-    # 6: a person's confirmation or correction of a ticket's team (`triage label`), the
+    # 6: deliveries (relay mail, webhooks), made in the transaction of their result; the
+    # payload is the exact bytes to send, dropped once sent (triage.delivery.queue)
+    """
+    CREATE TABLE deliveries (
+        key TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        payload BLOB,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        done_at TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries(kind, state, next_at);
+    CREATE INDEX deliveries_ticket ON deliveries(ticket_id);
+    """,
+    # 7: storms: what identifies the incident a ticket reports, when it happened, and the
+    # first report of the same incident (rules/storm.py)
+    """
+    ALTER TABLE tickets ADD COLUMN incident TEXT;
+    ALTER TABLE tickets ADD COLUMN incident_at TEXT;
+    ALTER TABLE tickets ADD COLUMN storm_of TEXT;
+    CREATE INDEX tickets_incident_at ON tickets(incident_at) WHERE incident IS NOT NULL;
+    """,
+    # 8: a person's confirmation or correction of a ticket's team (`triage label`), the
     # learned tier's training data from its own use (`triage learn --from-store`)
     """
     CREATE TABLE labels (

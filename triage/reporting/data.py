@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from triage.delivery.queue import problems as delivery_problems
 from triage.records import month_bounds
 from triage.store import utc_text
 
@@ -91,6 +92,7 @@ class PeriodData:
     # What is in quarantine now, whichever day it came (read with the tickets).
     quarantine: list[TicketLine] = field(default_factory=list)
     quarantine_total: int = 0
+    deliveries_stuck: list[str] = field(default_factory=list)  # relay/webhooks, in words
     daily_by_tier: list[CostLine] = field(default_factory=list)  # keys: (day, tier)
     inventory: list[CostLine] = field(default_factory=list)  # keys: (template, version, tier, wf)
     tickets_by_tier: dict[str, int] = field(default_factory=dict)
@@ -205,6 +207,7 @@ def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodD
                 (QUARANTINE_LISTED,),
             )
         ]
+        data.deliveries_stuck = delivery_problems(store)
     return data
 
 

@@ -91,6 +91,7 @@ class Digest:
     config_notes: list[tuple[str, int]]  # (note, on how many tickets)
     quarantine: list[TicketLine]  # in quarantine now, newest first
     quarantine_total: int
+    deliveries_stuck: list[str]  # relay and webhook destinations failing, refused deliveries
     cost_by_tier: dict[str, float]
     cost_by_workflow: dict[str, float]
     total_usd: float
@@ -138,6 +139,7 @@ def build_digest(data: PeriodData, budgets: list[BudgetLine] | None = None) -> D
         config_notes=config_notes,
         quarantine=data.quarantine,
         quarantine_total=data.quarantine_total,
+        deliveries_stuck=data.deliveries_stuck,
         cost_by_tier={k: v for k, v in sorted(by_tier.items()) if v},
         cost_by_workflow={k: v for k, v in sorted(by_workflow.items()) if v},
         total_usd=sum(r.usd for r in data.by_workflow_tier),

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from triage.config import Settings
+from triage.redaction import scrub_text
 from triage.reporting.build import Budget, Digest, Report, build_digest, build_report
 from triage.reporting.data import (
     Queryable,
@@ -32,9 +34,21 @@ if TYPE_CHECKING:
 TIERS = ("rules", "local", "runpod", "paid")
 TIER_COLOURS = {"rules": "#9aa5b1", "local": "#3e7bfa", "runpod": "#f59f00", "paid": "#d92d20"}
 
+
+def _scrubbed(value: object) -> object:
+    """Every value a template prints passes the scrub (a credential in a dropped file's name
+    shown for an unreadable input, say); only our own markup (the charts) is exempt."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return scrub_text(value)
+    return value
+
+
+# The templates are named `*.html.j2`: autoescaping must be on for that name, or a subject
+# like `<script>` runs in the reader's mail client. Nothing from a ticket is marked safe.
 _templates = Environment(
     loader=PackageLoader("triage", "templates"),
-    autoescape=select_autoescape(["html"]),
+    autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+    finalize=_scrubbed,
     trim_blocks=False,
     keep_trailing_newline=True,
 )
@@ -86,7 +100,7 @@ def render_digest(digest: Digest) -> dict[str, str]:
 
 
 def render_report(report: Report) -> dict[str, str]:
-    charts = {"daily": _daily_chart(report), "share": _share_chart(report)}
+    charts = {"daily": _daily_chart(report), "share": _share_chart(report)}  # base64 PNGs
     rows = io.StringIO()
     writer = csv.writer(rows)
     writer.writerow(["month", "workflow", "tier", "calls", "tokens_in", "tokens_out", "usd"])
@@ -192,7 +206,8 @@ def _figure_png(draw: Callable[[Axes], None]) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     pyplot.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+    # Ours, not a ticket's, and base64 holds no markup: exempt from the scrub (see _scrubbed).
+    return Markup(base64.b64encode(buffer.getvalue()).decode())  # noqa: S704
 
 
 BUDGET_OFF_SCALE = 4.0  # a budget line this many times the busiest day is not drawn to scale
