@@ -117,8 +117,8 @@ def main() -> None:
     )
     print(f"{'decided coverage':<22}{at.coverage:>12.4f}{base_at.coverage:>12.4f}")
     print(
-        f"CPU time (what this process got of the shared cores): training {train_cpu:.1f} s "
-        f"(all threads), prediction {predict_cpu_ms:.3f} ms/ticket"
+        f"CPU time (what this process got of the shared cores): training {train_cpu:.1f} s, "
+        f"prediction {predict_cpu_ms:.3f} ms/ticket"
     )
     print(f"\naccuracy ratio learned/majority: {ours['accuracy'] / base['accuracy']:.2f}")
     card = learned.card["held_out"]
