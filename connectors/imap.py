@@ -115,7 +115,7 @@ class ImapFolder:
                 self._problem = f"results cannot be committed: {exc}"
                 self._pause(self._backoff.next_delay(floor=5.0))
             except (OSError, IMAPClientError, EOFError) as exc:
-                self._problem = f"connection failed: {type(exc).__name__}: {str(exc)[:200]}"
+                self._problem = f"the session failed: {type(exc).__name__}: {str(exc)[:200]}"
                 throttled = any(word in str(exc).upper() for word in _THROTTLED)
                 delay = self._backoff.next_delay(floor=30.0 if throttled else 0.0)
                 log.warning(

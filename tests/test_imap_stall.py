@@ -107,7 +107,7 @@ def test_mail_known_to_wait_stays_a_stall_while_the_server_is_gone_and_says_why(
         assert line.startswith(f"imap:{user}/INBOX: input waiting, none acknowledged")
         assert f"{folder.pending()} mails waiting in INBOX" in line
         up.stop()  # now the connection fails too: the mail still waits
-        wait_for(lambda: "connection failed" in (folder.fault() or ""), timeout=30)
+        wait_for(lambda: "session failed: ConnectionRefused" in (folder.fault() or ""), timeout=30)
         assert folder.waiting_since == since and daemon.stalls(0.0)
         free_disk(watcher.store)
         up.start()
