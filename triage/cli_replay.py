@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.cli_common import (
+    EXIT_CONFIG,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
@@ -39,6 +40,7 @@ from triage.quarantine import (
 )
 from triage.records import Outcome
 from triage.result import Result
+from triage.store_guard import missing_store
 from triage.ticket import RawInput, input_id
 
 
@@ -67,6 +69,11 @@ def replay_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if unknown:
         print(f"triage: not a file, folder or ticket id: {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
+    # A missing store would be made anew, forgetting every earlier ticket: refused, as in `run`.
+    problem = missing_store(settings.store.path, settings.outbox.dir)
+    if problem:
+        print(f"triage: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     opened = open_batch(settings)
     if isinstance(opened, int):
         return opened
