@@ -81,12 +81,16 @@ def _learned(settings: Settings) -> Check:
 def _deliveries(settings: Settings) -> list[tuple[str, bool, str]]:
     from triage.delivery.checks import delivery_checks
 
+    path = settings.store.path
+    if not path.exists():
+        return delivery_checks(settings, None)  # nothing delivered yet: nothing can fail
     try:
-        store = SqliteStore(settings.store.path)
+        store = SqliteStore(path, read_only=True)  # `check` changes nothing
     except StoreError:
         return delivery_checks(settings, None)  # the store check says why
     try:
-        return delivery_checks(settings, store)
+        current = store.schema_version >= len(MIGRATIONS)
+        return delivery_checks(settings, store if current else None)
     finally:
         store.close()
 
