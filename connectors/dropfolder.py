@@ -8,9 +8,7 @@ refused. A file whose result could not be committed stays in the inbox and is re
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import stat
 import threading
 import time
@@ -20,16 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
 
+from connectors.folders import Folders, printable
 from connectors.stability import StabilityTracker, is_ignored_name
 from triage.errors import StoreError
-from triage.files import free_name, read_file_input
+from triage.faultlog import FaultLog
+from triage.files import read_file_input
 from triage.logs import crash_site
-from triage.pipeline import Outcome
 from triage.ports import TicketHandler
-from triage.quarantine import write_note
+from triage.records import Outcome
 from triage.result import Result
 from triage.ticket import RawInput, input_id
 
@@ -73,18 +70,22 @@ class DropFolder:
         self._pending_lock = threading.Lock()
         self._retry_at: dict[str, tuple[float, float]] = {}  # name -> (when, backoff)
         self.last_activity = monotonic()  # for the service watchdog: the loop is alive
+        # Since when input has waited that could not be committed or acknowledged, with no
+        # file acknowledged since: the daemon stops the watchdog pings when it lasts.
+        self.waiting_since: float | None = None
+        self._faults = FaultLog(log)
+        self.folders = Folders(
+            options.inbox, options.processed, options.failed, self._note, self._faults
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def prepare(self) -> None:
-        for folder in (self.options.inbox, self.options.processed, self.options.failed):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.folders.prepare()
 
     def run(self) -> None:
         self.prepare()
-        observer = Observer()
-        observer.schedule(_Events(self._note), str(self.options.inbox), recursive=False)
-        observer.start()
+        self.folders.watch()
         log.info("dropfolder.watching", inbox=str(self.options.inbox))
         try:
             self.scan()
@@ -93,14 +94,19 @@ class DropFolder:
                 self.last_activity = self._monotonic()
                 more = self.tick()
                 if self._monotonic() >= next_rescan:
+                    self.folders.ensure()  # made again when removed or rotated away
                     self.scan()
                     next_rescan = self._monotonic() + self.options.rescan_seconds
                 if not more:
                     self._stop.wait(_TICK_SECONDS)
         finally:
-            observer.stop()
-            observer.join(timeout=5)
+            self.folders.unwatch()
             log.info("dropfolder.stopped")
+
+    def fault(self) -> str | None:
+        """What keeps input from being taken or acknowledged now, for STATUS= and `check`."""
+        active = self._faults.active()
+        return "; ".join(active) if active else None
 
     # -- discovery ----------------------------------------------------------------------
 
@@ -114,7 +120,15 @@ class DropFolder:
                     if is_ignored_name(entry.name) and _older(entry, cutoff):
                         abandoned.append(entry.name)
         except OSError as exc:
-            log.error("dropfolder.scan_failed", inbox=str(self.options.inbox), error=str(exc))
+            self._faults.report(
+                "scan",
+                "dropfolder.scan_failed",
+                f"cannot read the inbox {self.options.inbox}: {exc.strerror or exc}",
+                inbox=str(self.options.inbox),
+                error=str(exc),
+            )
+        else:
+            self._faults.clear("scan", "dropfolder.scan_ok", inbox=str(self.options.inbox))
         for name in abandoned:
             self._abandoned(name)
 
@@ -169,6 +183,8 @@ class DropFolder:
         with self._pending_lock:
             self._pending.discard(name)
         self._stability.forget(name)
+        if self._retry_at.pop(name, None) is not None and not self._retry_at:
+            self.waiting_since = None  # the last file that waited is gone
 
     def _commit_batch(self, ready: list[tuple[Path, RawInput]], now: float) -> None:
         paths = {raw.id: path for path, raw in ready}
@@ -176,10 +192,8 @@ class DropFolder:
 
         def acknowledge(raw: RawInput, outcome: Outcome) -> None:
             path = paths[raw.id]
-            self._retry_at.pop(path.name, None)
-            self._settle(path, outcome.result)
-            self._finished(path.name)
             settled.add(path.name)
+            self._acknowledge(path, outcome.result, now)
             self.last_activity = self._monotonic()
 
         try:
@@ -235,7 +249,7 @@ class DropFolder:
                 raise _Unstable  # replaced between lstat and open
             received_at = datetime.fromtimestamp(opened.st_mtime, UTC)
             raw = read_file_input(
-                handle, path.name, self.options.max_bytes, SOURCE, _printable(path), received_at
+                handle, path.name, self.options.max_bytes, SOURCE, printable(path), received_at
             )
             after = os.fstat(handle.fileno())
         if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
@@ -249,19 +263,22 @@ class DropFolder:
             self._retry_later(path.name, now, str(exc))
             return False
         except Exception as exc:
-            log.error("dropfolder.handle_crashed", file=_printable(path), **crash_site(exc))
+            log.error("dropfolder.handle_crashed", file=printable(path), **crash_site(exc))
             self._retry_later(path.name, now, type(exc).__name__)
             return False
-        self._retry_at.pop(path.name, None)
-        self._settle(path, outcome.result)
-        return True
+        return self._acknowledge(path, outcome.result, now)
 
-    def _settle(self, path: Path, result: Result) -> None:
-        """The acknowledgement: after the commit, the file leaves the inbox."""
-        if result.status == "quarantined":
-            self._move(path, self.options.failed, note=result)
-        else:
-            self._move(path, self.options.processed)
+    def _acknowledge(self, path: Path, result: Result, now: float) -> bool:
+        """After the commit the file leaves the inbox. One that cannot be moved stays
+        pending and is tried again later (its result is found then: nothing is triaged
+        twice); True when it is finished with."""
+        self._faults.clear("commit", "dropfolder.commits_again")
+        if not self.folders.settle(path, result):
+            self._retry_later(path.name, now, "", quiet=True)
+            return False
+        self._finished(path.name)
+        self.waiting_since = self._monotonic() if self._retry_at else None  # progress
+        return True
 
     def _refuse(self, path: Path, info: os.stat_result | None, reason: str) -> bool:
         """Quarantine an input that will not be read: a result, then the move to failed/."""
@@ -271,43 +288,36 @@ class DropFolder:
             id=input_id(path.name, [identity.encode()]),
             data=b"",
             source=SOURCE,
-            source_ref=_printable(path),
+            source_ref=printable(path),
             received_at=received_at,
             refused=reason,
         )
         return self._commit_and_move(path, raw, self._monotonic())
 
-    def _retry_later(self, name: str, now: float, why: str) -> None:
+    def _retry_later(self, name: str, now: float, why: str, quiet: bool = False) -> None:
+        """Try the file again after a backoff. A fault that hits every file (the store or
+        the outbox failing) is logged once, not once per file and attempt."""
         backoff = min(self._retry_at.get(name, (0.0, _RETRY_FIRST / 2))[1] * 2, _RETRY_MAX)
+        if quiet:  # only the move is left: cheap to try, so soon after a fix, not minutes
+            backoff = min(self.options.rescan_seconds, _RETRY_MAX)
         self._retry_at[name] = (now + backoff, backoff)
-        log.warning("dropfolder.retry_later", file=name, in_seconds=backoff, why=why)
-
-    def _move(self, path: Path, folder: Path, note: Result | None = None) -> None:
-        target = free_name(folder, path.name)
-        try:
-            if note is not None:
-                write_note(target, note)
-            shutil.move(path, target)
-        except OSError as exc:
-            # Committed but not moved: the next scan finds it handled and moves it then.
-            log.error("dropfolder.move_failed", file=_printable(path), error=str(exc))
+        if self.waiting_since is None:
+            self.waiting_since = self._monotonic()
+        if quiet:
             return
-        log.debug("dropfolder.moved", file=_printable(path), to=_printable(target))
+        self._faults.report(
+            "commit",
+            "dropfolder.retry_later",
+            f"results cannot be committed: {why}",
+            level="warning",
+            file=name,
+            in_seconds=backoff,
+            why=why,
+        )
 
 
 class _Unstable(Exception):
     """The file changed while it was being read; look again later."""
-
-
-class _Events(FileSystemEventHandler):
-    def __init__(self, note: Callable[[str], None]) -> None:
-        self._note = note
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        for attribute in ("src_path", "dest_path"):
-            raw_path = getattr(event, attribute, "")
-            if raw_path:
-                self._note(Path(os.fsdecode(raw_path)).name)
 
 
 def _older(entry: os.DirEntry[str], cutoff: float) -> bool:
@@ -315,10 +325,3 @@ def _older(entry: os.DirEntry[str], cutoff: float) -> bool:
         return entry.stat(follow_symlinks=False).st_mtime < cutoff
     except OSError:
         return False
-
-
-def _printable(path: Path) -> str:
-    """A path as text even when its name is not valid UTF-8."""
-    with contextlib.suppress(UnicodeEncodeError):
-        return str(path).encode("utf-8").decode("utf-8")
-    return os.fsencode(path).decode("utf-8", "backslashreplace")

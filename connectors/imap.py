@@ -5,6 +5,11 @@ Mail is fetched with BODY.PEEK[] (never marked read), oversize mail is not downl
 mail is acknowledged (keyword, then the optional move) only after its result is committed.
 The cursor (UIDVALIDITY:UID) lives in the store; a changed UIDVALIDITY means a rescan, in
 which the ids of mails already handled make them acknowledgements, not new tickets.
+
+Mail that a search found and that is not acknowledged yet is known to wait (`pending`);
+`waiting_since` says since when it has waited with none of it acknowledged, through failed
+commits and lost connections alike, so the daemon reports the stall (`fault` says why). A
+mailbox where nothing waits never stalls, whatever its connection does.
 """
 
 from __future__ import annotations
@@ -32,9 +37,9 @@ from connectors.imap_session import (
 from triage.config import ImapAccountConfig
 from triage.errors import StoreError
 from triage.logs import crash_site
-from triage.pipeline import Outcome
 from triage.ports import Clock, CursorStore, TicketHandler
 from triage.quarantine import keep_mail
+from triage.records import Outcome
 from triage.result import Result
 from triage.ticket import RawInput, input_id
 
@@ -74,6 +79,9 @@ class ImapFolder:
         self.last_activity = time.monotonic()
         self.last_sync: datetime | None = None
         self.connected = False
+        self._waiting: set[int] = set()  # UIDs found by the searches, not acknowledged yet
+        self.waiting_since: float | None = None  # time.monotonic(); None: nothing waits
+        self._problem: str | None = None  # the latest error since the latest acknowledgement
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -96,14 +104,18 @@ class ImapFolder:
                     hint="check [imap] username and password (or oauth2_token_command); "
                     "`triage check` tries the login",
                 )
+                self._problem = f"the server refused the login: {exc}"
                 self._pause(self._backoff.next_delay(floor=60.0))
             except ImapSetupError as exc:
                 log.error("imap.setup_failed", source=self.name, error=str(exc))
+                self._problem = str(exc)
                 self._pause(self._backoff.next_delay(floor=60.0))
             except StoreError as exc:
                 log.error("imap.store_failed", source=self.name, error=str(exc))
+                self._problem = f"results cannot be committed: {exc}"
                 self._pause(self._backoff.next_delay(floor=5.0))
             except (OSError, IMAPClientError, EOFError) as exc:
+                self._problem = f"the session failed: {type(exc).__name__}: {str(exc)[:200]}"
                 throttled = any(word in str(exc).upper() for word in _THROTTLED)
                 delay = self._backoff.next_delay(floor=30.0 if throttled else 0.0)
                 log.warning(
@@ -116,6 +128,7 @@ class ImapFolder:
                 )
                 self._pause(delay)
             except Exception as exc:
+                self._problem = f"crashed: {type(exc).__name__}"
                 delay = self._backoff.next_delay(floor=5.0)
                 log.error(
                     "imap.crashed", source=self.name, retry_in=round(delay, 1), **crash_site(exc)
@@ -126,6 +139,18 @@ class ImapFolder:
                 if client is not None:
                     close_session(client)
         log.info("imap.stopped", source=self.name)
+
+    def pending(self) -> int:
+        """Mails known to wait: found by a search, not acknowledged yet."""
+        return len(self._waiting)
+
+    def fault(self) -> str | None:
+        """Why the mail known to wait is not acknowledged, for STATUS= and `check`."""
+        count = len(self._waiting)
+        if not count:
+            return None
+        text = f"{count} mail{'' if count == 1 else 's'} waiting in {self.folder}"
+        return f"{text}; last error: {self._problem}" if self._problem else text
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -183,6 +208,7 @@ class ImapFolder:
         if not full_sweep:
             criteria = ["UID", f"{last_uid + 1}:*", *criteria]
         uids = sorted(uid for uid in client.search(criteria) if full_sweep or uid > last_uid)
+        self._found(uids, full_sweep)
         handled = 0
         for start in range(0, len(uids), self.config.batch_size):
             if self._stop.is_set():
@@ -194,6 +220,24 @@ class ImapFolder:
             self._retry_moves(client, info)
         self.last_sync = self._clock()
         return handled
+
+    def _found(self, uids: list[int], full_sweep: bool) -> None:
+        """A full sweep sees all that waits; a pass over new mail adds to it."""
+        self._waiting = set(uids) if full_sweep else self._waiting | set(uids)
+        if not self._waiting:
+            self.waiting_since = None
+        elif self.waiting_since is None:
+            self.waiting_since = time.monotonic()
+
+    def _settled(self, uid: int, acknowledged: bool) -> None:
+        """The mail no longer waits (acknowledged, or expunged meanwhile)."""
+        self._waiting.discard(uid)
+        if acknowledged:
+            self._problem = None
+        if not self._waiting:
+            self.waiting_since = None
+        elif acknowledged:
+            self.waiting_since = time.monotonic()  # progress: the rest waits from now
 
     def _cursor(self, uidvalidity: int) -> int:
         saved = self._store.get_cursor(self.name)
@@ -223,6 +267,7 @@ class ImapFolder:
         ready: list[tuple[int, RawInput]] = []
         for uid in batch:
             if uid not in meta:
+                self._settled(uid, acknowledged=False)  # expunged meanwhile
                 continue
             received_at = _aware(meta[uid].get(b"INTERNALDATE"))
             ref = f"{self.folder}/{uidvalidity}/{uid}"
@@ -237,15 +282,21 @@ class ImapFolder:
             elif uid in envelopes:
                 raw = self._oversize(meta[uid][b"RFC822.SIZE"], envelopes[uid], ref, received_at)
             else:
-                continue  # expunged meanwhile
+                self._settled(uid, acknowledged=False)  # expunged meanwhile
+                continue
             ready.append((uid, raw))
         # StoreError: nothing after the failing mail is acknowledged; all are fetched again.
-        uids = {raw.id: uid for uid, raw in ready}
+        # The same bytes twice in the folder are one input, and both mails are acknowledged.
+        uids: dict[str, list[int]] = {}
+        for uid, raw in ready:
+            uids.setdefault(raw.id, []).append(uid)
 
         def acknowledge(raw: RawInput, outcome: Outcome) -> None:
             if outcome.result.status == "quarantined":
                 self._keep(raw, outcome.result)
-            self._acknowledge(client, info, uids[raw.id], outcome.result)
+            uid = uids[raw.id].pop(0)
+            self._acknowledge(client, info, uid, outcome.result)
+            self._settled(uid, acknowledged=True)
             self.last_activity = time.monotonic()
 
         self._handler.handle_batch(

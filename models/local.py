@@ -32,9 +32,8 @@ from models.port import ALL_QUESTIONS, ModelCall, Outcome
 from models.prompt import PromptTemplate
 from models.schema import SUMMARY_CHARS, ExtractedFields, ModelAnswer, Written, worst_case_tokens
 from triage.errors import ConfigError
-from triage.rules.keywords import RISK_ORDER
 from triage.rules.risk import priority_for
-from triage.ticket import Category, Risk
+from triage.ticket import RISK_ORDER, Category, Risk
 
 _CHARS_PER_TOKEN = 3  # a first guess when cutting a ticket to fit; then measured
 CATEGORIES: tuple[str, ...] = get_args(Category)

@@ -22,7 +22,8 @@ from triage.compose import build_pipeline
 from triage.config import Settings, load_settings
 from triage.errors import StoreError
 from triage.outbox import Outbox
-from triage.pipeline import Outcome, Pipeline
+from triage.pipeline import Pipeline
+from triage.records import Outcome
 from triage.store import SqliteStore
 from triage.ticket import RawInput
 
@@ -235,3 +236,7 @@ def daemon_running(
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         notify.close()
+
+
+# The delivery tests' harness (it imports this module, so it comes last).
+from tests.delivery_harness import harness_for  # noqa: E402, F401

@@ -6,8 +6,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from triage.records import LedgerEntry, TicketKeys
 from triage.result import Attempt, Cost, Result, Route
-from triage.store import LedgerEntry, SqliteStore, TicketKeys
+from triage.store import SqliteStore
 
 CATEGORIES = (
     "email",

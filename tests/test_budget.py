@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from triage.store import LedgerEntry, SqliteStore
+from triage.records import LedgerEntry
+from triage.store import SqliteStore
 
 MONTH = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
 NOW = datetime(2026, 11, 20, tzinfo=UTC)

@@ -107,3 +107,11 @@ def test_legal_disclaimers_are_dropped_but_ordinary_text_stays():
     body, _ = clean_body(text, 10_000)
     assert body == "The printer is broken."
     assert clean_body("Please keep this confidential, it is intended for HR.", 10_000)[0]
+
+
+def test_split_quotes_returns_what_it_took_away():
+    from triage.parsing.cleanup import split_quotes
+
+    own, quoted = split_quotes("Thanks!\n\nOn Mon, 5 May 2025, Bob wrote:\nold text\n-- \nBob")
+    assert own == "Thanks!" and quoted.startswith("On Mon") and "old text" in quoted
+    assert split_quotes("only words") == ("only words", "")

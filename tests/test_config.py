@@ -39,10 +39,108 @@ def test_a_config_that_leaves_keys_out_gets_the_defaults(tmp_path):
     assert settings.rules == defaults.rules
 
 
-def test_own_rules_replace_the_default_list(tmp_path):
+def test_own_rules_come_before_the_defaults_which_stay(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[[rules]]\nname = "x"\nmatch = ["kaffee"]\ncategory = "hardware"\n')
-    assert [rule.name for rule in load_settings(config, {}).settings.rules] == ["x"]
+    loaded = load_settings(config, {})
+    defaults = [rule.name for rule in load_settings(None, {}).settings.rules]
+    assert [rule.name for rule in loaded.settings.rules] == ["x", *defaults]
+    assert (loaded.custom_rules, loaded.default_rules) == (1, len(defaults))
+
+
+def test_replace_defaults_keeps_only_the_configs_own_rules(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[rules_options]\nreplace_defaults = true\n"
+        '[[rules]]\nname = "x"\nmatch = ["kaffee"]\ncategory = "hardware"\n'
+    )
+    loaded = load_settings(config, {})
+    assert [rule.name for rule in loaded.settings.rules] == ["x"]
+    assert (loaded.custom_rules, loaded.default_rules) == (1, 0)
+
+
+def test_an_own_rule_named_like_a_default_takes_its_place(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[[rules]]\nname = "vpn"\nmatch = ["tunnel"]\ncategory = "vpn"\n')
+    names = [rule.name for rule in load_settings(config, {}).settings.rules]
+    assert names[0] == "vpn" and names.count("vpn") == 1
+    assert load_settings(config, {}).settings.rules[0].match == ["tunnel"]
+
+
+def test_a_rule_with_envelope_conditions_and_actions_loads(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[[rules]]\nname = "spam"\non = ["subject", "header:X-Spam-Flag"]\nmatch = ["yes"]\n'
+        'when = { source = ["/^imap:/"], attachments = ["pdf"] }\n'
+        'team = "sec-ops"\nworkflow = "spam-review"\ntags = ["spam"]\nrisk = "medium"\n'
+    )
+    rule = load_settings(config, {}).settings.rules[0].to_rule()
+    assert rule.when == (("source", ("/^imap:/",)), ("attachments", ("pdf",)))
+    assert (rule.team, rule.workflow, rule.tags) == ("sec-ops", "spam-review", ("spam",))
+
+
+def test_check_says_how_many_own_and_default_rules_are_active(tmp_path):
+    from triage.checks import run_checks
+
+    config = tmp_path / "config.toml"
+    config.write_text('[[rules]]\nname = "x"\nmatch = ["kaffee"]\ncategory = "hardware"\n')
+    loaded = load_settings(config, {})
+    [first] = [check for check in run_checks(loaded) if check.name == "config"]
+    assert f"1 own rules + {loaded.default_rules} default rules active" in first.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ("[digest]\nat = '7am'\n", {}, "[digest] at: expected a time as HH:MM, 24-hour"),
+        ("[report]\nat = '6'\n", {}, "[report] at: expected a time as HH:MM"),
+        (
+            "[stor]\npath = 'x'\n",
+            {},
+            "[stor]: unknown key: there is no section [stor]; did you mean [store]?",
+        ),
+        ("[store]\npaht = 'x'\n", {}, "[store] paht: unknown key; did you mean path?"),
+        (
+            "",
+            {"TRIAGE_DROPFOLDER__SETTLE_SECONDS": "soon"},
+            "set by the environment variable TRIAGE_DROPFOLDER__SETTLE_SECONDS",
+        ),
+        (
+            "",
+            {"triage_digest__at": "8"},
+            "(got '8'); set by the environment variable triage_digest__at",
+        ),
+        (
+            "[imap]\nenabled = true\nusername = 'helpdesk'\n",
+            {},
+            "[imap]: Value error, enabled = true but no password",
+        ),
+        (
+            "[imap]\nenabled = true\npassword = 'x'\n"
+            "[imap.accounts.support]\nusername = 's'\npassword = ''\n",
+            {},
+            "no password (account 'support')",
+        ),
+        ('[[rules]]\nname = "x"\non = ["subjekt"]\nmatch = ["a"]\n', {}, "unknown field 'subjekt'"),
+        ('[[rules]]\nname = "x"\ncategory = "vpn"\n', {}, "a rule needs `match` or `when`"),
+        ('[[rules]]\nname = "x"\nmatch = ["a"]\nteam = "net ops"\n', {}, "[[rules]] #1 team"),
+        ("[rules_options]\nreplace_default = true\n", {}, "did you mean replace_defaults?"),
+    ],
+)
+def test_config_messages_say_what_is_expected(tmp_path, text, environ, message):
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(config, environ)
+    assert message in str(error.value)
+    assert "^(" not in str(error.value)  # no regular expression for a person to decode
+
+
+def test_imap_with_a_password_from_the_environment_loads(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[imap]\nenabled = true\nusername = 'helpdesk'\n")
+    settings = load_settings(config, {"TRIAGE_IMAP__PASSWORD": "pw"}).settings
+    assert settings.imap.enabled
 
 
 def test_relative_paths_are_relative_to_the_config_files_folder(tmp_path):

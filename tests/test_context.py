@@ -6,6 +6,7 @@ from triage.config import load_settings
 from triage.context import compact_text
 from triage.parsing import MailLimits, parse_ticket
 from triage.rules import evaluate
+from triage.ticket import Ticket
 
 RULES = rules_from(load_settings(None, {}).settings)
 LIMITS = MailLimits(1 << 20, 100, 10)
@@ -37,3 +38,17 @@ def test_the_redacted_text_for_remote_tiers_holds_no_secret_or_address():
     assert "Hunter2" not in text and "4111" not in text and "ann@example.com" not in text
     assert "[CREDENTIAL:password]" in text and "[CARD]" in text
     assert "Hunter2!" in compact_text(ticket, verdict, 10_000)  # the local tier sees it all
+
+
+def test_a_forwarded_lure_reaches_the_context_with_its_secrets_redacted():
+    ticket = Ticket(
+        "mail",
+        "Fwd: invoice",
+        "Is this legit?",
+        forwarded="From: billing@evil.example\nPay now: password: Hunter2!xyz at https://evil.example",
+    )
+    verdict = evaluate(ticket, (), 40)
+    text = compact_text(ticket, verdict, 4000, redacted=True)
+    assert "Forwarded mail" in text and "evil.example" in text
+    assert "Hunter2" not in text
+    assert "Is this legit?" in text

@@ -53,23 +53,9 @@ def test_the_digest_is_mailed_with_html_and_a_plain_text_alternative(store, make
 
 
 def test_the_digest_goes_over_starttls_with_a_login(store, make_settings, tmp_path):
-    import ssl
-    import subprocess
+    from tests.servers import make_ca
 
-    def openssl(command: str) -> None:
-        subprocess.run(["openssl", *command.split()], cwd=tmp_path, check=True, capture_output=True)
-
-    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl(
-        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-CA -keyout ca.key -out ca.pem"
-    )
-    openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout smtp.key -out smtp.csr")
-    openssl(
-        "x509 -req -in smtp.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-        "-extfile ext.cnf -out smtp.pem"
-    )
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(tmp_path / "smtp.pem", tmp_path / "smtp.key")
+    ca, server_tls = make_ca(tmp_path)
     logins: list[tuple[bytes, bytes]] = []
 
     class Authenticator:
@@ -94,7 +80,7 @@ def test_the_digest_goes_over_starttls_with_a_login(store, make_settings, tmp_pa
         fill_month(store, 2026, 10, tickets=50)
         settings = make_settings(
             f"[digest]\nsmtp_host = '127.0.0.1'\nsmtp_port = {controller.port}\n"
-            f"smtp_ca_file = '{tmp_path / 'ca.pem'}'\nsmtp_username = 'triage'\n"
+            f"smtp_ca_file = '{ca}'\nsmtp_username = 'triage'\n"
             "smtp_password = 'smtp-secret'\nrecipients = ['helpdesk@example.com']\n"
             "[report]\nenabled = false\n"
         )

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import mail
 from triage.compose import rules_from
 from triage.config import load_settings
 from triage.rules.keywords import Rule, apply_rules, compile_rules, index_fields
 from triage.ticket import Ticket
 
 DEFAULT_RULES = rules_from(load_settings(None, {}).settings)
+DEFAULT_RULES_LIST = [compiled.rule for compiled in DEFAULT_RULES]
 
 
 def categorise(subject: str, body: str = "", sender: str | None = None, rules=DEFAULT_RULES):
@@ -115,3 +117,110 @@ def test_prefix_keywords_regexes_and_fields():
 def test_phrases_span_punctuation_and_spacing():
     assert categorise("I am locked   out").category == "account"
     assert categorise("Sign-in fails").category == "account"
+
+
+def _parsed(text: str):
+    from triage.parsing import MailLimits, parse_ticket
+
+    return parse_ticket(text.encode(), MailLimits(2_000_000, 1000, 30))
+
+
+def _verdict(text: str, rules, source: str = "cli"):
+    from triage.rules import evaluate
+
+    return evaluate(_parsed(text), rules, 60, source=source)
+
+
+MULTIPART = (
+    "From: Bob <bob@example.com>\nTo: payroll@example.com\nCc: boss@example.com\n"
+    "Subject: Question\nX-Priority: 1 (Highest)\nX-Spam-Flag: YES\nMIME-Version: 1.0\n"
+    'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
+    "See the attachment.\n--b\nContent-Type: application/pdf\n"
+    'Content-Disposition: attachment; filename="invoice-2026.pdf"\n'
+    "Content-Transfer-Encoding: base64\n\nJVBERi0=\n--b--\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("on", "entry"),
+    [
+        (("to",), "payroll@example.com"),
+        (("cc",), "boss"),
+        (("header:X-Priority",), "/^1\\b/"),
+        (("header:x-spam-flag",), "yes"),
+        (("attachments",), "pdf"),
+        (("attachments",), "invoice*"),
+        (("source",), "/^imap:support\\/INBOX$/"),
+    ],
+)
+def test_a_rule_can_look_at_the_envelope_headers_attachments_and_source(on, entry):
+    rules = compile_rules([Rule("r", (entry,), on=on, category="access")])
+    assert _verdict(MULTIPART, rules, source="imap:support/INBOX").category == "access"
+    assert (
+        _verdict(mail("Question", "See the attachment."), rules, source="dropfolder").category
+        == "other"
+    )
+
+
+def test_when_conditions_must_all_hold_besides_match():
+    rules = compile_rules(
+        [
+            Rule(
+                "spam-from-payroll",
+                ("question",),
+                category="security",
+                when=(("header:x-spam-flag", ("yes",)), ("source", ("/^imap:/",))),
+            )
+        ]
+    )
+    assert _verdict(MULTIPART, rules, source="imap:support/INBOX").category == "security"
+    assert _verdict(MULTIPART, rules, source="dropfolder").category == "other"
+
+
+def test_a_rule_with_only_when_conditions_outranks_a_body_match():
+    rules = compile_rules(
+        [
+            Rule("vip", (), when=(("from", ("bob@example.com",)),), priority="P1", team="vip-desk"),
+            *DEFAULT_RULES_LIST,
+        ]
+    )
+    verdict = _verdict(MULTIPART, rules)
+    assert (verdict.priority, verdict.team, verdict.matched_rules[0]) == ("P1", "vip-desk", "vip")
+
+
+def test_actions_set_workflow_team_and_tags_and_the_team_is_a_rules_assignment():
+    rules = compile_rules(
+        [
+            Rule(
+                "pay",
+                ("payroll",),
+                on=("to",),
+                workflow="payroll",
+                team="hr-systems",
+                tags=("sap",),
+            ),
+            Rule("tag", ("attachment",), tags=("has-file", "sap")),
+            Rule("team2", ("attachment",), team="other-team"),
+        ]
+    )
+    verdict = _verdict(MULTIPART, rules)
+    assert verdict.workflow == verdict.booked_workflow == "payroll"
+    assert verdict.tags == ("sap", "has-file")
+    assert (verdict.team, verdict.team_rule) == ("hr-systems", "pay")  # the first team stands
+    assert verdict.assignment() == {
+        "team": "hr-systems",
+        "probability": 1.0,
+        "tier": "rules",
+        "model": None,
+    }
+    plain = _verdict(mail("VPN down", "help"), DEFAULT_RULES)
+    assert (plain.assignment(), plain.booked_workflow) == (None, "vpn")
+
+
+def test_each_hit_names_the_field_and_the_words_that_fired():
+    verdict = _verdict(mail("AnyConnect VPN fails", "since the update"), DEFAULT_RULES)
+    [hit] = verdict.hits
+    assert (hit.rule, hit.field, hit.words) == ("vpn", "subject", ("vpn", "anyconnect"))
+    rules = compile_rules([Rule("code", ("/error \\d{3}/",), category="vpn")])
+    [hit] = _verdict(mail("x", "it says error 809 again"), rules).hits
+    assert (hit.field, hit.words) == ("body", ("error 809",))

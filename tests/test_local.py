@@ -316,3 +316,26 @@ def test_the_largest_answer_the_schema_allows_fits_the_default_max_tokens(model)
     widest = largest_answer().replace("x", "\U0001f600")
     assert len(model._llm.tokenize(widest.encode(), add_bos=False)) <= worst_case_tokens()
     assert "\\x00-\\x1F" in strict_grammar_text()  # one line, no control characters
+
+
+@pytest.mark.parametrize(
+    ("local_tasks", "subject", "body", "asked"),
+    [
+        # The rules are unsure of the category: the task is classification.
+        ('["classification", "extraction", "summary"]', "Something odd", "It broke", True),
+        ('["summary"]', "Something odd", "It broke", False),
+        # A category the rules are sure of: only a summary is wanted from the model.
+        ('["summary"]', "VPN down", "AnyConnect fails with error 809", True),
+        ("[]", "VPN down", "AnyConnect fails with error 809", False),
+    ],
+)
+def test_the_local_model_is_asked_only_for_the_tasks_in_local_tasks(
+    model, make_settings, store, clock, local_tasks, subject, body, asked
+):
+    settings = make_settings(f"[routing]\nlocal_tasks = {local_tasks}\n")
+    result = pipeline_with(model, settings, store, clock).handle(raw(mail(subject, body))).result
+    tiers = [attempt.tier for attempt in result.route.attempts]
+    assert ("local" in tiers) == asked
+    assert bool(store.ledger_for(result.id)) == asked
+    if not asked:
+        assert result.route.tier == "rules"

@@ -16,9 +16,9 @@ from tests.standins.anthropic_api import MessagesStandIn
 from triage.breaker import Breaker
 from triage.compose import build_pipeline
 from triage.costs import Price, Usage, cost_usd, worst_case_usd
-from triage.escalation import EscalationPolicy, Escalator, month_window
 from triage.outbox import Outbox
-from triage.store import LedgerEntry
+from triage.records import LedgerEntry, month_window
+from triage.tiers.paid import EscalationPolicy, Escalator
 
 PRICE = Price(3.0, 15.0, 0.3, 3.75)
 SECRET_CARD = "4111 1111 1111 1111"
@@ -167,7 +167,7 @@ def test_a_timeout_after_sending_is_booked_as_possibly_billed_at_the_worst_case(
 
 
 def test_an_exhausted_budget_makes_no_call_and_the_ticket_needs_review(api, settings, store, clock):
-    since, _ = month_window(clock())
+    since, _ = month_window(clock(), "UTC")
     store.book(
         LedgerEntry(
             since, None, "security", "paid", "m", "analysis", "1", 0, 0, 0, 0, 49.99, 49.99, "ok"
@@ -221,7 +221,7 @@ def test_a_paid_model_without_a_price_is_refused_at_start(tmp_path, capsys):
 
 
 def test_month_windows_roll_over_the_year():
-    assert month_window(datetime(2026, 12, 31, 23, tzinfo=UTC)) == (
+    assert month_window(datetime(2026, 12, 31, 23, tzinfo=UTC), "UTC") == (
         datetime(2026, 12, 1, tzinfo=UTC),
         datetime(2027, 1, 1, tzinfo=UTC),
     )
@@ -262,3 +262,37 @@ def test_the_worst_case_is_reserved_from_a_token_count(api, settings, store, clo
     pipeline(settings, store, clock, escalator(api, store, clock)).handle(raw(PHISHING))
     counts = [r for r in api.requests if r.path == "/v1/messages/count_tokens"]
     assert len(counts) == 1 and counts[0].body["system"][0]["text"].startswith("You are")
+
+
+def test_a_reload_rebuilds_the_paid_client_so_a_changed_setting_applies_without_restart(
+    api, make_settings, clock
+):
+    from triage.compose import build_app
+
+    second = MessagesStandIn().start()
+    try:
+        paid = "[paid]\nenabled = true\napi_key = 'sk-ant-test-key'\nbase_url = '{}'\n"
+        app = build_app(make_settings(paid.format(api.base_url)), clock)
+        try:
+            app.pipeline.handle(raw(PHISHING, name="1.eml"))
+            restart = app.apply(make_settings(paid.format(second.base_url)))
+            app.pipeline.handle(raw(PHISHING.replace("Hunter2", "Hunter3"), name="2.eml"))
+        finally:
+            app.close()
+    finally:
+        second.stop()
+    assert "paid" not in restart
+    assert len(api.messages()) == 1 and len(second.messages()) == 1
+
+
+def test_a_sender_flood_still_escalates_a_high_risk_mail_to_the_paid_tier(
+    api, make_settings, store, clock
+):
+    settings = make_settings("[dedup]\nsender_limit_per_hour = 1\n")
+    flow = pipeline(settings, store, clock, escalator(api, store, clock))
+    for n in range(3):
+        result = flow.handle(
+            raw(PHISHING.replace("Hunter2", f"Hunter{n}"), name=f"{n}.eml", source="imap:hd/INBOX")
+        ).result
+    assert any("sender flood" in note for note in result.needs_review)
+    assert result.route.tier == "paid" and len(api.messages()) == 3

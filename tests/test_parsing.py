@@ -178,3 +178,39 @@ def test_text_and_markdown_tickets_take_the_first_line_as_subject():
         "Printer jams",
         "On floor 2 since Monday.",
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "subject", "name"),
+    [
+        ("No puedo iniciar sesión".encode(), "No puedo iniciar sesión", "Raúl Domínguez"),
+        ("Grüße aus Köln".encode("latin-1"), "Grüße aus Köln", "Raúl Domínguez"),
+        (b"=?utf-8?q?Gr=C3=BC=C3=9Fe?= " + "café".encode(), "Grüße café", "Raúl Domínguez"),
+    ],
+)
+def test_raw_8bit_headers_are_decoded_not_garbled(raw, subject, name):
+    data = b"From: " + name.encode() + b" <r@example.es>\nSubject: " + raw + b"\n\nhola\n"
+    ticket = parse_ticket(data, MailLimits(1 << 20, 100, 10))
+    assert ticket.subject == subject and ticket.sender_name == name
+    assert "\ufffd" not in ticket.subject
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "This e-mail has been scanned for viruses and malware.",
+        "--\nVirus-free.www.avast.com",
+        "Diese E-Mail wurde von Avast Antivirus-Software auf Viren geprüft.",
+    ],
+)
+def test_antivirus_stamps_are_boilerplate_not_words_of_the_requester(footer):
+    data = f"From: a@example.com\nSubject: Monitor\n\nI need a second monitor.\n\n{footer}\n"
+    ticket = parse_ticket(data.encode(), MailLimits(1 << 20, 100, 10))
+    assert "vir" not in ticket.body.lower() and "second monitor" in ticket.body
+
+
+def test_a_users_own_virus_report_is_kept():
+    data = (
+        b"From: a@example.com\nSubject: PC\n\nThe antivirus scanned my laptop and found a virus\n"
+    )
+    assert "found a virus" in parse_ticket(data, MailLimits(1 << 20, 100, 10)).body

@@ -133,29 +133,57 @@ def test_the_summary_log_line_names_the_ticket_but_never_its_body(pipeline):
     assert "secret-body-marker-4711" not in repr(logs) and "Hunter2" not in repr(logs)
 
 
-def test_a_sender_mailing_in_a_loop_is_ignored_past_the_hourly_limit(make_settings, store, clock):
+def test_a_sender_flood_by_mail_is_still_triaged_with_its_risk_but_withholds_model_spend(
+    make_settings, store, clock
+):
     settings = make_settings("[dedup]\nsender_limit_per_hour = 3\n")
     pipeline = build_pipeline(settings, store, None, clock)
     at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    statuses = [
+    bodies = ["disk 91% full"] * 4 + ["ransomware: all files encrypted, a ransom note on screen"]
+    results = [
         pipeline.handle(
             raw(
-                mail(f"Alert {n}", f"disk {n}% full", sender="robot@example.com"),
+                mail(f"Alert {n}", f"{body} ({n})", sender="robot@example.com"),
                 name=f"{n}.eml",
                 at=at + timedelta(minutes=n),
+                source="imap:helpdesk/INBOX",
             )
         ).result
-        for n in range(5)
+        for n, body in enumerate(bodies)
     ]
-    assert [r.status for r in statuses] == ["triaged"] * 3 + ["ignored"] * 2
-    assert (
-        "loop" in statuses[-1].status_reason and "robot@example.com" in statuses[-1].status_reason
-    )
+    assert [r.status for r in results] == ["triaged"] * 5
+    flooded = [any("sender flood" in note for note in r.needs_review) for r in results]
+    assert flooded == [False] * 3 + [True] * 2
+    assert "robot@example.com" in results[-1].needs_review[0]
+    assert results[-1].risk == "high"  # the rules still judge every mail of a flood
     later = pipeline.handle(
         raw(
             mail("Alert 9", "disk 99% full", sender="robot@example.com"),
             name="9.eml",
             at=at + timedelta(hours=3),
+            source="imap:helpdesk/INBOX",
         )
     ).result
-    assert later.status == "triaged"
+    assert later.status == "triaged" and not later.needs_review
+
+
+@pytest.mark.parametrize("source", ["cli", "dropfolder"])
+def test_a_web_form_sending_40_tickets_an_hour_through_files_gets_40_results(
+    make_settings, store, clock, source
+):
+    settings = make_settings("[dedup]\nsender_limit_per_hour = 30\n")
+    pipeline = build_pipeline(settings, store, None, clock)
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    results = [
+        pipeline.handle(
+            raw(
+                mail(f"Web form #{n}", f"Employee {n}: my laptop {n} will not boot", "form@ex.com"),
+                name=f"{n}.eml",
+                at=at + timedelta(minutes=n),
+                source=source,
+            )
+        ).result
+        for n in range(40)
+    ]
+    assert [r.status for r in results] == ["triaged"] * 40
+    assert not any(r.needs_review for r in results)

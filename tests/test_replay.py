@@ -138,3 +138,21 @@ def test_check_says_how_much_is_in_quarantine(quarantined, settings, capsys):
     config = settings.store.path.parent.parent / "config.toml"
     assert main(["--config", str(config), "check"]) == 0  # waiting input is not a set-up fault
     assert "1 in quarantine: see `triage replay`" in capsys.readouterr().out
+
+
+def test_a_missing_store_with_results_in_the_outbox_is_refused_not_made_anew(
+    quarantined, settings, store, capsys
+):
+    failed, ticket_id = quarantined
+    failed.write_bytes(VALID)
+    store.close()
+    path = settings.store.path
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        (path.parent / name).unlink(missing_ok=True)
+    assert replay(settings, str(failed)) == 78
+    assert replay(settings, ticket_id) == 78
+    said = capsys.readouterr().err
+    assert "store is missing" in said and "--new-store" in said and str(path) in said
+    assert not path.exists()  # not made anew
+    assert failed.read_bytes() == VALID and Path(f"{failed}.error").exists()  # left as it was
+    assert not (settings.dropfolder.processed / failed.name).exists()

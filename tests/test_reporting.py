@@ -70,7 +70,7 @@ def test_the_digest_shows_high_risk_first_with_next_steps_and_the_days_cost(mont
     assert digest.total_usd == pytest.approx(sum(t.cost_usd for t in data.tickets))
     _, written = write_digest(store, settings, day)
     markdown = written.paths[0].read_text()
-    assert markdown.index("High risk first") < markdown.index("Tickets by category")
+    assert markdown.index("P1 and P2") < markdown.index("P3 and P4 by category")
     assert "Reset the password" in markdown
     html = written.paths[1].read_text()
     assert "<style" not in html.split("<body")[1]  # inline styles only: mail clients
@@ -129,3 +129,109 @@ def test_yesterday_and_last_month_follow_the_time_zone():
     assert previous_day(late, "Europe/Berlin") == date(2026, 11, 1)
     assert previous_month(datetime(2026, 1, 1, 0, 30, tzinfo=UTC), "UTC") == (2025, 12)
     assert previous_month(datetime(2026, 1, 31, 23, 30, tzinfo=UTC), "Asia/Tokyo") == (2026, 1)
+
+
+def test_the_report_has_subtotals_a_total_line_and_thousands_separators(month, store, settings):
+    report, _ = write_report(store, settings, 2026, 10)
+    markdown = (settings.report.dir / "report-2026-10.md").read_text()
+    assert "| **security** | **subtotal** |" in markdown
+    total_line = next(line for line in markdown.splitlines() if line.startswith("| **Total** | |"))
+    assert f"**{report.calls:,}**" in total_line and f"**${report.total_usd:,.2f}**" in total_line
+    biggest = max(report.by_workflow_groups, key=lambda g: g.tokens_in)
+    assert biggest.tokens_in >= 1000 and f"**{biggest.tokens_in:,}**" in markdown  # 1,234
+    groups = report.inventory_groups
+    assert {g.name for g in groups} == {"triage", "analysis"}
+    assert sum(g.usd for g in groups) == pytest.approx(report.total_usd, abs=1e-4)
+    assert "| **analysis** | | | **subtotal** |" in markdown
+
+
+def test_dollars_have_two_decimals_and_per_call_prices_four():
+    from triage.reporting.render import usd, usd_per_call
+
+    assert usd(1234.5) == "$1,234.50"
+    assert usd(0.004) == "< $0.01"
+    assert usd(0) == "$0.00"
+    assert usd_per_call(0.01234) == "$0.0123"
+
+
+def test_the_most_expensive_tickets_show_their_subjects_scrubbed(store, settings):
+    from datetime import UTC, datetime
+
+    from triage.result import Cost, Result, Route
+    from triage.store import LedgerEntry, TicketKeys
+
+    at = datetime(2026, 10, 5, 9, tzinfo=UTC)
+    result = Result.model_validate(
+        {
+            "id": "t-costly",
+            "source": "cli",
+            "source_ref": "/in/x.eml",
+            "message_id": None,
+            "received_at": at,
+            "from": "ann@example.com",
+            "subject": "Call me on +49 170 1234567 about ann@example.com",
+            "status": "triaged",
+            "status_reason": None,
+            "route": Route(tier="paid", reason="seeded"),
+            "cost": Cost(usd=0.05),
+            "workflow": "security",
+        }
+    )
+    store.save(result, TicketKeys(None), at)
+    store.book(
+        LedgerEntry(
+            at, "t-costly", "security", "paid", "m", "analysis", "1", 1, 1, 0, 1.0, 0.05, 0.05, "ok"
+        )
+    )
+    report, _ = write_report(store, settings, 2026, 10)
+    [costly] = report.expensive
+    assert costly.ticket == "t-costly" and "Call me on" in costly.subject
+    assert "1234567" not in costly.subject and "ann@example.com" not in costly.subject
+    html = (settings.report.dir / "report-2026-10.html").read_text()
+    assert "Call me on" in html and "1234567" not in html
+
+
+def test_the_report_compares_with_last_month_and_projects_the_month_end(store, make_settings):
+    from datetime import UTC, datetime
+
+    fill_month(store, 2026, 9, tickets=100, seed=3)
+    fill_month(store, 2026, 10, tickets=100, seed=4)
+    settings = make_settings("[paid]\nenabled = true\napi_key = 'k'\nmonthly_budget_usd = 1.0\n")
+    middle = datetime(2026, 10, 16, 0, 0, tzinfo=UTC)
+    report, _ = write_report(store, settings, 2026, 10, now=middle)
+    assert report.previous is not None and report.previous.tickets == 100
+    assert report.previous_month == "2026-09"
+    projection = report.projection
+    assert projection is not None and not projection.complete
+    assert projection.projected_usd == pytest.approx(report.total_usd / (15 / 31))
+    # paid is enabled; runpod is not, yet spent that month, so its budget counts too
+    assert {b.tier: b.budget_usd for b in report.budgets} == {"paid": 1.0, "runpod": 20.0}
+    assert projection.budget_usd == 21.0
+    finished, _ = write_report(store, settings, 2026, 10)
+    assert finished.projection is not None and finished.projection.complete
+    assert finished.projection.projected_usd == pytest.approx(finished.total_usd)
+    markdown = (settings.report.dir / "report-2026-10.md").read_text()
+    assert "(2026-09: $" in markdown and "of the budget of $21.00" in markdown
+    document = json.loads((settings.report.dir / "report-2026-10.json").read_text())
+    assert document["previous_month"]["tickets"] == 100
+    assert report.daily_budget_usd == pytest.approx(21.0 / 31)
+
+
+def test_a_rules_only_month_says_so_in_one_sentence(pipeline, store, settings):
+    from tests.conftest import mail, raw
+
+    for n in range(3):
+        pipeline.handle(raw(mail(f"VPN down {n}", "help"), name=f"{n}.eml"))
+    report, _ = write_report(store, settings, 2026, 11)
+    assert report.rules_only
+    html = (settings.report.dir / "report-2026-11.html").read_text()
+    assert "All 3 tickets of 2026-11 were answered by the rules tier" in html
+    assert "data:image/png" not in html and "<table" not in html
+    markdown = (settings.report.dir / "report-2026-11.md").read_text()
+    assert "answered by the rules tier" in markdown and "|" not in markdown
+
+
+def test_a_sliver_of_a_budget_is_not_rounded_away():
+    from triage.reporting.render import percent
+
+    assert [percent(x) for x in (0.0, 0.004, 0.006, 0.25)] == ["0%", "< 1%", "1%", "25%"]

@@ -76,3 +76,17 @@ def test_a_rule_can_raise_but_not_lower_risk():
 )
 def test_priority_is_the_more_urgent_of_stated_and_risk(risk, stated, priority):
     assert priority_for(risk, stated) == priority
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I received a suspicious email asking for my password and deleted it",
+        "We may have a data breach: the HR export is on a public share",
+        "Eine verdächtige Mail mit Link kam heute an alle",
+        "A pop-up demands a ransom of 2 BTC",
+        "Mon compte a subi un piratage",
+    ],
+)
+def test_what_the_security_rule_once_made_high_stays_high_without_its_risk(text):
+    assert risk_of(text)[0] == "high"

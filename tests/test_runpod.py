@@ -21,8 +21,8 @@ from tests.gguf_model import write_model
 from tests.standins.runpod_api import RunpodStandIn
 from triage.breaker import Breaker
 from triage.compose import build_pipeline
-from triage.offload import Offloader, OffloadPolicy
 from triage.outbox import Outbox
+from triage.tiers.runpod import Offloader, OffloadPolicy
 
 USD_PER_SECOND = 0.001
 

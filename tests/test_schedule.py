@@ -78,7 +78,38 @@ def test_a_failing_job_is_logged_and_made_at_the_next_check(store, make_settings
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     settings = make_settings(f"[digest]\ndir = '{blocker}'\n[report]\nenabled = false\n")
+    fill_month(store, 2026, 10, tickets=5)
     jobs = Jobs(store, settings, Clock(utc(2026, 11, 4, 9, 0)))
     assert jobs.run_due() == []  # the digest folder cannot be made: logged, not recorded
     blocker.unlink()
     assert jobs.run_due() == ["digest 2026-11-03"]
+
+
+def test_a_first_start_makes_no_empty_digest_or_report_for_before_it_ran(store, settings):
+    jobs = Jobs(store, settings, Clock(utc(2026, 11, 4, 9, 0)))
+    assert jobs.run_due() == []  # an empty store: nothing happened yesterday or last month
+    assert not settings.digest.dir.exists() or not any(settings.digest.dir.iterdir())
+
+
+def test_periods_after_the_first_record_are_made_even_when_quiet(store, settings):
+    fill_month(store, 2026, 11, tickets=3)  # the first records: November the 1st and later
+    first = store.query("SELECT min(created_at) FROM tickets")[0][0]
+    assert str(first) >= "2026-11-01"
+    jobs = Jobs(store, settings, Clock(utc(2026, 12, 2, 9, 0)))
+    # December 1st had no ticket, yet the daemon was running: its digest is made; November's
+    # report too; October (before the first record) never.
+    assert sorted(jobs.run_due()) == ["digest 2026-12-01", "report 2026-11"]
+
+
+@pytest.mark.parametrize(
+    ("end", "first", "skipped"),
+    [
+        (utc(2026, 11, 3, 0, 0), None, True),
+        (utc(2026, 11, 3, 0, 0), utc(2026, 11, 3, 0, 0), True),
+        (utc(2026, 11, 3, 0, 0), utc(2026, 11, 2, 23, 59), False),
+    ],
+)
+def test_before_first_record(end, first, skipped):
+    from triage.schedule import before_first_record
+
+    assert before_first_record(end, first) is skipped

@@ -103,3 +103,41 @@ def test_a_result_is_cleaned_of_planted_and_configured_secrets():
     assert "Hunter2" not in text and "4111" not in text and "sk-config-123456" not in text
     assert clean.subject == "my password: [CREDENTIAL:password]"
     assert clean.escalation == {"next_steps": ["Rotate [SECRET]"], "draft_reply": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Tél. +33 4 72 41 18 90", "+33 4 72 41 18 90"),
+        ("Tel.:+49(0)40 123456-78", "+49(0)40 123456-78"),
+        ("Kestrel Logistics\n(312) 555-0148", "(312) 555-0148"),
+        ("Bitte um Rückruf 040 3290 1183", "040 3290 1183"),
+        ("Bitte unter 0151 2294 7730 zurückrufen.", "0151 2294 7730"),
+        ("M: 07700 900731", "07700 900731"),
+        ("Portable 06 12 34 56 78", "06 12 34 56 78"),
+        ("standard 04.72.41.18.90", "04.72.41.18.90"),
+        ("llámame al 612 345 678", "612 345 678"),
+        ("mobile 0044 7700 900731", "0044 7700 900731"),
+        ("error 502, ref +49 170 1234567", "+49 170 1234567"),
+    ],
+)
+def test_phone_numbers_in_the_shapes_of_signatures_and_call_back_requests(text, number):
+    found = [text[f.start : f.end] for f in scan_text(text, "body") if f.tag == "pii.phone"]
+    assert found == [number]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PO 4500123456 for the new laptops",
+        "Employee ID: 100655, cost centre 4410",
+        "server 10.20.30.40 and 192.168.178.20",
+        "call me on ext. 412",
+        "am 03.03.2025 14:30 Uhr ging nichts mehr",
+        "2025-03-05 23:00:02,114 INFO [tms-sync] Starting export batch 20250305-2300",
+        "contract 4000 1234 5678 9010 (fails Luhn)",
+        "Version 10.0.19045.3803 installed",
+    ],
+)
+def test_identifiers_dates_addresses_and_extensions_are_not_phone_numbers(text):
+    assert [f for f in scan_text(text, "body") if f.tag == "pii.phone"] == []

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from triage.errors import StoreError
+from triage.records import LedgerEntry, TicketKeys
 from triage.result import Result, Route
-from triage.store import MIGRATIONS, LedgerEntry, SqliteStore, TicketKeys
+from triage.store import MIGRATIONS, SqliteStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

@@ -1,17 +1,23 @@
-"""`triage check`: validate the set-up and reach every enabled part, saying what to fix."""
+"""`triage check`: validate the set-up and reach every enabled part, saying what to fix.
+
+It changes nothing: the store is opened read-only, folders are looked at, not made (one that
+`triage run` will make is fine), and the daemon's health is read from what it publishes."""
 
 from __future__ import annotations
 
 import os
 import ssl
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from triage.config import ImapAccountConfig, LoadedSettings, Settings
+from triage.config_paths import writable_paths
 from triage.errors import StoreError
-from triage.store import SqliteStore
+from triage.store import MIGRATIONS, SqliteStore
+from triage.store_guard import missing_store, running_daemon
+
+_STATUS_STALE_SECONDS = 60.0  # the daemon publishes its status every 10 s
 
 if TYPE_CHECKING:
     from models.port import TicketModel
@@ -28,8 +34,13 @@ class Check:
 def run_checks(loaded: LoadedSettings) -> list[Check]:
     settings = loaded.settings
     where = str(loaded.source) if loaded.source else "built-in defaults (no config file found)"
-    checks = [Check("config", True, f"{where}; {len(settings.rules)} rules")]
-    checks.append(_store(settings.store.path))
+    rules = f"{loaded.custom_rules} own rules + {loaded.default_rules} default rules active"
+    if settings.rules_options.replace_defaults:
+        rules += " (replace_defaults = true)"
+    checks = [Check("config", True, f"{where}; {rules}")]
+    checks.append(_paths(loaded, os.environ.get("STATE_DIRECTORY")))
+    checks.append(_store(settings.store.path, settings.outbox.dir))
+    checks.append(_daemon(settings.store.path))
     checks.append(_folder("outbox", settings.outbox.dir))
     if settings.dropfolder.enabled:
         folders = settings.dropfolder
@@ -41,6 +52,7 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
             checks.append(_folder(name, path))
     else:
         checks.append(Check("dropfolder", True, "disabled"))
+    checks.append(_learned(settings))
     checks.append(_local(settings))
     checks.append(_paid(settings))
     checks.append(_runpod(settings))
@@ -48,7 +60,44 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
         checks.extend(_imap(name, account) for name, account in settings.imap.account_list())
     else:
         checks.append(Check("imap", True, "disabled"))
+    checks.extend(Check(*found) for found in _deliveries(settings))
     return checks
+
+
+def _learned(settings: Settings) -> Check:
+    from triage.learned.card import render_card
+    from triage.learned.model_file import ModelFileError, load
+
+    config = settings.learned
+    if not config.enabled or config.model_path is None:
+        return Check("learned tier", True, "disabled (train one with `triage learn`)")
+    try:
+        _, card = load(config.model_path)
+    except ModelFileError as exc:
+        return Check("learned tier", False, str(exc))
+    return Check(
+        "learned tier",
+        True,
+        f"{config.model_path} loads, min_probability {config.min_probability}\n"
+        + render_card(card, config.min_probability),
+    )
+
+
+def _deliveries(settings: Settings) -> list[tuple[str, bool, str]]:
+    from triage.delivery.checks import delivery_checks
+
+    path = settings.store.path
+    if not path.exists():
+        return delivery_checks(settings, None)  # nothing delivered yet: nothing can fail
+    try:
+        store = SqliteStore(path, read_only=True)  # `check` changes nothing
+    except StoreError:
+        return delivery_checks(settings, None)  # the store check says why
+    try:
+        current = store.schema_version >= len(MIGRATIONS)
+        return delivery_checks(settings, store if current else None)
+    finally:
+        store.close()
 
 
 def _local(settings: Settings) -> Check:
@@ -218,28 +267,98 @@ def _imap(name: str, account: ImapAccountConfig) -> Check:
     return Check(label, True, detail)
 
 
-def _store(path: Path) -> Check:
+def _store(path: Path, outbox: Path) -> Check:
+    """Opened read-only: `check` creates nothing, migrates nothing."""
+    problem = missing_store(path, outbox)
+    if problem:
+        return Check("store", False, problem)
+    if not path.exists():
+        return _to_be_made("store", path, "`triage run` creates it")
     try:
-        store = SqliteStore(path)
+        store = SqliteStore(path, read_only=True)
     except StoreError as exc:
         return Check("store", False, f"{exc}; check [store] path and its folder's permissions")
     try:
-        count = store.count_tickets()
-        quarantined = store.count_quarantined()
         version = store.schema_version
+        if version < len(MIGRATIONS):
+            count = quarantined = 0
+        else:
+            count, quarantined = store.count_tickets(), store.count_quarantined()
+    except StoreError as exc:
+        return Check("store", False, f"{path}: {exc}")
     finally:
         store.close()
+    if version > len(MIGRATIONS):
+        return Check("store", False, f"{path}: schema v{version} is newer than this triage")
+    if version < len(MIGRATIONS):
+        return Check(
+            "store",
+            True,
+            f"{path} (schema v{version}: `triage run` migrates it to v{len(MIGRATIONS)})",
+        )
+    if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        return Check("store", False, f"{path}: not writable by this user (nor its folder)")
     waiting = f", {quarantined} in quarantine: see `triage replay`" if quarantined else ""
     return Check("store", True, f"{path} (schema v{version}, {count} tickets{waiting})")
 
 
+def _paths(loaded: LoadedSettings, systemd_state: str | None) -> Check:
+    """Under systemd (StateDirectory=) the hardened unit may write only its state directory:
+    every path triage writes must be under it."""
+    state = loaded.state_dir or Path.cwd()
+    outside = [
+        f"{key} = {path}"
+        for key, path in writable_paths(loaded.settings)
+        if not path.is_relative_to(state)
+    ]
+    if not outside:
+        return Check("paths", True, f"everything triage writes is under {state}")
+    detail = f"outside the state directory {state}: {', '.join(outside)}"
+    if systemd_state:
+        return Check("paths", False, f"{detail}; the service cannot write there: move them")
+    return Check("paths", True, detail)
+
+
+def _daemon(store: Path) -> Check:
+    """The daemon on this store, from its lock and the status line it publishes."""
+    running = running_daemon(store)
+    if running is None:
+        return Check("daemon", True, "not running on this store")
+    who = f"pid {running.pid}" if running.pid else "running"
+    if running.status is None or running.age_seconds is None:
+        return Check("daemon", True, f"{who}, starting (no status yet)")
+    if running.age_seconds > _STATUS_STALE_SECONDS:
+        return Check(
+            "daemon",
+            False,
+            f"{who} has not said how it is for {running.age_seconds:.0f} s: it may hang "
+            "(see its log; systemd's watchdog restarts it)",
+        )
+    if running.status.startswith("STALLED"):
+        return Check("daemon", False, f"{who}: {running.status}")
+    return Check("daemon", True, f"{who}: {running.status}")
+
+
 def _folder(name: str, path: Path) -> Check:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".triage-check-"):
-            pass
-    except OSError as exc:
-        return Check(name, False, f"{path}: {exc.strerror or exc}; create it or fix its owner")
-    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
-        return Check(name, False, f"{path}: not readable and writable by this user")
-    return Check(name, True, str(path))
+    """Looked at, never made: a missing folder is fine when `triage run` can make it."""
+    if path.is_dir():
+        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+            return Check(name, False, f"{path}: not readable and writable by this user")
+        return Check(name, True, str(path))
+    if path.exists() or path.is_symlink():
+        return Check(name, False, f"{path}: not a folder; remove it or fix the key")
+    return _to_be_made(name, path, "`triage run` creates it")
+
+
+def _to_be_made(name: str, path: Path, who: str) -> Check:
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor.is_dir() and os.access(ancestor, os.W_OK | os.X_OK):
+        return Check(name, True, f"{path} does not exist yet: {who} (under {ancestor})")
+    return Check(
+        name,
+        False,
+        f"{path} does not exist and cannot be made ({ancestor} is not a folder writable by "
+        "this user): create it or fix its owner",
+    )

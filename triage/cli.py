@@ -12,34 +12,46 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
-from triage import cli_replay, cli_reports
+from triage import cli_learn, cli_replay, cli_reports, cli_show
 from triage.cli_common import (
     EXIT_CONFIG,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
-    Progress,
-    files_in,
     open_batch,
+    read_input,
     start_errors,
+    ticket_files,
 )
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
-from triage.files import read_file_input
 from triage.logs import configure_logging
-from triage.ticket import RawInput
+from triage.store_guard import missing_store
+
+if TYPE_CHECKING:
+    from triage.store_guard import DaemonLock
 
 log = structlog.get_logger("triage.cli")
 
+NEW_STORE_HELP = (
+    "start with an empty store although the outbox holds results of an earlier one "
+    "(forgets which inputs were triaged and what this month cost)"
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGHUP is deferred from here on (from the first instruction, run as `triage`).
+    from triage import hangup
+
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command != "run" and hangup.take_over(signal.SIG_DFL):
+        os.kill(os.getpid(), signal.SIGHUP)  # one came while starting: end as it would have
     # Files the daemon writes (store, outbox, .error notes) are not world-readable.
     os.umask(0o027)
     try:
@@ -69,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the daemon until SIGTERM/SIGINT")
+    run.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
     run.set_defaults(handler=_run)
 
     process = commands.add_parser("process", help="triage files or folders once and exit")
@@ -79,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing to the store or outbox and spend nothing on paid tiers",
     )
+    process.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
     process.set_defaults(handler=_process)
 
     digest = commands.add_parser("digest", help="write the daily digest (default: yesterday)")
@@ -115,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cli_reports.evaluate_labels)
 
     cli_replay.add_parser(commands)
+    cli_show.add_parsers(commands)
+    cli_learn.add_parsers(commands)
 
     check = commands.add_parser("check", help="validate the config and reach every enabled part")
     check.set_defaults(handler=_check)
@@ -122,6 +138,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
+    from triage.store_guard import DaemonLock, StoreLocked
+
+    settings = loaded.settings
+    problem = None if args.new_store else missing_store(settings.store.path, settings.outbox.dir)
+    if problem:
+        print(f"triage: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        lock = DaemonLock(settings.store.path)
+    except StoreLocked as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"triage: cannot lock the store {settings.store.path}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        return _run_locked(loaded, lock)
+    finally:
+        lock.release()
+
+
+def _run_locked(loaded: LoadedSettings, lock: DaemonLock) -> int:
+    from triage import hangup
     from triage.compose import build_app
     from triage.daemon import Daemon
     from triage.notify import Notifier
@@ -144,6 +183,7 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         """SIGHUP: read the config again; a broken one is refused and the running one stays."""
         try:
             new = load_settings(loaded.source, os.environ, Path.cwd()).settings
+            restart = app.apply(new)
         except ConfigError as exc:
             log.error(
                 "config.reload_refused",
@@ -151,7 +191,6 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 hint="the running configuration stays; fix the file and reload again",
             )
             return False
-        restart = app.apply(new)
         log.info(
             "config.reloaded",
             path=str(loaded.source) if loaded.source else "defaults",
@@ -159,7 +198,6 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         )
         return True
 
-    scheduler = app.scheduler
     daemon = Daemon(
         app.connectors,
         app.stop,
@@ -167,10 +205,12 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         notifier=Notifier(os.environ),
         status=app.status_line,
         reload=reload,
-        start_jobs=scheduler.start if scheduler else lambda: None,
-        stop_jobs=scheduler.shutdown if scheduler else lambda: None,
+        start_jobs=app.start_jobs,  # the scheduler, delivery senders, metrics
+        stop_jobs=app.stop_jobs,
+        health=app.store.identity_problem,
+        publish=lock.publish,
     )
-    return daemon.run()
+    return daemon.run(reload_pending=hangup.hangup_pending)
 
 
 def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
@@ -178,17 +218,31 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if missing:
         print(f"triage: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    settings = loaded.settings
+    if not args.dry_run and not args.new_store:
+        problem = missing_store(settings.store.path, settings.outbox.dir)
+        if problem:
+            print(f"triage: {problem}", file=sys.stderr)
+            return EXIT_CONFIG
     opened = open_batch(loaded.settings, dry_run=args.dry_run)
     if isinstance(opened, int):
         return opened
     pipeline, store = opened
-    failures = 0
-    files = list(files_in(args.paths))
-    progress = Progress(len(files), enabled=not args.json and sys.stderr.isatty())
+    failures = stored = 0
+    files, skipped = ticket_files(args.paths)
+    if skipped:
+        names = ", ".join(str(path) for path in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        print(
+            f"triage: skipped {len(skipped)} files that are not tickets"
+            f" (not a mail, JSON or .eml/.txt/.md file): {names}{more}",
+            file=sys.stderr,
+        )
+    table = None if args.json else cli_show.ProcessTable()
     try:
         for path in files:
             try:
-                raw = _read_input(path, int(loaded.settings.dropfolder.max_file_mb * 1e6))
+                raw = read_input(path, int(loaded.settings.dropfolder.max_file_mb * 1e6))
             except OSError as exc:
                 print(f"triage: cannot read {path}: {exc.strerror}", file=sys.stderr)
                 failures += 1
@@ -199,23 +253,19 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 print(f"triage: {path}: {exc}", file=sys.stderr)
                 failures += 1
                 continue
-            if args.json:
+            if table is None:
                 sys.stdout.write(outcome.result.to_json() + "\n")
                 sys.stdout.flush()
-            progress.step()
+            else:
+                table.row(path, outcome.result, stored=not outcome.new)
+                stored += not outcome.new
     finally:
-        progress.done()
         store.close()
+    if table is not None:
+        table.footer(stored)
     if not args.json:
         print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
-
-
-def _read_input(path: Path, limit: int) -> RawInput:
-    """A file as input; one over the limit is quarantined unread, as the drop folder does."""
-    with path.open("rb") as handle:
-        received_at = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
-        return read_file_input(handle, path.name, limit, "cli", str(path), received_at)
 
 
 def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:

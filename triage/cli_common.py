@@ -3,12 +3,17 @@ and progress output."""
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from triage.errors import ConfigError, StoreError
+from triage.files import read_file_input
+from triage.ticket import RawInput
 
 if TYPE_CHECKING:
     from triage.config import Settings
@@ -22,11 +27,13 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
 def start_errors() -> tuple[type[Exception], ...]:
     """What stops a command at start: the store, and the model tiers that are configured
     (imported lazily)."""
+    from triage.learned.model_file import ModelFileError
+
     try:
         from models.local import LocalModelError
     except ImportError:  # llama-cpp-python not installed: [local] cannot be enabled anyway
-        return (StoreError,)
-    return (StoreError, LocalModelError)
+        return (StoreError, ModelFileError)
+    return (StoreError, ModelFileError, LocalModelError)
 
 
 def files_in(paths: Sequence[Path]) -> Iterator[Path]:
@@ -35,6 +42,86 @@ def files_in(paths: Sequence[Path]) -> Iterator[Path]:
             yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
         else:
             yield path
+
+
+TICKET_SUFFIXES = frozenset({".eml", ".txt", ".md", ".json", ".msg", ".tnef", ".mbox"})
+# Names and suffixes of what sits beside tickets in a folder but is never one.
+NOT_TICKET_NAMES = ("license", "copying", "notice", "authors", "readme", "changelog", "manifest")
+NOT_TICKET_SUFFIXES = frozenset(
+    {
+        ".csv",
+        ".py",
+        ".sh",
+        ".toml",
+        ".yaml",
+        ".yml",
+        ".ini",
+        ".cfg",
+        ".lock",
+        ".html",
+        ".htm",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tar",
+        ".pyc",
+        ".xml",
+    }
+)
+_HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
+_MAIL_HEADER = re.compile(rb"^(from|subject|message-id|date|to|received|return-path):", re.I | re.M)
+
+
+def ticket_files(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """(files to triage, files skipped) for `process`. A file named on the command line is
+    always taken. In a folder, what is plainly not a ticket is skipped: a LICENSE, a README,
+    a .csv or a picture, and a text file without a ticket's name that does not start like a
+    mail or JSON. Binary mail formats (.msg, TNEF, no name) are taken: they are quarantined
+    with the reason, so an admin sees them. Hidden files and folders (.git) are left out."""
+    taken: list[Path] = []
+    skipped: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            taken.append(path)
+            continue
+        for found in sorted(path.rglob("*")):
+            relative = found.relative_to(path).parts
+            if any(part.startswith(".") for part in relative):
+                continue
+            if not found.is_file() or found.is_symlink():
+                continue
+            (taken if _looks_like_ticket(found) else skipped).append(found)
+    return taken, skipped
+
+
+def _looks_like_ticket(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in TICKET_SUFFIXES:
+        return True
+    if suffix in NOT_TICKET_SUFFIXES or path.name.lower().startswith(NOT_TICKET_NAMES):
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return True  # let the reading report why it cannot be read
+    if b"\0" in head:
+        return True  # binary: a mail format we cannot read is quarantined, not hidden
+    text = head.lstrip()
+    mail = bool(_HEADER_LINE.match(text)) and bool(_MAIL_HEADER.search(text))
+    return mail or text.startswith((b"From ", b"{"))
+
+
+def read_input(path: Path, limit: int) -> RawInput:
+    """A file as input; one over the limit is quarantined unread, as the drop folder does."""
+    with path.open("rb") as handle:
+        received_at = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
+        return read_file_input(handle, path.name, limit, "cli", str(path), received_at)
 
 
 class Progress:

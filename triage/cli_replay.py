@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import stat
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.cli_common import (
+    EXIT_CONFIG,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
@@ -27,8 +27,8 @@ from triage.cli_common import (
 )
 from triage.config import LoadedSettings, Settings
 from triage.errors import StoreError
-from triage.files import free_name
-from triage.pipeline import Outcome, Pipeline
+from triage.files import move_without_clobber, placed_name
+from triage.pipeline import Pipeline
 from triage.ports import TicketStore
 from triage.quarantine import (
     NOTE_SUFFIX,
@@ -38,7 +38,9 @@ from triage.quarantine import (
     note_of,
     write_note,
 )
+from triage.records import Outcome
 from triage.result import Result
+from triage.store_guard import missing_store
 from triage.ticket import RawInput, input_id
 
 
@@ -67,6 +69,11 @@ def replay_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if unknown:
         print(f"triage: not a file, folder or ticket id: {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
+    # A missing store would be made anew, forgetting every earlier ticket: refused, as in `run`.
+    problem = missing_store(settings.store.path, settings.outbox.dir)
+    if problem:
+        print(f"triage: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     opened = open_batch(settings)
     if isinstance(opened, int):
         return opened
@@ -170,7 +177,7 @@ def _settle(target: Target, result: Result, settings: Settings) -> None:
         return
     folder = settings.dropfolder.processed
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.move(target.path, free_name(folder, target.path.name))
+    move_without_clobber(target.path, placed_name(folder, target.path.name, result.id))
     note.unlink(missing_ok=True)
 
 

@@ -57,7 +57,10 @@ def report(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
     settings = loaded.settings
     year, month = args.month or previous_month(datetime.now(UTC), settings.digest.timezone)
-    return _write_and_print(loaded, lambda store: write_report(store, settings, year, month)[1])
+    now = datetime.now(UTC)
+    return _write_and_print(
+        loaded, lambda store: write_report(store, settings, year, month, now=now)[1]
+    )
 
 
 def _write_and_print(loaded: LoadedSettings, write: Callable[[SqliteStore], Written]) -> int:
@@ -79,7 +82,7 @@ def inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from triage.reporting.build import inventory_rows
-    from triage.reporting.data import month_window, read_period
+    from triage.reporting.data import read_period, report_month
 
     settings = loaded.settings
     zone = settings.digest.timezone
@@ -89,7 +92,7 @@ def inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if store is None:
         return EXIT_FAILURE
     try:
-        rows = inventory_rows(read_period(store, month_window(year, month, zone), False).inventory)
+        rows = inventory_rows(read_period(store, report_month(year, month, zone), False).inventory)
     finally:
         store.close()
     if args.json:
@@ -155,6 +158,7 @@ def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         score,
         trust_profile,
     )
+    from triage.learned.model_file import ModelFileError
 
     settings = loaded.settings
     try:
@@ -173,7 +177,11 @@ def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if args.save_trust and local is None:
         print("triage: --save-trust needs a local model ([local] enabled)", file=sys.stderr)
         return EXIT_USAGE
-    rows = run_labels(settings, labels, None)
+    try:
+        rows = run_labels(settings, labels, None)
+    except ModelFileError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     runs = {"rules": metrics(rows)}
     profile = record = None
     if local is not None:

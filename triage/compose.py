@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -10,25 +11,33 @@ import structlog
 
 from connectors.dropfolder import DropFolder, DropFolderOptions
 from connectors.imap import ImapFolder
-from models.port import TicketModel
+from models.port import GpuBatches, PaidTier, TicketModel
 from models.prompt import load_prompt
 from triage.breaker import Breaker
 from triage.config import Settings, secret_values
 from triage.costs import Price, PriceMissing, price_for
 from triage.daemon import Connector
+from triage.delivery.sender import Transport
+from triage.delivery.service import DeliveryService
+from triage.delivery.smtp import SmtpTransport
+from triage.delivery.webhook import WebhookTransport
 from triage.dryrun import DryRunStore
 from triage.errors import ConfigError
-from triage.escalation import EscalationPolicy, Escalator, month_window
-from triage.offload import Offloader, OffloadPolicy
+from triage.learned.decide import LearnedPolicy
+from triage.learned.tier import LearnedTier, Ledger
+from triage.metrics import MetricsServer, MetricsSources, StoreCollector, registry_for
 from triage.options import PipelineOptions
 from triage.outbox import Outbox
 from triage.parsing import MailLimits
 from triage.pipeline import Pipeline
-from triage.ports import BudgetStore, Clock, ResultSink, TicketStore
+from triage.ports import BudgetStore, Clock, Deliveries, ResultSink, TicketStore
+from triage.records import month_window
 from triage.router import Policy
-from triage.rules.keywords import CompiledRule, Rule, compile_rules
+from triage.rules.keywords import CompiledRule, compile_rules
 from triage.scheduler import Jobs, Scheduler
 from triage.store import SqliteStore
+from triage.tiers.paid import EscalationPolicy, Escalator
+from triage.tiers.runpod import Offloader, OffloadPolicy
 from triage.trust import TrustBars, load_trust
 
 log = structlog.get_logger("triage.compose")
@@ -39,20 +48,7 @@ def utc_now() -> datetime:
 
 
 def rules_from(settings: Settings) -> tuple[CompiledRule, ...]:
-    return compile_rules(
-        [
-            Rule(
-                name=rule.name,
-                match=tuple(rule.match),
-                on=tuple(rule.on),
-                category=rule.category,
-                priority=rule.priority,
-                risk=rule.risk,
-                stop=rule.stop,
-            )
-            for rule in settings.rules
-        ]
-    )
+    return compile_rules([rule.to_rule() for rule in settings.rules])
 
 
 def prices(settings: Settings) -> dict[str, Price]:
@@ -87,6 +83,7 @@ def pipeline_options(settings: Settings, dry_run: bool = False) -> PipelineOptio
         dedup_window=timedelta(hours=settings.dedup.window_hours),
         log_slice_lines=settings.parsing.log_slice_lines,
         sender_limit_per_hour=settings.dedup.sender_limit_per_hour,
+        sender_limit_sources=tuple(settings.dedup.sender_limit_sources),
         local_min_confidence=settings.local.min_confidence,
         local_usd_per_mtok=settings.local.usd_per_mtok,
         policy=routing_policy(settings),
@@ -116,6 +113,8 @@ def build_pipeline(
     escalator: Escalator | None = None,
     dry_run: bool = False,
     offloader: Offloader | None = None,
+    deliveries: Deliveries | None = None,
+    learned: LearnedTier | None = None,
 ) -> Pipeline:
     return Pipeline(
         store,
@@ -126,12 +125,90 @@ def build_pipeline(
         local,
         escalator,
         offloader,
+        deliveries,
+        learned,
     )
+
+
+def learned_policy(settings: Settings) -> LearnedPolicy:
+    config = settings.learned
+    return LearnedPolicy(config.min_probability, dict(config.categories))
+
+
+def build_learned(
+    settings: Settings, ledger: Ledger | None, clock: Clock = utc_now
+) -> LearnedTier | None:
+    """The learned tier, or None when it is off. Raises ModelFileError naming the file."""
+    config = settings.learned
+    if not config.enabled or config.model_path is None:
+        return None
+    return LearnedTier(
+        config.model_path,
+        learned_policy(settings),
+        ledger,
+        clock,
+        prices(settings).get(settings.paid.model),
+    )
+
+
+def build_delivery(
+    settings: Settings, store: SqliteStore, clock: Clock = utc_now
+) -> DeliveryService | None:
+    """The relay and the webhooks, or None when neither is on."""
+    transports: list[Transport] = []
+    if settings.relay.enabled:
+        transports.append(SmtpTransport(settings.relay))
+    if settings.webhooks:
+        transports.append(WebhookTransport(settings.webhooks, clock))
+    if not transports:
+        return None
+    return DeliveryService(store, settings.relay, settings.webhooks, clock, transports)
+
+
+def build_metrics(
+    settings: Settings, store: SqliteStore, connectors: list[Connector], clock: Clock = utc_now
+) -> MetricsServer | None:
+    """/metrics and/or the textfile, or None when [metrics] is off."""
+    config = settings.metrics
+    if not config.listen and config.textfile is None:
+        return None
+
+    def queue_depth() -> dict[str, int]:
+        return {c.name: int(getattr(c, "pending", lambda: 0)()) for c in connectors}
+
+    def last_pass() -> dict[str, datetime]:
+        """IMAP: the last completed sync; other sources: their loop's latest turn."""
+        now, monotonic = clock(), time.monotonic()
+        passes = {}
+        for c in connectors:
+            if isinstance(c, ImapFolder):
+                if c.last_sync is not None:
+                    passes[c.name] = c.last_sync
+            else:
+                passes[c.name] = now - timedelta(seconds=max(0.0, monotonic - c.last_activity))
+        return passes
+
+    sources = MetricsSources(
+        budgets={
+            "paid": settings.paid.monthly_budget_usd,
+            "runpod": settings.runpod.monthly_budget_usd,
+        },
+        zone=settings.digest.timezone,
+        queue_depth=queue_depth,
+        last_pass=last_pass,
+    )
+    registry = registry_for(StoreCollector(store, clock, sources))
+    return MetricsServer(registry, config.listen, config.textfile, config.textfile_seconds)
 
 
 def escalation_policy(settings: Settings) -> EscalationPolicy:
     paid = settings.paid
-    return EscalationPolicy(paid.monthly_budget_usd, paid.max_attempts, paid.retry_cap_seconds)
+    return EscalationPolicy(
+        paid.monthly_budget_usd,
+        paid.max_attempts,
+        paid.retry_cap_seconds,
+        zone=settings.digest.timezone,
+    )
 
 
 def offload_policy(settings: Settings) -> OffloadPolicy:
@@ -144,6 +221,7 @@ def offload_policy(settings: Settings) -> OffloadPolicy:
         template=template.name,
         template_version=template.version,
         baseline_price=prices(settings).get(settings.paid.model),
+        zone=settings.digest.timezone,
     )
 
 
@@ -151,9 +229,16 @@ def build_offloader(
     settings: Settings, store: BudgetStore, clock: Clock = utc_now
 ) -> Offloader | None:
     """The Runpod tier, or None when it is off. Raises ConfigError naming what is missing."""
-    config = settings.runpod
-    if not config.enabled:
+    if not settings.runpod.enabled:
         return None
+    policy = offload_policy(settings)
+    breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
+    return Offloader(runpod_client(settings), store, policy, breaker, clock)
+
+
+def runpod_client(settings: Settings) -> GpuBatches:
+    """The Runpod SDK client for the settings. Raises ConfigError naming what is missing."""
+    config = settings.runpod
     if not config.endpoint_id:
         raise ConfigError("[runpod] endpoint_id is empty: the serverless endpoint to use")
     if config.api_key is None:
@@ -168,25 +253,31 @@ def build_offloader(
             "[runpod] enabled = true, but the runpod package is not installed: "
             "pip install 'triage[runpod]'"
         ) from None
-    gpu = RunpodBatches(
+    return RunpodBatches(
         config.endpoint_id,
         config.api_key.get_secret_value(),
         config.base_url,
         timeout_seconds=config.timeout_seconds,
         poll_seconds=config.poll_seconds,
     )
-    policy = offload_policy(settings)
-    breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
-    return Offloader(gpu, store, policy, breaker, clock)
 
 
 def build_escalator(
     settings: Settings, store: BudgetStore, clock: Clock = utc_now
 ) -> Escalator | None:
     """The paid tier, or None when it is off. Raises ConfigError naming what is missing."""
-    paid = settings.paid
-    if not paid.enabled:
+    if not settings.paid.enabled:
         return None
+    model, price = paid_client(settings)
+    policy = escalation_policy(settings)
+    breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
+    return Escalator(model, price, store, policy, breaker, clock)
+
+
+def paid_client(settings: Settings) -> tuple[PaidTier, Price]:
+    """The Anthropic SDK client and the model's price. Raises ConfigError naming what is
+    missing."""
+    paid = settings.paid
     try:
         price = price_for(prices(settings), paid.model)
     except PriceMissing as exc:
@@ -206,9 +297,7 @@ def build_escalator(
         max_tokens=paid.max_tokens,
         timeout_seconds=paid.timeout_seconds,
     )
-    policy = escalation_policy(settings)
-    breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
-    return Escalator(model, price, store, policy, breaker, clock)
+    return model, price
 
 
 def build_local_model(settings: Settings) -> TicketModel | None:
@@ -244,6 +333,27 @@ class App:
     offloader: Offloader | None = None
     clock: Clock = utc_now
     scheduler: Scheduler | None = None
+    learned: LearnedTier | None = None
+    delivery: DeliveryService | None = None
+    metrics: MetricsServer | None = None
+
+    def start_jobs(self) -> None:
+        """After the connectors: the scheduler, the delivery senders, the metrics."""
+        if self.scheduler is not None:
+            self.scheduler.start()
+        if self.delivery is not None:
+            self.delivery.start()  # undelivered rows of an earlier run go out first
+        if self.metrics is not None:
+            self.metrics.start()
+
+    def stop_jobs(self) -> None:
+        """At shutdown. Deliveries still pending stay in the store for the next start."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        if self.delivery is not None:
+            self.delivery.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
 
     def close(self) -> None:
         self.store.close()
@@ -255,28 +365,53 @@ class App:
         syncs = [c.last_sync for c in self.connectors if isinstance(c, ImapFolder) and c.last_sync]
         last_sync = max(syncs).astimezone().strftime("%H:%M:%S") if syncs else "never"
         today = self.store.count_since(now.replace(hour=0, minute=0, second=0, microsecond=0))
-        since, until = month_window(now)
+        since, until = month_window(now, self.settings.digest.timezone)
         spent = self.store.spent_total(since, until)
         imap = f", last IMAP sync {last_sync}" if self.settings.imap.enabled else ""
-        return f"{waiting} waiting{imap}, {today} tickets today, ${spent:.2f} spent this month"
+        delivery = f", {self.delivery.status()}" if self.delivery is not None else ""
+        return (
+            f"{waiting} waiting{imap}, {today} tickets today, ${spent:.2f} spent this month"
+            f"{delivery}"
+        )
 
     def apply(self, new: Settings) -> list[str]:
-        """A reload: rules, routing policy, budgets and prices take effect for the next ticket.
-        Returns what changed that only a restart applies (connectors, tiers switched on/off)."""
+        """A reload: rules, routing policy, budgets, prices and the paid and Runpod clients
+        (rebuilt from the new settings) take effect for the next ticket. Returns what changed
+        that only a restart applies (connectors, the local model, a tier switched on or off).
+        Raises ConfigError, before changing anything, when a new client cannot be built."""
+        old = self.settings
+        paid = paid_client(new) if self.escalator and new.paid.enabled else None
+        gpu = runpod_client(new) if self.offloader and new.runpod.enabled else None
         self.pipeline.replace_rules(rules_from(new))
         self.pipeline.replace_options(pipeline_options(new))
-        if self.escalator is not None:
-            self.escalator.replace_policy(escalation_policy(new))
-        if self.offloader is not None:
-            self.offloader.replace_policy(offload_policy(new))
+        if self.escalator is not None and paid is not None:
+            self.escalator.replace(escalation_policy(new), *paid)
+        if self.offloader is not None and gpu is not None:
+            self.offloader.replace(offload_policy(new), gpu)
         if self.scheduler is not None:
             self.scheduler.reschedule(new)
-        old = self.settings
+        if self.learned is not None and new.learned.enabled:
+            # A new model file (or another path) is picked up; a broken one is refused and
+            # the running model stays (logged).
+            self.learned.replace_policy(learned_policy(new))
+            self.learned.reload(new.learned.model_path)
         restart = [
             name
-            for name in ("dropfolder", "imap", "local", "paid", "runpod", "store", "outbox")
+            for name in (
+                "dropfolder",
+                "imap",
+                "local",
+                "store",
+                "outbox",
+                "relay",
+                "webhooks",
+                "metrics",
+            )
             if getattr(old, name) != getattr(new, name)
-            and not (name in ("paid", "runpod") and _only_budgets_changed(old, new, name))
+        ] + [
+            name
+            for name in ("paid", "runpod", "learned")
+            if getattr(old, name).enabled != getattr(new, name).enabled
         ]
         self.settings = new
         return restart
@@ -290,11 +425,14 @@ def build_batch(
     local = build_local_model(settings)
     if dry_run:
         dry = DryRunStore(settings.store.path)
-        return build_pipeline(settings, dry, None, local=local, dry_run=True), dry
+        learned = build_learned(settings, dry)
+        pipeline = build_pipeline(settings, dry, None, local=local, dry_run=True, learned=learned)
+        return pipeline, dry
     store = SqliteStore(settings.store.path)
     try:
         escalator = build_escalator(settings, store)
         offloader = build_offloader(settings, store)
+        learned = build_learned(settings, store)
     except BaseException:
         store.close()
         raise
@@ -305,6 +443,9 @@ def build_batch(
         local=local,
         escalator=escalator,
         offloader=offloader,
+        # Planned with the result; `triage run` (now or at its next start) sends them.
+        deliveries=build_delivery(settings, store),
+        learned=learned,
     )
     return pipeline, store
 
@@ -316,6 +457,8 @@ def build_app(
     store = SqliteStore(settings.store.path)
     escalator = build_escalator(settings, store, clock)
     offloader = build_offloader(settings, store, clock)
+    delivery = build_delivery(settings, store, clock)
+    learned = build_learned(settings, store, clock)
     pipeline = build_pipeline(
         settings,
         store,
@@ -324,6 +467,8 @@ def build_app(
         local,
         escalator,
         offloader=offloader,
+        deliveries=delivery,
+        learned=learned,
     )
     stop = stop or threading.Event()
     app = App(
@@ -335,6 +480,8 @@ def build_app(
         offloader=offloader,
         clock=clock,
         scheduler=Scheduler(Jobs(store, settings, clock)),
+        delivery=delivery,
+        learned=learned,
     )
     if settings.dropfolder.enabled:
         app.connectors.append(DropFolder(dropfolder_options(settings), pipeline, stop))
@@ -353,22 +500,8 @@ def build_app(
                         quarantine=settings.dropfolder.failed,
                     )
                 )
+    app.metrics = build_metrics(settings, store, app.connectors, clock)
     return app
-
-
-def _only_budgets_changed(old: Settings, new: Settings, section: str) -> bool:
-    """Budgets, limits and prices apply on reload; switching a tier or its endpoint does not."""
-    live = {
-        "monthly_budget_usd",
-        "max_attempts",
-        "retry_cap_seconds",
-        "usd_per_second",
-        "batch_size",
-        "timeout_seconds",
-    }
-    before = getattr(old, section).model_dump(exclude=live)
-    after = getattr(new, section).model_dump(exclude=live)
-    return bool(before == after)
 
 
 def dropfolder_options(settings: Settings) -> DropFolderOptions:

@@ -8,12 +8,13 @@ a typed placeholder (`redacted=True`).
 from __future__ import annotations
 
 from triage.rules import RulesVerdict
-from triage.rules.sensitivity import findings_in, redact
+from triage.rules.sensitivity import findings_in, redact, scrub
 from triage.ticket import Ticket
 
 CUT_MARK = "[... {count} characters cut to fit]"
 
 
+FORWARDED = "\n\nForwarded mail (reported by the requester):\n"
 ALL_TAGS = frozenset({"credential", "pii.card", "pii.iban", "pii.phone", "pii.email"})
 
 
@@ -44,15 +45,26 @@ def compact_text(
         head.append(f"Attachments: {names}")
     body = field("body", ticket.body)
     log_slice = field("log_slice", verdict.log_slice) if verdict.log_slice else ""
+    # A forwarded mail (a reported lure) is evidence; it is scanned afresh, as its findings
+    # may sit in the quoted text.
+    forwarded = ticket.forwarded.strip()
+    if forwarded and redacted:
+        forwarded = scrub(forwarded, tags)
     fixed = "\n".join(head) + "\n\n" + ("\n\nLog slice:\n" if log_slice else "")
+    fixed += FORWARDED if forwarded else ""
     room = max(0, max_chars - len(fixed))
-    # The body is the requester's own account: it keeps at least half of the room.
+    # The body is the requester's own account: it keeps at least half of the room; a
+    # forwarded mail gets at most a quarter.
+    forwarded = _cut(forwarded, max(room // 4, room - len(body) - len(log_slice)))
+    room -= len(forwarded)
     log_room = max(room // 2, room - len(body)) if log_slice else 0
     log_slice = _cut(log_slice, log_room)
     body = _cut(body, room - len(log_slice))
     text = "\n".join(head) + "\n\n" + body
     if log_slice:
         text += "\n\nLog slice:\n" + log_slice
+    if forwarded:
+        text += FORWARDED + forwarded
     return text
 
 

@@ -1,6 +1,7 @@
 """The daemon's lifecycle: start every connector in its own thread, keep them running, tell
-systemd how things are (READY, WATCHDOG while the loops are alive, STATUS), reload on SIGHUP,
-and on SIGTERM/SIGINT stop intake, let in-flight tickets finish within a bound, then close."""
+systemd how things are (READY, WATCHDOG while the loops are alive and input moves, STATUS),
+reload on SIGHUP, and on SIGTERM/SIGINT stop intake, let in-flight tickets finish within a
+bound, then close. A store that is no longer there (`health`) stops it with an error."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ _STATUS_EVERY = 10.0
 
 
 class Connector(Protocol):
+    """A source of input. It may also have `waiting_since` (time.monotonic() since when input
+    has waited that it could not commit or acknowledge, None while it makes progress) and
+    `fault()` (what is wrong now): the daemon reads both when they are there."""
+
     name: str
     last_activity: float  # time.monotonic() of the loop's latest turn: the watchdog reads it
 
@@ -43,7 +48,13 @@ class Daemon:
         monotonic: Callable[[], float] = time.monotonic,
         start_jobs: Callable[[], None] = lambda: None,
         stop_jobs: Callable[[], None] = lambda: None,
+        health: Callable[[], str | None] = lambda: None,
+        publish: Callable[[str], None] = lambda _text: None,
+        stall_seconds: float = 60.0,
     ) -> None:
+        """`health` says what makes going on wrong (None: nothing), checked every turn;
+        `publish` gets each status line (for `triage check`); input that waits longer than
+        the watchdog interval (else `stall_seconds`) without progress is a stall."""
         self._connectors = connectors
         self._stop = stop
         self._close = close
@@ -54,8 +65,14 @@ class Daemon:
         self._monotonic = monotonic
         self._start_jobs = start_jobs
         self._stop_jobs = stop_jobs
+        self._health = health
+        self._publish = publish
+        interval = self._notifier.watchdog_interval
+        self._stall_after = interval if interval else stall_seconds
         self._reload_requested = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._failed = False
+        self._stalled: set[str] = set()  # connectors whose stall has been logged
 
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if not self._stop.is_set():
@@ -66,11 +83,15 @@ class Daemon:
     def request_reload(self, _signum: int | None = None, _frame: FrameType | None = None) -> None:
         self._reload_requested.set()
 
-    def run(self, install_signals: bool = True) -> int:
+    def run(self, install_signals: bool = True, reload_pending: Callable[[], bool] = bool) -> int:
+        """Until stopped; 0 after a clean stop, 1 when `health` found a fault. A reload asked
+        for before the daemon took SIGHUP over (`reload_pending`) is done once it is ready."""
         if install_signals:  # only the main thread may; tests drive the daemon from another
             signal.signal(signal.SIGTERM, self.request_stop)
             signal.signal(signal.SIGINT, self.request_stop)
             signal.signal(signal.SIGHUP, self.request_reload)
+        if reload_pending():
+            self._reload_requested.set()
         if not self._connectors:
             log.warning("daemon.no_connectors", hint="enable [dropfolder] or [imap] in the config")
         for connector in self._connectors:
@@ -93,6 +114,13 @@ class Daemon:
         next_ping = next_status = self._monotonic()
         while not self._stop.wait(min(1.0, interval / 4) if interval else 1.0):
             now = self._monotonic()
+            problem = self._safe_health()
+            if problem:
+                log.error("daemon.cannot_go_on", error=problem)
+                self._notifier.status(f"failed: {problem}")
+                self._failed = True
+                self._stop.set()
+                break
             if self._reload_requested.is_set():
                 self._reload_requested.clear()
                 self._notifier.reloading()
@@ -107,19 +135,56 @@ class Daemon:
                 next_status = now + _STATUS_EVERY
 
     def alive(self, within: float) -> bool:
-        """Every connector's loop has turned within the interval (a hung one stops the pings)."""
+        """Every connector's loop has turned within the interval (a hung one stops the pings)
+        and none has had input waiting without progress for longer (a stalled one does too)."""
         now = self._monotonic()
         stale = [c.name for c in self._connectors if now - c.last_activity > within]
         if stale:
             log.warning("daemon.loop_stalled", connectors=stale, seconds=within)
-        return not stale
+        stalled = self.stalls(within)
+        names = {line.split(":", 1)[0] for line in stalled}
+        if names - self._stalled:  # said when a stall starts, not at every check
+            log.error("daemon.intake_stalled", stalls=stalled, seconds=within)
+        elif self._stalled - names:
+            log.info("daemon.intake_moves_again", connectors=sorted(self._stalled - names))
+        self._stalled = names
+        return not stale and not stalled
+
+    def stalls(self, within: float) -> list[str]:
+        """One line per connector whose input has waited longer than `within` seconds
+        without any of it committed and acknowledged."""
+        now = self._monotonic()
+        found = []
+        for connector in self._connectors:
+            since = getattr(connector, "waiting_since", None)
+            if since is None or now - since <= within:
+                continue
+            fault = getattr(connector, "fault", lambda: None)()
+            line = f"{connector.name}: input waiting, none acknowledged for {now - since:.0f} s"
+            found.append(f"{line}: {fault}" if fault else line)
+        return found
 
     def _safe_status(self) -> str:
         try:
-            return self._status()
+            text = self._status()
         except Exception as exc:  # a status line must never take the daemon down
             log.warning("daemon.status_failed", **crash_site(exc))
-            return "running"
+            text = "running"
+        stalled = self.stalls(self._stall_after)
+        if stalled:
+            text = f"STALLED: {'; '.join(stalled)} | {text}"
+        try:
+            self._publish(text)
+        except OSError as exc:
+            log.warning("daemon.status_not_published", error=str(exc))
+        return text
+
+    def _safe_health(self) -> str | None:
+        try:
+            return self._health()
+        except Exception as exc:
+            log.warning("daemon.health_check_failed", **crash_site(exc))
+            return None
 
     def _supervise(self, connector: Connector) -> None:
         """Run a connector; if it crashes, log it and start it again after a backoff."""
@@ -149,5 +214,5 @@ class Daemon:
             # Their inputs are not acknowledged, so they are taken again at the next start.
             log.warning("daemon.drain_timeout", connectors=unfinished)
         self._close()
-        log.info("daemon.stopped")
-        return 0
+        log.info("daemon.stopped", failed=self._failed)
+        return 1 if self._failed else 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
+from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
-from triage.store import LedgerEntry, SqliteStore, TicketKeys
+from triage.rules.storm import Recent
+from triage.store import SqliteStore
 
 
 class DryRunStore:
@@ -15,6 +18,9 @@ class DryRunStore:
         self._memory = SqliteStore(":memory:")
         exists = real_path is not None and real_path.is_file()
         self._real = SqliteStore(real_path, read_only=True) if exists and real_path else None
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._memory.transaction()  # the real store is only read
 
     def get_result(self, ticket_id: str) -> Result | None:
         found = self._memory.get_result(ticket_id)
@@ -32,15 +38,26 @@ class DryRunStore:
         found = self._real.find_by_content_key(key, since, until) if self._real else None
         return found or self._memory.find_by_content_key(key, since, until)
 
+    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]:
+        real = self._real.recent_incidents(since, until) if self._real else []
+        return real + self._memory.recent_incidents(since, until)
+
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
         real = self._real.count_from_sender(sender, since, until) if self._real else 0
         return real + self._memory.count_from_sender(sender, since, until)
 
-    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
-        self._memory.save(result, keys, now)
+    def save(
+        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+    ) -> None:
+        self._memory.save(result, keys, now)  # a dry run delivers nothing: `also` unused
 
     def replace_quarantined(
-        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+        self,
+        result: Result,
+        keys: TicketKeys,
+        now: datetime,
+        alias: str | None = None,
+        also: Also | None = None,
     ) -> bool:
         current = self.get_result(result.id)
         if current is None or current.status != "quarantined":

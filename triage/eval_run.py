@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from triage.compose import build_pipeline, pipeline_options, rules_from
+from triage.compose import build_learned, build_pipeline, pipeline_options, rules_from
 from triage.config import Settings
 from triage.context import compact_text
 from triage.dryrun import DryRunStore
@@ -22,7 +22,8 @@ def run_labels(
 ) -> list[Scored]:
     """Each labelled file through a fresh dry-run pipeline (no history from the real store)."""
     store = DryRunStore(None)
-    pipeline = build_pipeline(settings, store, None, local=recording, dry_run=True)
+    learned = build_learned(settings, store)  # raises ModelFileError for a bad model file
+    pipeline = build_pipeline(settings, store, None, local=recording, dry_run=True, learned=learned)
     options, rules = pipeline_options(settings, dry_run=True), rules_from(settings)
     rows = []
     for label in labels:

@@ -27,8 +27,7 @@ from models.schema import ModelAnswer
 from triage.costs import Price
 from triage.errors import InputError
 from triage.result import Result
-from triage.rules.keywords import RISK_ORDER
-from triage.ticket import Risk
+from triage.ticket import RISK_ORDER, Risk
 from triage.trust import THRESHOLDS, Measured, TrustProfile
 
 CHARS_PER_TOKEN = 4
@@ -43,6 +42,7 @@ class Label:
     status: str
     tags: frozenset[str]
     group: str = ""
+    team: str | None = None  # optional: the team, to score the learned tier's assignment
 
     @property
     def must_be_high(self) -> bool:
@@ -85,6 +85,8 @@ class Report:
     baseline_per_1000_usd: float
     metrics: dict[str, float] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
+    learned_assigned: int = 0  # tickets the learned tier assigned a team
+    team_accuracy: float | None = None  # among those with a labelled team (unassigned: wrong)
 
     @property
     def token_ratio(self) -> float:
@@ -121,6 +123,7 @@ def load_labels(path: Path) -> list[Label]:
                     status=item["status"],
                     tags=frozenset(item.get("tags", [])),
                     group=str(item.get("group", "")),
+                    team=item.get("team"),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -199,6 +202,10 @@ def score(rows: list[Scored], price: Price | None, system_tokens: int) -> Report
             + len(rows) * per_output
         )
     count = len(escalated) or 1
+    teams = [r for r in rows if r.label.team is not None]
+    team_hits = sum(
+        1 for r in teams if r.result.assignment and r.result.assignment.team == r.label.team
+    )
     return Report(
         tickets=len(rows),
         accuracy=accuracy,
@@ -211,6 +218,10 @@ def score(rows: list[Scored], price: Price | None, system_tokens: int) -> Report
         baseline_per_1000_usd=baseline / total * 1000,
         metrics=metrics(rows),
         misses=misses,
+        learned_assigned=sum(
+            1 for r in rows if r.result.assignment and r.result.assignment.tier == "learned"
+        ),
+        team_accuracy=team_hits / len(teams) if teams else None,
     )
 
 
@@ -341,6 +352,12 @@ def render(report: Report, runs: dict[str, dict[str, float]] | None = None) -> s
         f"  answered by {tier:<7} {n:4d}  ({n / report.tickets:.0%})"
         for tier, n in sorted(report.tiers.items())
     ]
+    if report.learned_assigned or report.team_accuracy is not None:
+        team = "" if report.team_accuracy is None else f"; team right {report.team_accuracy:.0%}"
+        lines.append(
+            f"  assigned by learned {report.learned_assigned:4d}  "
+            f"({report.learned_assigned / max(report.tickets, 1):.0%}){team}"
+        )
     lines += [
         "",
         f"  escalated to paid   {report.escalated:4d}  ({1 - report.never_paid_share:.0%}); "

@@ -9,7 +9,6 @@ from __future__ import annotations
 import structlog
 
 from models.schema import ModelAnswer
-from triage.merge import merge_answer
 from triage.rules import RulesVerdict
 from triage.ticket import Ticket
 from triage.trust import (
@@ -18,6 +17,7 @@ from triage.trust import (
     TrustBars,
     TrustProfile,
     WolfGuard,
+    gate_answer,
     proposes_raise,
     trust_for,
 )
@@ -58,7 +58,7 @@ class ModelJudge:
             bars=self._bars,
             crying_wolf=self.guard.tripped,
         )
-        refined = merge_answer(verdict, answer, gate)
+        refined = gate_answer(verdict, answer, gate)
         if fresh:
             before = self.guard.tripped
             self.guard = self.guard.observe(proposes_raise(verdict, answer))

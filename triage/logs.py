@@ -1,7 +1,9 @@
 """structlog set-up: JSON lines on stderr when not a terminal, readable on a terminal.
 
-Log events carry ids, counts and reasons; never a message body. Configured secret values are
-masked in every event as a last line of defence.
+Log events carry ids, counts and reasons; never a message body. As a last line of defence
+every text in an event (a file name, a library's message, an exception) is masked twice:
+configured secret values become ***, and what the sensitivity scan finds (credentials, card
+numbers, IBANs) becomes a typed placeholder such as [CREDENTIAL:password].
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
 import structlog
+
+from triage.rules.sensitivity import CARD, CREDENTIAL, IBAN, scrub
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -40,6 +44,27 @@ class SecretMasker:
         return event
 
 
+_SCRUBBED_TAGS = (CREDENTIAL, CARD, IBAN)
+
+
+def scrub_event(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+    """A processor that masks what the sensitivity scan finds in any text of an event: a
+    dropped file named `password=Hunter2!.eml` is logged as `password=[CREDENTIAL:password]`."""
+    for key, value in event.items():
+        event[key] = _scrubbed(value)
+    return event
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value, _SCRUBBED_TAGS)
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    return value
+
+
 def configure_logging(
     level: str = "info",
     fmt: str = "auto",
@@ -52,15 +77,16 @@ def configure_logging(
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        SecretMasker(secrets),
     ]
+    # After the exception is formatted, so that its text is masked too.
+    masks: list[Any] = [SecretMasker(secrets), scrub_event]
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
         else structlog.dev.ConsoleRenderer(colors=stream.isatty())
     )
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, *masks, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
@@ -70,7 +96,12 @@ def configure_logging(
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                *masks,
+                renderer,
+            ],
         )
     )
     handler.addFilter(_drop_stop_noise)

@@ -1,11 +1,19 @@
-"""The outbox: one `<id>.json` per result, written atomically (temp file, fsync, rename)."""
+"""The outbox: one `<id>.json` per result, written atomically (temp file, fsync, rename).
+
+An outbox folder removed or rotated away while the daemon runs is made again at the next
+write (said once in the log); one that cannot be made fails the write, so the input stays
+unacknowledged and is retried."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
+
 from triage.files import write_atomically
 from triage.result import Result
+
+log = structlog.get_logger("triage.outbox")
 
 
 class Outbox:
@@ -20,4 +28,12 @@ class Outbox:
         return self.path_for(ticket_id).is_file()
 
     def write(self, result: Result) -> None:
-        write_atomically(self.path_for(result.id), (result.to_json() + "\n").encode("utf-8"))
+        data = (result.to_json() + "\n").encode("utf-8")
+        try:
+            write_atomically(self.path_for(result.id), data)
+        except FileNotFoundError:
+            if self.directory.is_dir():
+                raise
+            self.directory.mkdir(parents=True, exist_ok=True)  # OSError: the caller retries
+            log.warning("outbox.recreated", dir=str(self.directory))
+            write_atomically(self.path_for(result.id), data)

@@ -1,7 +1,9 @@
-"""The pipeline: raw input -> ticket -> rules (-> model tiers) -> result -> store -> outbox.
+"""The pipeline: raw input -> ticket -> rules -> automated/dedup -> model tiers -> commit ->
+publish. The caller acknowledges the input after `handle` returns.
 
-`handle` returns only once the result is committed; the caller acknowledges the input after
-that. An input handled before (same id) returns the stored result and commits nothing new.
+A ticket is parsed and judged by the rules once (a `Case`); what happens after the rules is the
+tiers' business (triage.tiers). An input handled before (same id) returns the stored result and
+commits nothing new.
 """
 
 from __future__ import annotations
@@ -9,39 +11,34 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import structlog
 
 from models.port import TicketModel
-from triage.context import compact_text
+from triage.case import Case, quarantined
 from triage.errors import InputError, StoreError
-from triage.escalation import Escalator
 from triage.logs import crash_site
-from triage.offload import Offloader, OffloadItem, Prepared
 from triage.options import PipelineOptions
 from triage.parsing import parse_ticket
-from triage.ports import Clock, ResultSink, TicketStore
-from triage.redaction import clean_result, mask_secrets
-from triage.result import FieldsOut, FindingOut, Result, Route, SensitivityOut
-from triage.router import should_offload
-from triage.rules import RulesVerdict, evaluate
-from triage.rules.automated import detect_automated
+from triage.ports import Clock, Deliveries, ResultSink, TicketStore
+from triage.records import Outcome, Prepared, TicketKeys
+from triage.redaction import clean_result
+from triage.result import Result
+from triage.rules import evaluate
+from triage.rules.automated import detect_automated, relayed_id
 from triage.rules.dedup import content_key
 from triage.rules.keywords import CompiledRule
-from triage.store import TicketKeys
-from triage.ticket import RawInput, Ticket
-from triage.tiers import ModelTiers
+from triage.rules.risk import priority_for
+from triage.rules.storm import WINDOW as STORM_WINDOW
+from triage.rules.storm import storm_of, storm_risk
+from triage.ticket import RawInput
+from triage.tiers import Tiers
+from triage.tiers.learned import Assigner
+from triage.tiers.paid import Escalator
+from triage.tiers.runpod import Offloader
 
 log = structlog.get_logger("triage.pipeline")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    result: Result
-    new: bool  # False: this input had been handled before; nothing was written
 
 
 class Pipeline:
@@ -55,14 +52,16 @@ class Pipeline:
         local: TicketModel | None = None,
         escalator: Escalator | None = None,
         offloader: Offloader | None = None,
+        deliveries: Deliveries | None = None,
+        learned: Assigner | None = None,
     ) -> None:
         self._store = store
+        self._deliveries = deliveries
         self._rules = rules
         self._options = options
         self._clock = clock
         self._sink = sink
-        self._tiers = ModelTiers(store, options, clock, local, escalator)
-        self._offloader = offloader
+        self._tiers = Tiers(store, options, clock, local, escalator, offloader, learned)
         # One ticket at a time: dedup look-ups and the commit must not interleave.
         self._lock = threading.Lock()
 
@@ -80,69 +79,49 @@ class Pipeline:
         on_result: Callable[[RawInput, Outcome], None] | None = None,
         stop: threading.Event | None = None,
     ) -> list[Outcome]:
-        """Triage several inputs, committing each in turn. A backlog the local model would
-        need too long for is first sent to Runpod; what comes back unanswered goes local.
+        """Triage several inputs, committing each in turn. Runpod answers the tickets the
+        router sends there first, all in batches; the rest is answered one by one.
         `on_result` is called right after each commit (the connector acknowledges there);
         when `stop` is set the rest is left alone: the outcomes returned are those of the
         first inputs, in order."""
-        prepared = self._prepare(raws) if self._offloader is not None and len(raws) > 1 else {}
+        cases: dict[str, Case] = {}
+        prepared: dict[str, Prepared] = {}
+        if self._tiers.offloads and len(raws) > 1:
+            for raw in raws:
+                if not raw.refused and self._store.get_result(raw.id) is None:
+                    case = self._read_quietly(raw)
+                    if case is not None:
+                        cases[raw.id] = case
+            prepared = self._tiers.prepare(
+                [case for case in cases.values() if not detect_automated(case.ticket)]
+            )
         outcomes = []
         for raw in raws:
             if stop is not None and stop.is_set():
                 break
-            outcome = self.handle(raw, prepared.get(raw.id))
+            outcome = self._commit(raw, cases.get(raw.id), prepared.get(raw.id), False, None)
             outcomes.append(outcome)
             if on_result is not None:
                 on_result(raw, outcome)
         return outcomes
 
-    def _prepare(self, raws: list[RawInput]) -> dict[str, Prepared]:
-        offloader = self._offloader
-        if offloader is None or not self._options.allow_spending or not offloader.healthy():
-            return {}
-        items = []
-        for raw in raws:
-            if raw.refused or self._store.get_result(raw.id) is not None:
-                continue
-            try:
-                ticket = parse_ticket(raw.data, self._options.limits)
-            except InputError:
-                continue
-            if detect_automated(ticket):
-                continue
-            verdict = evaluate(ticket, self._rules, self._options.log_slice_lines)
-            if verdict.sensitivity.level not in self._options.policy.runpod_levels:
-                continue  # restricted (by default: anything not public) stays on the machine
-            text = compact_text(
-                ticket, verdict, 24_000, redacted=True, redact_tags=self._options.paid_redact
-            )
-            text = mask_secrets(text, self._options.secrets)
-            items.append(
-                OffloadItem(raw.id, text, verdict.category, verdict.risk, verdict.category)
-            )
-        if not should_offload(
-            len(items), self._tiers.local_seconds, self._options.runpod_backlog_seconds
-        ):
-            return {}
-        log.info(
-            "runpod.offload",
-            tickets=len(items),
-            local_estimate_seconds=round(len(items) * self._tiers.local_seconds, 1),
-        )
-        return offloader.run(items)
-
-    def handle(self, raw: RawInput, prepared: Prepared | None = None) -> Outcome:
+    def handle(self, raw: RawInput) -> Outcome:
         """Triage one input and commit its result. Raises StoreError when it cannot commit."""
-        return self._commit(raw, prepared, replay=False, alias=None)
+        return self._commit(raw, None, None, replay=False, alias=None)
 
     def replay(self, raw: RawInput, alias: str | None = None) -> Outcome:
         """Triage a quarantined input again after a fix: its quarantined result is replaced
         (one result per id, still), and `alias`, the id the fixed input has of its own,
         becomes that ticket's too. Input already triaged keeps its result: new=False."""
-        return self._commit(raw, None, replay=True, alias=alias)
+        return self._commit(raw, None, None, replay=True, alias=alias)
 
     def _commit(
-        self, raw: RawInput, prepared: Prepared | None, replay: bool, alias: str | None
+        self,
+        raw: RawInput,
+        case: Case | None,
+        prepared: Prepared | None,
+        replay: bool,
+        alias: str | None,
     ) -> Outcome:
         with self._lock:
             existing = self._store.get_result(raw.id)
@@ -154,16 +133,35 @@ class Pipeline:
                 return Outcome(existing, new=False)
             if existing is not None:
                 raw = dataclasses.replace(raw, id=existing.id)  # found by its alias
-            result, keys = self._triage(raw, prepared)
+                case = None
+            result, keys = self._triage(raw, case, prepared)
             result = clean_result(result, self._options.secrets)
             # The store is the truth; the outbox file is published from it. If publishing
             # fails the input is not acknowledged, and the retry republishes.
             now = self._clock()
-            if existing is None:
-                self._store.save(result, keys, now)
-            elif not self._store.replace_quarantined(result, keys, now, alias):
-                raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
+            also = None
+            with self._store.transaction():
+                # Another process (`process` next to the daemon) may have committed this
+                # input, or the ticket it duplicates, while it was triaged: look again
+                # inside the write transaction, where nothing can change any more.
+                current = self._store.get_result(raw.id)
+                if current is not None and not (replay and current.status == "quarantined"):
+                    self._publish(current, only_if_missing=True)
+                    log.info("ticket.already_handled", id=current.id, source=raw.source)
+                    return Outcome(current, new=False)
+                if result.status == "triaged" and self._duplicate_now(raw, case):
+                    result, keys = self._triage(raw, case, None)  # a duplicate now: rules only
+                    result = clean_result(result, self._options.secrets)
+                # Its deliveries (relay, webhooks) are written in the result's transaction.
+                if self._deliveries is not None:
+                    also = self._deliveries.writer(result, raw.data, now)
+                if current is None:
+                    self._store.save(result, keys, now, also)
+                elif not self._store.replace_quarantined(result, keys, now, alias, also):
+                    raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
             self._publish(result, only_if_missing=False)
+        if also is not None and self._deliveries is not None:
+            self._deliveries.committed()
         log.info(
             "ticket.replayed" if replay else "ticket.result",
             id=result.id,
@@ -186,119 +184,120 @@ class Pipeline:
         except OSError as exc:
             raise StoreError(f"cannot write the outbox file for {result.id}: {exc}") from exc
 
-    def _triage(self, raw: RawInput, prepared: Prepared | None) -> tuple[Result, TicketKeys]:
-        if raw.refused:
-            return _quarantined(raw, raw.refused), TicketKeys(content_key=None)
+    def _read(self, raw: RawInput) -> Case | Result:
+        """Parse and judge by the rules, once: the case, or the quarantine of unreadable input."""
         try:
-            return self._triage_readable(raw, prepared)
+            ticket = parse_ticket(raw.data, self._options.limits)
+        except InputError as exc:
+            return quarantined(raw, str(exc))
+        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines, raw.source)
+        return Case.of(raw, ticket, verdict, content_key(ticket))
+
+    def _read_quietly(self, raw: RawInput) -> Case | None:
+        """For a batch read ahead: anything unusual is left to the one-by-one pass."""
+        try:
+            read = self._read(raw)
+        except Exception:  # the one-by-one pass quarantines it with the reason
+            return None
+        return read if isinstance(read, Case) else None
+
+    def _triage(
+        self, raw: RawInput, case: Case | None, prepared: Prepared | None
+    ) -> tuple[Result, TicketKeys]:
+        if raw.refused:
+            return quarantined(raw, raw.refused), TicketKeys(content_key=None)
+        try:
+            read = case or self._read(raw)
+            if isinstance(read, Result):
+                return read, TicketKeys(content_key=None)
+            result = self._decide(read, prepared)
+            keys = read.keys if result.status == "triaged" else TicketKeys(read.content_key)
+            return result, keys
         except StoreError:
             raise
         except Exception as exc:  # a bug must cost one quarantine, not the daemon
             # The exception's message may quote the ticket: log only its type and place.
             log.error("ticket.triage_crashed", id=raw.id, source=raw.source, **crash_site(exc))
             reason = f"internal error while triaging: {type(exc).__name__}"
-            return _quarantined(raw, reason), TicketKeys(content_key=None)
+            return quarantined(raw, reason), TicketKeys(content_key=None)
 
-    def _triage_readable(
-        self, raw: RawInput, prepared: Prepared | None
-    ) -> tuple[Result, TicketKeys]:
-        try:
-            ticket = parse_ticket(raw.data, self._options.limits)
-        except InputError as exc:
-            return _quarantined(raw, str(exc)), TicketKeys(content_key=None)
-        key = content_key(ticket)
-        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines)
-        base = _base(raw, ticket, verdict)
-        automated = detect_automated(ticket) or self._sender_loop(raw, ticket)
+    def _decide(self, case: Case, prepared: Prepared | None) -> Result:
+        automated = detect_automated(case.ticket) or self._relayed_loop(case)
         if automated:
             # Not a request: no category to work on, nothing to prioritise.
-            base.update(category="other", workflow="other", priority="P4")
-            return Result(**base, status="ignored", status_reason=automated), TicketKeys(key)
-        duplicate_of, why = self._find_duplicate(raw, ticket, key)
-        if duplicate_of:
-            return Result(
-                **base, status="duplicate", status_reason=why, duplicate_of=duplicate_of
-            ), TicketKeys(key)
-        result = Result(**base, status="triaged", status_reason=None)
-        confidence = None
-        if self._tiers.local is not None or prepared is not None:
-            result, confidence = self._tiers.refine(
-                self._tiers.local, raw, ticket, verdict, result, prepared
+            return case.base.revised(
+                status="ignored",
+                status_reason=automated,
+                category="other",
+                workflow="other",
+                priority="P4",
             )
-        result = self._tiers.route_paid(raw, ticket, verdict, result, confidence)
-        return result, TicketKeys(key)
+        duplicate_of, why = self._find_duplicate(case)
+        if duplicate_of:
+            return case.base.revised(
+                status="duplicate", status_reason=why, duplicate_of=duplicate_of
+            )
+        return self._tiers.refine(self._storm(case), prepared, withheld=self._sender_flood(case))
 
-    def _sender_loop(self, raw: RawInput, ticket: Ticket) -> str | None:
-        """A machine mailing the helpdesk in a loop: too many tickets from one sender."""
+    def _storm(self, case: Case) -> Case:
+        """The same incident reported by others shortly before: the result names the first
+        report (`storm_of`), and three reports of a failure make it an outage of many."""
+        at = case.occurred_at
+        recent = self._store.recent_incidents(at - STORM_WINDOW, at) if case.incident else []
+        storm = storm_of(at, case.incident, recent, STORM_WINDOW)
+        if storm is None:
+            return case
+        base = case.base
+        risk = storm_risk(storm, base.risk)
+        raised = risk != base.risk
+        return dataclasses.replace(
+            case,
+            base=base.revised(
+                storm_of=storm.first_id,
+                risk=risk,
+                priority=priority_for(risk, base.priority),
+                risk_reasons=[*base.risk_reasons, storm.reason] if raised else base.risk_reasons,
+            ),
+        )
+
+    def _relayed_loop(self, case: Case) -> str | None:
+        """A mail the relay sent, come back round: its X-Triage-Id names a ticket of ours."""
+        ticket_id = relayed_id(case.ticket)
+        if ticket_id is None or ticket_id == case.raw.id:
+            return None
+        if self._store.get_result(ticket_id) is None:
+            return None  # a forged header: triaged like any other mail
+        return f"loop: relayed by triage before as {ticket_id} (X-Triage-Id)"
+
+    def _sender_flood(self, case: Case) -> str | None:
+        """A sender mailing more than the hourly limit (a mail loop, a web form, an alert
+        flood): the tickets are still triaged by the rules; the model spend is withheld."""
         limit = self._options.sender_limit_per_hour
-        if not limit or not ticket.sender:
+        sender, raw = case.ticket.sender, case.raw
+        if not limit or not sender or not raw.source.startswith(self._options.sender_limit_sources):
             return None
         hour = timedelta(hours=1)
-        count = self._store.count_from_sender(
-            ticket.sender, raw.received_at - hour, raw.received_at
-        )
+        count = self._store.count_from_sender(sender, raw.received_at - hour, raw.received_at)
         if count < limit:
             return None
-        return f"loop: more than {limit} mails from {ticket.sender} within an hour"
+        return f"sender flood: more than {limit} mails from {sender} within an hour"
 
-    def _find_duplicate(self, raw: RawInput, ticket: Ticket, key: str) -> tuple[str | None, str]:
-        if ticket.message_id:
-            original = self._store.find_by_message_id(ticket.message_id)
+    def _duplicate_now(self, raw: RawInput, case: Case | None) -> bool:
+        """Inside the commit's transaction: has a ticket this one duplicates been committed
+        meanwhile (by another process)?"""
+        read = case or self._read(raw)
+        return isinstance(read, Case) and self._find_duplicate(read)[0] is not None
+
+    def _find_duplicate(self, case: Case) -> tuple[str | None, str]:
+        message_id, raw = case.ticket.message_id, case.raw
+        if message_id:
+            original = self._store.find_by_message_id(message_id)
             if original:
                 return original, f"same Message-ID as {original}"
         window = self._options.dedup_window
         original = self._store.find_by_content_key(
-            key, raw.received_at - window, raw.received_at + window
+            case.content_key, raw.received_at - window, raw.received_at + window
         )
         if original:
             return original, f"same content from the same sender as {original}"
         return None, ""
-
-
-def _base(raw: RawInput, ticket: Ticket, verdict: RulesVerdict) -> dict[str, Any]:
-    sensitivity = verdict.sensitivity
-    fields = verdict.fields
-    reason = (
-        f"rules: {', '.join(verdict.matched_rules)}" if verdict.matched_rules else "rules: no match"
-    )
-    return {
-        "id": raw.id,
-        "source": raw.source,
-        "source_ref": raw.source_ref,
-        "message_id": ticket.message_id,
-        "received_at": raw.received_at,
-        "sender": ticket.sender,
-        "subject": ticket.subject,
-        "category": verdict.category,
-        "priority": verdict.priority,
-        "risk": verdict.risk,
-        "risk_reasons": list(verdict.risk_reasons),
-        "sensitivity": SensitivityOut(
-            level=sensitivity.level,
-            tags=list(sensitivity.tags),
-            findings=[FindingOut(**finding.__dict__) for finding in sensitivity.findings],
-        ),
-        "summary": verdict.summary,
-        "fields": FieldsOut.from_fields(fields),
-        "route": Route(tier="rules", reason=reason),
-        "workflow": verdict.category,
-        "matched_rules": list(verdict.matched_rules),
-        "log_slice": verdict.log_slice,
-    }
-
-
-def _quarantined(raw: RawInput, reason: str) -> Result:
-    return Result(
-        id=raw.id,
-        source=raw.source,
-        source_ref=raw.source_ref,
-        message_id=None,
-        received_at=raw.received_at,
-        sender=None,
-        subject="",
-        status="quarantined",
-        status_reason=reason,
-        summary=f"Quarantined: {reason}",
-        route=Route(tier="rules", reason="not triaged: the input could not be read"),
-        workflow="quarantine",
-    )

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from triage.records import Also, LedgerEntry, Outcome, TicketKeys
 from triage.result import Result
-from triage.store import LedgerEntry, TicketKeys
+from triage.rules.storm import Recent
 from triage.ticket import RawInput
-
-if TYPE_CHECKING:
-    from triage.pipeline import Outcome
 
 
 class Clock(Protocol):
@@ -22,6 +21,11 @@ class Clock(Protocol):
 class TicketStore(Protocol):
     """What the pipeline needs of a store. SqliteStore and DryRunStore provide it."""
 
+    def transaction(self) -> AbstractContextManager[None]:
+        """One write transaction: the look-ups and writes made inside it see and change a
+        store that no other process changes meanwhile."""
+        ...
+
     def get_result(self, ticket_id: str) -> Result | None: ...
 
     def find_by_message_id(self, message_id: str) -> str | None: ...
@@ -30,10 +34,19 @@ class TicketStore(Protocol):
 
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int: ...
 
-    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None: ...
+    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]: ...
+
+    def save(
+        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+    ) -> None: ...
 
     def replace_quarantined(
-        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+        self,
+        result: Result,
+        keys: TicketKeys,
+        now: datetime,
+        alias: str | None = None,
+        also: Also | None = None,
     ) -> bool: ...
 
     def book(self, entry: LedgerEntry) -> None: ...
@@ -41,6 +54,19 @@ class TicketStore(Protocol):
     def cache_get(self, key: str, scope: str, since: datetime) -> str | None: ...
 
     def cache_put(self, key: str, scope: str, answer: str, now: datetime) -> None: ...
+
+
+class Deliveries(Protocol):
+    """Where a result goes beyond the outbox (triage.delivery): its deliveries are written in
+    the result's own transaction, and sent after the commit."""
+
+    def writer(self, result: Result, raw: bytes, now: datetime) -> Also | None:
+        """The writes for `result`'s transaction; None when it goes nowhere."""
+        ...
+
+    def committed(self) -> None:
+        """After the commit: send now."""
+        ...
 
 
 class ResultSink(Protocol):

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from triage.files import write_atomically
+from triage.redaction import scrub_text
 from triage.result import Result
 from triage.ticket import RawInput
 
@@ -23,10 +24,12 @@ TICKET_ID = re.compile(r"t-[0-9a-f]{20}")
 
 
 def note_text(result: Result) -> str:
+    """The note an admin reads. The result keeps `source_ref` as it is (the contract), but a
+    credential in the input's name is masked here, as in the digest and the logs."""
     return (
-        f"{result.status_reason}\n"
+        f"{scrub_text(result.status_reason or '')}\n"
         f"id: {result.id}\n"
-        f"source: {result.source} {result.source_ref}\n"
+        f"source: {result.source} {scrub_text(result.source_ref)}\n"
         f"after fixing the cause: triage replay {result.id}\n"
     )
 
@@ -45,9 +48,10 @@ def note_id(note: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def write_note(path: Path, result: Result) -> None:
+def write_note(path: Path, result: Result, *, replace: bool = True) -> None:
+    """The note of `path`. replace=False: FileExistsError rather than overwrite a file."""
     text = note_text(result).encode("utf-8", "backslashreplace")
-    write_atomically(note_of(path), text)
+    write_atomically(note_of(path), text, replace=replace)
 
 
 def keep_mail(folder: Path, raw: RawInput, result: Result) -> Path:

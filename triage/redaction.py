@@ -7,8 +7,10 @@ Two kinds: values found in the ticket (credentials, cards, IBANs: typed placehol
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+from pydantic import BaseModel
 
 from triage.result import Result
 from triage.rules.sensitivity import IBAN, RESTRICTING, scrub
@@ -24,37 +26,51 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def clean_result(result: Result, secrets: tuple[str, ...] = ()) -> Result:
-    """The result with every free text scanned afresh: the subject is the requester's, and a
-    summary or reason may come from a model that saw the whole ticket."""
+# What the contract keeps as it is: keys of the store and references to where the input
+# came from (`source_ref` is the input's path or mailbox position). Every other text of a
+# result, present or future, is scrubbed.
+KEPT_AS_IS = frozenset({"id", "source", "source_ref", "message_id", "duplicate_of", "cache_of"})
 
-    # The ticket was scanned whole by the rules: with nothing of RESULT_TAGS found there,
-    # nothing derived from it can hold one, and the rescan is skipped (most tickets).
-    # (A quarantined input was never scanned: its reason may quote it.)
-    rescan = result.status == "quarantined" or bool(
-        RESULT_TAGS.intersection(result.sensitivity.tags)
-    )
+
+def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """One text as the daemon may write it: credentials, cards and IBANs replaced by typed
+    placeholders, configured secrets by [SECRET]."""
+    return mask_secrets(scrub(text, RESULT_TAGS), secrets)
+
+
+def clean_result(result: Result, secrets: tuple[str, ...] = ()) -> Result:
+    """The result with every text in it scanned afresh, whatever field it sits in (subject,
+    summary, reasons, log slice, extracted fields, review notes, escalation, route...): the
+    subject and log slice are the requester's, and a summary or reason may come from a model
+    that saw the whole ticket. Idempotent."""
+
+    done: dict[str, str] = {}  # a result repeats its words ("credential", "body"...)
 
     def clean(text: str) -> str:
-        return mask_secrets(scrub(text, RESULT_TAGS) if rescan else text, secrets)
+        if text not in done:
+            done[text] = scrub_text(text, secrets)
+        return done[text]
 
-    update: dict[str, Any] = {
-        "subject": clean(result.subject),
-        "summary": clean(result.summary),
-        "risk_reasons": [clean(reason) for reason in result.risk_reasons],
+    cleaned = {
+        name: value if name in KEPT_AS_IS else _clean_value(value, clean)
+        for name, value in _fields(result).items()
     }
-    if result.status_reason is not None:
-        update["status_reason"] = clean(result.status_reason)
-    if result.escalation is not None:
-        update["escalation"] = _clean_value(result.escalation, clean)
-    return result.model_copy(update=update)
+    return Result.model_validate(cleaned)
 
 
-def _clean_value(value: Any, clean: Any) -> Any:
+def _fields(model: BaseModel) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in type(model).model_fields}
+
+
+def _clean_value(value: Any, clean: Callable[[str], str]) -> Any:
+    """Every text in a value, walked through our models (whose field names are ours) and
+    through free-form lists and mappings (whose keys may be anything a model wrote)."""
     if isinstance(value, str):
         return clean(value)
-    if isinstance(value, list):
+    if isinstance(value, BaseModel):
+        return {name: _clean_value(item, clean) for name, item in _fields(value).items()}
+    if isinstance(value, list | tuple):
         return [_clean_value(item, clean) for item in value]
     if isinstance(value, dict):
-        return {key: _clean_value(item, clean) for key, item in value.items()}
+        return {_clean_value(key, clean): _clean_value(item, clean) for key, item in value.items()}
     return value

@@ -4,7 +4,7 @@ by `process --json`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypedDict, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,6 +76,16 @@ class Cost(_Model):
     cached_tokens: int = 0
 
 
+class Assignment(_Model):
+    """Which team should work the ticket, and who said so: the learned tier (with the
+    calibrated probability and the model's card id) or a rule."""
+
+    team: str
+    probability: float = Field(ge=0.0, le=1.0)
+    tier: Literal["learned", "rules"]
+    model: str | None = None  # the model's card id
+
+
 class Result(_Model):
     id: str
     source: str
@@ -98,12 +108,20 @@ class Result(_Model):
     escalation: dict[str, Any] | None = None
     cost: Cost = Field(default_factory=Cost)
     workflow: str
+    assignment: Assignment | None = None
     # Beyond the contract's required keys:
     needs_review: list[str] = Field(default_factory=list)
     escalate: bool = False  # a model tier's signal that a senior engineer should look now
     cache_of: str | None = None  # the ticket whose answer was reused (a storm, answered once)
     matched_rules: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)  # set by the admin's [[rules]]
+    storm_of: str | None = None  # the first report of the same incident by others
     log_slice: str | None = None
+
+    def revised(self, **changes: Unpack[ResultChanges]) -> Result:
+        """A copy with some fields changed: keyword names and value types are checked by
+        mypy (a misspelt field fails type-checking), unlike `model_copy(update=...)`."""
+        return self.model_copy(update=changes)
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True)
@@ -111,3 +129,29 @@ class Result(_Model):
     @classmethod
     def from_json(cls, text: str | bytes) -> Result:
         return cls.model_validate_json(text)
+
+
+class ResultChanges(TypedDict, total=False):
+    """The fields the pipeline and the model tiers may change on a result (`Result.revised`)."""
+
+    status: Status
+    status_reason: str | None
+    duplicate_of: str | None
+    category: Category
+    priority: Priority
+    risk: Risk
+    risk_reasons: list[str]
+    summary: str
+    fields: FieldsOut
+    route: Route
+    escalation: dict[str, Any] | None
+    cost: Cost
+    workflow: str
+    needs_review: list[str]
+    escalate: bool
+    cache_of: str | None
+    storm_of: str | None
+    # Redacted copies for what leaves the machine (triage.delivery): scrubbed text only.
+    subject: str
+    log_slice: str | None
+    assignment: Assignment | None

@@ -3,7 +3,9 @@
 The digest is made every day at `[digest] at` and covers the day before; the report on
 `[report] day` at `[report] at` and covers the month before, both in `[digest] timezone`.
 After downtime only the latest missed period is made (coalesced); a period already made is
-never made again (the store records it).
+never made again (the store records it). A period that ended before the store's first record
+is not made at all: a first start writes no empty digest for yesterday, no empty report for
+last month.
 """
 
 from __future__ import annotations
@@ -37,3 +39,10 @@ def latest_report_period(now: datetime, zone: str, day: int, at: str) -> tuple[i
         run = datetime.combine(date(year, month, day), _clock(at), tz)
     year, month = (run.year, run.month - 1) if run.month > 1 else (run.year - 1, 12)
     return year, month
+
+
+def before_first_record(period_end: datetime, first_record: datetime | None) -> bool:
+    """True when nothing could have been recorded in a period ending at `period_end`: the
+    store's first ticket or ledger row (`first_record`, None when the store is empty) came
+    at or after its end."""
+    return first_record is None or first_record >= period_end

@@ -18,9 +18,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from triage.config import Settings
 from triage.logs import crash_site
+from triage.reporting.data import day_window, report_month
 from triage.reporting.mail import send_digest
 from triage.reporting.render import write_digest, write_report
-from triage.schedule import latest_digest_period, latest_report_period
+from triage.schedule import before_first_record, latest_digest_period, latest_report_period
 from triage.store import SqliteStore
 
 log = structlog.get_logger("triage.scheduler")
@@ -44,7 +45,11 @@ class Jobs:
         if not digest.enabled:
             return None
         day = latest_digest_period(self._clock(), digest.timezone, digest.at)
-        return None if self._store.job_done("digest", day.isoformat()) else day.isoformat()
+        if self._store.job_done("digest", day.isoformat()):
+            return None
+        if before_first_record(day_window(day, digest.timezone).until, self._first_record()):
+            return None  # the daemon was not running then: no empty digest
+        return day.isoformat()
 
     def report_due(self) -> str | None:
         report = self.settings.report
@@ -54,7 +59,21 @@ class Jobs:
             self._clock(), self.settings.digest.timezone, report.day, report.at
         )
         period = f"{year:04d}-{month:02d}"
-        return None if self._store.job_done("report", period) else period
+        if self._store.job_done("report", period):
+            return None
+        window = report_month(year, month, self.settings.digest.timezone)
+        if before_first_record(window.until, self._first_record()):
+            return None  # nothing was recorded that month: no empty report
+        return period
+
+    def _first_record(self) -> datetime | None:
+        """When the store's first ticket or ledger row was written, or None when empty."""
+        rows = self._store.query(
+            "SELECT min(first) FROM (SELECT min(created_at) AS first FROM tickets"
+            " UNION ALL SELECT min(at) FROM ledger)"
+        )
+        first = rows[0][0] if rows else None
+        return datetime.fromisoformat(str(first)) if first else None
 
     def run_due(self) -> list[str]:
         """Make whatever is due and not made yet; a failure is logged and retried later."""
@@ -88,7 +107,7 @@ class Jobs:
 
     def _make_report(self, period: str) -> None:
         year, month = (int(part) for part in period.split("-"))
-        _, written = write_report(self._store, self.settings, year, month)
+        _, written = write_report(self._store, self.settings, year, month, now=self._clock())
         log.info("report.written", month=period, files=[str(p) for p in written.paths])
 
 

@@ -1,214 +1,37 @@
 """SQLite store: tickets and their results, source cursors, the cost ledger, the answer cache.
 
 The store is the single source of truth for "has this input been handled". One connection in
-WAL mode, serialised by a lock, so connector threads can share it. The schema is versioned
-with PRAGMA user_version; MIGRATIONS only ever grows.
+WAL mode, serialised by a lock, so connector threads can share it; other processes (`process`,
+`replay` next to the daemon) share the file. A look-up and the write it decides happen in one
+write transaction (`transaction`), so no other process slips in between. The schema and its
+migrations are in triage.store_schema, the file itself in triage.store_db.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+import json
+from datetime import datetime
 
-from triage.errors import StoreError
+from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
+from triage.rules.storm import Recent
+from triage.store_db import Database, StoreReplaced
+from triage.store_rows import insert_ledger, ticket_row, utc, utc_text
+from triage.store_schema import MIGRATIONS
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: tickets, cursors, ledger, answer cache
-    """
-    CREATE TABLE tickets (
-        id TEXT PRIMARY KEY,
-        source TEXT NOT NULL,
-        source_ref TEXT NOT NULL,
-        message_id TEXT,
-        content_key TEXT,
-        sender TEXT,
-        received_at TEXT NOT NULL,   -- UTC ISO 8601, sortable
-        created_at TEXT NOT NULL,
-        status TEXT NOT NULL,
-        status_reason TEXT,
-        duplicate_of TEXT,
-        category TEXT NOT NULL,
-        priority TEXT NOT NULL,
-        risk TEXT NOT NULL,
-        sensitivity TEXT NOT NULL,
-        tier TEXT NOT NULL,
-        workflow TEXT NOT NULL,
-        cost_usd REAL NOT NULL DEFAULT 0,
-        result TEXT NOT NULL         -- the result JSON, as written to the outbox
-    );
-    CREATE INDEX tickets_message_id ON tickets(message_id) WHERE message_id IS NOT NULL;
-    CREATE INDEX tickets_content_key ON tickets(content_key, received_at);
-    CREATE INDEX tickets_created_at ON tickets(created_at);
-    CREATE TABLE cursors (
-        source TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE ledger (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        ticket_id TEXT,
-        workflow TEXT NOT NULL,
-        tier TEXT NOT NULL,
-        model TEXT,
-        template TEXT,
-        template_version TEXT,
-        tokens_in INTEGER NOT NULL DEFAULT 0,
-        tokens_out INTEGER NOT NULL DEFAULT 0,
-        cached_tokens INTEGER NOT NULL DEFAULT 0,
-        seconds REAL NOT NULL DEFAULT 0,
-        usd REAL NOT NULL DEFAULT 0,
-        baseline_usd REAL NOT NULL DEFAULT 0,
-        outcome TEXT NOT NULL
-    );
-    CREATE INDEX ledger_at ON ledger(at);
-    CREATE INDEX ledger_ticket ON ledger(ticket_id);
-    CREATE TABLE answer_cache (
-        key TEXT PRIMARY KEY,
-        scope TEXT NOT NULL,
-        answer TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        hits INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-    # 2: per-sender counting for mail-loop protection
-    """
-    CREATE INDEX tickets_sender ON tickets(sender, received_at) WHERE sender IS NOT NULL;
-    """,
-    # 3: budget reservations: a paid call's worst case, held until its real cost is booked
-    """
-    CREATE TABLE reservations (
-        id INTEGER PRIMARY KEY,
-        tier TEXT NOT NULL,
-        ticket_id TEXT,
-        usd REAL NOT NULL,
-        at TEXT NOT NULL
-    );
-    CREATE INDEX ledger_tier_at ON ledger(tier, at);
-    """,
-    # 4: scheduled jobs done, so a digest or report is never made twice for one period
-    """
-    CREATE TABLE jobs_done (
-        kind TEXT NOT NULL,
-        period TEXT NOT NULL,
-        at TEXT NOT NULL,
-        PRIMARY KEY (kind, period)
-    );
-    """,
-    # 5: other ids of a ticket: a quarantined file replayed after a fix has new bytes, so a
-    # new id; that id is the same ticket, never a second one
-    """
-    CREATE TABLE aliases (
-        id TEXT PRIMARY KEY,
-        ticket_id TEXT NOT NULL REFERENCES tickets(id)
-    );
-    """,
+__all__ = ["MIGRATIONS", "SqliteStore", "StoreReplaced", "utc_text"]
+
+
+# A tier's booked cost in [since, until) plus what is reserved and not yet settled.
+_SPENT_SQL = (
+    "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ? AND at < ?)"
+    " + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)"
 )
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One model call (or cache hit), booked to a workflow and a tier."""
-
-    at: datetime
-    ticket_id: str | None
-    workflow: str
-    tier: str
-    model: str | None
-    template: str | None
-    template_version: str | None
-    tokens_in: int
-    tokens_out: int
-    cached_tokens: int
-    seconds: float
-    usd: float
-    baseline_usd: float
-    outcome: str
-
-
-@dataclass(frozen=True)
-class TicketKeys:
-    """What dedup looks tickets up by, stored beside the result."""
-
-    content_key: str | None
-
-
-class SqliteStore:
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
-        self.path = path
-        try:
-            if read_only:
-                self._db = sqlite3.connect(
-                    f"file:{path}?mode=ro", uri=True, check_same_thread=False
-                )
-            else:
-                if isinstance(path, Path):
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(
-                    str(path), isolation_level=None, check_same_thread=False, timeout=30
-                )
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
-                self._db.execute("PRAGMA foreign_keys=ON")
-                self._migrate()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store {path}: {exc}") from exc
-        self._lock = threading.RLock()
-
-    # -- schema -------------------------------------------------------------------------
-
-    @property
-    def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
-        version = self.schema_version
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"the store {self.path} has schema version {version}, newer than this "
-                f"triage ({len(MIGRATIONS)}): upgrade triage or use another store"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    # SQLite has rolled back already on some errors (SQLITE_FULL): a second
-                    # ROLLBACK would hide the real error behind "no transaction is active".
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(f"store write failed: {exc}") from exc
-
-    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"store read failed: {exc}") from exc
+class SqliteStore(Database):
+    """Tickets and their results, cursors, the ledger and budgets, the answer cache, jobs
+    done and labels, on one SQLite file (store_db.Database)."""
 
     # -- tickets ------------------------------------------------------------------------
 
@@ -236,34 +59,64 @@ class SqliteStore:
         rows = self._read(
             "SELECT id FROM tickets WHERE content_key = ? AND status = 'triaged' "
             "AND received_at >= ? AND received_at <= ? ORDER BY received_at LIMIT 1",
-            (key, _utc(since), _utc(until)),
+            (key, utc(since), utc(until)),
         )
         return str(rows[0][0]) if rows else None
+
+    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]:
+        """Triaged tickets whose incident was reported in [since, until], for storms."""
+        rows = self._read(
+            "SELECT id, incident_at, category, risk, incident, storm_of FROM tickets"
+            " WHERE incident IS NOT NULL AND status = 'triaged'"
+            " AND incident_at >= ? AND incident_at <= ? ORDER BY incident_at LIMIT 500",
+            (utc(since), utc(until)),
+        )
+        return [
+            Recent(
+                id=str(row[0]),
+                received_at=datetime.fromisoformat(str(row[1])),
+                category=str(row[2]),  # type: ignore[arg-type]
+                risk=str(row[3]),  # type: ignore[arg-type]
+                signature=frozenset(json.loads(str(row[4]))),
+                storm_of=str(row[5]) if row[5] else None,
+            )
+            for row in rows
+        ]
 
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
         rows = self._read(
             "SELECT count(*) FROM tickets WHERE sender = ? AND received_at >= ? "
             "AND received_at <= ?",
-            (sender, _utc(since), _utc(until)),
+            (sender, utc(since), utc(until)),
         )
         return int(str(rows[0][0]))
 
-    def save(self, result: Result, keys: TicketKeys, now: datetime) -> None:
-        """Commit one result, durably. Raises StoreError; then the input stays unacknowledged."""
-        row = _ticket_row(result, keys, now)
+    def save(
+        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+    ) -> None:
+        """Commit one result, durably, with whatever `also` writes in the same transaction
+        (its deliveries). Raises StoreError; then the input stays unacknowledged."""
+        row = ticket_row(result, keys, now)
         with self._write() as db:
             db.execute(
                 f"INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608 - our column names
                 tuple(row.values()),
             )
+            if also is not None:
+                also(db)
 
     def replace_quarantined(
-        self, result: Result, keys: TicketKeys, now: datetime, alias: str | None = None
+        self,
+        result: Result,
+        keys: TicketKeys,
+        now: datetime,
+        alias: str | None = None,
+        also: Also | None = None,
     ) -> bool:
         """A replay: the quarantined result of this id is replaced, in place, and `alias`
         (the id of the fixed input) recorded as the same ticket. False when the id holds no
         quarantined result (triaged meanwhile, or never seen)."""
-        row = _ticket_row(result, keys, now)
+        row = ticket_row(result, keys, now)
         del row["id"]
         with self._write() as db:
             if alias and alias != result.id:
@@ -276,6 +129,8 @@ class SqliteStore:
                 " WHERE id = ? AND status = 'quarantined'",
                 (*row.values(), result.id),
             )
+            if cursor.rowcount == 1 and also is not None:
+                also(db)
             return cursor.rowcount == 1
 
     def count_quarantined(self) -> int:
@@ -286,14 +141,14 @@ class SqliteStore:
         return int(str(self._read("SELECT count(*) FROM tickets")[0][0]))
 
     def count_since(self, since: datetime) -> int:
-        rows = self._read("SELECT count(*) FROM tickets WHERE created_at >= ?", (_utc(since),))
+        rows = self._read("SELECT count(*) FROM tickets WHERE created_at >= ?", (utc(since),))
         return int(str(rows[0][0]))
 
     def spent_total(self, since: datetime, until: datetime) -> float:
         """Every tier's booked cost in [since, until)."""
         rows = self._read(
             "SELECT coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ?",
-            (_utc(since), _utc(until)),
+            (utc(since), utc(until)),
         )
         return float(str(rows[0][0]))
 
@@ -309,14 +164,14 @@ class SqliteStore:
                 "INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(source) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at",
-                (source, value, _utc(now)),
+                (source, value, utc(now)),
             )
 
     # -- ledger -------------------------------------------------------------------------
 
     def book(self, entry: LedgerEntry) -> None:
         with self._write() as db:
-            _insert_ledger(db, entry)
+            insert_ledger(db, entry)
 
     def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
         rows = self._read(
@@ -334,11 +189,7 @@ class SqliteStore:
 
     def spent(self, tier: str, since: datetime, until: datetime) -> float:
         """Booked cost of a tier in [since, until), plus what is reserved and not settled."""
-        rows = self._read(
-            "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ?"
-            " AND at < ?) + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)",
-            (tier, _utc(since), _utc(until), tier),
-        )
+        rows = self._read(_SPENT_SQL, (tier, utc(since), utc(until), tier))
         return float(str(rows[0][0]))
 
     def reserve(
@@ -353,16 +204,12 @@ class SqliteStore:
     ) -> int | None:
         """Hold `usd` against the budget, atomically: None when it does not fit."""
         with self._write() as db:
-            spent = db.execute(
-                "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ?"
-                " AND at < ?) + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)",
-                (tier, _utc(since), _utc(until), tier),
-            ).fetchone()[0]
+            spent = db.execute(_SPENT_SQL, (tier, utc(since), utc(until), tier)).fetchone()[0]
             if spent + usd > budget + 1e-12:
                 return None
             cursor = db.execute(
                 "INSERT INTO reservations (tier, ticket_id, usd, at) VALUES (?, ?, ?, ?)",
-                (tier, ticket_id, usd, _utc(now)),
+                (tier, ticket_id, usd, utc(now)),
             )
             return int(cursor.lastrowid or 0)
 
@@ -371,7 +218,7 @@ class SqliteStore:
         with self._write() as db:
             db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
             for entry in entries:
-                _insert_ledger(db, entry)
+                insert_ledger(db, entry)
 
     # -- answer cache -------------------------------------------------------------------
 
@@ -379,7 +226,7 @@ class SqliteStore:
         with self._write() as db:
             row = db.execute(
                 "SELECT answer FROM answer_cache WHERE key = ? AND scope = ? AND created_at >= ?",
-                (key, scope, _utc(since)),
+                (key, scope, utc(since)),
             ).fetchone()
             if row is None:
                 return None
@@ -390,7 +237,7 @@ class SqliteStore:
         """cache_get without counting the hit (for read-only use)."""
         rows = self._read(
             "SELECT answer FROM answer_cache WHERE key = ? AND scope = ? AND created_at >= ?",
-            (key, scope, _utc(since)),
+            (key, scope, utc(since)),
         )
         return str(rows[0][0]) if rows else None
 
@@ -400,7 +247,7 @@ class SqliteStore:
                 "INSERT INTO answer_cache (key, scope, answer, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET scope = excluded.scope,"
                 " answer = excluded.answer, created_at = excluded.created_at",
-                (key, scope, answer, _utc(now)),
+                (key, scope, answer, utc(now)),
             )
 
     # -- reports --------------------------------------------------------------------------
@@ -418,75 +265,38 @@ class SqliteStore:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO jobs_done (kind, period, at) VALUES (?, ?, ?)",
-                (kind, period, _utc(now)),
+                (kind, period, utc(now)),
             )
             return cursor.rowcount == 1
 
-    # -- maintenance --------------------------------------------------------------------
+    # -- labels (triage label, learn --from-store) ---------------------------------------
 
-    def integrity_check(self) -> str:
-        return str(self._read("PRAGMA integrity_check")[0][0])
+    def record_label(
+        self,
+        ticket_id: str,
+        team: str,
+        category: str | None,
+        predicted: str | None,
+        source: str,
+        now: datetime,
+    ) -> None:
+        """A person's word on a ticket's team; a later one replaces an earlier one."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO labels (ticket_id, team, category, predicted, source, at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(ticket_id) DO UPDATE SET"
+                " team = excluded.team, category = excluded.category,"
+                " predicted = excluded.predicted, source = excluded.source, at = excluded.at",
+                (ticket_id, team, category, predicted, source, utc(now)),
+            )
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-def _ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, object]:
-    """The tickets table's columns for one result (column names are ours, never input)."""
-    return {
-        "id": result.id,
-        "source": result.source,
-        "source_ref": result.source_ref,
-        "message_id": result.message_id,
-        "content_key": keys.content_key,
-        "sender": result.sender,
-        "received_at": _utc(result.received_at),
-        "created_at": _utc(now),
-        "status": result.status,
-        "status_reason": result.status_reason,
-        "duplicate_of": result.duplicate_of,
-        "category": result.category,
-        "priority": result.priority,
-        "risk": result.risk,
-        "sensitivity": result.sensitivity.level,
-        "tier": result.route.tier,
-        "workflow": result.workflow,
-        "cost_usd": result.cost.usd,
-        "result": result.to_json(),
-    }
-
-
-def _insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:
-    db.execute(
-        "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template, template_version,"
-        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            _utc(entry.at),
-            entry.ticket_id,
-            entry.workflow,
-            entry.tier,
-            entry.model,
-            entry.template,
-            entry.template_version,
-            entry.tokens_in,
-            entry.tokens_out,
-            entry.cached_tokens,
-            entry.seconds,
-            entry.usd,
-            entry.baseline_usd,
-            entry.outcome,
-        ),
-    )
-
-
-def utc_text(moment: datetime) -> str:
-    """How moments are stored: UTC ISO 8601, sortable as text."""
-    return _utc(moment)
-
-
-def _utc(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime reached the store")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    def labelled(self) -> list[tuple[str, str | None, Result]]:
+        """(team, category, result) of every labelled ticket, oldest label first."""
+        rows = self._read(
+            "SELECT l.team, l.category, t.result FROM labels l"
+            " JOIN tickets t ON t.id = l.ticket_id ORDER BY l.at"
+        )
+        return [
+            (str(team), None if category is None else str(category), Result.from_json(str(result)))
+            for team, category, result in rows
+        ]

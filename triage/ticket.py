@@ -30,6 +30,13 @@ Format = Literal["mail", "json", "text", "markdown"]
 CATEGORIES: tuple[str, ...] = get_args(Category)
 PRIORITIES: tuple[str, ...] = get_args(Priority)
 RISKS: tuple[str, ...] = get_args(Risk)
+# The one risk order: higher means more urgent. Risk only ever moves up.
+RISK_ORDER: dict[str, int] = {risk: rank for rank, risk in enumerate(RISKS)}
+
+
+def higher_risk(first: Risk, second: Risk) -> Risk:
+    """The higher of two risks."""
+    return second if RISK_ORDER[second] > RISK_ORDER[first] else first
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,12 @@ class Ticket:
     requester: str | None = None
     defects: tuple[str, ...] = ()  # what the parser had to work around
     hints: dict[str, str] = field(default_factory=dict)  # typed fields a JSON ticket gave
+    # A mail the requester forwarded (inline, or attached as message/rfc822): evidence for the
+    # rules (a reported phishing mail) and for the sensitivity scan, never the requester's words.
+    forwarded: str = ""
+    # What quote stripping took from the body (a quoted original, a signature): not the
+    # requester's words, but its addresses and numbers count for the sensitivity scan.
+    quoted: str = ""
 
     def header(self, name: str) -> str | None:
         name = name.lower()

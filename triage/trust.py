@@ -22,9 +22,8 @@ from models.schema import ModelAnswer
 from triage.errors import ConfigError
 from triage.rules import RulesVerdict
 from triage.rules.extract import Fields
-from triage.rules.keywords import RISK_ORDER
 from triage.rules.risk import priority_for
-from triage.ticket import Category, Priority, Risk
+from triage.ticket import RISK_ORDER, Category, Priority, Risk
 
 MAX_FIELD_VALUES = 20
 # The review note of a raise the crying-wolf guard held back: the digest counts results

@@ -19,8 +19,8 @@ _REPLY_HEADER = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 # Outlook puts "From: ... Sent: ..." (or its translation) above the original.
-_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s", re.IGNORECASE)
-_OUTLOOK_SENT = re.compile(
+OUTLOOK_FROM = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s", re.IGNORECASE)
+OUTLOOK_SENT = re.compile(
     r"^\s*\*?(?:Sent|Date|Gesendet|Datum|Envoy[ée]|Enviado(?:\s+el)?|Fecha)\s?:", re.IGNORECASE
 )
 _SIGNATURE = re.compile(
@@ -48,6 +48,8 @@ _LOG_LINE = re.compile(
     re.VERBOSE,
 )
 _MIN_LOG_RUN = 5
+QUOTED_LINES = 200
+QUOTED_CHARS = 8192
 # How the lines that the patterns above look for can begin (lower-cased, after indentation):
 # checking this first spares a regular expression on most lines.
 _SPECIAL_STARTS = tuple(
@@ -59,12 +61,27 @@ _DISCLAIMER = re.compile(
     r"""(?isx)
         (confidential|vertraulich|confidentiel|confidencial|privileged)
         .{0,300}
-        (intended|bestimmt|destinataire|destinatario|addressee|empfänger)
+        (intended|bestimmt|destinataire|destinatario|addressee|adressat|empfänger)
       | (received|erhalten|reçu|recibido)\s.{0,40}(in\serror|irrtümlich|par\serreur|por\serror)
+      | (irrtümlich|fälschlicherweise|versehentlich)\s.{0,40}erhalten
     """
+)
+# One-line antivirus stamps ("scanned for viruses", Avast's "Virus-free"): words like "virus"
+# and "malware" in them are no report of an infection.
+_AV_FOOTER = re.compile(
+    r"""(?imx)^[^\w\n]*(?:
+        (?=[^\n]*\b(?:scanned|checked|swept|geprüft|überprüft|gescannt|vérifié|analysé
+                     |comprobado|analizado|revisado|escaneado)\b)
+        (?:this|diese[rs]?|ce|cette|este|esta)\s+(?:e-?mail|message|mail|nachricht|courriel
+           |correo(?:\s+electr[oó]nico)?|mensaje)\b[^\n]{0,120}?
+        (?:virus|viruses|viren|malware|anti-?virus|avast|avg)
+      | virus[- ]?free\b
+      | no\svirus\sfound\b
+    )[^\n]*\n?"""
 )
 
 
+_AV_WORDS = ("virus", "viren", "malware", "avast", "avg")
 _DISCLAIMER_WORDS = (
     "confidential",
     "vertraulich",
@@ -78,8 +95,13 @@ _DISCLAIMER_WORDS = (
 
 
 def strip_disclaimers(text: str) -> str:
-    """Drop legal-disclaimer paragraphs: boilerplate whose words would trip the keyword rules."""
-    if not any(word in text.lower() for word in _DISCLAIMER_WORDS):
+    """Drop legal-disclaimer paragraphs and antivirus stamps: boilerplate whose words would
+    trip the keyword rules."""
+    lower = text.lower()
+    if any(word in lower for word in _AV_WORDS):
+        text = _AV_FOOTER.sub("", text)
+        lower = text.lower()
+    if not any(word in lower for word in _DISCLAIMER_WORDS):
         return text  # the common case: nothing to look for, no regular expression run
     paragraphs = re.split(r"\n\s*\n", text)
     kept = [p for p in paragraphs if len(p) < 40 or not _is_disclaimer(p)]
@@ -94,20 +116,35 @@ def _is_disclaimer(paragraph: str) -> bool:
 def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
     """The requester's words (quotes, signature, disclaimers and pasted logs removed), cut to
     max_chars."""
-    body, logs = split_pasted_logs(strip_disclaimers(strip_quotes(text[: max_chars * 4])))
-    if len(body) > max_chars:
-        cut = len(body) - max_chars
-        body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
+    body, logs, _ = clean_body_parts(text, max_chars)
     return body, logs
 
 
+def clean_body_parts(text: str, max_chars: int) -> tuple[str, list[str], str]:
+    """clean_body, and the quoted original and signature it took away (their header blocks
+    and signatures hold addresses and numbers the sensitivity scan must see)."""
+    own, quoted = split_quotes(text[: max_chars * 4])
+    body, logs = split_pasted_logs(strip_disclaimers(own))
+    if len(body) > max_chars:
+        cut = len(body) - max_chars
+        body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
+    return body, logs, quoted
+
+
 def strip_quotes(text: str) -> str:
-    """Cut the quoted original and the signature; keep the text if nothing would remain.
+    """Cut the quoted original and the signature; keep the text if nothing would remain."""
+    return split_quotes(text)[0]
+
+
+def split_quotes(text: str) -> tuple[str, str]:
+    """The text without its quoted original and signature, and what was taken away; the text
+    is kept whole if nothing would remain.
 
     A reply header followed by ">"-quoted lines only hides those lines (the answer may come
     below them); followed by unquoted text, it starts the original: the rest is cut."""
     lines = text.splitlines()
     kept: list[str] = []
+    removed: list[str] = []
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -119,20 +156,24 @@ def strip_quotes(text: str) -> str:
         if header_lines:
             following = next((line for line in lines[index + header_lines :] if line.strip()), "")
             if following.lstrip().startswith(">"):
+                removed.extend(lines[index : index + header_lines])
                 index += header_lines
                 continue
             break
         if _SIGNATURE.match(line):
             break
-        if _OUTLOOK_FROM.match(line) and any(
-            _OUTLOOK_SENT.match(following) for following in lines[index + 1 : index + 5]
+        if OUTLOOK_FROM.match(line) and any(
+            OUTLOOK_SENT.match(following) for following in lines[index + 1 : index + 5]
         ):
             break
-        if not line.lstrip().startswith(">"):
-            kept.append(line)
+        (removed if line.lstrip().startswith(">") else kept).append(line)
         index += 1
     stripped = _tidy("\n".join(kept))
-    return stripped if stripped else _tidy(text)
+    if not stripped:
+        return _tidy(text), ""
+    # what was taken, up to QUOTED_CHARS: header blocks and signatures come first
+    removed.extend(lines[index : index + QUOTED_LINES])
+    return stripped, "\n".join(line for line in removed if line.strip())[:QUOTED_CHARS]
 
 
 def _reply_header_lines(lines: list[str], index: int) -> int:

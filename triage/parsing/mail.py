@@ -17,7 +17,8 @@ import charset_normalizer
 from selectolax.lexbor import LexborHTMLParser
 
 from triage.errors import ParseError
-from triage.parsing.cleanup import clean_body
+from triage.parsing.cleanup import clean_body_parts
+from triage.parsing.forwards import forwarded_text
 from triage.ticket import Attachment, Ticket
 
 _LOG_NAMES = re.compile(r"\.(log|txt|out|err|csv|trace)(\.\d+)?$", re.IGNORECASE)
@@ -52,6 +53,8 @@ class _Walk:
     attachments: list[Attachment] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    # "From: ...\nSubject: ..." of each attached message (message/rfc822), in order
+    attached_heads: list[str] = field(default_factory=list)
     parts: int = 0
 
 
@@ -63,19 +66,23 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
         raise ParseError("mail could not be parsed: MIME parts nested too deep") from exc
     except Exception as exc:  # the stdlib parser is lenient; anything here is truly broken
         raise ParseError(f"mail could not be parsed: {type(exc).__name__}: {exc}") from exc
-    headers = tuple((str(name).lower(), decode_header(value)) for name, value in message.items())
+    # raw_items: the values as parsed (8-bit bytes as surrogate escapes), not compat32's
+    # Header objects, which replace each such byte with U+FFFD.
+    headers = tuple((name.lower(), decode_header(value)) for name, value in message.raw_items())
     walk = _Walk(limits)
     if message.defects:
         walk.defects.append(f"{len(message.defects)} MIME defect(s) in the top level")
     _walk(message, 0, walk, inside_attached_message=False)
 
     raw_body = _choose_body(walk)
-    body, pasted = clean_body(raw_body, limits.max_body_chars)
+    body, pasted, quoted = clean_body_parts(raw_body, limits.max_body_chars)
+    subject = _first(headers, "subject") or ""
+    forwarded = forwarded_text(raw_body, subject) or _attached_message(walk)
     sender_name, sender = _address(_first(headers, "from"))
     message_id_match = _MESSAGE_ID.search(_first(headers, "message-id") or "")
     return Ticket(
         format="mail",
-        subject=_first(headers, "subject") or "",
+        subject=subject,
         body=body,
         sender=sender,
         sender_name=sender_name,
@@ -86,23 +93,48 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
         logs=(*walk.logs, *pasted),
         requester=sender,
         defects=tuple(walk.defects),
+        forwarded=forwarded[: limits.max_body_chars],
+        quoted=quoted,
     )
 
 
 def decode_header(value: object) -> str:
-    """An RFC 2047 header value as text; undecodable words are kept as written."""
+    """An RFC 2047 header value as text; undecodable words are kept as written.
+
+    compat32 hands raw 8-bit header bytes over as surrogate escapes: they are read as UTF-8
+    (what mailers send today), else as the charset they look like."""
     raw = str(value)
     if len(raw) > _MAX_HEADER_CHARS:
         raw = raw[:_MAX_HEADER_CHARS]
+    if not raw.isascii():
+        raw = _undo_surrogates(raw)
     try:
         chunks = email.header.decode_header(raw)
-        text = "".join(
-            decode_bytes(chunk, charset)[0] if isinstance(chunk, bytes) else chunk
-            for chunk, charset in chunks
-        )
+        text = "".join(_chunk_text(chunk, charset) for chunk, charset in chunks)
     except Exception:  # malformed encoded words: keep the raw value
         text = raw
     return " ".join(text.split())
+
+
+def _chunk_text(chunk: bytes | str, charset: str | None) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    if charset is None:  # the text between encoded words, which the stdlib hands back encoded
+        return chunk.decode("raw-unicode-escape", "replace")
+    return decode_bytes(chunk, charset)[0]
+
+
+def _undo_surrogates(raw: str) -> str:
+    try:
+        data = raw.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # already text (a str header from elsewhere)
+        return raw
+    if data == raw.encode("utf-8", "surrogatepass"):
+        return raw  # no escaped bytes: nothing to undo
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_bytes(data, "windows-1252")[0]
 
 
 def html_to_text(html: str) -> str:
@@ -145,6 +177,8 @@ def _walk(part: Message, depth: int, walk: _Walk, inside_attached_message: bool)
     if part.is_multipart():
         payload = part.get_payload()
         nested = inside_attached_message or content_type == "message/rfc822"
+        if content_type == "message/rfc822" and isinstance(payload, list) and payload:
+            walk.attached_heads.append(_head_of(payload[0]))
         for sub in payload if isinstance(payload, list) else []:
             if isinstance(sub, Message):
                 _walk(sub, depth + 1, walk, nested)
@@ -178,6 +212,29 @@ def _choose_body(walk: _Walk) -> str:
             if is_nested == nested:
                 return html_to_text(text)
     return ""
+
+
+def _head_of(message: object) -> str:
+    if not isinstance(message, Message):
+        return ""
+    raw = {name.lower(): value for name, value in reversed(list(message.raw_items()))}
+    lines = (
+        f"{name}: {decode_header(raw[name.lower()])}"
+        for name in ("From", "Subject")
+        if name.lower() in raw
+    )
+    return "\n".join(lines)
+
+
+def _attached_message(walk: _Walk) -> str:
+    """The first attached message: its sender and subject, then its text."""
+    if not walk.attached_heads:
+        return ""
+    text = next((text for nested, text in walk.plain if nested), None)
+    if text is None:
+        html = next((html for nested, html in walk.html if nested), "")
+        text = html_to_text(html)
+    return f"{walk.attached_heads[0]}\n\n{text.strip()}".strip()
 
 
 def _part_text(part: Message, walk: _Walk) -> str:

@@ -1,14 +1,20 @@
-"""Pure: the digest's and the report's contents from a period's data (no I/O, no clock)."""
+"""Pure: the monthly report's contents from a period's data (no I/O, no clock: the moment
+the report is made comes in as an argument). The digest is built in `digest.py`."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from triage.reporting.data import CostLine, PeriodData, TicketLine
+from triage.reporting.data import CostLine, MonthTotals, PeriodData
+from triage.reporting.digest import Digest, build_digest
+from triage.rules.sensitivity import CARD, CREDENTIAL, EMAIL, IBAN, PHONE, scrub
 
-RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
+__all__ = ["Budget", "Digest", "Report", "build_digest", "build_report", "inventory_rows"]
+
+SCRUBBED = (CREDENTIAL, CARD, IBAN, PHONE, EMAIL)  # a subject in a finance report names no one
 
 
 @dataclass
@@ -22,28 +28,38 @@ class Budget:
         return self.spent_usd / self.budget_usd if self.budget_usd else 0.0
 
 
-@dataclass
-class Digest:
-    day: str
-    tickets: int
-    by_status: dict[str, int]
-    by_category: dict[str, int]
-    by_priority: dict[str, int]
-    by_risk: dict[str, int]
-    high_risk: list[TicketLine]
-    storms: list[tuple[str, int, str]]  # (first ticket, how many, subject)
-    duplicates: int
-    review: list[tuple[TicketLine, str]]  # (ticket, why)
-    quarantine: list[TicketLine]  # in quarantine now, newest first
-    quarantine_total: int
-    cost_by_tier: dict[str, float]
-    cost_by_workflow: dict[str, float]
-    total_usd: float
-    baseline_usd: float
+@dataclass(frozen=True)
+class Group:
+    """Rows of a table under one heading (a workflow, a template), with their subtotal."""
+
+    name: str
+    rows: list[Any]
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    usd: float
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Where the month ends if it goes on as it went, against the enabled budgets."""
+
+    complete: bool  # the month is over: the projection is the total
+    elapsed_share: float  # of the month, 0-1
+    projected_usd: float
+    budget_usd: float  # the enabled tiers' budgets together; 0 when none is enabled
 
     @property
-    def savings_usd(self) -> float:
-        return self.baseline_usd - self.total_usd
+    def over_budget(self) -> bool:
+        return bool(self.budget_usd) and self.projected_usd > self.budget_usd
+
+
+@dataclass(frozen=True)
+class Expensive:
+    ticket: str
+    workflow: str
+    usd: float
+    subject: str  # scrubbed
 
 
 @dataclass
@@ -60,16 +76,48 @@ class Report:
     cache_hits: int
     cache_saved_usd: float
     budgets: list[Budget]
-    expensive: list[tuple[str, str, float]]
+    expensive: list[Expensive]
     inventory: list[dict[str, Any]]
     daily: dict[str, dict[str, float]] = field(default_factory=dict)  # day -> tier -> usd
     results_usd: float = 0.0
+    previous: MonthTotals | None = None
+    previous_month: str = ""
+    projection: Projection | None = None
+    days_in_month: int = 30
 
     @property
     def savings_usd(self) -> float:
         return self.baseline_all_paid_usd - self.total_usd
 
+    @property
+    def calls(self) -> int:
+        return sum(row.calls for row in self.rows)
+
+    @property
+    def rules_only(self) -> bool:
+        """No model was called: every ticket was answered by the rules."""
+        return not self.rows and set(self.tickets_by_tier) <= {"rules"}
+
+    @property
+    def by_workflow_groups(self) -> list[Group]:
+        return _groups(self.rows, lambda row: row.keys[0])
+
+    @property
+    def inventory_groups(self) -> list[Group]:
+        return _groups(self.inventory, lambda row: row["template"])
+
+    @property
+    def daily_budget_usd(self) -> float:
+        budget = sum(b.budget_usd for b in self.budgets)
+        return budget / self.days_in_month if budget else 0.0
+
+    def change(self, now: float, then: float) -> str:
+        if not then:
+            return "new" if now else "same"
+        return f"{(now - then) / then:+.0%}"
+
     def as_json(self) -> dict[str, Any]:
+        projection = self.projection
         return {
             "month": self.month,
             "total_usd": round(self.total_usd, 6),
@@ -91,7 +139,13 @@ class Report:
                 for b in self.budgets
             ],
             "most_expensive": [
-                {"ticket": t, "workflow": w, "usd": round(u, 6)} for t, w, u in self.expensive
+                {
+                    "ticket": e.ticket,
+                    "workflow": e.workflow,
+                    "usd": round(e.usd, 6),
+                    "subject": e.subject,
+                }
+                for e in self.expensive
             ],
             "by_workflow_and_tier": [
                 {
@@ -105,50 +159,40 @@ class Report:
                 for r in self.rows
             ],
             "inventory": self.inventory,
+            "previous_month": None
+            if self.previous is None
+            else {
+                "month": self.previous_month,
+                "total_usd": round(self.previous.usd, 6),
+                "tickets": self.previous.tickets,
+            },
+            "projection": None
+            if projection is None
+            else {
+                "complete": projection.complete,
+                "projected_usd": round(projection.projected_usd, 6),
+                "budget_usd": projection.budget_usd,
+            },
         }
 
 
-def build_digest(data: PeriodData) -> Digest:
-    tickets = data.tickets
-    high = sorted(
-        (t for t in tickets if t.risk == "high" and t.status == "triaged"),
-        key=lambda t: (t.priority, t.id),
-    )
-    storms = Counter(t.cache_of for t in tickets if t.cache_of)
-    subjects = {t.id: t.subject for t in tickets}
-    review: list[tuple[TicketLine, str]] = []
-    for ticket in tickets:
-        if ticket.needs_review and ticket.status != "quarantined":
-            review.append((ticket, "; ".join(ticket.needs_review)))
-    totals = _totals(data.by_workflow_tier)
-    return Digest(
-        day=data.window.label,
-        tickets=len(tickets),
-        by_status=_count(t.status for t in tickets),
-        by_category=_count(t.category for t in tickets if t.status == "triaged"),
-        by_priority=_count(t.priority for t in tickets if t.status == "triaged"),
-        by_risk=_count(t.risk for t in tickets if t.status == "triaged"),
-        high_risk=high,
-        storms=[(first, n + 1, subjects.get(first, "")) for first, n in storms.most_common(10)],
-        duplicates=sum(1 for t in tickets if t.status == "duplicate"),
-        review=review,
-        quarantine=data.quarantine,
-        quarantine_total=data.quarantine_total,
-        cost_by_tier=totals["tier"],
-        cost_by_workflow=totals["workflow"],
-        total_usd=sum(r.usd for r in data.by_workflow_tier),
-        baseline_usd=sum(r.baseline_usd for r in data.by_workflow_tier),
-    )
-
-
-def build_report(data: PeriodData, budgets: list[Budget]) -> Report:
+def build_report(
+    data: PeriodData,
+    budgets: list[Budget],
+    previous: MonthTotals | None = None,
+    as_of: datetime | None = None,
+) -> Report:
+    """`as_of`: when the report is made; a month not over yet is projected to its end."""
     totals = _totals(data.by_workflow_tier)
     daily: dict[str, dict[str, float]] = defaultdict(dict)
     for line in data.daily_by_tier:
         daily[line.keys[0]][line.keys[1]] = line.usd
+    total = sum(r.usd for r in data.by_workflow_tier)
+    window = data.window
+    year, month = window.since.year, window.since.month
     return Report(
-        month=data.window.label,
-        total_usd=sum(r.usd for r in data.by_workflow_tier),
+        month=window.label,
+        total_usd=total,
         by_workflow=totals["workflow"],
         by_tier=totals["tier"],
         baseline_all_paid_usd=sum(r.baseline_usd for r in data.by_workflow_tier),
@@ -163,11 +207,32 @@ def build_report(data: PeriodData, budgets: list[Budget]) -> Report:
         cache_hits=sum(r.cache_hits for r in data.by_workflow_tier),
         cache_saved_usd=sum(r.cache_saved_usd for r in data.by_workflow_tier),
         budgets=budgets,
-        expensive=data.expensive,
+        expensive=[
+            Expensive(ticket, workflow, usd, scrub(data.subjects.get(ticket, ""), SCRUBBED))
+            for ticket, workflow, usd in data.expensive
+        ],
         inventory=inventory_rows(data.inventory),
         daily=dict(sorted(daily.items())),
         results_usd=data.results_usd,
+        previous=previous,
+        previous_month=f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}",
+        projection=project(total, window.since, window.until, budgets, as_of),
+        days_in_month=(window.until - window.since).days or 30,
     )
+
+
+def project(
+    total: float,
+    since: datetime,
+    until: datetime,
+    budgets: list[Budget],
+    as_of: datetime | None,
+) -> Projection:
+    budget = sum(b.budget_usd for b in budgets)
+    if as_of is None or as_of >= until:
+        return Projection(True, 1.0, total, budget)
+    share = max((as_of - since) / (until - since), 1 / 31 / 24)  # at least an hour's worth
+    return Projection(False, share, total / share, budget)
 
 
 def inventory_rows(lines: list[CostLine]) -> list[dict[str, Any]]:
@@ -193,16 +258,36 @@ def inventory_rows(lines: list[CostLine]) -> list[dict[str, Any]]:
     return rows
 
 
+def _groups(rows: list[Any], key: Any) -> list[Group]:
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(str(key(row)), []).append(row)
+
+    def total(items: list[Any], name: str) -> Any:
+        return sum(
+            (item[name] if isinstance(item, dict) else getattr(item, name)) for item in items
+        )
+
+    groups = [
+        Group(
+            name,
+            items,
+            total(items, "calls"),
+            total(items, "tokens_in"),
+            total(items, "tokens_out"),
+            total(items, "usd"),
+        )
+        for name, items in grouped.items()
+    ]
+    return sorted(groups, key=lambda g: (-g.usd, g.name))
+
+
 def _totals(lines: list[CostLine]) -> dict[str, dict[str, float]]:
     by: dict[str, dict[str, float]] = {"workflow": defaultdict(float), "tier": defaultdict(float)}
     for line in lines:
         by["workflow"][line.keys[0]] += line.usd
         by["tier"][line.keys[1]] += line.usd
     return {name: dict(sorted(values.items())) for name, values in by.items()}
-
-
-def _count(values: Any) -> dict[str, int]:
-    return dict(sorted(Counter(values).items()))
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:

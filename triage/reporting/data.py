@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from triage.delivery.queue import problems as delivery_problems
+from triage.records import month_bounds
 from triage.store import utc_text
 
 
@@ -32,10 +34,9 @@ def day_window(day: date, zone: str) -> Window:
     return Window(since, until, day.isoformat())
 
 
-def month_window(year: int, month: int, zone: str) -> Window:
-    tz = ZoneInfo(zone)
-    since = datetime(year, month, 1, tzinfo=tz)
-    until = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+def report_month(year: int, month: int, zone: str) -> Window:
+    """The report's month: the same calendar month the budgets count (records.month_bounds)."""
+    since, until = month_bounds(year, month, zone)
     return Window(since, until, f"{year:04d}-{month:02d}")
 
 
@@ -60,6 +61,12 @@ class TicketLine:
     needs_review: list[str]
     cache_of: str | None
     source_ref: str = ""  # where the input came from: a file, or folder/UIDVALIDITY/UID
+    received_at: str = ""  # ISO 8601
+    sender: str | None = None
+    requester: str | None = None
+    source: str = ""
+    storm_of: str | None = None
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,13 @@ class PeriodData:
     # What is in quarantine now, whichever day it came (read with the tickets).
     quarantine: list[TicketLine] = field(default_factory=list)
     quarantine_total: int = 0
+    deliveries_stuck: list[str] = field(default_factory=list)  # relay/webhooks, in words
     daily_by_tier: list[CostLine] = field(default_factory=list)  # keys: (day, tier)
     inventory: list[CostLine] = field(default_factory=list)  # keys: (template, version, tier, wf)
     tickets_by_tier: dict[str, int] = field(default_factory=dict)
     tickets_by_workflow: dict[str, int] = field(default_factory=dict)
     expensive: list[tuple[str, str, float]] = field(default_factory=list)  # id, workflow, usd
+    subjects: dict[str, str] = field(default_factory=dict)  # of the expensive tickets
     results_usd: float = 0.0  # the sum of the results' cost, to check against the ledger
 
 
@@ -171,6 +180,16 @@ def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodD
             (since, until),
         )
     ]
+    ids = [ticket for ticket, _, _ in data.expensive]
+    if ids:
+        marks = ", ".join("?" * len(ids))
+        data.subjects = {
+            str(ticket): str(subject or "")
+            for ticket, subject in store.query(
+                f"SELECT id, json_extract(result, '$.subject') FROM tickets WHERE id IN ({marks})",
+                tuple(ids),
+            )
+        }
     if with_tickets:
         data.tickets = [
             _line(str(row[0]))
@@ -188,6 +207,7 @@ def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodD
                 (QUARANTINE_LISTED,),
             )
         ]
+        data.deliveries_stuck = delivery_problems(store)
     return data
 
 
@@ -211,4 +231,38 @@ def _line(result_json: str) -> TicketLine:
         needs_review=list(result.get("needs_review", [])),
         cache_of=result.get("cache_of"),
         source_ref=result.get("source_ref", ""),
+        received_at=str(result.get("received_at", "")),
+        sender=result.get("from"),
+        requester=(result.get("fields") or {}).get("requester"),
+        source=result.get("source", ""),
+        storm_of=result.get("storm_of"),
+        team=((result.get("assignment") or {}).get("team")),
     )
+
+
+def spent_by_tier(store: Queryable, since: datetime, until: datetime) -> dict[str, float]:
+    """Booked cost per tier in [since, until)."""
+    rows = store.query(
+        "SELECT tier, coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ? GROUP BY tier",
+        (utc_text(since), utc_text(until)),
+    )
+    return {str(tier): float(str(usd)) for tier, usd in rows}
+
+
+@dataclass(frozen=True)
+class MonthTotals:
+    """What a month cost and how many tickets it had: for comparing with the month before."""
+
+    usd: float
+    tickets: int
+
+
+def month_totals(store: Queryable, window: Window) -> MonthTotals:
+    since, until = utc_text(window.since), utc_text(window.until)
+    usd = store.query(
+        "SELECT coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ?", (since, until)
+    )
+    count = store.query(
+        "SELECT count(*) FROM tickets WHERE created_at >= ? AND created_at < ?", (since, until)
+    )
+    return MonthTotals(float(str(usd[0][0])), int(str(count[0][0])))

@@ -16,9 +16,11 @@ def send_digest(config: DigestConfig, digest: Digest, paths: list[Path]) -> None
     markdown = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
     html = next(p for p in paths if p.suffix == ".html").read_text(encoding="utf-8")
     message = EmailMessage()
-    high = len(digest.high_risk)
-    message["Subject"] = f"Triage digest {digest.day}: {digest.tickets} tickets" + (
-        f", {high} high risk" if high else ""
+    urgent, high = len(digest.urgent), len(digest.high_risk)
+    message["Subject"] = (
+        f"Triage digest {digest.day}: {digest.tickets} tickets"
+        + (f", {urgent} P1/P2" if urgent else "")
+        + (f", {high} high risk" if high else "")
     )
     message["From"] = config.smtp_from
     message["To"] = ", ".join(config.recipients)

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from typing import cast
 
 from triage.rules.extract import Fields, extract_fields
-from triage.rules.keywords import CompiledRule, apply_rules, index_fields
+from triage.rules.forward import reported_phishing
+from triage.rules.keywords import CompiledRule, Hit, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
+from triage.rules.scope import monitoring_alert
 from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
 from triage.rules.text import TextIndex
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
 _SUMMARY_CHARS = 240
+SECURITY_INCIDENT = "security incident"  # how the reasons of security incidents begin
 
 
 @dataclass(frozen=True)
@@ -29,23 +32,53 @@ class RulesVerdict:
     fields: Fields
     log_slice: str | None
     summary: str
+    # What the admin's rules added (all optional):
+    hits: tuple[Hit, ...] = ()  # each rule that fired, on which field, with the matched words
+    workflow: str | None = None  # where cost is booked; None: the category
+    team: str | None = None  # the team a rule assigned the ticket to
+    team_rule: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def booked_workflow(self) -> str:
+        return self.workflow or self.category
+
+    def assignment(self) -> dict[str, object] | None:
+        """A rules-assigned team, in the result's `assignment` shape (CONTRACT.md)."""
+        if self.team is None:
+            return None
+        return {"team": self.team, "probability": 1.0, "tier": "rules", "model": None}
 
 
-def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: int) -> RulesVerdict:
-    indexes = index_fields(ticket)
+def evaluate(
+    ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: int, source: str = ""
+) -> RulesVerdict:
+    """`source` is where the input came from (RawInput.source), for rules that look at it."""
+    indexes = index_fields(ticket, source)
     match = apply_rules(rules, indexes)
     log_slice = slice_logs(ticket.logs, log_slice_lines)
     texts = {"subject": ticket.subject, "body": ticket.body}
     if log_slice:
         texts["log_slice"] = log_slice
+    # A forwarded mail's own tags count, and so do those of a quoted header block or a
+    # signature; an inline forward is inside the quoted text, so it is scanned once.
+    if ticket.quoted:
+        texts["quoted"] = ticket.quoted
+    if ticket.forwarded and not _inside(ticket.forwarded, ticket.quoted):
+        texts["forwarded"] = ticket.forwarded
     sensitivity = scan(texts)
     words = TextIndex.combined(indexes["subject"], indexes["body"])
-    risk, reasons = assess_risk(words, sensitivity, match.risk, match.matched)
-    category: Category = match.category or _hint_category(ticket) or "other"
+    risk, reasons = assess_risk(
+        words, sensitivity, match.risk, match.matched, detect(ticket, words)
+    )
+    incident = any(reason.startswith(SECURITY_INCIDENT) for reason in reasons)
+    category: Category = (
+        "security" if incident else match.category or _hint_category(ticket) or "other"
+    )
     stated = _most_urgent(match.priority, _hint_priority(ticket))
     return RulesVerdict(
         category=category,
-        category_confident=match.category is not None and match.category_in_subject,
+        category_confident=incident or (match.category is not None and match.category_in_subject),
         priority=priority_for(risk, stated),
         risk=risk,
         risk_reasons=reasons,
@@ -54,7 +87,22 @@ def evaluate(ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: i
         fields=extract_fields((ticket.subject, ticket.body, log_slice or ""), ticket.requester),
         log_slice=log_slice,
         summary=scrub(summarise(ticket), RESTRICTING),
+        hits=match.hits,
+        workflow=match.workflow,
+        team=match.team,
+        team_rule=match.team_rule,
+        tags=match.tags,
     )
+
+
+def detect(ticket: Ticket, words: TextIndex) -> tuple[str, ...]:
+    """High-risk findings beyond the requester's words: phishing reported by forwarding, and
+    a monitoring system's alert that something is down."""
+    found = (
+        reported_phishing(words, ticket.forwarded),
+        monitoring_alert(ticket.subject, ticket.body),
+    )
+    return tuple(reason for reason in found if reason)
 
 
 def summarise(ticket: Ticket) -> str:
@@ -67,6 +115,10 @@ def summarise(ticket: Ticket) -> str:
     if len(summary) > _SUMMARY_CHARS:
         summary = summary[: _SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
     return summary
+
+
+def _inside(part: str, whole: str) -> bool:
+    return " ".join(part.split()[:40]) in " ".join(whole.split())
 
 
 def _hint_category(ticket: Ticket) -> Category | None:

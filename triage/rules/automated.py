@@ -1,12 +1,14 @@
 """Mail written by machines, not people: auto-replies, bounces, loops and bulk mail (RFC 3834).
 
-Such mail is `ignored` with the reason, so the helpdesk never answers a robot.
+Such mail is `ignored` with the reason, so the helpdesk never answers a robot. A monitoring
+system's alert (Nagios, Zabbix, PRTG...) is machine-written too, but it is a ticket.
 """
 
 from __future__ import annotations
 
 import re
 
+from triage.rules.scope import is_alert_shaped
 from triage.ticket import Ticket
 
 # RFC 5321 section 6.3: more than this many Received: fields means the mail is looping.
@@ -46,6 +48,8 @@ def detect_automated(ticket: Ticket) -> str | None:
         return f"bounce: sent by {ticket.sender.split('@')[0]}"
     if ticket.sender_name and _DAEMON_NAME.search(ticket.sender_name):
         return "bounce: sent by a mail system"
+    if is_alert_shaped(ticket.subject, ticket.body):
+        return None  # a monitoring system's alert is machine-written, yet it is a ticket
     auto_submitted = (ticket.header("auto-submitted") or "").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
         return f"auto-reply: Auto-Submitted: {auto_submitted}"
@@ -72,3 +76,14 @@ def detect_automated(ticket: Ticket) -> str | None:
 def _parameter(header: str, name: str) -> str | None:
     match = re.search(rf"{name}\s*=\s*\"?([\w.-]+)", header, re.I)
     return match.group(1).lower() if match else None
+
+
+def relayed_id(ticket: Ticket) -> str | None:
+    """The ticket id in an X-Triage-Id header (what the relay adds to every mail it sends);
+    a loop only when that ticket is ours (the pipeline looks it up): anyone can write the
+    header, and a forged one must not hide a real ticket."""
+    match = _OUR_ID.match(ticket.header("x-triage-id") or "")
+    return match.group(1) if match else None
+
+
+_OUR_ID = re.compile(r"^\s*(t-[0-9a-f]{20})\s*$")

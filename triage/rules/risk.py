@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from triage.rules.keywords import RISK_ORDER
+from triage.rules.falsealarm import without_false_alarms
+from triage.rules.scope import outage
 from triage.rules.sensitivity import CARD, CREDENTIAL, Sensitivity
+from triage.rules.symptoms import incidents
 from triage.rules.text import Terms, TextIndex
-from triage.ticket import Priority, Risk
+from triage.ticket import RISK_ORDER, Priority, Risk
 
 _DEVICES = (
     "laptop",
@@ -54,7 +56,55 @@ class _Signal:
 
 _HIGH = (
     _Signal(
-        "security incident: phishing", Terms(["phish*", "hameçonnage", "suplantación de identidad"])
+        "security incident: phishing",
+        Terms(
+            [
+                "phish*",
+                "hameçonnage",
+                "suplantación de identidad",
+                # a suspicious mail or link reported is treated as phishing until checked
+                "suspicious email",
+                "suspicious e-mail",
+                "suspicious mail",
+                "suspicious link",
+                "suspicious message",
+                "clicked a link",
+                "clicked on a link",
+                "verdächtige mail",
+                "verdächtige e-mail",
+                "verdächtige nachricht",
+                "verdächtigen link",
+                "mail suspect",
+                "courriel suspect",
+                "lien suspect",
+                "correo sospechoso",
+                "enlace sospechoso",
+            ]
+        ),
+    ),
+    _Signal(
+        "security incident: breach or data leak",
+        Terms(
+            [
+                "data breach",
+                "data leak",
+                "security breach",
+                "security incident",
+                "sicherheitsvorfall",
+                "sicherheitsverletzung",
+                "datenschutzverletzung",
+                "datenverletzung",
+                "violation de données",
+                "incident de sécurité",
+                "brecha de seguridad",
+                "incidente de seguridad",
+                "datenleck",
+                "datenpanne",
+                "fuite de données",
+                "fuga de datos",
+                "brecha de datos",
+            ]
+        ),
     ),
     _Signal(
         "security incident: malware",
@@ -78,6 +128,9 @@ _HIGH = (
         Terms(
             [
                 "ransomware",
+                "ransom",
+                "lösegeld",
+                "rançon",
                 "ransom note",
                 "rançongiciel",
                 "encrypted my files",
@@ -95,6 +148,11 @@ _HIGH = (
         Terms(
             [
                 "hacked",
+                "piratage",
+                "pirateado",
+                "pirateada",
+                "verdächtige anmeldung",
+                "verdächtige aktivität",
                 "compromised",
                 "gehackt",
                 "kompromittiert",
@@ -105,6 +163,10 @@ _HIGH = (
                 "comprometida",
                 "unauthorized access",
                 "unauthorised access",
+                "unbefugter zugriff",
+                "unberechtigter zugriff",
+                "accès non autorisé",
+                "acceso no autorizado",
                 "unauthorized login",
                 "unauthorized sign in",
                 "suspicious login",
@@ -157,10 +219,11 @@ _HIGH = (
         ),
         also=Terms(_DEVICES),
         near=re.compile(
-            r"(?i)\b(lost|stolen|missing|verloren|gestohlen|perdu|volé|perdid[oa]|robad[oa])"
+            r"(?i)\b(lost|stolen|verloren|gestohlen|perdu|volé|perdid[oa]|robad[oa])"
             rf"\W+(?:\w+\W+){{0,3}}?({'|'.join(_DEVICES)})"
             rf"|\b({'|'.join(_DEVICES)})\W+(?:\w+\W+){{0,3}}?"
-            r"(lost|stolen|gestohlen|verloren|volé|perdu|robad[oa]|perdid[oa])"
+            r"(lost|stolen|gestohlen|verloren|volé|perdu|robad[oa]|perdid[oa]"
+            r"|(?:is|has\s+gone|went|ist)\s+missing)"
         ),
     ),
     _Signal(
@@ -173,18 +236,10 @@ _HIGH = (
                 "fraudulent invoice",
                 "fraudulent payment",
                 "fraudulent transfer",
-                "gift card",
-                "gift cards",
-                "giftcard*",
                 "change of bank details",
-                "change bank details",
                 "bank details changed",
                 "bank details have changed",
                 "change of bank account",
-                "wire transfer",
-                "urgent payment",
-                "urgent transfer",
-                "überweisung",
                 "virement urgent",
                 "transferencia urgente",
             ]
@@ -194,48 +249,23 @@ _HIGH = (
         "outage affecting many users",
         Terms(
             [
-                "everyone",
-                "everybody",
-                "all users",
-                "all staff",
-                "all employees",
-                "all colleagues",
-                "all of us",
-                "whole office",
-                "whole team",
-                "whole company",
-                "whole floor",
-                "whole building",
-                "whole department",
-                "entire office",
-                "entire team",
-                "entire company",
-                "entire floor",
-                "entire building",
-                "entire department",
-                "nobody can",
-                "no one can",
                 "company wide",
                 "companywide",
                 "site wide",
+                "system wide",
                 "outage",
-                "is down for",
-                "alle mitarbeiter",
-                "alle kollegen",
-                "alle benutzer",
-                "niemand kann",
-                "ganze büro",
-                "ganzes büro",
-                "ganze firma",
-                "gesamte firma",
-                "ganze abteilung",
-                "ausfall",
-                "tout le monde",
-                "personne ne peut",
+                "service disruption",
+                "down for everyone",
                 "panne générale",
-                "todos los usuarios",
-                "nadie puede",
-                "toda la oficina",
+                "interruption de service",
+                "ausfall",
+                "serverausfall",
+                "systemausfall",
+                "netzwerkausfall",
+                "stromausfall",
+                "totalausfall",
+                "caída del servicio",
+                "caída del sistema",
             ]
         ),
     ),
@@ -254,6 +284,18 @@ _MEDIUM = (
                 "nicht arbeiten",
                 "ne peux pas travailler",
                 "no puedo trabajar",
+                # shut out of everything: one person stopped
+                "locked out",
+                "can't log in to anything",
+                "cannot log in to anything",
+                "can't get into anything",
+                "komme ich weder",
+                "bekomme keine vpn verbindung",
+                "kann mich nicht anmelden",
+                "impossible de me connecter",
+                "je ne peux pas me connecter",
+                "no puedo conectarme",
+                "no puedo iniciar sesión",
             ]
         ),
     ),
@@ -276,10 +318,20 @@ _PRIORITY_FLOOR: dict[Risk, Priority] = {"high": "P1", "medium": "P2", "low": "P
 
 
 def assess_risk(
-    index: TextIndex, sensitivity: Sensitivity, rule_risk: Risk | None, rule_names: tuple[str, ...]
+    index: TextIndex,
+    sensitivity: Sensitivity,
+    rule_risk: Risk | None,
+    rule_names: tuple[str, ...],
+    high_reasons: tuple[str, ...] = (),
 ) -> tuple[Risk, tuple[str, ...]]:
-    """Risk from the words, the sensitive data found and the rules; never below a rule's."""
+    """Risk from the words (keywords, symptoms of incidents, the scope of an outage; threat words
+    that report no threat left out), the sensitive data found, the rules, and `high_reasons`
+    found beyond the words (a reported forward, a monitoring alert); never below a rule's."""
+    index = without_false_alarms(index)
     reasons: list[str] = [signal.reason for signal in _HIGH if signal.found(index)]
+    scope = outage(index)
+    found = [*incidents(index), *([scope] if scope else []), *high_reasons]
+    reasons.extend(reason for reason in found if reason not in reasons)
     risk: Risk = "high" if reasons else "low"
     if CREDENTIAL in sensitivity.tags:
         reasons.append("credential written in the ticket: rotate it")

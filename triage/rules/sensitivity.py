@@ -10,6 +10,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from triage.rules.credentials import SHAPES
+from triage.rules.phones import find_phones
+from triage.rules.shapes import Shape, secret_span
 from triage.ticket import Level
 
 CREDENTIAL = "credential"
@@ -36,112 +39,8 @@ class Sensitivity:
     findings: tuple[Finding, ...]
 
 
-# (kind, pattern, group holding the secret); _ANCHORS says what text must hold to be worth a scan
-_CREDENTIALS: tuple[tuple[str, re.Pattern[str], int], ...] = (
-    (
-        "private_key",
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?"
-            r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
-            re.S,
-        ),
-        0,
-    ),
-    ("aws_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), 0),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{20,})"), 0),
-    ("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), 0),
-    ("api_key", re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}"), 0),
-    ("google_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), 0),
-    ("jwt", re.compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}"), 0),
-    ("bearer_token", re.compile(r"\bBearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), 1),
-    ("url_password", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:([^@\s/]+)@"), 1),
-    (
-        "password",
-        re.compile(
-            r"(?i)\b(?:password|passwd|pwd|passcode|passwort|kennwort|mot de passe|contraseña"
-            r"|pin)\b(\s+(?:is|ist|est|es|was|war|to|auf|now)\b|\s*[:=])?\s*[\"'“]?"
-            r"([^\s\"'”]{4,})"
-        ),
-        2,
-    ),
-    (
-        "secret",
-        re.compile(
-            r"(?i)\b(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?key|client[_-]?secret"
-            r"|auth[_-]?token|token)\b\s*[:=]\s*[\"']?([A-Za-z0-9._~+/=-]{8,})"
-        ),
-        1,
-    ),
-)
-_ANCHORS: dict[str, tuple[str, ...]] = {
-    "private_key": ("PRIVATE KEY-----",),
-    "aws_key": ("AKIA", "ASIA"),
-    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    "slack_token": ("xox",),
-    "api_key": ("sk-",),
-    "google_key": ("AIza",),
-    "jwt": ("eyJ",),
-    "bearer_token": ("Bearer",),
-    "url_password": ("://",),
-}
-_LOWER_ANCHORS: dict[str, tuple[str, ...]] = {
-    "password": ("pass", "pwd", "pin", "kennwort", "mot de passe", "contraseña"),
-    "secret": ("key", "secret", "token"),
-}
-_PASSWORD_WORDS = frozenset(
-    [
-        "reset",
-        "expired",
-        "expires",
-        "change",
-        "changed",
-        "changes",
-        "forgot",
-        "forgotten",
-        "locked",
-        "lock",
-        "does",
-        "doesn't",
-        "did",
-        "didn't",
-        "not",
-        "no",
-        "is",
-        "has",
-        "have",
-        "was",
-        "will",
-        "for",
-        "policy",
-        "manager",
-        "field",
-        "prompt",
-        "again",
-        "every",
-        "sync",
-        "works",
-        "work",
-        "working",
-        "incorrect",
-        "wrong",
-        "invalid",
-        "request",
-        "required",
-        "please",
-    ]
-)
 _CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?")
-_PHONE = re.compile(
-    r"(?:(?<=[\s:(])|^)(\+\d{1,3}[\s.-]?)?\(?\d{2,5}\)?(?:[\s.-]?\d{2,5}){1,4}(?!\w|\.\d)"
-)
-_PHONE_CONTEXT = re.compile(
-    r"(?i)(phone|tel|mobile|cell|call me|reach me|telefon|handy|mobil|téléphone|portable"
-    r"|teléfono|móvil|celular)\W{0,20}$"
-)
-_PHONE_WORDS = re.compile(
-    r"phone|tel|mobil|cell|call me|reach me|handy|portable|teléfono|móvil|celular"
-)
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
 _PLACEHOLDERS = {CARD: "[CARD]", IBAN: "[IBAN]", PHONE: "[PHONE]", EMAIL: "[EMAIL]"}
 
@@ -156,7 +55,26 @@ def scan(texts: Mapping[str, str]) -> Sensitivity:
     return Sensitivity(level, tags, findings)
 
 
+# anchor -> the table's rows that need it, so that a text is checked for each anchor once
+_ROWS_BY_ANCHOR: dict[str, list[int]] = {}
+for _row, _shape in enumerate(SHAPES):
+    for _anchor in _shape.anchors:
+        _ROWS_BY_ANCHOR.setdefault(_anchor, []).append(_row)
+
+
+def shapes_in(lower: str) -> list[Shape]:
+    """The table's rows worth trying on a lower-cased text, in table order."""
+    rows = {row for anchor, wanted in _ROWS_BY_ANCHOR.items() if anchor in lower for row in wanted}
+    return [SHAPES[row] for row in sorted(rows)]
+
+
+# "pw:abcd": no text shorter holds a finding (a card or an IBAN needs 13 digits or more)
+_SHORTEST_FINDING = 7
+
+
 def scan_text(text: str, field: str) -> list[Finding]:
+    if len(text) < _SHORTEST_FINDING:
+        return []
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
 
@@ -167,15 +85,10 @@ def scan_text(text: str, field: str) -> list[Finding]:
         found.append(Finding(tag, kind, field, start, end))
 
     lower = text.lower()
-    for kind, pattern, group in _CREDENTIALS:
-        if kind in _ANCHORS and not any(anchor in text for anchor in _ANCHORS[kind]):
-            continue
-        if kind in _LOWER_ANCHORS and not any(a in lower for a in _LOWER_ANCHORS[kind]):
-            continue
-        for match in pattern.finditer(text):
-            if kind == "password" and not _looks_like_password(match.group(1), match.group(2)):
-                continue
-            add(CREDENTIAL, kind, match.start(group), match.end(group))
+    for shape in shapes_in(lower):
+        for match in shape.found(text, lower):
+            start, end = secret_span(match)
+            add(CREDENTIAL, shape.name, start, end)
     for match in _CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())
         if (
@@ -189,11 +102,8 @@ def scan_text(text: str, field: str) -> list[Finding]:
             add(IBAN, IBAN, match.start(), match.end())
     for match in _EMAIL.finditer(text) if "@" in text else ():
         add(EMAIL, EMAIL, match.start(), match.end())
-    for match in _PHONE.finditer(text) if "+" in text or _PHONE_WORDS.search(lower) else ():
-        digits = re.sub(r"\D", "", match.group())
-        context = _PHONE_CONTEXT.search(text[max(0, match.start() - 40) : match.start()])
-        if 8 <= len(digits) <= 15 and (match.group().startswith("+") or context):
-            add(PHONE, PHONE, match.start(), match.end())
+    for start, end in find_phones(text):
+        add(PHONE, PHONE, start, end)
     return sorted(found, key=lambda finding: finding.start)
 
 
@@ -202,17 +112,6 @@ def _isolated(text: str, start: int, end: int, glue: str) -> bool:
     before = text[start - 1] if start else " "
     after = text[end] if end < len(text) else " "
     return not (before.isalnum() or before in glue or after.isalnum() or after in glue)
-
-
-def _looks_like_password(connector: str | None, token: str) -> bool:
-    """'password: hunter2' or 'password is Summer2024!' yes; 'password reset' no."""
-    if token.lower().strip(".,;:!?") in _PASSWORD_WORDS:
-        return False
-    if connector:
-        return True
-    has_digit_or_symbol = bool(re.search(r"[\d\W_]", token.strip(".,;:!?")))
-    mixed_case = token != token.lower() and token != token.upper() and not token.istitle()
-    return has_digit_or_symbol or mixed_case
 
 
 def redact(text: str, findings: Iterable[Finding]) -> str:

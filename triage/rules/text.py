@@ -21,7 +21,10 @@ class TextIndex:
     @classmethod
     def combined(cls, *parts: TextIndex) -> TextIndex:
         """One index over several texts, reusing their words (no second tokenisation)."""
-        return cls("\n".join(p.text for p in parts), [w for p in parts for w in p.words])
+        index = cls("\n".join(p.text for p in parts), [w for p in parts for w in p.words])
+        if all("lower" in p.__dict__ for p in parts):  # lower-cased already: reuse it
+            index.__dict__["lower"] = [w for p in parts for w in p.lower]
+        return index
 
     @cached_property
     def lower(self) -> list[str]:
@@ -65,9 +68,16 @@ class Terms:
             kind = "phrase" if len(words) > 1 else "prefix" if prefix else "word"
             needle = " " + " ".join(words) + ("" if prefix else " ")
             self._terms.append((entry, words[0], kind, needle))
+        # any() looks whole words up in one set operation; the rest one by one
+        self._words = frozenset(first for _, first, kind, _ in self._terms if kind == "word")
+        self._others = [term for term in self._terms if term[2] != "word"]
 
     def __bool__(self) -> bool:
         return bool(self._terms)
+
+    @property
+    def entries(self) -> list[str]:
+        return [entry for entry, _, _, _ in self._terms]
 
     def find(self, index: TextIndex, first_only: bool = False) -> list[str]:
         """The entries found in the text, in the order they were given."""
@@ -88,7 +98,18 @@ class Terms:
         return found
 
     def any(self, index: TextIndex) -> bool:
-        return bool(self.find(index, first_only=True))
+        words = index.cased_set if self.case_sensitive else index.lower_set
+        if not self._words.isdisjoint(words):
+            return True
+        for _, first, kind, needle in self._others:
+            if kind == "prefix":
+                if _has_prefix(index.sorted_lower, first):
+                    return True
+            elif first in words:
+                haystack = index.cased_joined if self.case_sensitive else index.joined
+                if needle in haystack:
+                    return True
+        return False
 
 
 def _has_prefix(words: list[str], prefix: str) -> bool:

@@ -1,6 +1,6 @@
-"""Offloading a backlog to Runpod: batches of redacted compact tickets, a reserved worst case
-per job, the billed GPU seconds booked per job and split over its tickets. Whatever does not
-come back answered is handed back to the local tier."""
+"""The Runpod tier's calls: batches of redacted compact tickets, a reserved worst case per job
+(spend.py), the billed GPU seconds booked per job and split over its tickets. Whatever does
+not come back answered is handed back to the local tier."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import structlog
 from models.port import GpuBatches
 from models.schema import ModelAnswer
 from triage.breaker import Breaker
-from triage.costs import Price
-from triage.escalation import month_window
+from triage.costs import Price, baseline_usd
 from triage.ports import BudgetStore
-from triage.store import LedgerEntry
+from triage.records import Booked, LedgerEntry, Prepared
+from triage.tiers.spend import Spend
 
 log = structlog.get_logger("triage.offload")
 
@@ -32,18 +32,6 @@ class OffloadItem:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A model answer obtained ahead of the one-by-one pass, or why there is none."""
-
-    tier: str
-    answer: ModelAnswer | None
-    error: str | None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    usd: float = 0.0
-
-
-@dataclass(frozen=True)
 class OffloadPolicy:
     budget_usd: float
     usd_per_second: float
@@ -52,6 +40,7 @@ class OffloadPolicy:
     template: str
     template_version: str
     baseline_price: Price | None = None  # the paid model's: what the same tokens would cost
+    zone: str = "UTC"  # the budget month is the calendar month in this zone
 
 
 class Offloader:
@@ -65,21 +54,24 @@ class Offloader:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._gpu = gpu
-        self._store = store
         self._policy = policy
-        self._breaker = breaker
+        self._spend = Spend(
+            "runpod", store, policy.budget_usd, breaker, clock, policy.zone, monotonic
+        )
         self._clock = clock
-        self._monotonic = monotonic
 
     @property
     def gpu(self) -> GpuBatches:
         return self._gpu
 
-    def replace_policy(self, policy: OffloadPolicy) -> None:
+    def replace(self, policy: OffloadPolicy, gpu: GpuBatches) -> None:
+        """A reload: new limits and prices, and a client built from the new settings."""
         self._policy = policy
+        self._gpu = gpu
+        self._spend.budget_usd, self._spend.zone = policy.budget_usd, policy.zone
 
     def healthy(self) -> bool:
-        return self._breaker.state(self._monotonic()) != "open"
+        return self._spend.healthy()
 
     def run(self, items: list[OffloadItem]) -> dict[str, Prepared]:
         prepared: dict[str, Prepared] = {}
@@ -91,13 +83,10 @@ class Offloader:
 
     def _job(self, batch: list[OffloadItem]) -> dict[str, Prepared]:
         policy = self._policy
-        if not self._breaker.allow(self._monotonic()):
+        if not self._spend.allow():
             return _all_failed(batch, "runpod cooling down after repeated failures")
         worst = policy.timeout_seconds * policy.usd_per_second
-        since, until = month_window(self._clock())
-        reservation = self._store.reserve(
-            "runpod", None, worst, policy.budget_usd, since, until, self._clock()
-        )
+        reservation = self._spend.reserve(None, worst)
         if reservation is None:
             return _all_failed(batch, "runpod budget exhausted")
         payload = {
@@ -114,6 +103,8 @@ class Offloader:
         answers = {str(a.get("id")): a for a in outcome.answers}
         prepared: dict[str, Prepared] = {}
         entries = []
+        booked = Booked(self._gpu.model, policy.template, policy.template_version)
+        price = policy.baseline_price
         for item in batch:
             reply = answers.get(item.ticket_id, {})
             answer = None
@@ -130,28 +121,23 @@ class Offloader:
                 "runpod", answer, error if answer is None else None, tokens_in, tokens_out, share
             )
             entries.append(
-                LedgerEntry(
+                LedgerEntry.call(
+                    booked,
                     at=self._clock(),
                     ticket_id=item.ticket_id,
                     workflow=item.workflow,
                     tier="runpod",
-                    model=self._gpu.model,
-                    template=policy.template,
-                    template_version=policy.template_version,
+                    outcome="ok" if answer else f"runpod {outcome.status.lower()}",
                     tokens_in=tokens_in,
                     tokens_out=tokens_out,
-                    cached_tokens=0,
                     seconds=outcome.billed_seconds / len(batch),
                     usd=share,
-                    baseline_usd=0.0,
-                    outcome=("ok" if answer else f"runpod {outcome.status.lower()}"),
+                    baseline_usd=baseline_usd(price, tokens_in, tokens_out) if price else 0.0,
                 )
             )
-        self._store.settle(reservation, entries)
-        if outcome.status == "COMPLETED":
-            self._breaker.success()
-        else:
-            self._breaker.failure(self._monotonic())
+        completed = outcome.status == "COMPLETED"
+        self._spend.settle(reservation, entries, "ok" if completed else "failed")
+        if not completed:
             log.warning(
                 "runpod.job_failed",
                 status=outcome.status,

@@ -1,4 +1,4 @@
-"""Escalation to the paid tier: our retry policy, the budget and the circuit breaker.
+"""The paid tier's calls: our retry policy over the shared budget and breaker (spend.py).
 
 Before every attempt the attempt's worst case is reserved atomically against the month's
 budget; the real cost replaces it after (or the worst case, when the outcome is unknown: a
@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -20,8 +20,9 @@ from models.schema import Analysis
 from triage.breaker import Breaker
 from triage.costs import Price, cost_usd, worst_case_usd
 from triage.ports import BudgetStore
+from triage.records import LedgerEntry
 from triage.result import Attempt
-from triage.store import LedgerEntry
+from triage.tiers.spend import Health, Spend
 
 log = structlog.get_logger("triage.escalation")
 
@@ -32,6 +33,7 @@ class EscalationPolicy:
     max_attempts: int
     retry_cap_seconds: float
     first_backoff_seconds: float = 1.0
+    zone: str = "UTC"  # the budget month is the calendar month in this zone
 
 
 @dataclass
@@ -43,16 +45,6 @@ class EscalationOutcome:
     tokens_out: int = 0
     cached_tokens: int = 0
     problem: str | None = None  # why there is no analysis, for needs_review
-
-
-def month_window(moment: datetime) -> tuple[datetime, datetime]:
-    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
-    return start, end
 
 
 class Escalator:
@@ -69,30 +61,31 @@ class Escalator:
     ) -> None:
         self.paid = paid
         self._price = price
-        self._store = store
         self._policy = policy
-        self._breaker = breaker
+        self._spend = Spend(
+            "paid", store, policy.budget_usd, breaker, clock, policy.zone, monotonic
+        )
         self._clock = clock
-        self._monotonic = monotonic
         self._sleep = sleep
 
-    def replace_policy(self, policy: EscalationPolicy) -> None:
+    def replace(self, policy: EscalationPolicy, paid: PaidTier, price: Price) -> None:
+        """A reload: new limits, and a client built from the new settings."""
         self._policy = policy
+        self.paid = paid
+        self._price = price
+        self._spend.budget_usd, self._spend.zone = policy.budget_usd, policy.zone
 
     def healthy(self) -> bool:
-        return self._breaker.state(self._monotonic()) != "open"
+        return self._spend.healthy()
 
     def escalate(self, ticket_id: str, workflow: str, values: dict[str, str]) -> EscalationOutcome:
         outcome = EscalationOutcome(analysis=None)
         worst = worst_case_usd(self._price, self.paid.count_tokens(values), self.paid.max_tokens)
         for number in range(1, self._policy.max_attempts + 1):
-            if not self._breaker.allow(self._monotonic()):
+            if not self._spend.allow():
                 outcome.problem = "paid tier cooling down after repeated failures"
                 break
-            since, until = month_window(self._clock())
-            reservation = self._store.reserve(
-                "paid", ticket_id, worst, self._policy.budget_usd, since, until, self._clock()
-            )
+            reservation = self._spend.reserve(ticket_id, worst)
             if reservation is None:
                 outcome.problem = (
                     f"paid budget exhausted: ${worst:.4f} would not fit the month's "
@@ -102,14 +95,12 @@ class Escalator:
             attempt = self.paid.attempt(values)
             self._book(reservation, ticket_id, workflow, attempt, worst, outcome)
             if attempt.outcome == "ok":
-                self._breaker.success()
                 outcome.analysis = attempt.analysis
                 outcome.problem = None
                 break
             outcome.problem = f"paid tier: {attempt.error}"
             if attempt.outcome == "fatal":
                 break  # a 400 or a malformed answer: retrying sends the same thing again
-            self._breaker.failure(self._monotonic())
             if number < self._policy.max_attempts:
                 backoff = self._policy.first_backoff_seconds * 2 ** (number - 1)
                 wait = min(self._policy.retry_cap_seconds, attempt.retry_after or backoff)
@@ -136,27 +127,28 @@ class Escalator:
         billed = attempt.outcome == "unknown"
         usd = worst if billed else cost_usd(self._price, usage)
         tokens_in = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
-        self._store.settle(
-            reservation,
-            [
-                LedgerEntry(
-                    at=self._clock(),
-                    ticket_id=ticket_id,
-                    workflow=workflow,
-                    tier="paid",
-                    model=self.paid.model,
-                    template=self.paid.template,
-                    template_version=self.paid.template_version,
-                    tokens_in=tokens_in,
-                    tokens_out=usage.output_tokens,
-                    cached_tokens=usage.cache_read_tokens,
-                    seconds=attempt.seconds,
-                    usd=usd,
-                    baseline_usd=usd,
-                    outcome="unknown: possibly billed" if billed else attempt.outcome,
-                )
-            ],
+        entry = LedgerEntry.call(
+            self.paid,
+            at=self._clock(),
+            ticket_id=ticket_id,
+            workflow=workflow,
+            tier="paid",
+            outcome="unknown: possibly billed" if billed else attempt.outcome,
+            tokens_in=tokens_in,
+            tokens_out=usage.output_tokens,
+            cached_tokens=usage.cache_read_tokens,
+            seconds=attempt.seconds,
+            usd=usd,
+            baseline_usd=usd,
         )
+        health: Health = (
+            "ok"
+            if attempt.outcome == "ok"
+            else "neutral"
+            if attempt.outcome == "fatal"  # a 400: our request, not the backend, was bad
+            else "failed"
+        )
+        self._spend.settle(reservation, [entry], health)
         outcome.attempts.append(
             Attempt(tier="paid", ok=attempt.outcome == "ok", error=attempt.error)
         )

@@ -1,0 +1,122 @@
+"""Real servers on 127.0.0.1 for the delivery tests: SMTP (aiosmtpd, optionally STARTTLS
+with a login) with scripted replies, and an HTTP receiver (http.server) for webhooks."""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from tests.dovecot import free_port
+
+LOGIN = (b"relay", b"relay-secret-pw")
+
+
+class Inbox:
+    """What the SMTP server accepted; `replies` are answered first, in order (e.g. a 451)."""
+
+    def __init__(self, replies: list[str] | None = None) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.mail_options: list[list[str]] = []
+        self.replies = list(replies or [])
+        self.attempts = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.attempts += 1
+            if self.replies:
+                return self.replies.pop(0)
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            self.mail_options.append(list(envelope.mail_options))
+        return "250 OK"
+
+
+def make_ca(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A CA and a certificate for 127.0.0.1 signed by it: (the CA file, the server's context)."""
+
+    def openssl(command: str) -> None:
+        subprocess.run(["openssl", *command.split()], cwd=folder, check=True, capture_output=True)
+
+    (folder / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-CA -keyout ca.key -out ca.pem"
+    )
+    openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr")
+    openssl(
+        "x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+        "-extfile ext.cnf -out srv.pem"
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "srv.pem", folder / "srv.key")
+    return folder / "ca.pem", context
+
+
+@contextlib.contextmanager
+def smtp_server(
+    inbox: Inbox, tls: ssl.SSLContext | None = None, port: int | None = None
+) -> Iterator[Controller]:
+    """STARTTLS required and a login (LOGIN) when `tls` is given; plain otherwise."""
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        # handled=False: aiosmtpd answers a refused login with 535 (a real server's reply).
+        return AuthResult(success=(auth_data.login, auth_data.password) == LOGIN, handled=False)
+
+    options = (
+        {
+            "tls_context": tls,
+            "require_starttls": True,
+            "authenticator": authenticate,
+            "auth_require_tls": True,
+        }
+        if tls is not None
+        else {}
+    )
+    controller = Controller(inbox, hostname="127.0.0.1", port=port or free_port(), **options)
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+class Received:
+    """What the webhook receiver got; `statuses` are answered first, in order."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.statuses = list(statuses or [])
+        self.lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def http_server(received: Received) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with received.lock:
+                received.requests.append((dict(self.headers.items()), body))
+                status = received.statuses.pop(0) if received.statuses else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -1,0 +1,99 @@
+"""The delivery package's face to the rest of the daemon: the pipeline asks it for the extra
+writes of a result's transaction and tells it when they are committed; the daemon starts and
+stops it; check, the digest and STATUS= ask it what is stuck."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+import structlog
+
+from triage.config import RelayConfig, WebhookConfig
+from triage.delivery.plan import plan_deliveries
+from triage.delivery.queue import (
+    DeliveryQueue,
+    counts,
+    failing,
+    insert,
+    insert_unbuildable,
+    problems,
+)
+from triage.delivery.sender import Sender, Transport
+from triage.logs import crash_site
+from triage.ports import Clock
+from triage.records import Also
+from triage.result import Result
+from triage.store import SqliteStore
+
+log = structlog.get_logger("triage.delivery")
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        store: SqliteStore,
+        relay: RelayConfig,
+        webhooks: Sequence[WebhookConfig],
+        clock: Clock,
+        transports: Sequence[Transport],
+    ) -> None:
+        self._relay = relay
+        self._webhooks = tuple(webhooks)
+        self._store = store
+        self.queue = DeliveryQueue(store)
+        self._senders = [Sender(self.queue, transport, clock) for transport in transports]
+
+    @property
+    def active(self) -> bool:
+        return self._relay.enabled or bool(self._webhooks)
+
+    def writer(self, result: Result, raw: bytes, now: datetime) -> Also | None:
+        """The writes to make in `result`'s transaction (None: nothing to deliver)."""
+        if not self.active:
+            return None
+        try:
+            planned = plan_deliveries(result, raw, self._relay, self._webhooks, now)
+        except Exception as exc:  # a bug must cost a visible delivery, never intake
+            log.error("delivery.plan_crashed", ticket=result.id, **crash_site(exc))
+            reason = f"could not be built: {type(exc).__name__} (see the log)"
+
+            def refuse(db: sqlite3.Connection) -> None:
+                insert_unbuildable(db, result.id, reason, now)
+
+            return refuse
+        if not planned:
+            return None
+
+        def write(db: sqlite3.Connection) -> None:
+            insert(db, planned)
+
+        return write
+
+    def committed(self) -> None:
+        """Right after a commit that wrote deliveries: the senders look now, not later."""
+        for sender in self._senders:
+            sender.wake()
+
+    def start(self) -> None:
+        for sender in self._senders:
+            sender.start()
+
+    def stop(self) -> None:
+        for sender in self._senders:
+            sender.stop()
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        return counts(self._store)
+
+    def problems(self) -> list[str]:
+        """Destinations that keep failing and deliveries refused for good, in words."""
+        return problems(self._store)
+
+    def status(self) -> str:
+        """For STATUS=: e.g. 'deliveries 2 pending, 1 failing'."""
+        by_state = counts(self._store)
+        pending = sum(n for (_, state), n in by_state.items() if state == "pending")
+        stuck = len(failing(self._store))
+        return f"deliveries {pending} pending" + (f", {stuck} failing" if stuck else "")

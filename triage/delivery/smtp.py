@@ -1,0 +1,121 @@
+"""The relay's SMTP client: one connection kept open while there is mail to send. A delivery
+counts as sent only on the server's 250 after DATA; 5xx is permanent, the rest transient."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+import structlog
+
+from triage.config import RelayConfig
+from triage.delivery.records import Delivery, DeliveryError, Kind
+
+log = structlog.get_logger("triage.delivery.smtp")
+
+
+class SmtpTransport:
+    kind: Kind = "smtp"
+
+    def __init__(self, config: RelayConfig) -> None:
+        self._config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def limits(self, delivery: Delivery) -> tuple[float, float]:
+        """(retry cap in seconds, give up after hours)."""
+        return self._config.retry_cap_seconds, self._config.give_up_hours
+
+    def send(self, delivery: Delivery) -> None:
+        try:
+            smtp = self._smtp or self._connect()
+            self._smtp = smtp
+            # RFC 6152: 8-bit content is declared where the server takes it (most mail is).
+            smtp.ehlo_or_helo_if_needed()
+            eight_bit = not delivery.payload.isascii() and smtp.has_extn("8bitmime")
+            refused = smtp.sendmail(
+                self._config.sender,
+                list(delivery.recipients),
+                delivery.payload,
+                mail_options=["BODY=8BITMIME"] if eight_bit else [],
+            )
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryError(
+                f"every recipient refused: {_replies(exc.recipients)}",
+                permanent=all(500 <= code < 600 for code in codes),
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            error = exc.smtp_error
+            message = (error.decode("utf-8", "replace") if isinstance(error, bytes) else error)[
+                :300
+            ]
+            raise DeliveryError(
+                f"{exc.smtp_code} {message}", permanent=500 <= exc.smtp_code < 600
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise DeliveryError(f"{type(exc).__name__}: {exc}"[:300], permanent=False) from None
+        if refused:  # some recipients took it: those are done, the rest is logged
+            log.warning("relay.recipients_refused", key=delivery.key, refused=_replies(refused))
+
+    def reach(self) -> None:
+        """For `triage check`: connect, TLS, login and NOOP, then hang up. Raises what
+        connecting raises (smtplib.SMTPException, ssl.SSLError, OSError)."""
+        smtp = self._connect()
+        try:
+            smtp.noop()
+        finally:
+            smtp.close()
+
+    def idle(self) -> None:
+        """Nothing due: hang up rather than hold the server's connection."""
+        self.close()
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self._config
+        smtp: smtplib.SMTP
+        if config.tls == "none":
+            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
+            return self._login(smtp)
+        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+        if config.tls == "ssl":
+            smtp = smtplib.SMTP_SSL(
+                config.host, config.port, timeout=config.timeout_seconds, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
+        try:
+            if config.tls == "starttls":
+                smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
+        return self._login(smtp)
+
+    def _login(self, smtp: smtplib.SMTP) -> smtplib.SMTP:
+        config = self._config
+        try:
+            if config.username and config.password is not None:
+                smtp.login(config.username, config.password.get_secret_value())
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+
+def _replies(refused: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(
+        f"{rcpt}: {code} {reply.decode('utf-8', 'replace')[:120]}"
+        for rcpt, (code, reply) in refused.items()
+    )
