@@ -105,7 +105,7 @@ def test_four_process_runs_next_to_a_daemon_give_one_result_per_input(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(
         "[dropfolder]\nsettle_seconds = 0.0\nrescan_seconds = 0.5\n"
-        f'[local]\nenabled = true\nmodel_path = "{model}"\nn_ctx = 512\nmax_tokens = 16\n'
+        f'[local]\nenabled = true\nmodel_path = "{model}"\nn_ctx = 2048\nmax_tokens = 400\n'
         "n_threads = 1\n" + NO_SCHEDULE
     )
     files = tickets(tmp_path / "tickets")
