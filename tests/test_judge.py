@@ -171,3 +171,18 @@ def test_check_refuses_a_model_that_calls_everything_high_or_parrots_the_prompt(
     instructions = "Answer in JSON: summary is one short sentence saying what the user needs"
     reason = judge_probe([ProbeAnswer(*a) for a in answers], instructions)
     assert (reason is None) if refused is None else (refused in str(reason))
+
+
+def test_the_pipeline_shows_the_crying_wolf_guard_for_status(make_settings, tmp_path):
+    from tests.conftest import mail, raw
+    from triage.compose import build_pipeline
+    from triage.dryrun import DryRunStore
+
+    store = DryRunStore(None)
+    pipeline = build_pipeline(make_settings(), store, None, local=always_high(), dry_run=True)
+    assert not pipeline.model_guard().tripped
+    for n in range(6):
+        pipeline.handle(raw(mail(f"Printer {n}", f"tray {n} is empty"), name=f"{n}.eml"))
+    guard = pipeline.model_guard()
+    assert guard.tripped and "raises held back from the paid tier" in guard.describe()
+    store.close()

@@ -369,9 +369,11 @@ class App:
         spent = self.store.spent_total(since, until)
         imap = f", last IMAP sync {last_sync}" if self.settings.imap.enabled else ""
         delivery = f", {self.delivery.status()}" if self.delivery is not None else ""
+        guard = self.pipeline.model_guard()
+        wolf = f", {guard.describe()}" if guard.tripped else ""
         return (
             f"{waiting} waiting{imap}, {today} tickets today, ${spent:.2f} spent this month"
-            f"{delivery}"
+            f"{delivery}{wolf}"
         )
 
     def apply(self, new: Settings) -> list[str]:

@@ -37,6 +37,7 @@ from triage.tiers import Tiers
 from triage.tiers.learned import Assigner
 from triage.tiers.paid import Escalator
 from triage.tiers.runpod import Offloader
+from triage.trust import WolfGuard
 
 log = structlog.get_logger("triage.pipeline")
 
@@ -72,6 +73,10 @@ class Pipeline:
         """A reload: the next ticket sees the new limits, policy and prices."""
         self._options = options
         self._tiers.replace_options(options)
+
+    def model_guard(self) -> WolfGuard:
+        """The local model's crying-wolf guard, for STATUS= (`tripped`, `describe()`)."""
+        return self._tiers.judge.guard
 
     def handle_batch(
         self,
