@@ -38,7 +38,8 @@ class ModelJudge:
     def replace(self, trust: TrustProfile | None, bars: TrustBars) -> None:
         """A reloaded configuration; the guard keeps its memory of recent tickets."""
         self._trust, self._bars = trust, bars
-        self.guard = WolfGuard(bars.wolf_window, bars.wolf_share, recent=self.guard.recent)
+        guard = self.guard
+        self.guard = WolfGuard(bars.wolf_window, bars.wolf_share, 5, guard.recent, guard.held)
 
     def judge(
         self,

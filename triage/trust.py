@@ -124,10 +124,18 @@ class WolfGuard:
     limit: float = 0.5  # wolf_share: the share of raises above which it is crying wolf
     min_seen: int = 5
     recent: tuple[bool, ...] = ()
+    held: bool = False  # tripped: it stays so until the share falls below RECOVER x limit
+
+    RECOVER = 0.8  # hysteresis: a share hovering at the limit does not flap
 
     def observe(self, raised: bool) -> WolfGuard:
         recent = (*self.recent, raised)[-self.window :]
-        return WolfGuard(self.window, self.limit, self.min_seen, recent)
+        share = sum(recent) / len(recent)
+        if self.held:
+            held = share > self.limit * self.RECOVER
+        else:
+            held = len(recent) >= self.min_seen and share > self.limit
+        return WolfGuard(self.window, self.limit, self.min_seen, recent, held)
 
     @property
     def share(self) -> float:
@@ -135,7 +143,7 @@ class WolfGuard:
 
     @property
     def tripped(self) -> bool:
-        return len(self.recent) >= self.min_seen and self.share > self.limit
+        return self.held
 
     def state(self) -> dict[str, object]:
         """For `check`, STATUS= and the digest."""
