@@ -5,18 +5,18 @@ import pytest
 from models.schema import Analysis, ExtractedFields, ModelAnswer
 from tests.conftest import raw
 from triage.case import rules_result
+from triage.merge import Opinion, merge
 from triage.rules import RulesVerdict
 from triage.rules.extract import Fields
 from triage.rules.sensitivity import Sensitivity
 from triage.ticket import Ticket
-from triage.tiers.merge import Opinion, merge
 
 
 def merge_answer(rules: RulesVerdict, model: ModelAnswer, min_confidence: int):
     """The rules' result with the local model's answer folded in, as the tiers do it."""
     result = rules_result(raw("ticket"), Ticket("text", "subject", "body"), rules)
     opinion = Opinion.of_answer(model, "local")
-    return merge(result, rules.category_confident, opinion, min_confidence)
+    return merge(result, result.fields, rules.category_confident, opinion, min_confidence)
 
 
 def verdict(category="other", confident=False, risk="low", priority="P3", hosts=()):
@@ -115,7 +115,7 @@ def test_the_paid_analysis_goes_through_the_same_merge_and_never_lowers_risk(
         confidence=10,
     )
     result = rules_result(raw("t"), Ticket("text", "s", "b"), verdict("printer", True, rules_risk))
-    merged = merge(result, True, Opinion.of_analysis(analysis), 0)
+    merged = merge(result, result.fields, True, Opinion.of_analysis(analysis), 0)
     assert merged.risk == expected
     assert merged.category == "printer"  # a category the rules were sure of stands
     assert merged.priority <= result.priority  # P1 is the most urgent: never less urgent

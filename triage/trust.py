@@ -20,12 +20,12 @@ from pathlib import Path
 
 from models.schema import ModelAnswer
 from triage.errors import ConfigError
+from triage.merge import Opinion, merge
+from triage.result import FieldsOut
 from triage.rules import RulesVerdict
 from triage.rules.extract import Fields
-from triage.rules.risk import priority_for
-from triage.ticket import RISK_ORDER, Category, Priority, Risk
+from triage.ticket import RISK_ORDER, Category, Priority, Risk, Tier
 
-MAX_FIELD_VALUES = 20
 # The review note of a raise the crying-wolf guard held back: the digest counts results
 # carrying it (`held_back`), since the guard itself lives in the daemon's memory.
 HELD_BACK = "held back: the local model is raising risk on too many tickets"
@@ -212,32 +212,47 @@ def proposes_raise(verdict: RulesVerdict, answer: ModelAnswer) -> bool:
     return RISK_ORDER[answer.risk] > RISK_ORDER[verdict.risk]
 
 
-def gate_answer(verdict: RulesVerdict, answer: ModelAnswer, gate: Gate) -> Refined:
-    """Fold a model's answer into the rules' verdict, each change only on earned trust.
+@dataclass(frozen=True)
+class Admission:
+    """What of a model's answer was earned (as an Opinion for the one merge policy), and
+    what it thought but had not earned (review notes)."""
 
-    The model never lowers risk or priority and never overrides a category the rules placed
-    from the subject: nothing a ticket says can talk the triage down."""
+    opinion: Opinion
+    changes: tuple[str, ...]  # what was admitted, with the model's probabilities
+    review: tuple[str, ...]
+    confidence: int | None  # the category probability (percent) where the category is trusted
+
+
+def admit(
+    verdict: RulesVerdict, answer: ModelAnswer, gate: Gate, tier: Tier = "local"
+) -> Admission:
+    """Pure: the part of `answer` the model has earned the right to say, judged against what
+    the triage says so far (`verdict`): a category change or a risk raise only at a measured
+    precision, a summary only when grounded in the ticket, extracted values only when they
+    occur in it with their field's format."""
     changes: list[str] = []
     review: list[str] = []
     trust, bars = gate.trust, gate.bars
-    category = verdict.category
+    category: Category = "other"  # "other" never replaces a category: nothing admitted
     category_bar = earned_threshold(trust.category, bars) if trust else None
     p_category = answer.label_probabilities.get(answer.category, answer.confidence / 100)
     if (
         not verdict.category_confident
-        and answer.category not in (category, "other")
+        and answer.category not in (verdict.category, "other")
         and p_category >= bars.min_confidence / 100
     ):
         bar = category_bar
         if bar is not None and p_category >= bar:
-            changes.append(f"category {category} -> {answer.category} (p {p_category:.2f})")
+            changes.append(f"category {verdict.category} -> {answer.category} (p {p_category:.2f})")
             category = answer.category
         else:
             review.append(
                 f"local model suggests category {answer.category} (p {p_category:.2f}); "
                 f"{_unearned(trust, bar, 'category')}"
             )
-    risk, reasons, priority = verdict.risk, list(verdict.risk_reasons), verdict.priority
+    risk: Risk = "low"  # never lowers: the merge keeps the higher risk
+    priority: Priority = "P4"  # never less urgent: the merge keeps the more urgent
+    reasons: tuple[str, ...] = ()
     escalate = False
     if proposes_raise(verdict, answer):
         p_raise = answer.incident_probability
@@ -248,48 +263,70 @@ def gate_answer(verdict: RulesVerdict, answer: ModelAnswer, gate: Gate) -> Refin
         if gate.crying_wolf:
             review.append(f"{suggestion}; {HELD_BACK}")
         elif bar is not None and p_raise is not None and p_raise >= bar:
-            changes.append(f"risk {risk} -> {answer.risk} (p {p_raise:.2f})")
-            risk = answer.risk
-            reasons.extend(f"model: {reason}" for reason in answer.risk_reasons)
-            priority = priority_for(risk, min(verdict.priority, answer.priority))
+            changes.append(f"risk {verdict.risk} -> {answer.risk} (p {p_raise:.2f})")
+            risk, priority, reasons = answer.risk, answer.priority, tuple(answer.risk_reasons)
             escalate = answer.escalate
         else:
             review.append(f"{suggestion}; {_unearned(trust, bar, 'risk raise')}")
-    if priority != verdict.priority:
-        changes.append(f"priority {verdict.priority} -> {priority}")
-    fields = verdict.fields
-    merged = Fields(
-        requester=fields.requester,
-        hosts=_union(fields.hosts, grounded_values("hosts", answer.fields.hosts, gate)),
-        ips=_union(fields.ips, grounded_values("ips", answer.fields.ips, gate)),
-        error_codes=_union(
-            fields.error_codes, grounded_values("error_codes", answer.fields.error_codes, gate)
-        ),
-        applications=_union(
-            fields.applications,
-            grounded_values("applications", answer.fields.applications, gate),
-        ),
-        devices=_union(fields.devices, grounded_values("devices", answer.fields.devices, gate)),
-    )
-    summary = verdict.summary
+    summary = ""
     if answer.summary and grounded_summary(answer.summary, gate.ticket_text, gate.instructions):
         summary = answer.summary
         changes.append("summary")
-    if escalate:
-        changes.append("escalation suggested")
-    return Refined(
+    found = answer.fields
+    opinion = Opinion(
+        tier=tier,
         category=category,
         priority=priority,
         risk=risk,
-        risk_reasons=tuple(reasons),
+        risk_reasons=reasons,
         summary=summary,
-        fields=merged,
+        fields=FieldsOut(
+            hosts=grounded_values("hosts", found.hosts, gate),
+            ips=grounded_values("ips", found.ips, gate),
+            error_codes=grounded_values("error_codes", found.error_codes, gate),
+            applications=grounded_values("applications", found.applications, gate),
+            devices=grounded_values("devices", found.devices, gate),
+        ),
         escalate=escalate,
+    )
+    confidence = (
+        answer.confidence if category_bar is not None and answer.label_probabilities else None
+    )
+    return Admission(opinion, tuple(changes), tuple(review), confidence)
+
+
+def gate_answer(verdict: RulesVerdict, answer: ModelAnswer, gate: Gate) -> Refined:
+    """Fold what a model's answer has earned into the rules' verdict, by the one merge policy
+    (triage/tiers/merge.py): the model never lowers risk or priority and never overrides a
+    category the rules placed from the subject: nothing a ticket says can talk the triage
+    down."""
+    admission = admit(verdict, answer, gate)
+    fields = FieldsOut.from_fields(verdict.fields)
+    merged = merge(verdict, fields, verdict.category_confident, admission.opinion, 0)
+    changes = list(admission.changes)
+    if merged.priority != verdict.priority:
+        changes.append(f"priority {verdict.priority} -> {merged.priority}")
+    if admission.opinion.escalate:
+        changes.append("escalation suggested")
+    out = merged.fields
+    return Refined(
+        category=merged.category,
+        priority=merged.priority,
+        risk=merged.risk,
+        risk_reasons=tuple(merged.risk_reasons),
+        summary=merged.summary,
+        fields=Fields(
+            requester=out.requester,
+            hosts=tuple(out.hosts),
+            ips=tuple(out.ips),
+            error_codes=tuple(out.error_codes),
+            applications=tuple(out.applications),
+            devices=tuple(out.devices),
+        ),
+        escalate=admission.opinion.escalate,
         note=", ".join(changes) or "confirmed the rules",
-        review=tuple(review),
-        confidence=answer.confidence
-        if category_bar is not None and answer.label_probabilities
-        else None,
+        review=admission.review,
+        confidence=admission.confidence,
     )
 
 
@@ -362,11 +399,3 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _union(first: tuple[str, ...], second: list[str]) -> tuple[str, ...]:
-    seen = dict.fromkeys(first)
-    for value in second:
-        if value not in seen:
-            seen[value] = None
-    return tuple(seen)[:MAX_FIELD_VALUES]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from triage.case import Case
 from triage.context import compact_text
+from triage.merge import Opinion, merge
 from triage.options import PipelineOptions
 from triage.ports import Clock, TicketStore
 from triage.records import LedgerEntry, ModelRef
@@ -13,7 +14,6 @@ from triage.result import Attempt, Cost, Result, Route
 from triage.rules.dedup import answer_key
 from triage.rules.sensitivity import scrub
 from triage.tiers.cache import AnswerCache, CachedAnalysis
-from triage.tiers.merge import Opinion, merge
 from triage.tiers.paid import EscalationOutcome, Escalator
 
 PAID_CONTEXT_CHARS = 12_000
@@ -57,7 +57,8 @@ class Analyst:
             )
         # Like the local tier, the paid one refines a category the rules were not sure of;
         # it never overrides one they were (a ticket cannot talk its way out).
-        merged = merge(result, case.verdict.category_confident, Opinion.of_analysis(analysis), 0)
+        opinion = Opinion.of_analysis(analysis)
+        merged = merge(result, result.fields, case.verdict.category_confident, opinion, 0)
         return result.revised(
             cost=spent,
             escalation={**analysis.model_dump(), "model": escalator.paid.model},

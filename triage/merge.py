@@ -8,10 +8,12 @@ stands.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from models.schema import Analysis, ModelAnswer
-from triage.result import FieldsOut, Result
+from triage.result import FieldsOut
 from triage.rules.risk import priority_for
 from triage.ticket import Category, Priority, Risk, Tier, higher_risk
 
@@ -64,6 +66,25 @@ class Opinion:
         )
 
 
+class Standing(Protocol):
+    """What a ticket's triage says so far: a result, or the rules' verdict."""
+
+    @property
+    def category(self) -> Category: ...
+
+    @property
+    def priority(self) -> Priority: ...
+
+    @property
+    def risk(self) -> Risk: ...
+
+    @property
+    def risk_reasons(self) -> Sequence[str]: ...
+
+    @property
+    def summary(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Merged:
     category: Category
@@ -76,10 +97,16 @@ class Merged:
 
 
 def merge(
-    result: Result, category_confident: bool, opinion: Opinion, min_confidence: int
+    result: Standing,
+    fields: FieldsOut,
+    category_confident: bool,
+    opinion: Opinion,
+    min_confidence: int,
 ) -> Merged:
-    """Fold `opinion` into `result`. The category changes only where the rules were unsure and
-    the model is confident enough; risk and priority only ever rise."""
+    """Fold `opinion` into what `result` (with its `fields`) says. The category changes only
+    where the rules were unsure and the model is confident enough; risk and priority only
+    ever rise. A tier's opinion carries only what it has earned (triage/trust.py admits a
+    local model's answer; the paid analysis is taken as it is)."""
     changes: list[str] = []
     category = result.category
     sure = opinion.confidence is None or opinion.confidence >= min_confidence
@@ -94,7 +121,8 @@ def merge(
     priority = priority_for(risk, min(result.priority, opinion.priority))
     if priority != result.priority:
         changes.append(f"priority {result.priority} -> {priority}")
-    fields = result.fields if opinion.fields is None else _union(result.fields, opinion.fields)
+    if opinion.fields is not None:
+        fields = _union(fields, opinion.fields)
     if opinion.escalate:
         changes.append("escalation suggested")
     note = ", ".join(changes) or "confirmed the rules"
