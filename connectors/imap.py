@@ -34,7 +34,7 @@ from connectors.imap_session import (
     open_session,
     session_info,
 )
-from triage.config import ImapAccountConfig
+from triage.config_sections import ImapAccountConfig
 from triage.errors import StoreError
 from triage.logs import crash_site
 from triage.ports import Clock, CursorStore, TicketHandler

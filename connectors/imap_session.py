@@ -12,7 +12,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
 
-from triage.config import ImapAccountConfig
+from triage.config_sections import ImapAccountConfig
 
 
 class ImapAuthError(Exception):

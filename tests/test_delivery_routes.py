@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from triage.config import RelayConfig, RelayRouteConfig
+from triage.config_delivery import RelayConfig, RelayRouteConfig
 from triage.delivery.headers import field, one_line, without_trusted_fields
 from triage.delivery.queue import backoff_seconds
 from triage.delivery.routes import Facts, pick_destination, route_matches

@@ -18,7 +18,8 @@ from tests.conftest import FirstCommitFails, FixedClock, fill_disk, free_disk, m
 from tests.dovecot import Dovecot, available, jwt_for
 from triage.checks import run_checks
 from triage.compose import build_pipeline
-from triage.config import ImapAccountConfig, LoadedSettings, load_settings
+from triage.config import LoadedSettings, load_settings
+from triage.config_sections import ImapAccountConfig
 from triage.outbox import Outbox
 from triage.pipeline import Pipeline
 from triage.store import SqliteStore

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from triage.config import ImapAccountConfig, LoadedSettings, Settings
+from triage.config import LoadedSettings, Settings
 from triage.config_paths import writable_paths
+from triage.config_sections import ImapAccountConfig
 from triage.errors import StoreError
 from triage.store import MIGRATIONS, SqliteStore
 from triage.store_guard import missing_store, running_daemon

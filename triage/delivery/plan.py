@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import PurePath
 
-from triage.config import RelayConfig, WebhookConfig
+from triage.config_delivery import RelayConfig, WebhookConfig
 from triage.delivery.headers import safe_summary
 from triage.delivery.mail import cover_text, new_mail, resent
 from triage.delivery.records import Delivery

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import structlog
 
-from triage.config import RelayConfig, WebhookConfig
+from triage.config_delivery import RelayConfig, WebhookConfig
 from triage.delivery.plan import plan_deliveries
 from triage.delivery.queue import (
     DeliveryQueue,

@@ -8,7 +8,7 @@ import ssl
 
 import structlog
 
-from triage.config import RelayConfig
+from triage.config_delivery import RelayConfig
 from triage.delivery.records import Delivery, DeliveryError, Kind
 
 log = structlog.get_logger("triage.delivery.smtp")

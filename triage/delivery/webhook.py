@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from triage.config import WebhookConfig
+from triage.config_delivery import WebhookConfig
 from triage.delivery.records import Delivery, DeliveryError, Kind
 from triage.ports import Clock
 
