@@ -17,7 +17,8 @@ from tests.conftest import mail, raw
 from tests.gguf_model import SPECIALS, write_model
 from tests.standins.anthropic_api import MessagesStandIn
 from triage.breaker import Breaker
-from triage.compose import build_pipeline, prices
+from triage.compose import build_pipeline
+from triage.compose_tiers import prices
 from triage.outbox import Outbox
 from triage.parsing import parse_ticket
 from triage.result import Result

@@ -102,7 +102,7 @@ def _deliveries(settings: Settings) -> list[tuple[str, bool, str]]:
 
 
 def _local(settings: Settings) -> Check:
-    from triage.compose import build_local_model
+    from triage.compose_tiers import build_local_model
 
     config = settings.local
     if not config.enabled:
@@ -165,7 +165,7 @@ def _local_trial(model: TicketModel, settings: Settings) -> Check:
 
 
 def _paid(settings: Settings) -> Check:
-    from triage.compose import build_escalator
+    from triage.compose_tiers import build_escalator
     from triage.errors import ConfigError
 
     if not settings.paid.enabled:
@@ -199,7 +199,7 @@ def _paid(settings: Settings) -> Check:
 
 
 def _runpod(settings: Settings) -> Check:
-    from triage.compose import build_offloader
+    from triage.compose_tiers import build_offloader
     from triage.errors import ConfigError
 
     if not settings.runpod.enabled:

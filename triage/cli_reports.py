@@ -145,7 +145,7 @@ def evaluate_labels(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     import json
 
     from models.prompt import load_prompt
-    from triage.compose import build_local_model, prices
+    from triage.compose_tiers import build_local_model, prices
     from triage.errors import ConfigError, InputError
     from triage.eval_run import run_labels
     from triage.evaluation import (

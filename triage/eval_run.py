@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from triage.compose import build_learned, build_pipeline, pipeline_options, rules_from
+from triage.compose import build_pipeline, pipeline_options, rules_from
+from triage.compose_tiers import build_learned
 from triage.config import Settings
 from triage.context import compact_text
 from triage.dryrun import DryRunStore
