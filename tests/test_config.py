@@ -212,3 +212,13 @@ def test_config_is_found_in_the_documented_order(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert find_config(None, {}, empty) in (None, Path("/etc/triage/config.toml"))
+
+
+def test_a_bad_secret_is_named_but_its_value_never_printed(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[[webhooks]]\nurl = "https://x.example/h"\nsecret = "hunter2-secret"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, {})
+    message = str(caught.value)
+    assert "[[webhooks]] #1 secret" in message and "14 characters" in message
+    assert "hunter2" not in message

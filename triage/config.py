@@ -8,6 +8,7 @@ leaves a key out gets exactly the documented value.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -292,25 +293,40 @@ def _describe(
     lines = [f"bad configuration{where}:"]
     for error in exc.errors():
         loc = [str(part) for part in error["loc"]]
-        if loc and loc[0] == "rules" and len(loc) > 1:
-            key = f"[[rules]] #{int(loc[1]) + 1} {'.'.join(loc[2:])}".rstrip()
+        if loc and loc[0] in ("rules", "webhooks") and len(loc) > 1 and loc[1].isdigit():
+            key = f"[[{loc[0]}]] #{int(loc[1]) + 1} {'.'.join(loc[2:])}".rstrip()
         elif len(loc) > 1:
             key = f"[{loc[0]}] {'.'.join(loc[1:])}"
         else:
             key = f"[{loc[0]}]" if loc else "(top level)"
         message = error["msg"]
         pattern = (error.get("ctx") or {}).get("pattern")
+        given = error.get("input")
+        if loc and _SECRET_KEY.search(loc[-1]) and isinstance(given, str):
+            # A secret's value is never echoed, not even a wrong one: only its length.
+            message = message.replace(" items", " characters")
+            given = _Shown(f"{len(given)} characters")
         if error["type"] == "extra_forbidden":
             message = _unknown(loc)
         elif pattern in _PATTERN_HINTS:
-            message = f"{_PATTERN_HINTS[pattern]} (got {error['input']!r})"
-        elif "input" in error and not isinstance(error["input"], dict | list):
-            message = f"{message} (got {error['input']!r})"
+            message = f"{_PATTERN_HINTS[pattern]} (got {given!r})"
+        elif "input" in error and not isinstance(given, dict | list):
+            message = f"{message} (got {given!r})"
         variable = (env or {}).get(tuple(loc[:2])) or (env or {}).get(tuple(loc[:1]))
         if variable:
             message = f"{message}; set by the environment variable {variable}"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
+
+
+_SECRET_KEY = re.compile(r"secret|password|api_key|token", re.I)
+
+
+class _Shown(str):
+    """Text printed as it is (no quotes) where a value would be repr()'d."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _unknown(loc: list[str]) -> str:
