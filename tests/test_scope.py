@@ -116,3 +116,19 @@ def test_shouting_critical_about_a_monitor_is_no_monitoring_alert():
 def test_an_auto_reply_is_still_ignored():
     ticket = parse_ticket(alert("Automatic reply: away", "I am out of the office."), LIMITS)
     assert detect_automated(ticket) is not None
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "is_outage"),
+    [
+        ("VPN down", "AnyConnect fails with error 809 since 9:00", False),
+        ("Internet down", "My laptop shows no internet since this morning", False),
+        ("Server ausgefallen", "Der Server antwortet nicht mehr", True),
+        ("SharePoint down", "The intranet site gives an error 503", True),
+    ],
+)
+def test_a_subject_naming_ones_own_connection_down_is_not_an_outage_of_many(
+    subject, body, is_outage
+):
+    found = outage(TextIndex(f"{subject}\n{body}"))
+    assert (found is not None) == is_outage

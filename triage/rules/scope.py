@@ -122,14 +122,20 @@ _SERVICES = (
     r"|servidor|file\s*server|wi-?fi|phones|phone\s+system|telephony|telefonanlage|teams"
     r"|citrix|portal)"
 )
+_SERVER_SIDE = (
+    r"(?:mail\s*server|mailserver|exchange|sharepoint|erp|sap|crm|intranet|website|web\s+site"
+    r"|server|serveur|servidor|file\s*server|phone\s+system|telephony|telefonanlage)"
+)
 _SERVICE_BEFORE = re.compile(
     rf"\b(?P<owner>my\s+|mein\w*\s+|mon\s+|ma\s+|mi\s+)?(?:home\s+)?{_SERVICES}\s+"
     r"(?:is|are|seems\s+to\s+be|went|has\s+gone|ist|est|está|esta|se\s+ha)\s+"
     r"(?:completely\s+|totally\s+|all\s+|komplett\s+|total\s+|complètement\s+"
     r"|seit\s+\S+\s+)?$"
     r"|\bhost\s+[\w.-]+\s+(?:is|went|ist)\s+$"
-    # or a subject-style line that starts with the service: "VPN down", "Server ausgefallen"
-    rf"|\n\s*(?:the\s+|der\s+|das\s+|le\s+|la\s+|el\s+)?{_SERVICES}\s+$",
+    # or a subject-style line that starts with a server-side service: "Server ausgefallen",
+    # "SharePoint down". Not "VPN down" or "Internet down": that is how one person writes
+    # that their own connection fails.
+    rf"|\n\s*(?:the\s+|der\s+|das\s+|le\s+|la\s+|el\s+)?{_SERVER_SIDE}\s+$",
     re.IGNORECASE,
 )
 _SERVICE_AFTER = re.compile(rf"^\s+(?:el|la|le|der|die|das|the)\s+{_SERVICES}\b", re.IGNORECASE)
