@@ -13,6 +13,7 @@ from triage.cli_common import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
+    plural,
     refuse_missing_store,
 )
 from triage.config import LoadedSettings, Settings
@@ -122,7 +123,7 @@ def learn_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
             return EXIT_FAILURE
         history.examples.extend(labelled)
         weights.extend([args.correction_weight] * len(labelled))
-        history.sources.append(f"store ({len(labelled)} labelled tickets)")
+        history.sources.append(f"store ({plural(len(labelled), 'labelled ticket')})")
     options = TrainOptions(
         min_examples=args.min_examples,
         holdout=args.holdout,
@@ -246,5 +247,7 @@ def _import(store: SqliteStore, path: Path) -> int:
             failed += 1
         else:
             recorded += 1
-    print(f"{recorded} labels recorded, {failed} lines refused", file=sys.stderr)
+    print(
+        f"{plural(recorded, 'label')} recorded, {plural(failed, 'line')} refused", file=sys.stderr
+    )
     return EXIT_OK if failed == 0 else EXIT_FAILURE
