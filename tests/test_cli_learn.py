@@ -70,7 +70,11 @@ def test_learn_refuses_a_history_whose_columns_it_cannot_find(config, tmp_path, 
     assert "name them with --text ('alpha', 'beta')" in capsys.readouterr().err
 
 
-def test_label_refuses_an_unknown_ticket(config, capsys):
+def test_label_refuses_an_unknown_ticket(config, tmp_path, capsys):
+    ticket = tmp_path / "badge.txt"
+    ticket.write_text("Badge not working\nthe door stays shut\n")
+    assert main(["--config", str(config), "process", str(ticket)]) == 0
+    capsys.readouterr()
     assert main(["--config", str(config), "label", "t-nosuchticket", "Network Team"]) == 1
     assert "no ticket t-nosuchticket" in capsys.readouterr().err
 

@@ -55,7 +55,7 @@ def test_process_prints_a_table_and_says_what_it_skipped(config, tmp_path, capsy
     assert rows["vpn.eml"][1:6] == ["triaged", "vpn", "P3", "low", "rules"]
     assert "rules: vpn" in next(line for line in lines if line.startswith("vpn.eml"))
     assert "skipped 2 files that are not tickets" in captured.err and "LICENSE" in captured.err
-    assert "3 of 3 inputs triaged" in captured.err
+    assert "3 results (3 triaged)" in captured.err
 
 
 def test_already_handled_inputs_show_their_stored_result(config, tmp_path, capsys):
@@ -65,7 +65,7 @@ def test_already_handled_inputs_show_their_stored_result(config, tmp_path, capsy
     assert main(["--config", str(config), "process", str(folder / "vpn.eml")]) == 0
     out = capsys.readouterr().out
     assert "triaged*" in out and "vpn" in out
-    assert "handled before: the stored result (1 inputs)" in out
+    assert "handled before: the stored result (1 input)" in out
 
 
 def _processed_id(config: Path, path: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -121,7 +121,7 @@ def test_explain_a_file_handled_before_shows_its_stored_result(config, tmp_path,
     ticket.write_text(mail("AnyConnect VPN down", "error 809"))
     _processed_id(config, ticket, capsys)
     assert main(["--config", str(config), "explain", str(ticket)]) == 0
-    assert "stored result (this input was handled before)" in capsys.readouterr().out
+    assert "Why: stored result: this input was handled before" in capsys.readouterr().out
 
 
 def test_show_and_explain_work_from_the_installed_command(config, tmp_path):

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from triage.cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     open_batch,
+    plural,
     read_input,
     start_errors,
     ticket_files,
@@ -233,12 +235,14 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if skipped:
         names = ", ".join(str(path) for path in skipped[:5])
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        that = "file that is not a ticket" if len(skipped) == 1 else "files that are not tickets"
         print(
-            f"triage: skipped {len(skipped)} files that are not tickets"
-            f" (not a mail, JSON or .eml/.txt/.md file): {names}{more}",
+            f"triage: skipped {len(skipped)} {that} (not a mail, a JSON ticket or an"
+            f" .eml/.txt/.md file; .csv and .jsonl are history or labels): {names}{more}",
             file=sys.stderr,
         )
     table = None if args.json else cli_show.ProcessTable()
+    statuses: Counter[str] = Counter()
     try:
         for path in files:
             try:
@@ -253,6 +257,7 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 print(f"triage: {path}: {exc}", file=sys.stderr)
                 failures += 1
                 continue
+            statuses[outcome.result.status] += 1
             if table is None:
                 sys.stdout.write(outcome.result.to_json() + "\n")
                 sys.stdout.flush()
@@ -264,8 +269,21 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if table is not None:
         table.footer(stored)
     if not args.json:
-        print(f"{len(files) - failures} of {len(files)} inputs triaged", file=sys.stderr)
+        print(summary_line(statuses, failures), file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILURE
+
+
+def summary_line(statuses: Counter[str], failures: int) -> str:
+    """ "73 results (72 triaged, 1 quarantined)", and the inputs that got none."""
+    order = ("triaged", "duplicate", "ignored", "quarantined")
+    parts = [f"{statuses[s]} {s}" for s in order if statuses[s]]
+    parts += [f"{n} {s}" for s, n in sorted(statuses.items()) if s not in order]
+    line = plural(sum(statuses.values()), "result")
+    if parts:
+        line += f" ({', '.join(parts)})"
+    if failures:
+        line += f"; {plural(failures, 'input')} got no result (see above)"
+    return line
 
 
 def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:

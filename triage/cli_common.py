@@ -50,6 +50,8 @@ NOT_TICKET_NAMES = ("license", "copying", "notice", "authors", "readme", "change
 NOT_TICKET_SUFFIXES = frozenset(
     {
         ".csv",
+        ".jsonl",
+        ".ndjson",
         ".py",
         ".sh",
         ".toml",
@@ -121,7 +123,45 @@ def read_input(path: Path, limit: int) -> RawInput:
     """A file as input; one over the limit is quarantined unread, as the drop folder does."""
     with path.open("rb") as handle:
         received_at = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
-        return read_file_input(handle, path.name, limit, "cli", str(path), received_at)
+        # The absolute path, as the drop folder stores it: a relative one means nothing later.
+        ref = str(path.absolute())
+        return read_file_input(handle, path.name, limit, "cli", ref, received_at)
+
+
+def plural(count: int, word: str) -> str:
+    """ "1 input", "2 inputs"."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def refuse_missing_store(settings: Settings) -> int | None:
+    """EXIT_CONFIG (the message printed) when the store is missing yet the outbox holds
+    results (store_guard.missing_store); None when going on is safe."""
+    from triage.store_guard import missing_store
+
+    problem = missing_store(settings.store.path, settings.outbox.dir)
+    if problem:
+        print(f"triage: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    return None
+
+
+def open_existing_store(settings: Settings) -> SqliteStore | int | None:
+    """The store opened read-only, creating and migrating nothing; None when there is none
+    yet (nothing was triaged); an exit code (the message printed) when it is missing while
+    the outbox holds results, or cannot be opened."""
+    from triage.store import SqliteStore
+
+    refused = refuse_missing_store(settings)
+    if refused is not None:
+        return refused
+    path = settings.store.path
+    if not path.exists():
+        return None
+    try:
+        return SqliteStore(path, read_only=True)
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 class Progress:

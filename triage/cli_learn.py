@@ -9,7 +9,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from triage.cli_common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from triage.cli_common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    plural,
+    refuse_missing_store,
+)
 from triage.config import LoadedSettings, Settings
 from triage.errors import InputError, StoreError
 from triage.learned.history import Example, clean_label
@@ -93,7 +99,15 @@ def learn_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     except ImportError:
         print("triage: learn needs scikit-learn: pip install 'triage[learn]'", file=sys.stderr)
         return EXIT_FAILURE
+    missing = [str(path) for path in args.history if not path.is_file()]
+    if missing:
+        print(f"triage: no such file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
     settings = loaded.settings
+    if args.from_store:
+        refused = refuse_missing_store(settings)  # the labels are in the store that is gone
+        if refused is not None:
+            return refused
     text = [c.strip() for c in args.text.split(",") if c.strip()] if args.text else None
     try:
         history = read_history(args.history, text, args.label) if args.history else History()
@@ -109,7 +123,7 @@ def learn_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
             return EXIT_FAILURE
         history.examples.extend(labelled)
         weights.extend([args.correction_weight] * len(labelled))
-        history.sources.append(f"store ({len(labelled)} labelled tickets)")
+        history.sources.append(f"store ({plural(len(labelled), 'labelled ticket')})")
     options = TrainOptions(
         min_examples=args.min_examples,
         holdout=args.holdout,
@@ -142,7 +156,10 @@ def learn_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 
 def _store_examples(settings: Settings) -> list[Example]:
-    store = SqliteStore(settings.store.path)
+    """The tickets people labelled; none when there is no store yet (none is made)."""
+    if not settings.store.path.exists():
+        return []
+    store = SqliteStore(settings.store.path, read_only=True)
     try:
         rows = store.labelled()
     finally:
@@ -155,8 +172,19 @@ def label_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if args.import_path is None and (args.id is None or args.team is None):
         print("triage: label needs ID TEAM, or --import CORRECTIONS.jsonl", file=sys.stderr)
         return EXIT_USAGE
+    settings = loaded.settings
+    # A label goes on a stored ticket: a missing store is never made anew for it.
+    refused = refuse_missing_store(settings)
+    if refused is not None:
+        return refused
+    if not settings.store.path.exists():
+        print(
+            f"triage: no store at {settings.store.path} yet: nothing has been triaged to label",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     try:
-        store = SqliteStore(loaded.settings.store.path)
+        store = SqliteStore(settings.store.path)
     except StoreError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -187,7 +215,11 @@ def _record(
     predicted = result.assignment.team if result.assignment else None
     store.record_label(result.id, team, category, predicted, source, datetime.now(UTC))
     kind = "confirmed" if predicted == team else f"corrected (was {predicted or 'unassigned'})"
-    print(f"{result.id}: team {team!r} {kind}")
+    if category is None:
+        print(f"{result.id}: team {team!r} {kind}")
+    else:
+        was = "confirmed" if category == result.category else f"corrected (was {result.category})"
+        print(f"{result.id}: team {team!r} {kind}, category {category!r} {was}")
     return ""
 
 
@@ -215,5 +247,7 @@ def _import(store: SqliteStore, path: Path) -> int:
             failed += 1
         else:
             recorded += 1
-    print(f"{recorded} labels recorded, {failed} lines refused", file=sys.stderr)
+    print(
+        f"{plural(recorded, 'label')} recorded, {plural(failed, 'line')} refused", file=sys.stderr
+    )
     return EXIT_OK if failed == 0 else EXIT_FAILURE

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from triage.cli_common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, start_errors
+from triage.cli_common import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    open_existing_store,
+    start_errors,
+)
 from triage.config import LoadedSettings
 from triage.errors import StoreError
 
@@ -17,31 +25,43 @@ if TYPE_CHECKING:
     from triage.store import SqliteStore
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
 def parse_day(text: str) -> date:
+    """YYYY-MM-DD, strictly (not 20261124, not 2026-W48-1)."""
     try:
+        if not _DAY.fullmatch(text):
+            raise ValueError
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-24") from None
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        if not 1 <= month <= 12:
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-11") from None
-    return year, month
+    """YYYY-MM, strictly (not 2026-1), as --date is."""
+    matched = _MONTH.fullmatch(text)
+    if matched is None or not 1 <= int(matched[2]) <= 12:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-11")
+    return int(matched[1]), int(matched[2])
 
 
-def _reporting_store(loaded: LoadedSettings) -> SqliteStore | None:
+def _reporting_store(loaded: LoadedSettings) -> SqliteStore | int:
+    """The store opened read-only: reporting creates and changes nothing. With no store yet
+    (nothing triaged) an empty in-memory one, so the digest or report is empty; a store that
+    is missing while the outbox holds results is refused (exit 78), as in `process`."""
     from triage.store import SqliteStore
 
-    try:
-        return SqliteStore(loaded.settings.store.path)
-    except StoreError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return None
+    opened = open_existing_store(loaded.settings)
+    if opened is None:
+        print(
+            f"triage: no store at {loaded.settings.store.path} yet: nothing triaged, "
+            "so this is empty",
+            file=sys.stderr,
+        )
+        return SqliteStore(":memory:")
+    return opened
 
 
 def digest(loaded: LoadedSettings, args: argparse.Namespace) -> int:
@@ -66,10 +86,13 @@ def report(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 def _write_and_print(loaded: LoadedSettings, write: Callable[[SqliteStore], Written]) -> int:
     """Open the store, write the files, print their paths (stdout carries only those)."""
     store = _reporting_store(loaded)
-    if store is None:
-        return EXIT_FAILURE
+    if isinstance(store, int):
+        return store
     try:
         written = write(store)
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     finally:
         store.close()
     for path in written.paths:
@@ -89,8 +112,8 @@ def inventory(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     now = datetime.now(ZoneInfo(zone))
     year, month = args.month or (now.year, now.month)
     store = _reporting_store(loaded)
-    if store is None:
-        return EXIT_FAILURE
+    if isinstance(store, int):
+        return store
     try:
         rows = inventory_rows(read_period(store, report_month(year, month, zone), False).inventory)
     finally:

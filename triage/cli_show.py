@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from triage.cli_common import EXIT_FAILURE, EXIT_OK, open_batch, read_input
+from triage.cli_common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    open_batch,
+    open_existing_store,
+    plural,
+    read_input,
+)
 from triage.config import LoadedSettings, Settings
 from triage.errors import InputError, StoreError
 from triage.result import Result
@@ -50,11 +57,11 @@ def show_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     found = _stored(loaded.settings, args.id)
     if isinstance(found, int):
         return found
-    result, _ = found
+    result, _, label = found
     if args.json:
         sys.stdout.write(result.to_json() + "\n")
     else:
-        sys.stdout.write(describe(result))
+        sys.stdout.write(describe(result, label))
     return EXIT_OK
 
 
@@ -79,8 +86,10 @@ def _explain_file(settings: Settings, path: Path) -> str | int:
         return EXIT_FAILURE
     stored = _stored(settings, raw.id, quiet=True)
     if isinstance(stored, tuple):
-        result, ledger = stored
-        note = "stored result (this input was handled before)"
+        result, ledger, label = stored
+        note = "stored result: this input was handled before"
+    elif stored != _NOT_FOUND:
+        return stored  # the store is missing while the outbox holds results, or unreadable
     else:
         opened = open_batch(settings, dry_run=True)
         if isinstance(opened, int):
@@ -90,46 +99,67 @@ def _explain_file(settings: Settings, path: Path) -> str | int:
             result = pipeline.handle(raw).result
         finally:
             store.close()
-        ledger = []
+        ledger, label = [], None
         note = "not handled yet: triaged now in dry-run (nothing written, nothing spent)"
     hits = rule_hits(settings, raw.data, raw.source)
-    return explain(result, ledger, hits, note)
+    return explain(result, ledger, hits, note, label)
 
 
 def _explain_id(settings: Settings, ticket_id: str) -> str | int:
-    found = _stored(settings, ticket_id)
+    found = _stored(settings, ticket_id, quiet=True)
+    if found == _NOT_FOUND:
+        print(
+            f"triage: {ticket_id}: no such file, and no stored ticket with that id",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     if isinstance(found, int):
         return found
-    result, ledger = found
+    result, ledger, label = found
     hits = _hits_of_stored(settings, result)
-    return explain(result, ledger, hits, "stored result")
+    return explain(result, ledger, hits, "stored result", label)
+
+
+_NOT_FOUND = -1  # `_stored` with quiet=True: no store yet, or no such ticket in it
+
+Label = tuple[str, str | None]  # a person's (team, category), from `triage label`
 
 
 def _stored(
     settings: Settings, ticket_id: str, quiet: bool = False
-) -> tuple[Result, list[Any]] | int:
-    from triage.store import SqliteStore
-
+) -> tuple[Result, list[Any], Label | None] | int:
+    """The stored result, its ledger and a person's label; else an exit code (the message
+    printed), or _NOT_FOUND when quiet and there is simply no such ticket."""
     path = settings.store.path
-    if not path.is_file():
-        if not quiet:
-            print(f"triage: no store at {path} yet: nothing has been triaged", file=sys.stderr)
-        return EXIT_FAILURE
-    try:
-        store = SqliteStore(path, read_only=True)
-    except StoreError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
+    store = open_existing_store(settings)
+    if isinstance(store, int):
+        return store
+    if store is None:
+        if quiet:
+            return _NOT_FOUND
+        print(f"triage: no store at {path} yet: nothing has been triaged", file=sys.stderr)
         return EXIT_FAILURE
     try:
         result = store.get_result(ticket_id)
         ledger = store.ledger_for(result.id) if result is not None else []
+        label = _label_of(store.labelled(), result.id) if result is not None else None
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     finally:
         store.close()
     if result is None:
-        if not quiet:
-            print(f"triage: no ticket {ticket_id} in {path}", file=sys.stderr)
+        if quiet:
+            return _NOT_FOUND
+        print(f"triage: no ticket {ticket_id} in {path}", file=sys.stderr)
         return EXIT_FAILURE
-    return result, list(ledger)
+    return result, list(ledger), label
+
+
+def _label_of(labelled: Sequence[tuple[str, str | None, Result]], ticket_id: str) -> Label | None:
+    """The latest label a person gave this ticket, if any."""
+    found = [(team, category) for team, category, result in labelled if result.id == ticket_id]
+    return found[-1] if found else None
 
 
 def rule_hits(settings: Settings, data: bytes, source: str) -> list[Hit] | None:
@@ -169,8 +199,8 @@ def _money(usd: float) -> str:
     return f"${usd:,.4f}" if 0 < usd < 0.01 else f"${usd:,.2f}"
 
 
-def describe(result: Result) -> str:
-    """The result as a person reads it."""
+def describe(result: Result, label: Label | None = None) -> str:
+    """The result as a person reads it; `label` is a person's (team, category) for it."""
     lines = [
         f"{result.id}  {result.status}"
         + (f": {result.status_reason}" if result.status_reason else "")
@@ -192,12 +222,21 @@ def describe(result: Result) -> str:
         if assignment.tier == "learned":
             by = f"learned {assignment.probability:.0%}, model {assignment.model}"
         rows.append(("team", f"{assignment.team} ({by})"))
+    if label is not None:
+        team, category = label
+        also = f", category {category}" if category else ""
+        rows.append(("labelled", f"{team}{also} by a person"))
     if result.duplicate_of:
         rows.append(("duplicate of", result.duplicate_of))
     storm = _extra(result, "storm_of")
     if storm:
         rows.append(("storm of", str(storm)))
     rows.append(("summary", result.summary or "-"))
+    if result.risk_reasons:
+        rows.append(("why", "; ".join(result.risk_reasons)))
+    facts = _facts(result)
+    if facts:
+        rows.append(("facts", facts))
     route = result.route
     answered = (
         route.reason if route.reason.startswith(route.tier) else f"{route.tier}: {route.reason}"
@@ -225,8 +264,35 @@ def describe(result: Result) -> str:
     return "\n".join(lines) + "\n"
 
 
-def explain(result: Result, ledger: Sequence[_Booked], hits: list[Hit] | None, note: str) -> str:
-    out = [describe(result).rstrip("\n"), "", f"Why ({note})", ""]
+def _facts(result: Result) -> str:
+    """What the rules and models read out of the ticket: hosts, IPs, error codes, ..."""
+    fields = result.fields
+    found = [
+        ("requester", [fields.requester] if fields.requester else []),
+        ("hosts", fields.hosts),
+        ("ips", fields.ips),
+        ("error codes", fields.error_codes),
+        ("applications", fields.applications),
+        ("devices", fields.devices),
+    ]
+    return "; ".join(f"{name} {', '.join(values)}" for name, values in found if values)
+
+
+def _not_used(route_reason: str, wanted: str) -> str:
+    """Why the wanted tier did not answer, as the route's reason says it."""
+    marker = f"{wanted} skipped: "
+    why = [part[len(marker) :] for part in route_reason.split("; ") if part.startswith(marker)]
+    return "; ".join(dict.fromkeys(why)) if why else "see the decision above"
+
+
+def explain(
+    result: Result,
+    ledger: Sequence[_Booked],
+    hits: list[Hit] | None,
+    note: str,
+    label: Label | None = None,
+) -> str:
+    out = [describe(result, label).rstrip("\n"), "", f"Why: {note}", ""]
     out.append("Rules:")
     if hits is None:
         names = ", ".join(result.matched_rules) or "none"
@@ -241,7 +307,8 @@ def explain(result: Result, ledger: Sequence[_Booked], hits: list[Hit] | None, n
     out += ["", f"Tier {result.route.tier}:", f"  decision: {result.route.reason}"]
     route = result.route.model_dump()
     if route.get("wanted"):
-        out.append(f"  wanted {route['wanted']}, refused by a gate (budget, sensitivity, health)")
+        wanted = str(route["wanted"])
+        out.append(f"  wanted {wanted}, not used: {_not_used(result.route.reason, wanted)}")
     for key, value in route.items():  # what later versions of the route carry, as given
         if key not in ("tier", "reason", "attempts", "wanted") and value not in (None, [], {}):
             out.append(f"  {key}: {value}")
@@ -305,7 +372,7 @@ class ProcessTable:
 
     def footer(self, stored: int) -> None:
         if stored:
-            self._stream.write(f"* handled before: the stored result ({stored} inputs)\n")
+            self._stream.write(f"* handled before: the stored result ({plural(stored, 'input')})\n")
 
 
 def one_line_reason(result: Result) -> str:
