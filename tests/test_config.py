@@ -222,3 +222,8 @@ def test_a_bad_secret_is_named_but_its_value_never_printed(tmp_path):
     message = str(caught.value)
     assert "[[webhooks]] #1 secret" in message and "14 characters" in message
     assert "hunter2" not in message
+
+
+def test_the_shipped_config_counts_its_rules_as_the_defaults():
+    loaded = load_settings(REPO / "config.toml", {})
+    assert loaded.custom_rules == 0 and loaded.default_rules == len(loaded.settings.rules) > 0

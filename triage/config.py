@@ -230,7 +230,10 @@ def _combined_rules(values: dict[str, Any], own: Any, defaults: list[Any]) -> tu
     replace = values.get("rules_options", {}).get("replace_defaults") is True
     names = {rule.get("name") for rule in own if isinstance(rule, dict)}
     kept = [] if replace else [rule for rule in defaults if rule.get("name") not in names]
-    return [*own, *kept], len(own)
+    # A rule written exactly as the default (the shipped config.toml repeats them) is a
+    # default rule, not an admin's own, for `check`'s count.
+    custom = sum(1 for rule in own if rule not in defaults)
+    return [*own, *kept], custom
 
 
 def _env_names(
