@@ -47,8 +47,8 @@ def test_a_webhook_secret_is_masked_like_every_secret(tmp_path):
         ("[relay]\ntls = 'tls'\n", "[relay] tls"),
         ("[[relay.routes]]\nheaders = 'jira'\nto = 'a@example.org'\n", "[relay] routes"),
         ("[[relay.routes]]\ncategory = ['printers']\nto = 'a@example.org'\n", "[relay] routes"),
-        ("[[webhooks]]\nurl = 'ftp://x'\nsecret = '0123456789abcdef'\n", "[webhooks] 0.url"),
-        ("[[webhooks]]\nurl = 'https://x'\nsecret = 'short'\n", "[webhooks] 0.secret"),
+        ("[[webhooks]]\nurl = 'ftp://x'\nsecret = '0123456789abcdef'\n", "[[webhooks]] #1 url"),
+        ("[[webhooks]]\nurl = 'https://x'\nsecret = 'short'\n", "[[webhooks]] #1 secret"),
         ("[metrics]\nlisten = 'localhost'\n", "[metrics] listen"),
     ],
 )
