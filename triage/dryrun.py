@@ -38,9 +38,11 @@ class DryRunStore:
         found = self._real.find_by_content_key(key, since, until) if self._real else None
         return found or self._memory.find_by_content_key(key, since, until)
 
-    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]:
-        real = self._real.recent_incidents(since, until) if self._real else []
-        return real + self._memory.recent_incidents(since, until)
+    def recent_incidents(
+        self, since: datetime, until: datetime, kinds: frozenset[str]
+    ) -> list[Recent]:
+        real = self._real.recent_incidents(since, until, kinds) if self._real else []
+        return real + self._memory.recent_incidents(since, until, kinds)
 
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int:
         real = self._real.count_from_sender(sender, since, until) if self._real else 0

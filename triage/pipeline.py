@@ -31,7 +31,7 @@ from triage.rules.dedup import content_key
 from triage.rules.keywords import CompiledRule
 from triage.rules.risk import priority_for
 from triage.rules.storm import WINDOW as STORM_WINDOW
-from triage.rules.storm import storm_of, storm_risk
+from triage.rules.storm import problem_of, storm_of, storm_risk
 from triage.ticket import RawInput
 from triage.tiers import Tiers
 from triage.tiers.learned import Assigner
@@ -139,7 +139,7 @@ class Pipeline:
             if existing is not None:
                 raw = dataclasses.replace(raw, id=existing.id)  # found by its alias
                 case = None
-            result, keys = self._triage(raw, case, prepared)
+            result, keys, case = self._triage(raw, case, prepared)
             result = clean_result(result, self._options.secrets)
             # The store is the truth; the outbox file is published from it. If publishing
             # fails the input is not acknowledged, and the retry republishes.
@@ -154,8 +154,8 @@ class Pipeline:
                     self._publish(current, only_if_missing=True)
                     log.info("ticket.already_handled", id=current.id, source=raw.source)
                     return Outcome(current, new=False)
-                if result.status == "triaged" and self._duplicate_now(raw, case):
-                    result, keys = self._triage(raw, case, None)  # a duplicate now: rules only
+                if case is not None and result.status == "triaged" and self._duplicate_now(case):
+                    result, keys, _ = self._triage(raw, case, None)  # a duplicate now: rules only
                     result = clean_result(result, self._options.secrets)
                 # Its deliveries (relay, webhooks) are written in the result's transaction.
                 if self._deliveries is not None:
@@ -208,23 +208,25 @@ class Pipeline:
 
     def _triage(
         self, raw: RawInput, case: Case | None, prepared: Prepared | None
-    ) -> tuple[Result, TicketKeys]:
+    ) -> tuple[Result, TicketKeys, Case | None]:
+        """The result, its dedup keys, and the case it was judged from (None when the input
+        could not be read), so the commit never parses it again."""
         if raw.refused:
-            return quarantined(raw, raw.refused), TicketKeys(content_key=None)
+            return quarantined(raw, raw.refused), TicketKeys(content_key=None), None
         try:
             read = case or self._read(raw)
             if isinstance(read, Result):
-                return read, TicketKeys(content_key=None)
+                return read, TicketKeys(content_key=None), None
             result = self._decide(read, prepared)
             keys = read.keys if result.status == "triaged" else TicketKeys(read.content_key)
-            return result, keys
+            return result, keys, read
         except StoreError:
             raise
         except Exception as exc:  # a bug must cost one quarantine, not the daemon
             # The exception's message may quote the ticket: log only its type and place.
             log.error("ticket.triage_crashed", id=raw.id, source=raw.source, **crash_site(exc))
             reason = f"internal error while triaging: {type(exc).__name__}"
-            return quarantined(raw, reason), TicketKeys(content_key=None)
+            return quarantined(raw, reason), TicketKeys(content_key=None), None
 
     def _decide(self, case: Case, prepared: Prepared | None) -> Result:
         automated = detect_automated(case.ticket) or self._relayed_loop(case)
@@ -248,7 +250,8 @@ class Pipeline:
         """The same incident reported by others shortly before: the result names the first
         report (`storm_of`), and three reports of a failure make it an outage of many."""
         at = case.occurred_at
-        recent = self._store.recent_incidents(at - STORM_WINDOW, at) if case.incident else []
+        kinds = problem_of(case.incident)
+        recent = self._store.recent_incidents(at - STORM_WINDOW, at, kinds) if kinds else []
         storm = storm_of(at, case.incident, recent, STORM_WINDOW)
         if storm is None:
             return case
@@ -287,11 +290,10 @@ class Pipeline:
             return None
         return f"sender flood: more than {limit} mails from {sender} within an hour"
 
-    def _duplicate_now(self, raw: RawInput, case: Case | None) -> bool:
+    def _duplicate_now(self, case: Case) -> bool:
         """Inside the commit's transaction: has a ticket this one duplicates been committed
         meanwhile (by another process)?"""
-        read = case or self._read(raw)
-        return isinstance(read, Case) and self._find_duplicate(read)[0] is not None
+        return self._find_duplicate(case)[0] is not None
 
     def _find_duplicate(self, case: Case) -> tuple[str | None, str]:
         message_id, raw = case.ticket.message_id, case.raw

@@ -34,7 +34,9 @@ class TicketStore(Protocol):
 
     def count_from_sender(self, sender: str, since: datetime, until: datetime) -> int: ...
 
-    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]: ...
+    def recent_incidents(
+        self, since: datetime, until: datetime, kinds: frozenset[str]
+    ) -> list[Recent]: ...
 
     def save(
         self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None

@@ -9,6 +9,7 @@ migrations are in triage.store_schema, the file itself in triage.store_db.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 
@@ -27,6 +28,15 @@ _SPENT_SQL = (
     "SELECT (SELECT coalesce(sum(usd), 0) FROM ledger WHERE tier = ? AND at >= ? AND at < ?)"
     " + (SELECT coalesce(sum(usd), 0) FROM reservations WHERE tier = ?)"
 )
+
+
+RECENT_INCIDENTS = 200  # the earliest reports a storm is looked for among
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature(stored: str) -> frozenset[str]:
+    """A stored signature (a JSON list), parsed once: a backlog asks for the same rows often."""
+    return frozenset(json.loads(stored))
 
 
 class SqliteStore(Database):
@@ -63,13 +73,21 @@ class SqliteStore(Database):
         )
         return str(rows[0][0]) if rows else None
 
-    def recent_incidents(self, since: datetime, until: datetime) -> list[Recent]:
-        """Triaged tickets whose incident was reported in [since, until], for storms."""
+    def recent_incidents(
+        self, since: datetime, until: datetime, kinds: frozenset[str]
+    ) -> list[Recent]:
+        """Triaged tickets reporting an incident of one of these `kinds` (storm.FAILURE,
+        storm.INCIDENT) in [since, until], earliest first, for storms."""
+        if not kinds:
+            return []
+        first, *more = sorted(kinds)
+        second = more[0] if more else first
         rows = self._read(
             "SELECT id, incident_at, category, risk, incident, storm_of FROM tickets"
             " WHERE incident IS NOT NULL AND status = 'triaged'"
-            " AND incident_at >= ? AND incident_at <= ? ORDER BY incident_at LIMIT 500",
-            (utc(since), utc(until)),
+            " AND incident_at >= ? AND incident_at <= ?"
+            " AND (incident LIKE ? OR incident LIKE ?) ORDER BY incident_at LIMIT ?",
+            (utc(since), utc(until), f'%"{first}"%', f'%"{second}"%', RECENT_INCIDENTS),
         )
         return [
             Recent(
@@ -77,7 +95,7 @@ class SqliteStore(Database):
                 received_at=datetime.fromisoformat(str(row[1])),
                 category=str(row[2]),  # type: ignore[arg-type]
                 risk=str(row[3]),  # type: ignore[arg-type]
-                signature=frozenset(json.loads(str(row[4]))),
+                signature=_signature(str(row[4])),
                 storm_of=str(row[5]) if row[5] else None,
             )
             for row in rows

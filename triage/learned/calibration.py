@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize_scalar
 
 Matrix = NDArray[np.float64]
 BINS = 15
@@ -37,6 +36,8 @@ def fit_temperature(scores: Matrix, truth: NDArray[np.int64]) -> float:
     The targets are smoothed by 1/(n + 2) (Laplace's rule of succession): n held-out tickets
     all predicted right do not prove certainty, and without it an easy held-out share would
     push T to its floor and every probability, even for a ticket like none seen, to 1.0."""
+    from scipy.optimize import minimize_scalar  # training only: the daemon never loads it
+
     smoothing = 1.0 / (len(truth) + 2)
     rows = np.arange(len(truth))
 

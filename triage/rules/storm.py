@@ -165,6 +165,17 @@ def storm_risk(storm: Storm | None, risk: Risk, min_reports: int = 3) -> Risk:
     return "high" if storm is not None and storm.reports >= min_reports else risk
 
 
+def problem_of(new_signature: frozenset[str]) -> frozenset[str]:
+    """The kinds of problem a signature reports, when it could be part of a storm at all: a
+    problem and enough to recognise the incident by (a lure, or MIN_SHARED other elements);
+    empty otherwise, so nothing need be looked up."""
+    problem = new_signature & {FAILURE, INCIDENT}
+    rest = new_signature - problem
+    if not problem or not (len(rest) >= MIN_SHARED or any(e.startswith("lure:") for e in rest)):
+        return frozenset()
+    return problem
+
+
 def _alike(one: frozenset[str], other: frozenset[str]) -> bool:
     shared = (one & other) - {FAILURE, INCIDENT}
     if any(element.startswith("lure:") for element in shared):
