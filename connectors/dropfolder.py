@@ -25,7 +25,7 @@ from triage.errors import StoreError
 from triage.faultlog import FaultLog
 from triage.files import read_file_input
 from triage.logs import crash_site
-from triage.ports import TicketHandler
+from triage.ports import NodeLiveness, TicketHandler
 from triage.records import Outcome
 from triage.result import Result
 from triage.ticket import RawInput, input_id
@@ -47,6 +47,12 @@ class DropFolderOptions:
     rescan_seconds: float
     max_bytes: int
     abandoned_seconds: float = 3600.0
+    # Several daemons share the inbox (a fleet on one PostgreSQL store): each file is claimed
+    # by renaming it into CLAIMS/<node>/ before it is read. None: this daemon alone.
+    node: str | None = None
+
+
+CLAIMS = ".claims"  # a dot name: never taken for input itself
 
 
 class DropFolder:
@@ -60,8 +66,14 @@ class DropFolder:
         handler: TicketHandler,
         stop: threading.Event,
         monotonic: Callable[[], float] = time.monotonic,
+        liveness: NodeLiveness | None = None,
     ) -> None:
+        """`liveness` (with options.node) tells which nodes of the fleet are alive: the
+        files claimed by a node that is not are taken over."""
         self.options = options
+        self._liveness = liveness
+        self._claims = options.inbox / CLAIMS / options.node if options.node else None
+        self._claimed: set[str] = set()  # names in our claims folder, to be triaged
         self._handler = handler
         self._stop = stop
         self._monotonic = monotonic
@@ -82,6 +94,11 @@ class DropFolder:
 
     def prepare(self) -> None:
         self.folders.prepare()
+        if self._claims is not None:
+            try:
+                self._claims.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                log.error("dropfolder.claims_unusable", folder=str(self._claims), error=str(exc))
 
     def run(self) -> None:
         self.prepare()
@@ -131,6 +148,57 @@ class DropFolder:
             self._faults.clear("scan", "dropfolder.scan_ok", inbox=str(self.options.inbox))
         for name in abandoned:
             self._abandoned(name)
+        if self._claims is not None:
+            self._scan_claims()
+
+    # -- claims (a fleet sharing the inbox) ----------------------------------------------
+
+    def _scan_claims(self) -> None:
+        """Our own claimed files (left by an earlier run under this node's name) and those
+        of nodes that are dead, taken over: each is triaged here (its result, if committed
+        before the claimer died, is found: nothing is triaged twice)."""
+        assert self._claims is not None
+        root = self._claims.parent
+        try:
+            nodes = [entry.name for entry in os.scandir(root) if entry.is_dir()]
+        except OSError:
+            return
+        for node in nodes:
+            if node == self.options.node:
+                continue
+            if self._liveness is None or self._liveness.alive(node):
+                continue
+            for name in _names(root / node):
+                target = self._claims / name
+                if target.exists():
+                    continue  # a file of ours by that name: later
+                try:
+                    (root / node / name).rename(target)
+                except OSError:
+                    continue  # another node took it first
+                log.info("dropfolder.taken_over", file=name, node=node, by=self.options.node)
+        with self._pending_lock:
+            self._claimed.update(_names(self._claims))
+
+    def _claim(self, path: Path) -> Path | None:
+        """Rename a ready file into our claims folder: ours alone from then on. None when
+        another node claimed it first (or our folder holds a file of that name)."""
+        assert self._claims is not None
+        target = self._claims / path.name
+        if target.exists():
+            return None
+        try:
+            path.rename(target)
+        except FileNotFoundError:
+            return None
+        with self._pending_lock:
+            self._claimed.add(path.name)
+        return target
+
+    def claimed(self) -> int:
+        """Files claimed and not yet acknowledged, for STATUS= and /metrics."""
+        with self._pending_lock:
+            return len(self._claimed)
 
     def _abandoned(self, name: str) -> None:
         """A temporary name its writer never renamed: quarantined, so nothing is left behind."""
@@ -155,10 +223,23 @@ class DropFolder:
         """Look at every pending file once; take those that are complete. True when a batch
         was full and more files wait."""
         with self._pending_lock:
-            names = sorted(self._pending)
+            names = sorted(self._pending - self._claimed)
+            claimed = sorted(self._claimed)
         now = self._monotonic()
         ready: list[tuple[Path, RawInput]] = []
         held, full = 0, False
+        for name in claimed:
+            if len(ready) >= _BATCH_FILES or held >= _BATCH_BYTES:
+                break
+            retry = self._retry_at.get(name)
+            if retry and now < retry[0]:
+                continue
+            taken = self._take_claimed(name)
+            if taken is None:
+                self._finished(name)
+            else:
+                ready.append(taken)
+                held += len(taken[1].data)
         for name in names:
             if self._stop.is_set():
                 return False
@@ -179,9 +260,22 @@ class DropFolder:
             self._commit_batch(ready, now)
         return full
 
+    def _take_claimed(self, name: str) -> tuple[Path, RawInput] | None:
+        """A file in our claims folder, read for triage; None when it is gone."""
+        assert self._claims is not None
+        path = self._claims / name
+        try:
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            return path, self._read(path, info, self.options.inbox / name)
+        except (OSError, _Unstable):
+            return None
+
     def _finished(self, name: str) -> None:
         with self._pending_lock:
             self._pending.discard(name)
+            self._claimed.discard(name)
         self._stability.forget(name)
         if self._retry_at.pop(name, None) is not None and not self._retry_at:
             self.waiting_since = None  # the last file that waited is gone
@@ -231,8 +325,14 @@ class DropFolder:
             return self._refuse(path, info, "not a regular file (FIFO, socket or device)")
         if not self._stability.observe(name, info.st_size, info.st_mtime_ns, now):
             return False
+        inbox_path = path
+        if self._claims is not None:
+            claimed = self._claim(path)
+            if claimed is None:
+                return True  # another node has it (or will: ours is busy with that name)
+            path = claimed
         try:
-            raw = self._read(path, info)
+            raw = self._read(path, info, inbox_path)
         except _Unstable:
             self._stability.forget(name)
             return False
@@ -240,7 +340,8 @@ class DropFolder:
             return self._refuse(path, info, f"cannot read the file: {exc.strerror or exc}")
         return path, raw
 
-    def _read(self, path: Path, info: os.stat_result) -> RawInput:
+    def _read(self, path: Path, info: os.stat_result, named: Path | None = None) -> RawInput:
+        """The input in `path`, named (source_ref) as the inbox file `named` it was."""
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(path, flags)
         with os.fdopen(fd, "rb") as handle:
@@ -248,8 +349,9 @@ class DropFolder:
             if not stat.S_ISREG(opened.st_mode) or opened.st_ino != info.st_ino:
                 raise _Unstable  # replaced between lstat and open
             received_at = datetime.fromtimestamp(opened.st_mtime, UTC)
+            ref = printable(named or path)
             raw = read_file_input(
-                handle, path.name, self.options.max_bytes, SOURCE, printable(path), received_at
+                handle, path.name, self.options.max_bytes, SOURCE, ref, received_at
             )
             after = os.fstat(handle.fileno())
         if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
@@ -314,6 +416,14 @@ class DropFolder:
             in_seconds=backoff,
             why=why,
         )
+
+
+def _names(folder: Path) -> list[str]:
+    try:
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
 
 
 class _Unstable(Exception):

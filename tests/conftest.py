@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import structlog
 
+from tests.postgres import PostgresServer, binaries
 from triage.compose import build_pipeline
 from triage.config import Settings, load_settings
 from triage.errors import StoreError
@@ -25,7 +26,10 @@ from triage.outbox import Outbox
 from triage.pipeline import Pipeline
 from triage.records import Outcome
 from triage.store import SqliteStore
+from triage.store_postgres import PostgresStore
 from triage.ticket import RawInput
+
+Store = SqliteStore | PostgresStore
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -84,6 +88,60 @@ def store(settings: Settings) -> Iterator[SqliteStore]:
     opened = SqliteStore(settings.store.path)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (tests/postgres.py), stopped at the end."""
+    if binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run installs the postgresql package")
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql)")
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Opens stores of one backend on one shared location: every store test runs on both
+    (as APScheduler tests every job store). Stores opened through it are closed at the end."""
+    opened: list[Store] = []
+    if request.param == "sqlite":
+        path = tmp_path / "store.sqlite3"
+
+        def open_sqlite() -> Store:
+            opened.append(SqliteStore(path))
+            return opened[-1]
+
+        yield open_sqlite
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database()
+
+        def open_postgres() -> Store:
+            opened.append(PostgresStore(url, node="test"))
+            return opened[-1]
+
+        yield open_postgres
+    for each in opened:
+        each.close()
+    if request.param == "postgres":
+        server.drop_database(url)
+
+
+@pytest.fixture
+def any_store(backend: Callable[[], Store]) -> Store:
+    """A fresh store, SQLite or PostgreSQL (the test runs once for each)."""
+    return backend()
 
 
 @pytest.fixture

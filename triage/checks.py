@@ -40,8 +40,11 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
         rules += " (replace_defaults = true)"
     checks = [Check("config", True, f"{where}; {rules}")]
     checks.append(_paths(loaded, os.environ.get("STATE_DIRECTORY")))
-    checks.append(_store(settings.store.path, settings.outbox.dir))
-    checks.append(_daemon(settings.store.path))
+    if settings.store.url is not None:
+        checks.extend(_shared_store(settings.store.url.get_secret_value()))
+    else:
+        checks.append(_store(settings.store.path, settings.outbox.dir))
+        checks.append(_daemon(settings.store.path))
     checks.append(_folder("outbox", settings.outbox.dir))
     if settings.dropfolder.enabled:
         folders = settings.dropfolder
@@ -84,9 +87,78 @@ def _learned(settings: Settings) -> Check:
     )
 
 
+FLEET_SEEN_MINUTES = 5  # `check` lists the daemons whose heartbeat is this recent
+
+
+def _shared_store(url: str) -> list[Check]:
+    """A fleet's PostgreSQL store: reached, its server's version and schema, and the
+    daemons seen in the last minutes with what each said. Migrates nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    try:
+        from triage.store_postgres import PostgresStore, safe_url
+    except ImportError as exc:
+        return [
+            Check("store", False, f"psycopg is missing ({exc}): pip install 'triage[postgres]'")
+        ]
+    where = safe_url(url)
+    try:
+        store = PostgresStore(url, node="check", pool_size=1, migrate=False)
+    except StoreError as exc:
+        return [Check("store", False, f"{exc}; check [store] url, the server and its pg_hba.conf")]
+    try:
+        version, server = store.schema_version, store.server_version()
+        latest = store.latest_schema
+        if version > latest:
+            return [Check("store", False, f"{where}: schema v{version} is newer than this triage")]
+        if version < latest:
+            return [
+                Check(
+                    "store",
+                    True,
+                    f"PostgreSQL {server} at {where} (schema v{version}: `triage run` migrates "
+                    f"it to v{latest})",
+                )
+            ]
+        count, quarantined = store.count_tickets(), store.count_quarantined()
+        now = datetime.now(UTC)
+        seen = store.fleet(now - timedelta(minutes=FLEET_SEEN_MINUTES))
+        held = store.all_leases(now)
+    except StoreError as exc:
+        return [Check("store", False, f"{where}: {exc}")]
+    finally:
+        store.close()
+    checks = [
+        Check(
+            "store",
+            True,
+            f"PostgreSQL {server} at {where}, schema v{version}, shared by a fleet; "
+            f"{count} tickets, {quarantined} quarantined",
+        )
+    ]
+    if not seen:
+        checks.append(
+            Check("fleet", True, f"no daemon seen in the last {FLEET_SEEN_MINUTES} minutes")
+        )
+        return checks
+    lines = []
+    for node in seen:
+        age = (now - node.seen_at).total_seconds()
+        holds = [name for name, holder in held if holder == node.name]
+        lines.append(
+            f"{node.name} (pid {node.pid}) seen {age:.0f} s ago"
+            + (f", holds {', '.join(holds)}" if holds else "")
+            + f": {node.status}"
+        )
+    summary = f"{len(seen)} daemons seen in the last {FLEET_SEEN_MINUTES} minutes"
+    return [*checks, Check("fleet", True, summary + "\n" + "\n".join(lines))]
+
+
 def _deliveries(settings: Settings) -> list[tuple[str, bool, str]]:
     from triage.delivery.checks import delivery_checks
 
+    if settings.store.url is not None:
+        return delivery_checks(settings, None)  # the store check says how the store is
     path = settings.store.path
     if not path.exists():
         return delivery_checks(settings, None)  # nothing delivered yet: nothing can fail

@@ -134,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     cli_show.add_parsers(commands)
     cli_learn.add_parsers(commands)
 
+    move = commands.add_parser(
+        "store-to-postgres",
+        help="copy the SQLite store at [store] path into the empty PostgreSQL store at [store] url",
+    )
+    move.set_defaults(handler=_store_to_postgres)
+
     check = commands.add_parser("check", help="validate the config and reach every enabled part")
     check.set_defaults(handler=_check)
     return parser
@@ -143,6 +149,10 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     from triage.store_guard import DaemonLock, StoreLocked
 
     settings = loaded.settings
+    if settings.store.shared:
+        # Several daemons share a PostgreSQL store: no lock file; each publishes its status
+        # in the store (its heartbeat), where `triage check` reads the fleet.
+        return _run_locked(loaded, None)
     problem = None if args.new_store else missing_store(settings.store.path, settings.outbox.dir)
     if problem:
         print(f"triage: {problem}", file=sys.stderr)
@@ -161,7 +171,7 @@ def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         lock.release()
 
 
-def _run_locked(loaded: LoadedSettings, lock: DaemonLock) -> int:
+def _run_locked(loaded: LoadedSettings, lock: DaemonLock | None) -> int:
     from triage import hangup
     from triage.compose import build_app
     from triage.daemon import Daemon
@@ -210,7 +220,7 @@ def _run_locked(loaded: LoadedSettings, lock: DaemonLock) -> int:
         start_jobs=app.start_jobs,  # the scheduler, delivery senders, metrics
         stop_jobs=app.stop_jobs,
         health=app.store.identity_problem,
-        publish=lock.publish,
+        publish=lock.publish if lock is not None else app.publish,
     )
     return daemon.run(reload_pending=hangup.hangup_pending)
 
@@ -284,6 +294,51 @@ def summary_line(statuses: Counter[str], failures: int) -> str:
     if failures:
         line += f"; {plural(failures, 'input')} got no result (see above)"
     return line
+
+
+def _store_to_postgres(loaded: LoadedSettings, _args: argparse.Namespace) -> int:
+    """Both ends come from the config (the url never on a command line, where `ps` shows
+    it): stop the daemon first, copy, then start the fleet on the url."""
+    settings = loaded.settings
+    if settings.store.url is None:
+        print(
+            "triage: set [store] url (better: TRIAGE_STORE__URL) to the empty PostgreSQL "
+            "database to copy into; [store] path names the SQLite store copied from",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    from triage.store_guard import running_daemon
+
+    if running_daemon(settings.store.path) is not None:
+        print(
+            f"triage: a daemon runs on {settings.store.path}: stop it first "
+            "(systemctl stop triage), so nothing is written while it is copied",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    from triage.compose import open_store
+    from triage.store_postgres import PostgresStore
+    from triage.store_postgres_copy import copy_to_postgres
+
+    try:
+        target = open_store(settings)
+    except ConfigError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    assert isinstance(target, PostgresStore)
+    try:
+        copied = copy_to_postgres(settings.store.path, target)
+    except StoreError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        target.close()
+    rows = ", ".join(f"{n} {table}" for table, n in copied.rows.items() if n)
+    print(f"copied {settings.store.path} into {target.path}: {rows or 'nothing (it was empty)'}")
+    return EXIT_OK
 
 
 def _check(loaded: LoadedSettings, _args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from triage.config import Settings
     from triage.dryrun import DryRunStore
     from triage.pipeline import Pipeline
-    from triage.store import SqliteStore
+    from triage.store import AnyStore, SqliteStore
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
 
@@ -182,7 +182,7 @@ class Progress:
 
 def open_batch(
     settings: Settings, dry_run: bool = False
-) -> tuple[Pipeline, SqliteStore | DryRunStore] | int:
+) -> tuple[Pipeline, AnyStore | DryRunStore] | int:
     """The pipeline and store of a one-off command, or the exit code of why there is none
     (the message already printed)."""
     from triage.compose import build_batch

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -26,9 +29,12 @@ from triage.compose_tiers import (
     utc_now,
 )
 from triage.config import Settings, secret_values
+from triage.config_sections import ImapAccountConfig
 from triage.daemon import Connector
 from triage.delivery.service import DeliveryService
 from triage.dryrun import DryRunStore
+from triage.errors import ConfigError
+from triage.fleet import Heartbeat, Leased, Liveness, holdings, lease_gate
 from triage.learned.tier import LearnedTier
 from triage.metrics import MetricsServer
 from triage.options import PipelineOptions
@@ -40,10 +46,13 @@ from triage.records import month_window
 from triage.router import Policy
 from triage.rules.keywords import CompiledRule, compile_rules
 from triage.scheduler import Jobs, Scheduler
-from triage.store import SqliteStore
+from triage.store import AnyStore, SqliteStore
 from triage.tiers.paid import Escalator
 from triage.tiers.runpod import Offloader
 from triage.trust import TrustBars, load_trust
+
+if TYPE_CHECKING:
+    from triage.store_postgres import PostgresStore
 
 log = structlog.get_logger("triage.compose")
 
@@ -127,7 +136,7 @@ class App:
     """Everything `triage run` runs, built from one Settings."""
 
     settings: Settings
-    store: SqliteStore
+    store: AnyStore
     pipeline: Pipeline
     stop: threading.Event
     connectors: list[Connector] = field(default_factory=list)
@@ -138,9 +147,12 @@ class App:
     learned: LearnedTier | None = None
     delivery: DeliveryService | None = None
     metrics: MetricsServer | None = None
+    heartbeat: Heartbeat | None = None  # a fleet's node lease (PostgreSQL store)
 
     def start_jobs(self) -> None:
         """After the connectors: the scheduler, the delivery senders, the metrics."""
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         if self.scheduler is not None:
             self.scheduler.start()
         if self.delivery is not None:
@@ -156,9 +168,17 @@ class App:
             self.delivery.stop()
         if self.metrics is not None:
             self.metrics.stop()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
 
     def close(self) -> None:
         self.store.close()
+
+    def publish(self, status: str) -> None:
+        """The daemon's status line where `triage check` reads it: a fleet's store."""
+        fleet = _fleet_store(self.store)
+        if fleet is not None:
+            fleet.heartbeat(status, self.clock())
 
     def status_line(self) -> str:
         """For systemd's STATUS=: queue depth, last IMAP sync, tickets today, month's spend."""
@@ -174,9 +194,19 @@ class App:
         guard = self.pipeline.model_guard()
         wolf = f", {guard.describe()}" if guard.tripped else ""
         return (
-            f"{waiting} waiting{imap}, {today} tickets today, ${spent:.2f} spent this month"
-            f"{delivery}{wolf}"
+            f"{self.fleet_status(now)}{waiting} waiting{imap}, {today} tickets today,"
+            f" ${spent:.2f} spent this month{delivery}{wolf}"
         )
+
+    def fleet_status(self, now: datetime) -> str:
+        """'node web-2 holds imap:support/INBOX, 3 claimed; ' in a fleet, else ''."""
+        fleet = _fleet_store(self.store)
+        if fleet is None:
+            return ""
+        held = holdings(fleet, now)
+        claimed = sum(getattr(c, "claimed", lambda: 0)() for c in self.connectors)
+        holds = ", ".join([*held, f"{claimed} claimed"])
+        return f"node {fleet.node} holds {holds}; "
 
     def apply(self, new: Settings) -> list[str]:
         """A reload: rules, routing policy, budgets, prices and the paid and Runpod clients
@@ -223,7 +253,7 @@ class App:
 
 def build_batch(
     settings: Settings, dry_run: bool = False
-) -> tuple[Pipeline, SqliteStore | DryRunStore]:
+) -> tuple[Pipeline, AnyStore | DryRunStore]:
     """The pipeline of a one-off command (`process`, `replay`) with its store; the caller
     closes the store. A dry run reads the real store, writes nothing and spends nothing."""
     local = build_local_model(settings)
@@ -232,7 +262,7 @@ def build_batch(
         learned = build_learned(settings, dry)
         pipeline = build_pipeline(settings, dry, None, local=local, dry_run=True, learned=learned)
         return pipeline, dry
-    store = SqliteStore(settings.store.path)
+    store = open_store(settings)
     try:
         escalator = build_escalator(settings, store)
         offloader = build_offloader(settings, store)
@@ -258,7 +288,7 @@ def build_app(
     settings: Settings, clock: Clock = utc_now, stop: threading.Event | None = None
 ) -> App:
     local = build_local_model(settings)
-    store = SqliteStore(settings.store.path)
+    store = open_store(settings)
     escalator = build_escalator(settings, store, clock)
     offloader = build_offloader(settings, store, clock)
     delivery = build_delivery(settings, store, clock)
@@ -275,6 +305,10 @@ def build_app(
         learned=learned,
     )
     stop = stop or threading.Event()
+    jobs = Jobs(store, settings, clock)
+    fleet = _fleet_store(store)
+    if fleet is not None:
+        jobs.gate = lease_gate(fleet, "jobs", settings.store.lease_seconds, clock)
     app = App(
         settings,
         store,
@@ -283,29 +317,76 @@ def build_app(
         escalator=escalator,
         offloader=offloader,
         clock=clock,
-        scheduler=Scheduler(Jobs(store, settings, clock)),
+        scheduler=Scheduler(jobs),
         delivery=delivery,
         learned=learned,
     )
+    if fleet is not None:
+        app.heartbeat = Heartbeat(fleet, settings.store.lease_seconds, clock, stop)
     if settings.dropfolder.enabled:
-        app.connectors.append(DropFolder(dropfolder_options(settings), pipeline, stop))
+        liveness = Liveness(fleet, clock) if fleet is not None else None
+        options = dropfolder_options(settings)
+        if fleet is not None:
+            options = dataclasses.replace(options, node=fleet.node)
+        app.connectors.append(DropFolder(options, pipeline, stop, liveness=liveness))
     if settings.imap.enabled:
         for account, config in settings.imap.account_list():
             for folder in config.folders:
-                app.connectors.append(
-                    ImapFolder(
+
+                def imap(
+                    own_stop: threading.Event,
+                    account: str = account,
+                    config: ImapAccountConfig = config,
+                    folder: str = folder,
+                ) -> ImapFolder:
+                    return ImapFolder(
                         account,
                         config,
                         folder,
                         pipeline,
                         store,
-                        stop,
+                        own_stop,
                         clock,
                         quarantine=settings.dropfolder.failed,
                     )
-                )
+
+                if fleet is None:
+                    app.connectors.append(imap(stop))
+                else:  # one node of the fleet polls a mailbox at a time
+                    lease = f"imap:{account}/{folder}"
+                    seconds = settings.store.lease_seconds
+                    app.connectors.append(Leased(lease, imap, fleet, seconds, clock, stop))
     app.metrics = build_metrics(settings, store, app.connectors, clock)
     return app
+
+
+def _fleet_store(store: AnyStore) -> PostgresStore | None:
+    """The store as a fleet's (leases, heartbeats), or None for the one-daemon SQLite file."""
+    return None if isinstance(store, SqliteStore) else store
+
+
+def open_store(settings: Settings) -> AnyStore:
+    """The configured store: PostgreSQL when `[store] url` is set (a fleet's), else the
+    SQLite file at `[store] path`. Raises StoreError when it cannot be opened."""
+    config = settings.store
+    if config.url is None:
+        return SqliteStore(config.path)
+    try:
+        from triage.store_postgres import PostgresStore  # psycopg: the `postgres` extra
+    except ImportError as exc:
+        raise ConfigError(
+            f"[store] url: a PostgreSQL store needs psycopg ({exc}): "
+            "pip install 'triage[postgres]', or leave url empty for the SQLite store"
+        ) from None
+
+    return PostgresStore(
+        config.url.get_secret_value(), node=node_name(settings), pool_size=config.pool_size
+    )
+
+
+def node_name(settings: Settings) -> str:
+    """This daemon's name in the fleet: `[store] node`, else the host's name."""
+    return settings.store.node or os.uname().nodename
 
 
 def dropfolder_options(settings: Settings) -> DropFolderOptions:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -16,15 +19,19 @@ from triage.delivery.sender import Transport
 from triage.delivery.service import DeliveryService
 from triage.delivery.smtp import SmtpTransport
 from triage.delivery.webhook import WebhookTransport
+from triage.fleet import holdings
 from triage.metrics import MetricsServer, MetricsSources, StoreCollector, registry_for
 from triage.ports import Clock
-from triage.store import SqliteStore
+from triage.store import AnyStore, SqliteStore
+
+if TYPE_CHECKING:
+    from triage.store_postgres import PostgresStore
 
 log = structlog.get_logger("triage.compose")
 
 
 def build_delivery(
-    settings: Settings, store: SqliteStore, clock: Clock = utc_now
+    settings: Settings, store: AnyStore, clock: Clock = utc_now
 ) -> DeliveryService | None:
     """The relay and the webhooks, or None when neither is on."""
     transports: list[Transport] = []
@@ -38,7 +45,7 @@ def build_delivery(
 
 
 def build_metrics(
-    settings: Settings, store: SqliteStore, connectors: list[Connector], clock: Clock = utc_now
+    settings: Settings, store: AnyStore, connectors: list[Connector], clock: Clock = utc_now
 ) -> MetricsServer | None:
     """/metrics and/or the textfile, or None when [metrics] is off."""
     config = settings.metrics
@@ -69,5 +76,20 @@ def build_metrics(
         queue_depth=queue_depth,
         last_pass=last_pass,
     )
+    if not isinstance(store, SqliteStore):  # a fleet's store: the node and what it holds
+        sources = dataclasses.replace(
+            sources, node=store.node, holds=_holdings(store, connectors, clock)
+        )
     registry = registry_for(StoreCollector(store, clock, sources))
     return MetricsServer(registry, config.listen, config.textfile, config.textfile_seconds)
+
+
+def _holdings(
+    store: PostgresStore, connectors: list[Connector], clock: Clock
+) -> Callable[[], dict[str, int]]:
+    def holds() -> dict[str, int]:
+        held = {name: 1 for name in holdings(store, clock())}
+        held["claimed"] = sum(int(getattr(c, "claimed", lambda: 0)()) for c in connectors)
+        return held
+
+    return holds

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -121,6 +122,8 @@ class Settings(BaseSettings):
 def secret_values(settings: Settings) -> list[str]:
     """Every configured secret, for the log masker."""
     found: list[str] = []
+    if settings.store.url is not None:
+        found.extend(store_url_secrets(settings.store.url.get_secret_value()))
     for _, account in settings.imap.account_list() if settings.imap.enabled else []:
         if account.password is not None:
             found.append(account.password.get_secret_value())
@@ -134,6 +137,12 @@ def secret_values(settings: Settings) -> list[str]:
         if key is not None:
             found.append(key.get_secret_value())
     return found
+
+
+def store_url_secrets(url: str) -> list[str]:
+    """The store URL and the password in it, for the log masker."""
+    password = urlsplit(url).password
+    return [url, *([password, quote(password)] if password else [])]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,35 @@ class PathsConfig(Section):
 
 
 class StoreConfig(Section):
+    """`path`: the SQLite file (the embedded default); `url`: a PostgreSQL database several
+    daemons share (`path` is then unused). The url may carry a password: it is a secret."""
+
     path: WritablePath
+    url: SecretStr | None
+    node: str | None = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    lease_seconds: float = Field(ge=2, le=600)
+    pool_size: int = Field(ge=1, le=64)
+
+    _none_when_empty = field_validator("url", "node", mode="before")(_empty_is_none)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        scheme = value.get_secret_value().split("://", 1)[0].lower()
+        if scheme not in {"postgresql", "postgres"}:
+            # The value is never quoted back: it may hold a password.
+            raise ValueError(
+                "must be a PostgreSQL URL, postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE "
+                "(or empty for the SQLite store at [store] path)"
+            )
+        return value
+
+    @property
+    def shared(self) -> bool:
+        """A store several daemons share (PostgreSQL), not the one-daemon SQLite file."""
+        return self.url is not None
 
 
 class OutboxConfig(Section):

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from triage.ports import Clock
 from triage.records import month_window
-from triage.store import SqliteStore, utc_text
+from triage.store import AnyStore, utc_text
 
 log = structlog.get_logger("triage.metrics")
 
@@ -34,10 +34,14 @@ class MetricsSources:
     zone: str = "UTC"  # the budget month's time zone ([digest] timezone)
     queue_depth: Callable[[], Mapping[str, int]] = dict  # queue name -> items waiting
     last_pass: Callable[[], Mapping[str, datetime]] = dict  # source -> last successful pass
+    # In a fleet (PostgreSQL store): this node's name, and what it holds now (lease names,
+    # and "claimed" -> drop-folder files claimed and not yet acknowledged).
+    node: str | None = None
+    holds: Callable[[], Mapping[str, int]] = dict
 
 
 class StoreCollector(Collector):
-    def __init__(self, store: SqliteStore, clock: Clock, sources: MetricsSources) -> None:
+    def __init__(self, store: AnyStore, clock: Clock, sources: MetricsSources) -> None:
         self._store = store
         self._clock = clock
         self._sources = sources
@@ -151,6 +155,21 @@ class StoreCollector(Collector):
         )
         quarantine.add_metric([], float(self._store.count_quarantined()))
         yield quarantine
+
+        if self._sources.node is not None:
+            node = GaugeMetricFamily(
+                "triage_node_info", "This daemon's node name in the fleet.", labels=["node"]
+            )
+            node.add_metric([self._sources.node], 1.0)
+            yield node
+            holds = GaugeMetricFamily(
+                "triage_node_holds",
+                "What this node holds: a lease (1), or claimed inputs (their number).",
+                labels=["node", "what"],
+            )
+            for what, n in sorted(self._sources.holds().items()):
+                holds.add_metric([self._sources.node, what], float(n))
+            yield holds
 
 
 def inbox_depth(inbox: Path) -> Callable[[], Mapping[str, int]]:

@@ -118,3 +118,10 @@ class BudgetStore(Protocol):
     ) -> int | None: ...
 
     def settle(self, reservation: int, entries: list[LedgerEntry]) -> None: ...
+
+
+class NodeLiveness(Protocol):
+    """Which daemons of a fleet are alive (their node lease current): a dead one's claimed
+    work is taken over (triage.fleet.Liveness)."""
+
+    def alive(self, node: str) -> bool: ...

@@ -22,7 +22,7 @@ from triage.reporting.data import day_window, report_month
 from triage.reporting.mail import send_digest
 from triage.reporting.render import write_digest, write_report
 from triage.schedule import before_first_record, latest_digest_period, latest_report_period
-from triage.store import SqliteStore
+from triage.store import AnyStore
 
 log = structlog.get_logger("triage.scheduler")
 
@@ -32,13 +32,14 @@ CATCH_UP_MINUTES = 10
 class Jobs:
     """The two jobs, runnable directly (tests, catch-up) or by the scheduler."""
 
-    def __init__(
-        self, store: SqliteStore, settings: Settings, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, store: AnyStore, settings: Settings, clock: Callable[[], datetime]) -> None:
         self._store = store
         self.settings = settings
         self._clock = clock
         self._lock = threading.Lock()
+        # In a fleet, the jobs run on the node that holds the "jobs" lease (triage.fleet):
+        # whichever daemon is up, one at a time; a period is made once (jobs_done).
+        self.gate: Callable[[], bool] = lambda: True
 
     def digest_due(self) -> str | None:
         digest = self.settings.digest
@@ -77,8 +78,14 @@ class Jobs:
 
     def run_due(self) -> list[str]:
         """Make whatever is due and not made yet; a failure is logged and retried later."""
-        made = []
+        made: list[str] = []
         with self._lock:
+            try:
+                if not self.gate():
+                    return made  # another node of the fleet runs them
+            except Exception as exc:
+                log.error("job.gate_failed", retry_in_minutes=CATCH_UP_MINUTES, **crash_site(exc))
+                return made
             for kind, due, make in (
                 ("digest", self.digest_due, self._make_digest),
                 ("report", self.report_due, self._make_report),

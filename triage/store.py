@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 from triage.records import Also, LedgerEntry, TicketKeys
 from triage.result import Result
@@ -20,7 +21,10 @@ from triage.store_db import Database, StoreReplaced
 from triage.store_rows import insert_ledger, ticket_row, utc, utc_text
 from triage.store_schema import MIGRATIONS
 
-__all__ = ["MIGRATIONS", "SqliteStore", "StoreReplaced", "utc_text"]
+if TYPE_CHECKING:
+    from triage.store_postgres import PostgresStore
+
+__all__ = ["MIGRATIONS", "AnyStore", "SqliteStore", "StoreReplaced", "utc_text"]
 
 
 # A tier's booked cost in [since, until) plus what is reserved and not yet settled.
@@ -318,3 +322,8 @@ class SqliteStore(Database):
             (str(team), None if category is None else str(category), Result.from_json(str(result)))
             for team, category, result in rows
         ]
+
+
+# Either backend (the PostgreSQL one is imported only where a url is configured: psycopg is
+# the `postgres` extra).
+AnyStore: TypeAlias = "SqliteStore | PostgresStore"

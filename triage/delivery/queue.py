@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from triage.delivery.records import Delivery, Kind, Pending
-from triage.store import SqliteStore, utc_text
+from triage.store import AnyStore, utc_text
 
 FIRST_RETRY_SECONDS = 5.0
 # Payload bytes read into memory per batch of deliveries (a batch holds at least one).
@@ -80,7 +80,7 @@ class Quarantined:
 
 
 class DeliveryQueue:
-    def __init__(self, store: SqliteStore, batch_bytes: int = BATCH_BYTES) -> None:
+    def __init__(self, store: AnyStore, batch_bytes: int = BATCH_BYTES) -> None:
         self._store = store
         self._batch_bytes = batch_bytes
 

@@ -25,7 +25,7 @@ from triage.logs import crash_site
 from triage.ports import Clock
 from triage.records import Also
 from triage.result import Result
-from triage.store import SqliteStore
+from triage.store import AnyStore
 
 log = structlog.get_logger("triage.delivery")
 
@@ -33,7 +33,7 @@ log = structlog.get_logger("triage.delivery")
 class DeliveryService:
     def __init__(
         self,
-        store: SqliteStore,
+        store: AnyStore,
         relay: RelayConfig,
         webhooks: Sequence[WebhookConfig],
         clock: Clock,
