@@ -36,6 +36,9 @@ SOURCE = "dropfolder"
 _TICK_SECONDS = 0.2
 _RETRY_FIRST, _RETRY_MAX = 2.0, 300.0
 _BATCH_FILES, _BATCH_BYTES = 200, 64 << 20  # read from a backlog per batch, at most
+# In a fleet a batch is claimed before it is triaged: small, so the work spreads over the
+# daemons and a daemon that dies holds little that must wait for its lease to run out.
+_FLEET_BATCH_FILES = 16
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class DropFolder:
         self._liveness = liveness
         self._claims = options.inbox / CLAIMS / options.node if options.node else None
         self._claimed: set[str] = set()  # names in our claims folder, to be triaged
+        self._batch_files = _FLEET_BATCH_FILES if options.node else _BATCH_FILES
         self._handler = handler
         self._stop = stop
         self._monotonic = monotonic
@@ -229,7 +233,7 @@ class DropFolder:
         ready: list[tuple[Path, RawInput]] = []
         held, full = 0, False
         for name in claimed:
-            if len(ready) >= _BATCH_FILES or held >= _BATCH_BYTES:
+            if len(ready) >= self._batch_files or held >= _BATCH_BYTES:
                 break
             retry = self._retry_at.get(name)
             if retry and now < retry[0]:
@@ -243,7 +247,7 @@ class DropFolder:
         for name in names:
             if self._stop.is_set():
                 return False
-            if len(ready) >= _BATCH_FILES or held >= _BATCH_BYTES:
+            if len(ready) >= self._batch_files or held >= _BATCH_BYTES:
                 full = True  # a backlog is read a batch at a time: memory stays bounded
                 break
             retry = self._retry_at.get(name)

@@ -611,6 +611,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"sum\((\w+) = ('\w+')\)"), r"sum((\1 = \2)::int)"),
     (re.compile(r"HAVING cost > 0"), "HAVING sum(usd) > 0"),
     (re.compile(r"\browid\b"), "seq"),
+    (re.compile(r"(UNION ALL SELECT min\(at\) FROM ledger\))"), r"\1 AS records"),
 )
 
 
