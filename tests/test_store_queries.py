@@ -113,7 +113,10 @@ def test_metrics_are_counted_alike_on_both_backends(any_store):
     ("sqlite", "postgres"),
     [
         ("SELECT a FROM t WHERE b = ? AND c LIKE ?", "SELECT a FROM t WHERE b = %s AND c LIKE %s"),
-        ("INSERT OR IGNORE INTO t (a) VALUES (?)", "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING"),
+        (
+            "INSERT OR IGNORE INTO t (a) VALUES (?)",
+            "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING",
+        ),
         ("SELECT json_extract(result, '$.subject')", "SELECT ((result)::jsonb ->> 'subject')"),
         ("SELECT date(at, '+1 hours')", "SELECT date(at + interval '+1 hours')"),
         ("sum(outcome = 'cache_hit')", "sum((outcome = 'cache_hit')::int)"),
