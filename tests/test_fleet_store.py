@@ -1,0 +1,173 @@
+"""The fleet's leases and heartbeats in a real PostgreSQL store, a connector run by one node at
+a time (`Leased`), `triage check` on a fleet's store, and moving a SQLite store there."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from tests.conftest import NO_SCHEDULE, mail
+from tests.test_daemon_faults import triage
+from tests.test_store import result
+from triage.fleet import Heartbeat, Leased, Liveness, holdings
+from triage.records import TicketKeys
+from triage.store_postgres import PostgresStore, safe_url
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def two_nodes(postgres_url):
+    a, b = PostgresStore(postgres_url, node="a"), PostgresStore(postgres_url, node="b")
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_a_lease_is_one_nodes_until_it_runs_out_or_is_given_back(two_nodes):
+    a, b = two_nodes
+    assert a.take_lease("imap:x/INBOX", 30, NOW)
+    assert not b.take_lease("imap:x/INBOX", 30, NOW + timedelta(seconds=10))
+    assert a.take_lease("imap:x/INBOX", 30, NOW + timedelta(seconds=20))  # renewed
+    assert not b.take_lease("imap:x/INBOX", 30, NOW + timedelta(seconds=45))
+    assert a.lease_holder("imap:x/INBOX", NOW + timedelta(seconds=45)) == "a"
+    assert a.leases_held(NOW + timedelta(seconds=45)) == ["imap:x/INBOX"]
+    # a stops renewing (it died): once the lease has run out, b takes it
+    assert b.take_lease("imap:x/INBOX", 30, NOW + timedelta(seconds=51))
+    assert a.lease_holder("imap:x/INBOX", NOW + timedelta(seconds=52)) == "b"
+    assert not a.take_lease("imap:x/INBOX", 30, NOW + timedelta(seconds=52))
+    b.release_lease("imap:x/INBOX")  # a clean stop gives it back at once
+    assert a.take_lease("imap:x/INBOX", 30, NOW + timedelta(seconds=53))
+
+
+def test_heartbeats_say_who_is_alive_and_what_each_holds(two_nodes):
+    a, b = two_nodes
+    a.heartbeat("node a holds 0 claimed; 0 waiting", NOW)
+    b.heartbeat("node b holds 2 claimed; 1 waiting", NOW + timedelta(seconds=5))
+    a.take_lease("jobs", 30, NOW)
+    a.take_lease("node:a", 30, NOW)
+    seen = a.fleet(NOW - timedelta(minutes=1))
+    assert [(n.name, n.status) for n in seen] == [
+        ("b", "node b holds 2 claimed; 1 waiting"),
+        ("a", "node a holds 0 claimed; 0 waiting"),
+    ]
+    assert a.fleet(NOW + timedelta(seconds=1))[0].name == "b"
+    assert holdings(a, NOW) == ["jobs"]
+    assert a.all_leases(NOW) == [("jobs", "a"), ("node:a", "a")]
+    liveness = Liveness(b, lambda: NOW + timedelta(seconds=10))
+    assert liveness.alive("a")
+    assert not Liveness(b, lambda: NOW + timedelta(seconds=31)).alive("a")
+
+
+class Recorder:
+    """A stand-in connector: it notes which node runs it, until its stop event is set."""
+
+    def __init__(self, node: str, ran: list[str], stop: threading.Event) -> None:
+        self.name = f"recorder-{node}"
+        self.last_activity = time.monotonic()
+        self._node, self._ran, self._stop = node, ran, stop
+
+    def run(self) -> None:
+        self._ran.append(self._node)
+        while not self._stop.wait(0.05):
+            self.last_activity = time.monotonic()
+
+
+def test_a_leased_connector_runs_on_one_node_and_moves_when_that_node_stops(two_nodes):
+    a, b = two_nodes
+    ran: list[str] = []
+    stops = {"a": threading.Event(), "b": threading.Event()}
+
+    def leased(store: PostgresStore) -> Leased:
+        def make(stop: threading.Event) -> Recorder:
+            return Recorder(store.node, ran, stop)
+
+        return Leased("imap:x/INBOX", make, store, 2, lambda: datetime.now(UTC), stops[store.node])
+
+    first, second = leased(a), leased(b)
+    threads = [threading.Thread(target=first.run), threading.Thread(target=second.run)]
+    threads[0].start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not first.held:
+        time.sleep(0.05)
+    threads[1].start()
+    time.sleep(2.5)  # more than a lease: the holder renews it, the other keeps waiting
+    assert ran == ["a"] and first.held and not second.held
+    stops["a"].set()  # a stops cleanly: the lease is given back
+    threads[0].join(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not second.held:
+        time.sleep(0.05)
+    stops["b"].set()
+    threads[1].join(timeout=10)
+    assert ran == ["a", "b"]
+
+
+def test_a_heartbeat_holds_the_node_lease_and_gives_it_back_at_a_clean_stop(two_nodes):
+    a, b = two_nodes
+    stop = threading.Event()
+    beat = Heartbeat(a, 30, lambda: datetime.now(UTC), stop)
+    beat.start()
+    assert b.lease_holder("node:a", datetime.now(UTC)) == "a"
+    stop.set()
+    beat.stop()
+    assert b.lease_holder("node:a", datetime.now(UTC)) is None
+
+
+def test_the_url_password_is_never_shown():
+    assert safe_url("postgresql://triage:s3cret@db:5432/t") == "postgresql://triage:***@db:5432/t"
+    assert safe_url("postgresql://triage@db/t") == "postgresql://triage@db/t"
+
+
+@pytest.mark.slow
+def test_check_names_the_store_its_version_and_the_daemons_seen(tmp_path, postgres_url):
+    secret_url = postgres_url.replace("postgres@", "postgres:s3cret-pw@")
+    store = PostgresStore(postgres_url, node="web-1")
+    store.heartbeat("node web-1 holds jobs, 0 claimed; 0 waiting", datetime.now(UTC))
+    store.take_lease("jobs", 60, datetime.now(UTC))
+    store.close()
+    config = tmp_path / "config.toml"
+    config.write_text(NO_SCHEDULE)
+    done = triage(config, tmp_path, "check", TRIAGE_STORE__URL=secret_url)
+    assert "s3cret-pw" not in done.stdout + done.stderr
+    store_line = next(line for line in done.stdout.splitlines() if " store: " in line)
+    assert store_line.startswith("ok   store: PostgreSQL 1")
+    assert "postgres:***@127.0.0.1" in store_line and "schema v1" in store_line
+    fleet = done.stdout.split("fleet: ", 1)[1]
+    assert fleet.startswith("1 daemons seen in the last 5 minutes")
+    assert "web-1 (pid " in fleet and "holds jobs" in fleet
+
+
+@pytest.mark.slow
+def test_a_sqlite_store_moves_to_postgresql_whole_and_only_into_an_empty_database(
+    tmp_path, postgres_url
+):
+    config = tmp_path / "config.toml"
+    config.write_text(NO_SCHEDULE)
+    tickets = tmp_path / "tickets"
+    tickets.mkdir()
+    (tickets / "a.eml").write_text(mail("VPN down", "vpn fails since 9", message_id="<a@x>"))
+    (tickets / "b.eml").write_text(mail("VPN down", "vpn fails since 9", message_id="<a@x>"))
+    (tickets / "c.txt").write_text("Printer jams\nfloor 3")
+    assert triage(config, tmp_path, "process", str(tickets)).returncode == 0
+    done = triage(config, tmp_path, "store-to-postgres", TRIAGE_STORE__URL=postgres_url)
+    assert done.returncode == 0, done.stderr
+    assert "3 tickets" in done.stdout
+    moved = PostgresStore(postgres_url)
+    try:
+        assert moved.count_tickets() == 3
+        assert moved.find_by_message_id("<a@x>") is not None
+        # it works on as a store: the same input is found handled
+        original = moved.find_by_message_id("<a@x>")
+        assert original is not None and moved.get_result(original) is not None
+        moved.save(result("t-new"), TicketKeys(None), NOW)
+    finally:
+        moved.close()
+    again = triage(config, tmp_path, "store-to-postgres", TRIAGE_STORE__URL=postgres_url)
+    assert again.returncode == 1 and "holds tickets already" in again.stderr
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT count(*) FROM tickets").fetchone()[0] == 4
