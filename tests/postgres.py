@@ -41,7 +41,9 @@ class PostgresServer:
     """One throw-away cluster. `durable=False` (the tests) turns fsync off: nothing here must
     survive a power cut, and every commit is much cheaper. Benchmarks keep it on."""
 
-    def __init__(self, durable: bool = False, max_connections: int = 200) -> None:
+    def __init__(
+        self, durable: bool = False, max_connections: int = 200, log_statements: bool = False
+    ) -> None:
         bin_dir = binaries()
         if bin_dir is None:
             raise RuntimeError(
@@ -62,6 +64,8 @@ class PostgresServer:
             f"-c max_connections={max_connections}",
             "-c shared_buffers=32MB",
         ]
+        if log_statements:  # every statement the server runs, one log line each (bench/)
+            settings += ["-c log_statement=all", "-c log_min_duration_statement=-1"]
         if not durable:
             settings += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         try:
@@ -94,6 +98,10 @@ class PostgresServer:
             raise RuntimeError(
                 f"{program} failed ({done.returncode}): {done.stderr or done.stdout}"
             )
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "server.log"
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SERVICE_USER}@127.0.0.1:{self.port}/{database}"
