@@ -15,6 +15,7 @@ never overshoot it. Plain single-statement writes take neither.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -27,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from triage.errors import StoreError
@@ -39,6 +41,7 @@ from triage.store_postgres_schema import migrate as migrate_schema
 __all__ = ["MIGRATIONS", "NodeSeen", "PostgresStore", "safe_url"]
 
 RECENT_INCIDENTS = 200  # as the SQLite store: the earliest reports a storm is looked for among
+_BEGIN_SERIALISED = f"BEGIN; SELECT pg_advisory_xact_lock({COMMIT_LOCK})".encode()
 _BUDGET_LOCK = 0x7472_6962  # with a hash of the tier: one reservation at a time per tier
 
 _Connection = psycopg.Connection[tuple[Any, ...]]
@@ -167,10 +170,18 @@ class PostgresStore:
             with self._pool.connection(timeout=30) as db:
                 self._local.db = db
                 try:
-                    with db.transaction():
-                        if serialised:
-                            db.execute("SELECT pg_advisory_xact_lock(%s::int8)", (COMMIT_LOCK,))
+                    # BEGIN and the lock in one round trip (a simple query of two statements)
+                    db.execute(_BEGIN_SERIALISED if serialised else b"BEGIN")
+                    try:
                         yield db
+                    except BaseException:
+                        with contextlib.suppress(psycopg.Error):
+                            db.execute(b"ROLLBACK")
+                        raise
+                    if db.info.transaction_status == TransactionStatus.INERROR:
+                        db.execute(b"ROLLBACK")  # a statement failed and was caught: not kept
+                        raise StoreError("store write failed: the transaction was aborted")
+                    db.execute(b"COMMIT")
                 finally:
                     self._local.db = None
         except psycopg.Error as exc:
