@@ -22,8 +22,15 @@ class Node:
     """One daemon of the fleet; `start` waits for READY."""
 
     def __init__(
-        self, root: Path, name: str, url: str, lease_seconds: float = 2, extra: str = ""
+        self,
+        root: Path,
+        name: str,
+        url: str,
+        lease_seconds: float = 2,
+        extra: str = "",
+        drop: bool = True,
     ) -> None:
+        """`drop=False`: the drop folder off (an IMAP-only node)."""
         self.name = name
         self.cwd = root / name
         self.cwd.mkdir(parents=True, exist_ok=True)
@@ -33,7 +40,8 @@ class Node:
             f'[store]\nurl = "{url}"\nnode = "{name}"\nlease_seconds = {lease_seconds}\n'
             f'[outbox]\ndir = "{shared["outbox"]}"\n'
             f'[dropfolder]\ninbox = "{shared["inbox"]}"\nprocessed = "{shared["processed"]}"\n'
-            f'failed = "{shared["failed"]}"\nsettle_seconds = 0.2\nrescan_seconds = 0.5\n' + extra,
+            f'failed = "{shared["failed"]}"\nsettle_seconds = 0.2\nrescan_seconds = 0.5\n'
+            f"enabled = {'true' if drop else 'false'}\n" + extra,
             encoding="utf-8",
         )
         self.process: subprocess.Popen[bytes] | None = None

@@ -1,7 +1,8 @@
 """Several daemons on one PostgreSQL store, as real processes: a shared drop folder worked off
 by three of them while one is killed with SIGKILL twice (every input exactly one result, none
-lost, none left behind), processes racing for the last dollar of one budget, and the digest
-written once by whichever daemon is up."""
+lost, none left behind), one Dovecot mailbox polled by one daemon at a time and taken over
+after a SIGKILL, processes racing for the last dollar of one budget, and the digest written
+once by whichever daemon is up."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from tests.conftest import NO_SCHEDULE, child_env
+from tests.conftest import NO_SCHEDULE, child_env, mail
+from tests.dovecot import Dovecot
+from tests.dovecot import available as dovecot_available
 from tests.fleet_harness import Node, drop, files_in, shared_folders, wait_until
 from triage.records import LedgerEntry
 from triage.store_postgres import PostgresStore
@@ -184,3 +187,52 @@ def test_the_digest_is_written_once_by_whichever_daemons_are_up(tmp_path, postgr
     assert done == [("digest", yesterday)]
     digests = [p.name for p in files_in(reports) if yesterday in p.name]
     assert digests, files_in(reports)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not dovecot_available(), reason="dovecot and openssl are not installed")
+def test_one_daemon_polls_a_mailbox_and_another_takes_it_over_after_a_sigkill(
+    tmp_path, postgres_url
+):
+    user, password = "desk@example.com", "s3cret-imap-pw"
+    server = Dovecot(tmp_path / "dovecot")
+    server.add_user(user, password)
+    server.prepare()
+    server.start()
+    try:
+
+        def deliver(numbers: range) -> None:
+            client = server.login(user)
+            for n in numbers:
+                message = mail(f"VPN {n} drops", f"vpn {n} drops on floor {n % 4}", f"u{n}@x.org")
+                client.append("INBOX", message.encode())
+            client.logout()
+
+        deliver(range(MAILS // 2))
+        extra = (
+            NO_SCHEDULE + f'[imap]\nenabled = true\nhost = "127.0.0.1"\nport = {server.imap_port}\n'
+            f'tls = "none"\nusername = "{user}"\npassword = "{password}"\nidle = false\n'
+            "poll_seconds = 0.5\nbatch_size = 5\n"
+        )
+        nodes = [Node(tmp_path, f"m{k}", postgres_url, extra=extra, drop=False) for k in (1, 2)]
+        for node in nodes:
+            node.start()
+        assert wait_until(lambda: any('"fleet.lease_taken"' in n.log() for n in nodes), 30)
+        holder = next(n for n in nodes if '"fleet.lease_taken"' in n.log())
+        heir = next(n for n in nodes if n is not holder)
+        assert wait_until(lambda: server.count_marked(user) >= 10, 120)
+        holder.kill()
+        assert wait_until(lambda: '"fleet.lease_taken"' in heir.log(), 30)
+        deliver(range(MAILS // 2, MAILS))  # mail that only the heir can take
+        assert wait_until(lambda: server.count_marked(user) == MAILS, 180)
+        assert heir.stop() == 0
+    finally:
+        server.stop()
+    with psycopg.connect(postgres_url) as db:
+        count = db.execute("SELECT count(DISTINCT id), count(*) FROM tickets").fetchone()
+    assert count == (MAILS, MAILS)  # every mail one result, none twice
+    # the holder worked until it died; the heir took the mailbox over and worked on
+    assert '"ticket.result"' in holder.log() and '"ticket.result"' in heir.log()
+
+
+MAILS = 60
