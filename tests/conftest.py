@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import structlog
 
-from triage.compose import build_pipeline
-from triage.config import Settings, load_settings
+from triage.compose.app import build_pipeline
+from triage.config.settings import Settings, load_settings
+from triage.delivery.outbox import Outbox
 from triage.errors import StoreError
-from triage.outbox import Outbox
 from triage.pipeline import Pipeline
 from triage.records import Outcome
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 from triage.ticket import RawInput
 
 REPO = Path(__file__).resolve().parent.parent
