@@ -25,14 +25,14 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from triage.config import Settings, load_settings
+from triage.config.settings import Settings, load_settings
 from triage.delivery.plan import plan_deliveries
 from triage.delivery.queue import DeliveryQueue
 from triage.delivery.sender import Sender
 from triage.delivery.service import DeliveryService
 from triage.delivery.smtp import SmtpTransport
 from triage.result import Result, Route
-from triage.store import SqliteStore, TicketKeys
+from triage.store.sqlite import SqliteStore, TicketKeys
 from triage.ticket import input_id
 
 
@@ -99,7 +99,7 @@ def commit_all(store: SqliteStore, service: DeliveryService, count: int, round_:
     for n in range(count):
         data = ticket(n)
         result = result_of(n + round_ * 1_000_000, data)
-        store.save(result, TicketKeys(None), now, also=service.writer(result, data, now))
+        store.save(result, TicketKeys(None), now, service.plan(result, data, now))
 
 
 def main() -> None:
@@ -200,7 +200,7 @@ def latency(store: SqliteStore, settings, handler: Counting, count: int) -> list
             result = result_of(n, data)
             now = datetime.now(UTC)
             handler.arrived.clear()
-            store.save(result, TicketKeys(None), now, also=service.writer(result, data, now))
+            store.save(result, TicketKeys(None), now, service.plan(result, data, now))
             committed = time.perf_counter()
             service.committed()
             key = f"<{result.id}."

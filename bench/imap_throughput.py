@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.imap import ImapFolder
 from tests.dovecot import Dovecot
-from triage.compose import build_pipeline
-from triage.config import load_settings
-from triage.config_sections import ImapAccountConfig
-from triage.outbox import Outbox
-from triage.store import SqliteStore
+from triage.compose.app import build_pipeline
+from triage.config.sections import ImapAccountConfig
+from triage.config.settings import load_settings
+from triage.delivery.outbox import Outbox
+from triage.store.sqlite import SqliteStore
 
 PASSWORD = "bench-pw"
 SUBJECTS = [

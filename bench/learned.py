@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from triage.config import load_settings
+from triage.config.settings import load_settings
 from triage.learned import model_file
 from triage.learned.calibration import coverage_at, expected_calibration_error
 from triage.learned.history import read_history

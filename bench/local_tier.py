@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from models.local import LocalModel
 from models.prompt import load_prompt
 from tests.gguf_model import write_real_shaped_model
-from triage.compose import rules_from
-from triage.config import load_settings
-from triage.context import compact_text
+from triage.compose.app import rules_from
+from triage.config.settings import load_settings
 from triage.parsing import MailLimits, parse_ticket
 from triage.rules import evaluate
+from triage.tiers.context import compact_text
 
 MAX_TOKENS = 48
 N_CTX = 8192

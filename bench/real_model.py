@@ -81,11 +81,12 @@ def main() -> int:
     if not models:
         print("skipped: no model found (see --help for how to get SmolLM2)")
         return 0
-    from models.local import LocalModel, LocalModelError
+    from models.local import LocalModel
     from models.prompt import load_prompt
-    from triage.config import load_settings
-    from triage.eval_run import run_labels
-    from triage.evaluation import load_labels, metrics
+    from triage.config.settings import load_settings
+    from triage.errors import LocalModelError
+    from triage.evaluation.runs import run_labels
+    from triage.evaluation.scoring import load_labels, metrics
 
     with tempfile.TemporaryDirectory(prefix="triage-dev-") as scratch:
         folder = Path(scratch)
@@ -120,8 +121,8 @@ def main() -> int:
 
 
 def _bench_model(model, path, labels, settings, rules) -> None:  # type: ignore[no-untyped-def]
-    from triage.eval_run import run_labels
-    from triage.evaluation import Recording, metrics, model_record, trust_profile
+    from triage.evaluation.runs import run_labels
+    from triage.evaluation.scoring import Recording, metrics, model_record, trust_profile
 
     local = f"[local]\nenabled = true\nmodel_path = '{path}'\nn_threads = {model.threads}\n"
     recording = Recording(model)

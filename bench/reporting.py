@@ -12,15 +12,15 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.month_data import fill_month
-from triage.config import load_settings
+from triage.config.settings import load_settings
 from triage.reporting.render import write_digest, write_report
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 
 
 def main() -> None:
@@ -42,8 +42,8 @@ def main() -> None:
             return min(times)
 
         bare = best(
-            lambda: store.query(
-                "SELECT sum(usd) FROM ledger WHERE at >= '2026-10-01' AND at < '2026-11-01'"
+            lambda: store.spent_total(
+                datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
             )
         )
         report = best(lambda: write_report(store, settings, 2026, 10))

@@ -18,7 +18,7 @@ import tempfile
 import timeit
 from pathlib import Path
 
-from triage.router import Gates, Policy, RouteFacts, decide
+from triage.tiers.router import Gates, Policy, RouteFacts, decide
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from triage.compose import pipeline_options, rules_from
-from triage.config import load_settings
+from triage.compose.app import pipeline_options, rules_from
+from triage.config.settings import load_settings
 from triage.errors import InputError
 from triage.parsing import parse_ticket
 from triage.rules import evaluate

@@ -27,15 +27,13 @@ from imapclient.exceptions import IMAPClientError
 
 from connectors.backoff import Backoff
 from connectors.imap_session import (
-    ImapAuthError,
-    ImapSetupError,
     SessionInfo,
     close_session,
     open_session,
     session_info,
 )
-from triage.config_sections import ImapAccountConfig
-from triage.errors import StoreError
+from triage.config.sections import ImapAccountConfig
+from triage.errors import ImapAuthError, ImapSetupError, StoreError
 from triage.logs import crash_site
 from triage.ports import Clock, CursorStore, TicketHandler
 from triage.quarantine import keep_mail

@@ -12,15 +12,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from imapclient.util import to_unicode
 
-from triage.config_sections import ImapAccountConfig
-
-
-class ImapAuthError(Exception):
-    """The server refused the credentials: retrying soon will not help; the admin must act."""
-
-
-class ImapSetupError(Exception):
-    """The account cannot be used as configured (e.g. the token command fails)."""
+from triage.config.sections import ImapAccountConfig
+from triage.errors import ImapAuthError, ImapSetupError
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from models.port import ALL_QUESTIONS, ModelCall, Outcome
+from models.port import ALL_QUESTIONS, CallOutcome, ModelCall
 from models.prompt import PromptTemplate
 from models.schema import SUMMARY_CHARS, ExtractedFields, ModelAnswer, Written, worst_case_tokens
-from triage.errors import ConfigError
+from triage.errors import LocalModelError, UnfitModelError
 from triage.rules.risk import priority_for
 from triage.ticket import RISK_ORDER, Category, Risk
 
@@ -41,15 +41,6 @@ INCIDENT = "yes"
 
 _TICKET_MARK = "\u2063ticket\u2063"  # where the ticket goes in the rendered template
 _EMPTY = "Subject: N/A\n\nN/A"  # a ticket that says nothing, for calibration
-
-
-class LocalModelError(Exception):
-    """The configured model cannot be used. The message names the file."""
-
-
-class UnfitModelError(LocalModelError, ConfigError):
-    """The file loads but is the wrong kind of model for the configuration (no chat template,
-    an answer bound that does not fit): a configuration error, exit 78."""
 
 
 def available_cpus() -> int:
@@ -278,7 +269,7 @@ class LocalModel:
         tokens: list[int],
         deadline: float,
         grammar: LlamaGrammar | None,
-    ) -> tuple[list[int], Outcome]:
+    ) -> tuple[list[int], CallOutcome]:
         """Greedy decoding of one line: it ends at the end of the turn, at a line break or any
         other control character (not kept), or at SUMMARY_CHARS characters. These bounds are
         checked here, per token, at no measurable cost; the optional llama.cpp grammar says the

@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 from models.schema import Analysis, ModelAnswer
 from triage.costs import Usage
 
-Outcome = Literal["ok", "invalid", "timeout", "overflow", "error"]
+CallOutcome = Literal["ok", "invalid", "timeout", "overflow", "error"]
 # What a ticket model may be asked; the summary is always written.
 ALL_QUESTIONS = frozenset({"category", "incident"})
 AttemptOutcome = Literal["ok", "retryable", "fatal", "unknown"]
@@ -20,7 +20,7 @@ class ModelCall:
     """One attempt: the answer (None unless outcome is ok) and what it used."""
 
     answer: ModelAnswer | None
-    outcome: Outcome
+    outcome: CallOutcome
     tokens_in: int
     tokens_out: int
     cached_tokens: int

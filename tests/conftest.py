@@ -19,17 +19,15 @@ import pytest
 import structlog
 
 from tests.postgres import PostgresServer, binaries
-from triage.compose import build_pipeline
-from triage.config import Settings, load_settings
+from triage.compose.app import build_pipeline
+from triage.config.settings import Settings, load_settings
+from triage.delivery.outbox import Outbox
 from triage.errors import StoreError
-from triage.outbox import Outbox
 from triage.pipeline import Pipeline
+from triage.ports import Store
 from triage.records import Outcome
-from triage.store import SqliteStore
-from triage.store_postgres import PostgresStore
+from triage.store.sqlite import SqliteStore
 from triage.ticket import RawInput
-
-Store = SqliteStore | PostgresStore
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -114,6 +112,8 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
     """Opens stores of one backend on one shared location: every store test runs on both
     (as APScheduler tests every job store). Stores opened through it are closed at the end."""
+    from triage.store import open_shared
+
     opened: list[Store] = []
     if request.param == "sqlite":
         path = tmp_path / "store.sqlite3"
@@ -128,7 +128,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable
         url = server.create_database()
 
         def open_postgres() -> Store:
-            opened.append(PostgresStore(url, node="test"))
+            opened.append(open_shared(url, node="test"))
             return opened[-1]
 
         yield open_postgres

@@ -8,15 +8,15 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.conftest import FixedClock, raw
-from triage.compose import build_pipeline
-from triage.config import Settings
+from triage.compose.app import build_pipeline
+from triage.config.settings import Settings
+from triage.delivery.outbox import Outbox
 from triage.delivery.sender import Sender, Transport
 from triage.delivery.service import DeliveryService
 from triage.delivery.smtp import SmtpTransport
 from triage.delivery.webhook import WebhookTransport
-from triage.outbox import Outbox
 from triage.result import Result
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 
 
 class Harness:
@@ -40,10 +40,9 @@ class Harness:
     def triage(self, data: bytes | str, name: str = "ticket.eml", source: str = "cli") -> Result:
         item = raw(data, name=name, source=source)
         result = self.pipeline.handle(item).result
-        writer = self.service.writer(result, item.data, self.clock())
-        if writer is not None:
-            with self.store.writing() as db:
-                writer(db)
+        planned = self.service.plan(result, item.data, self.clock())
+        if planned is not None:
+            self.store.add_deliveries(result.id, planned, self.clock())
             self.service.committed()
         return result
 

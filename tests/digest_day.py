@@ -8,7 +8,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 
 from triage.result import Attempt, Cost, FieldsOut, Result, Route
-from triage.store import LedgerEntry, SqliteStore, TicketKeys
+from triage.store.sqlite import LedgerEntry, SqliteStore, TicketKeys
 
 ROUTINE = (
     ("printer", "Printer on floor 2 jams"),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from triage.records import LedgerEntry, TicketKeys
 from triage.result import Attempt, Cost, Result, Route
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 
 CATEGORIES = (
     "email",

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 from triage.records import LedgerEntry
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 
 MONTH = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
 NOW = datetime(2026, 11, 20, tzinfo=UTC)

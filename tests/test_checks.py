@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import REPO, mail
 from tests.test_daemon_faults import triage
-from triage.config import load_settings
-from triage.config_paths import writable_paths
+from triage.config.paths import writable_paths
+from triage.config.settings import load_settings
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import child_env, mail, triage_command
-from triage.cli import EXIT_CONFIG, main
+from triage.cli.main import EXIT_CONFIG, main
 
 
 @pytest.fixture

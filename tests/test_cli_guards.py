@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import mail
-from triage.cli import main
+from triage.cli.main import main
 
 RANSOMWARE = mail(
     "Ransomware on my laptop",

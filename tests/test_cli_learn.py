@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.learned_history import write_history
-from triage.cli import main
+from triage.cli.main import main
 from triage.learned import model_file
 
 BADGE_TICKETS = [

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import child_env, mail, triage_command
-from triage.cli import main
-from triage.cli_common import ticket_files
+from triage.cli.common import ticket_files
+from triage.cli.main import main
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_show_and_explain_work_from_the_installed_command(config, tmp_path):
 def test_explain_finds_the_words_in_the_file_the_drop_folder_moved_to_processed(
     config, tmp_path, capsys
 ):
-    from triage.config import load_settings
+    from triage.config.settings import load_settings
 
     settings = load_settings(config, {}).settings
     inbox, processed = settings.dropfolder.inbox, settings.dropfolder.processed

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from triage.config import default_config_text, find_config, load_settings
+from triage.config.settings import default_config_text, find_config, load_settings
 from triage.errors import ConfigError
 
 
@@ -80,7 +80,7 @@ def test_a_rule_with_envelope_conditions_and_actions_loads(tmp_path):
 
 
 def test_check_says_how_many_own_and_default_rules_are_active(tmp_path):
-    from triage.checks import run_checks
+    from triage.cli.check import run_checks
 
     config = tmp_path / "config.toml"
     config.write_text('[[rules]]\nname = "x"\nmatch = ["kaffee"]\ncategory = "hardware"\n')

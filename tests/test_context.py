@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from tests.conftest import mail
-from triage.compose import rules_from
-from triage.config import load_settings
-from triage.context import compact_text
+from triage.compose.app import rules_from
+from triage.config.settings import load_settings
 from triage.parsing import MailLimits, parse_ticket
 from triage.rules import evaluate
 from triage.ticket import Ticket
+from triage.tiers.context import compact_text
 
 RULES = rules_from(load_settings(None, {}).settings)
 LIMITS = MailLimits(1 << 20, 100, 10)

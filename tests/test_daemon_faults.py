@@ -18,8 +18,8 @@ import pytest
 
 from tests.conftest import NO_SCHEDULE, NotifySocket, child_env, mail, triage_command
 from tests.test_e2e_run import wait_for
-from triage.daemon import Daemon
-from triage.notify import Notifier
+from triage.runtime.daemon import Daemon
+from triage.runtime.notify import Notifier
 
 CONFIG = "[dropfolder]\nsettle_seconds = 0.0\nrescan_seconds = 0.5\n" + NO_SCHEDULE
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from triage.config import load_settings, secret_values
+from triage.config.settings import load_settings, secret_values
 from triage.errors import ConfigError
 
 

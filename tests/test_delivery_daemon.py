@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import NO_SCHEDULE, daemon_running, mail, raw
 from tests.dovecot import free_port
 from tests.servers import Inbox, Received, http_server, smtp_server
-from triage.compose import build_app
-from triage.config import load_settings
+from triage.compose.app import build_app
+from triage.config.settings import load_settings
 
 
 def test_the_daemon_relays_posts_and_counts_a_dropped_mail(tmp_path):

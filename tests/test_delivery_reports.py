@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 from tests.conftest import mail
 from tests.servers import LOGIN, Inbox, make_ca, smtp_server
-from triage.checks import run_checks
-from triage.config import LoadedSettings, load_settings
+from triage.cli.check import run_checks
+from triage.config.settings import LoadedSettings, load_settings
 from triage.reporting.render import write_digest
 
 

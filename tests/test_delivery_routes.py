@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from triage.config_delivery import RelayConfig, RelayRouteConfig
+from triage.config.delivery import RelayConfig, RelayRouteConfig
 from triage.delivery.headers import field, one_line, without_trusted_fields
 from triage.delivery.queue import backoff_seconds
 from triage.delivery.routes import Facts, pick_destination, route_matches
@@ -147,17 +147,16 @@ def test_a_signature_verifies_only_for_its_body_secret_and_time():
 
 
 def test_a_batch_of_due_deliveries_is_bounded_by_its_payload_bytes(store, clock):
-    from triage.delivery.queue import DeliveryQueue, insert
-    from triage.delivery.records import Delivery
+    from triage.delivery.queue import DeliveryQueue
+    from triage.records import Delivery, Planned
 
-    with store.writing() as db:
-        insert(
-            db,
-            [
-                Delivery(f"k{n}", f"t-{n}", "smtp", "d", ("a@example.org",), b"x" * 40, clock())
-                for n in range(5)
-            ],
+    planned = Planned(
+        tuple(
+            Delivery(f"k{n}", f"t-{n}", "smtp", "d", ("a@example.org",), b"x" * 40, clock())
+            for n in range(5)
         )
+    )
+    store.add_deliveries("t-0", planned, clock())
     assert [p.delivery.key for p in DeliveryQueue(store, batch_bytes=100).due("smtp", clock())] == [
         "k0",
         "k1",

@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 
-from triage.reporting.data import CostLine, PeriodData, TicketLine, day_window
+from triage.records import CostLine
+from triage.reporting.data import PeriodData, TicketLine, day_window
 from triage.reporting.digest import (
     BudgetLine,
     build_digest,

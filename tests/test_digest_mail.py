@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 
 from tests.dovecot import free_port
 from tests.month_data import fill_month
-from triage.scheduler import Jobs
+from triage.runtime.scheduler import Jobs
 
 
 class Inbox:

@@ -12,7 +12,7 @@ import pytest
 
 from connectors.dropfolder import DropFolder
 from tests.conftest import FirstCommitFails, fill_disk, free_disk, mail
-from triage.compose import dropfolder_options
+from triage.compose.app import dropfolder_options
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -107,8 +107,8 @@ def test_symlinks_and_fifos_are_refused_never_followed(running, tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_quarantined_unread(make_settings, store, clock):
-    from triage.compose import build_pipeline
-    from triage.outbox import Outbox
+    from triage.compose.app import build_pipeline
+    from triage.delivery.outbox import Outbox
 
     settings = make_settings("max_file_mb = 0.001\n")
     folder = folder_for(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from triage.cli import main
+from triage.cli.main import main
 from triage.costs import Price
-from triage.evaluation import Label, Scored, load_labels, metrics, score
+from triage.evaluation.scoring import Label, Scored, load_labels, metrics, score
 from triage.result import Result, Route
 
 LABELS = Path(__file__).parent / "labels" / "labels.jsonl"

@@ -6,8 +6,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from triage.compose import rules_from
-from triage.config import load_settings
+from triage.compose.app import rules_from
+from triage.config.settings import load_settings
 from triage.parsing import MailLimits, parse_ticket
 from triage.rules import evaluate
 

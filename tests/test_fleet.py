@@ -18,7 +18,7 @@ from tests.dovecot import Dovecot
 from tests.dovecot import available as dovecot_available
 from tests.fleet_harness import Node, drop, files_in, shared_folders, wait_until
 from triage.records import LedgerEntry
-from triage.store_postgres import PostgresStore
+from triage.store.postgres import PostgresStore
 from triage.ticket import input_id
 
 INPUTS = 600
@@ -78,7 +78,7 @@ RACER = """
 import sys
 from datetime import datetime, UTC
 from triage.records import LedgerEntry
-from triage.store_postgres import PostgresStore
+from triage.store.postgres import PostgresStore
 
 url, name = sys.argv[1], sys.argv[2]
 store = PostgresStore(url, node=name)

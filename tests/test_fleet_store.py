@@ -13,9 +13,10 @@ import pytest
 from tests.conftest import NO_SCHEDULE, mail
 from tests.test_daemon_faults import triage
 from tests.test_store import result
-from triage.fleet import Heartbeat, Leased, Liveness, holdings
 from triage.records import TicketKeys
-from triage.store_postgres import PostgresStore, safe_url
+from triage.runtime.fleet import Heartbeat, Leased, Liveness, holdings
+from triage.store import safe_url
+from triage.store.postgres import PostgresStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage.compose import build_pipeline
-from triage.config import load_settings
+from triage.compose.app import build_pipeline
+from triage.config.settings import load_settings
 from triage.errors import ParseError
 from triage.parsing import MailLimits, parse_ticket
 from triage.pipeline import Pipeline
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 from triage.ticket import CATEGORIES, RawInput
 
 LIMITS = MailLimits(max_text_attachment_bytes=4096, max_parts=50, max_depth=8, max_body_chars=4096)

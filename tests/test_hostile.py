@@ -104,7 +104,7 @@ BOMBS: dict[str, Callable[[], bytes]] = {
 # the test process the way wait4's ru_maxrss is) into the file named by argv[1].
 MEASURED = """
 import sys
-from triage.cli import main
+from triage.cli.main import main
 code = main(sys.argv[2:])
 status = open("/proc/self/status").read()
 open(sys.argv[1], "w").write(status.split("VmHWM:")[1].split()[0])

@@ -16,13 +16,13 @@ from imapclient import IMAPClient
 from connectors.imap import ImapFolder
 from tests.conftest import FirstCommitFails, FixedClock, fill_disk, free_disk, mail
 from tests.dovecot import Dovecot, available, jwt_for
-from triage.checks import run_checks
-from triage.compose import build_pipeline
-from triage.config import LoadedSettings, load_settings
-from triage.config_sections import ImapAccountConfig
-from triage.outbox import Outbox
+from triage.cli.check import run_checks
+from triage.compose.app import build_pipeline
+from triage.config.sections import ImapAccountConfig
+from triage.config.settings import LoadedSettings, load_settings
+from triage.delivery.outbox import Outbox
 from triage.pipeline import Pipeline
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 from triage.ticket import input_id
 
 pytestmark = pytest.mark.skipif(not available(), reason="dovecot and openssl are not installed")
@@ -285,7 +285,7 @@ def test_an_oversize_message_is_quarantined_without_downloading_it(dovecot, user
 
 
 def test_quarantined_mail_is_kept_for_replay_and_replayed_once(dovecot, user, tmp_path, capsys):
-    from triage.cli import main
+    from triage.cli.main import main
 
     big = mail("Printer on fire", "The printer in room 4 is smoking. " + "x" * 50_000).encode()
     broken = b"From: a@example.com\nSubject: nul\n\n" + b"\x00\x01\x02\x03" * 200
@@ -444,7 +444,7 @@ def test_a_failed_move_leaves_the_mail_marked_and_it_is_never_triaged_twice(
 
 
 def test_one_failing_account_never_stops_the_others(dovecot, tmp_path):
-    from triage.compose import build_app
+    from triage.compose.app import build_app
 
     good, bad = USERS[next(_next_user)], USERS[next(_next_user)]
     config = tmp_path / "config.toml"

@@ -16,8 +16,8 @@ from tests.conftest import NO_SCHEDULE, NotifySocket, fill_disk, free_disk, mail
 from tests.dovecot import Dovecot, available, serving
 from tests.test_daemon_faults import launched, stopped_cleanly, triage
 from tests.test_imap import PASSWORD, Watcher, account, append, flags, wait_for
-from triage.daemon import Daemon
-from triage.notify import Notifier
+from triage.runtime.daemon import Daemon
+from triage.runtime.notify import Notifier
 
 pytestmark = pytest.mark.skipif(not available(), reason="dovecot and openssl are not installed")
 

@@ -11,12 +11,12 @@ import pytest
 
 from models.port import ALL_QUESTIONS, ModelCall
 from models.schema import ExtractedFields, ModelAnswer
-from triage.config import Settings
-from triage.eval_run import run_labels
-from triage.evaluation import Recording, load_labels, metrics, trust_profile
-from triage.judge import ModelJudge
-from triage.model_probe import PROBES, ProbeAnswer, judge_probe
-from triage.trust import TrustBars, held_back
+from triage.config.settings import Settings
+from triage.evaluation.probe import PROBES, ProbeAnswer, judge_probe
+from triage.evaluation.runs import run_labels
+from triage.evaluation.scoring import Recording, load_labels, metrics, trust_profile
+from triage.tiers.judge import ModelJudge
+from triage.tiers.trust import TrustBars, held_back
 
 # Invented words: no rule can know them, only the labels (and the right model) do.
 INCIDENT = "the zorblax on my desk went blorp {n} times and the grelm is wibbly"
@@ -175,8 +175,8 @@ def test_check_refuses_a_model_that_calls_everything_high_or_parrots_the_prompt(
 
 def test_the_pipeline_shows_the_crying_wolf_guard_for_status(make_settings, tmp_path):
     from tests.conftest import mail, raw
-    from triage.compose import build_pipeline
-    from triage.dryrun import DryRunStore
+    from triage.compose.app import build_pipeline
+    from triage.store.dryrun import DryRunStore
 
     store = DryRunStore(None)
     pipeline = build_pipeline(make_settings(), store, None, local=always_high(), dry_run=True)

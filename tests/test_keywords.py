@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import mail
-from triage.compose import rules_from
-from triage.config import load_settings
+from triage.compose.app import rules_from
+from triage.config.settings import load_settings
 from triage.rules.keywords import Rule, apply_rules, compile_rules, index_fields
 from triage.ticket import Ticket
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.learned_history import write_history
+from triage.errors import ModelFileError
 from triage.learned import model_file
 from triage.learned.calibration import (
     coverage_at,
@@ -22,7 +23,6 @@ from triage.learned.calibration import (
 from triage.learned.decide import LearnedPolicy, decide
 from triage.learned.features import fit_vectorizer, normalise, words
 from triage.learned.history import Example, read_history
-from triage.learned.model_file import ModelFileError
 from triage.learned.predict import FALLBACK, Prediction
 from triage.learned.train import Learned, TrainOptions, fit, fold_rare, learn
 

@@ -15,13 +15,13 @@ import pytest
 from tests.conftest import daemon_running
 from tests.learned_history import write_history
 from tests.test_e2e_run import wait_for
-from triage.cli import main
+from triage.cli.main import main
 from triage.learned import model_file
+from triage.learned.classifier import LearnedTier
 from triage.learned.decide import LearnedPolicy
 from triage.learned.history import read_history
-from triage.learned.tier import LearnedTier
 from triage.learned.train import TrainOptions, learn
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 
 NETWORK = (
     "Wifi drops again",

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from models.local import CATEGORIES, LocalModel, LocalModelError, UnfitModelError, default_threads
+from models.local import CATEGORIES, LocalModel, default_threads
 from models.port import ALL_QUESTIONS, ModelCall
 from models.prompt import load_prompt
 from models.schema import ModelAnswer, worst_case_tokens
 from tests.conftest import mail, raw
 from tests.gguf_model import write_model
-from triage.compose import build_pipeline
-from triage.errors import ConfigError
-from triage.outbox import Outbox
+from triage.compose.app import build_pipeline
+from triage.delivery.outbox import Outbox
+from triage.errors import ConfigError, LocalModelError, UnfitModelError
 
 N_CTX, MAX_TOKENS = 8192, 3000  # the tiny model's vocab is byte-level: about a token a char
 
@@ -209,7 +209,7 @@ def test_ignored_and_duplicate_tickets_never_reach_the_model(model, settings, st
 
 
 def test_process_with_a_configured_model_that_is_missing_fails_naming_the_file(tmp_path, capsys):
-    from triage.cli import main
+    from triage.cli.main import main
 
     config = tmp_path / "config.toml"
     config.write_text("[local]\nenabled = true\nmodel_path = 'models/missing.gguf'\n")
@@ -221,7 +221,7 @@ def test_process_with_a_configured_model_that_is_missing_fails_naming_the_file(t
 def test_check_tries_the_model_and_refuses_one_that_calls_everything_high(
     model_path, tmp_path, capsys
 ):
-    from triage.cli import main
+    from triage.cli.main import main
 
     config = tmp_path / "config.toml"
     config.write_text("")
@@ -236,7 +236,7 @@ def test_check_tries_the_model_and_refuses_one_that_calls_everything_high(
 
 
 def test_a_gguf_without_a_chat_template_is_a_configuration_error(tmp_path, capsys):
-    from triage.cli import main
+    from triage.cli.main import main
 
     base = write_model(tmp_path / "base.gguf", chat_template=None)
     config = tmp_path / "config.toml"
@@ -308,7 +308,7 @@ def test_a_question_not_asked_leaves_the_rules_answer(model):
 def test_the_largest_answer_the_schema_allows_fits_the_default_max_tokens(model):
     from models.local import strict_grammar_text
     from models.schema import largest_answer
-    from triage.config import load_settings
+    from triage.config.settings import load_settings
 
     assert worst_case_tokens() <= load_settings(None, {}).settings.local.max_tokens
     # On a byte-level vocabulary a token is about a byte: the bound holds there too, even

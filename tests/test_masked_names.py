@@ -11,7 +11,7 @@ import structlog
 
 from connectors.dropfolder import DropFolder
 from tests.test_dropfolder import STARTED, _stop_started_folders, drop, wait_for  # noqa: F401
-from triage.compose import dropfolder_options
+from triage.compose.app import dropfolder_options
 from triage.logs import configure_logging
 from triage.quarantine import find_input, note_of
 

@@ -5,11 +5,11 @@ import pytest
 from models.schema import Analysis, ExtractedFields, ModelAnswer
 from tests.conftest import raw
 from triage.case import rules_result
-from triage.merge import Opinion, merge
 from triage.rules import RulesVerdict
 from triage.rules.extract import Fields
 from triage.rules.sensitivity import Sensitivity
 from triage.ticket import Ticket
+from triage.tiers.merge import Opinion, merge
 
 
 def merge_answer(rules: RulesVerdict, model: ModelAnswer, min_confidence: int):

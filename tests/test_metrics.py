@@ -9,12 +9,17 @@ from datetime import UTC, datetime
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import mail, raw
-from triage.compose import build_pipeline
-from triage.delivery.queue import insert
-from triage.delivery.records import Delivery
-from triage.metrics import MetricsServer, MetricsSources, StoreCollector, inbox_depth, registry_for
-from triage.outbox import Outbox
-from triage.store import LedgerEntry, SqliteStore
+from triage.compose.app import build_pipeline
+from triage.delivery.outbox import Outbox
+from triage.records import Delivery, Planned
+from triage.runtime.metrics import (
+    MetricsServer,
+    MetricsSources,
+    StoreCollector,
+    inbox_depth,
+    registry_for,
+)
+from triage.store.sqlite import LedgerEntry, SqliteStore
 
 SUBJECTS = ["Printer jams on floor 2", "VPN drops every hour", "Ransomware note on screen"]
 
@@ -46,8 +51,8 @@ def fill(settings, store, clock) -> None:
             clock(), None, "vpn", "local", "tiny", "triage", "1", 800, 100, 0, 1.5, 0.0, 0.02, "ok"
         )
     )
-    with store.writing() as db:
-        insert(db, [Delivery("k1", "t-1", "smtp", "default", ("a@example.org",), b"x", clock())])
+    delivery = Delivery("k1", "t-1", "smtp", "default", ("a@example.org",), b"x", clock())
+    store.add_deliveries("t-1", Planned((delivery,)), clock())
     store.set_cursor("imap:support/INBOX", "1:10", datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 

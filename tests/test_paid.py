@@ -13,11 +13,11 @@ from models.paid import PaidModel
 from models.prompt import load_prompt
 from tests.conftest import mail, raw
 from tests.standins.anthropic_api import MessagesStandIn
-from triage.breaker import Breaker
-from triage.compose import build_pipeline
+from triage.compose.app import build_pipeline
 from triage.costs import Price, Usage, cost_usd, worst_case_usd
-from triage.outbox import Outbox
+from triage.delivery.outbox import Outbox
 from triage.records import LedgerEntry, month_window
+from triage.tiers.breaker import Breaker
 from triage.tiers.paid import EscalationPolicy, Escalator
 
 PRICE = Price(3.0, 15.0, 0.3, 3.75)
@@ -211,7 +211,7 @@ def test_a_dry_run_spends_nothing(api, settings, store, clock):
 
 
 def test_a_paid_model_without_a_price_is_refused_at_start(tmp_path, capsys):
-    from triage.cli import EXIT_CONFIG, main
+    from triage.cli.main import EXIT_CONFIG, main
 
     config = tmp_path / "config.toml"
     config.write_text("[paid]\nenabled = true\nmodel = 'claude-unknown'\napi_key = 'k'\n")
@@ -232,7 +232,7 @@ def test_the_standin_script_is_reset_between_tests(api):
 
 
 def test_check_reaches_the_paid_api_and_says_what_to_fix(api, tmp_path, capsys):
-    from triage.cli import main
+    from triage.cli.main import main
 
     config = tmp_path / "config.toml"
     config.write_text(f"[paid]\nenabled = true\napi_key = 'k'\nbase_url = '{api.base_url}'\n")
@@ -267,7 +267,7 @@ def test_the_worst_case_is_reserved_from_a_token_count(api, settings, store, clo
 def test_a_reload_rebuilds_the_paid_client_so_a_changed_setting_applies_without_restart(
     api, make_settings, clock
 ):
-    from triage.compose import build_app
+    from triage.compose.app import build_app
 
     second = MessagesStandIn().start()
     try:

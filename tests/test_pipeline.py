@@ -7,11 +7,11 @@ import pytest
 import structlog
 
 from tests.conftest import mail, raw
-from triage.compose import build_pipeline
-from triage.dryrun import DryRunStore
+from triage.compose.app import build_pipeline
+from triage.delivery.outbox import Outbox
 from triage.errors import StoreError
-from triage.outbox import Outbox
-from triage.store import SqliteStore
+from triage.store.dryrun import DryRunStore
+from triage.store.sqlite import SqliteStore
 from triage.ticket import RawInput
 
 

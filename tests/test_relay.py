@@ -14,7 +14,6 @@ import pytest
 from tests.conftest import mail, raw
 from tests.servers import LOGIN, Inbox, make_ca, smtp_server
 from triage.delivery.mail import split_message
-from triage.delivery.queue import quarantined
 
 ATTACHMENT = bytes(range(256)) * 40  # every byte value, as a binary attachment would hold
 
@@ -181,7 +180,7 @@ def test_a_5xx_is_quarantined_with_the_reason(harness_for, clock):
         relay.sender("smtp").run_once()
         clock.moment += timedelta(hours=1)
         assert relay.sender("smtp").run_once() == 0  # never again
-    [stuck] = quarantined(relay.store)
+    [stuck] = relay.store.deliveries_quarantined(20)
     assert stuck.ticket_id == result.id and "554 5.7.1 relaying denied" in (stuck.reason or "")
     assert any("refused for good" in line for line in relay.service.problems())
     assert inbox.messages == []
@@ -286,7 +285,7 @@ def test_the_sender_thread_delivers_soon_after_a_commit(harness_for):
 
 
 def test_a_forged_x_triage_id_never_hides_a_real_ticket(make_settings, store, clock):
-    from triage.compose import build_pipeline
+    from triage.compose.app import build_pipeline
 
     pipeline = build_pipeline(make_settings(), store, None, clock)
     forged = mail(

@@ -13,11 +13,11 @@ import pytest
 from connectors.dropfolder import DropFolder
 from tests.conftest import mail
 from tests.test_dropfolder import drop, folder_for, wait_for
-from triage.cli import main
+from triage.cli.main import main
 from triage.quarantine import note_id
 from triage.reporting.build import build_digest
 from triage.reporting.data import day_window, read_period
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 
 VALID = json.dumps({"subject": "VPN down", "body": "The VPN drops every 5 minutes."}).encode()
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from tests.month_data import fill_month
-from triage.cli import main
+from triage.cli.main import main
 from triage.reporting.build import build_digest
 from triage.reporting.data import day_window, read_period
 from triage.reporting.render import previous_day, previous_month, write_digest, write_report
@@ -158,7 +158,7 @@ def test_the_most_expensive_tickets_show_their_subjects_scrubbed(store, settings
     from datetime import UTC, datetime
 
     from triage.result import Cost, Result, Route
-    from triage.store import LedgerEntry, TicketKeys
+    from triage.store.sqlite import LedgerEntry, TicketKeys
 
     at = datetime(2026, 10, 5, 9, tzinfo=UTC)
     result = Result.model_validate(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage.router import Decision, Gates, Policy, RouteFacts, decide, offloaded
+from triage.tiers.router import Decision, Gates, Policy, RouteFacts, decide, offloaded
 
 ALL = Gates(usable=frozenset({"rules", "local", "runpod", "paid"}))
 POLICY = Policy()

@@ -19,9 +19,9 @@ from models.worker import make_handler
 from tests.conftest import mail, raw
 from tests.gguf_model import write_model
 from tests.standins.runpod_api import RunpodStandIn
-from triage.breaker import Breaker
-from triage.compose import build_pipeline
-from triage.outbox import Outbox
+from triage.compose.app import build_pipeline
+from triage.delivery.outbox import Outbox
+from triage.tiers.breaker import Breaker
 from triage.tiers.runpod import Offloader, OffloadPolicy
 
 USD_PER_SECOND = 0.001
@@ -162,7 +162,7 @@ def test_the_worker_refuses_a_template_it_does_not_run(model):
 
 
 def test_runpod_is_configured_with_an_endpoint_and_key(tmp_path: Path, capsys):
-    from triage.cli import EXIT_CONFIG, main
+    from triage.cli.main import EXIT_CONFIG, main
 
     config = tmp_path / "config.toml"
     config.write_text("[runpod]\nenabled = true\nendpoint_id = 'ep'\n")
@@ -172,7 +172,7 @@ def test_runpod_is_configured_with_an_endpoint_and_key(tmp_path: Path, capsys):
 
 
 def test_check_reaches_the_runpod_endpoint(gpu, tmp_path, capsys):
-    from triage.cli import main
+    from triage.cli.main import main
 
     config = tmp_path / "config.toml"
     config.write_text(

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tests.month_data import fill_month
-from triage.schedule import latest_digest_period, latest_report_period
-from triage.scheduler import Jobs
+from triage.runtime.due import latest_digest_period, latest_report_period
+from triage.runtime.scheduler import Jobs
 
 
 def utc(*parts: int) -> datetime:
@@ -93,8 +93,8 @@ def test_a_first_start_makes_no_empty_digest_or_report_for_before_it_ran(store, 
 
 def test_periods_after_the_first_record_are_made_even_when_quiet(store, settings):
     fill_month(store, 2026, 11, tickets=3)  # the first records: November the 1st and later
-    first = store.query("SELECT min(created_at) FROM tickets")[0][0]
-    assert str(first) >= "2026-11-01"
+    first = store.first_record_at()
+    assert first is not None and first >= utc(2026, 11, 1, 0, 0)
     jobs = Jobs(store, settings, Clock(utc(2026, 12, 2, 9, 0)))
     # December 1st had no ticket, yet the daemon was running: its digest is made; November's
     # report too; October (before the first record) never.
@@ -110,6 +110,6 @@ def test_periods_after_the_first_record_are_made_even_when_quiet(store, settings
     ],
 )
 def test_before_first_record(end, first, skipped):
-    from triage.schedule import before_first_record
+    from triage.runtime.due import before_first_record
 
     assert before_first_record(end, first) is skipped

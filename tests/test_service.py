@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, NotifySocket, child_env, mail, triage_command
-from triage.daemon import Daemon
-from triage.notify import Notifier
+from triage.runtime.daemon import Daemon
+from triage.runtime.notify import Notifier
 
 UNITS = REPO / "systemd"
 needs_systemd = pytest.mark.skipif(

@@ -8,7 +8,7 @@ import pytest
 from triage.errors import StoreError
 from triage.records import LedgerEntry, TicketKeys
 from triage.result import Result, Route
-from triage.store import MIGRATIONS, SqliteStore
+from triage.store.sqlite import MIGRATIONS, SqliteStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

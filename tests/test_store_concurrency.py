@@ -18,7 +18,7 @@ from tests.conftest import NO_SCHEDULE, child_env, daemon_running, mail, triage_
 from tests.gguf_model import write_model
 from tests.test_daemon_faults import triage
 from tests.test_store import result
-from triage.store import MIGRATIONS, SqliteStore, TicketKeys
+from triage.store.sqlite import MIGRATIONS, SqliteStore, TicketKeys
 from triage.ticket import input_id
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

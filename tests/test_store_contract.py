@@ -14,7 +14,7 @@ from tests.conftest import Store
 from tests.test_store import result
 from triage.errors import StoreError
 from triage.records import LedgerEntry, TicketKeys
-from triage.store import SqliteStore
+from triage.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 MONTH = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
@@ -28,9 +28,9 @@ def entry(usd: float, tier: str = "paid", at: datetime = NOW, ticket: str = "t-1
 
 def migrations_of(store: Store) -> int:
     if isinstance(store, SqliteStore):
-        from triage.store_schema import MIGRATIONS
+        from triage.store.schema import MIGRATIONS
     else:
-        from triage.store_postgres_schema import MIGRATIONS
+        from triage.store.postgres.schema import MIGRATIONS
     return len(MIGRATIONS)
 
 

@@ -74,8 +74,8 @@ def test_hosts_in_the_senders_own_domain_do_not_make_a_storm():
 
 
 def test_a_tickets_signature_comes_from_its_rules_verdict():
-    from triage.compose import rules_from
-    from triage.config import load_settings
+    from triage.compose.app import rules_from
+    from triage.config.settings import load_settings
     from triage.rules import evaluate
     from triage.rules.storm import signature_of
     from triage.ticket import Ticket

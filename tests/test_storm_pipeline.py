@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from tests.conftest import mail, raw
-from triage.compose import build_pipeline
+from triage.compose.app import build_pipeline
 
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

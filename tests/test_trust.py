@@ -11,7 +11,7 @@ from triage.errors import ConfigError
 from triage.rules import RulesVerdict
 from triage.rules.extract import Fields
 from triage.rules.sensitivity import Sensitivity
-from triage.trust import (
+from triage.tiers.trust import (
     Gate,
     Measured,
     TrustBars,

@@ -25,6 +25,7 @@ class Case:
     base: Result  # the rules' result: status triaged, before any model tier
     incident: frozenset[str]  # what identifies the incident it reports (storms)
     occurred_at: datetime  # when it was reported: the mail's Date, else when it arrived
+    withheld: str | None = None  # why model spend is withheld (a sender flood), if it is
 
     @classmethod
     def of(cls, raw: RawInput, ticket: Ticket, verdict: RulesVerdict, content_key: str) -> Case:

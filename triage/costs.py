@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from triage.errors import PriceMissing
+
 MILLION = 1_000_000
-
-
-class PriceMissing(Exception):
-    """A model without a configured price is refused, never booked at $0."""
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ catch SIGHUP and remember it: `triage run` applies it once ready; every other co
 the default back and, if one came, ends as it would have.
 """
 
-from triage import hangup  # first: catches SIGHUP before anything slow is imported
+from triage.runtime import hangup  # first: catches SIGHUP before anything slow is imported
 
 __all__ = ["hangup", "main"]
 
 
 def main() -> int:
-    from triage.cli import main as cli_main
+    from triage.cli.main import main as cli_main
 
     return cli_main()

@@ -1,14 +1,28 @@
-"""The small interfaces the core talks to; concrete adapters are wired in triage.compose."""
+"""The small interfaces the core talks to; concrete adapters are wired in triage.compose.app."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
-from triage.records import Also, LedgerEntry, Outcome, TicketKeys
+from triage.records import (
+    CallTotal,
+    CostLine,
+    DeliveryKind,
+    FailingDestination,
+    LedgerEntry,
+    LedgerKey,
+    Outcome,
+    Pending,
+    Planned,
+    QuarantinedDelivery,
+    TicketCounts,
+    TicketKeys,
+    TicketTotal,
+)
 from triage.result import Result
 from triage.rules.storm import Recent
 from triage.ticket import RawInput
@@ -19,7 +33,7 @@ class Clock(Protocol):
 
 
 class TicketStore(Protocol):
-    """What the pipeline needs of a store. SqliteStore and DryRunStore provide it."""
+    """What the pipeline needs of a store. Every store (triage.store) provides it."""
 
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction: the look-ups and writes made inside it see and change a
@@ -39,7 +53,7 @@ class TicketStore(Protocol):
     ) -> list[Recent]: ...
 
     def save(
-        self, result: Result, keys: TicketKeys, now: datetime, also: Also | None = None
+        self, result: Result, keys: TicketKeys, now: datetime, planned: Planned | None = None
     ) -> None: ...
 
     def replace_quarantined(
@@ -48,7 +62,7 @@ class TicketStore(Protocol):
         keys: TicketKeys,
         now: datetime,
         alias: str | None = None,
-        also: Also | None = None,
+        planned: Planned | None = None,
     ) -> bool: ...
 
     def book(self, entry: LedgerEntry) -> None: ...
@@ -62,8 +76,8 @@ class Deliveries(Protocol):
     """Where a result goes beyond the outbox (triage.delivery): its deliveries are written in
     the result's own transaction, and sent after the commit."""
 
-    def writer(self, result: Result, raw: bytes, now: datetime) -> Also | None:
-        """The writes for `result`'s transaction; None when it goes nowhere."""
+    def plan(self, result: Result, raw: bytes, now: datetime) -> Planned | None:
+        """The deliveries to write in `result`'s transaction; None when it goes nowhere."""
         ...
 
     def committed(self) -> None:
@@ -120,8 +134,150 @@ class BudgetStore(Protocol):
     def settle(self, reservation: int, entries: list[LedgerEntry]) -> None: ...
 
 
+class DeliveryStore(Protocol):
+    """The delivery queue: rows written with their result (TicketStore.save), worked off by
+    the senders, counted for check, the digest, STATUS= and /metrics."""
+
+    def deliveries_due(
+        self, kind: DeliveryKind, now: datetime, limit: int, batch_bytes: int
+    ) -> list[Pending]: ...
+
+    def next_delivery_due(self, kind: DeliveryKind) -> datetime | None: ...
+
+    def deliveries_done(self, keys: Iterable[str], now: datetime) -> None: ...
+
+    def delivery_retry(self, key: str, error: str, at: datetime) -> None: ...
+
+    def delivery_quarantine(self, key: str, reason: str, now: datetime) -> None: ...
+
+    def delivery_counts(self) -> dict[tuple[str, str], int]: ...
+
+    def deliveries_retrying(self) -> dict[str, int]: ...
+
+    def deliveries_failing(self, after: int) -> list[FailingDestination]: ...
+
+    def deliveries_quarantined(self, limit: int) -> list[QuarantinedDelivery]: ...
+
+
+class ReportStore(DeliveryStore, Protocol):
+    """What the digest and the monthly report read for a period."""
+
+    def ledger_costs(
+        self, since: datetime, until: datetime, keys: tuple[LedgerKey, ...], zone: str = "UTC"
+    ) -> list[CostLine]: ...
+
+    def ticket_counts(self, since: datetime, until: datetime) -> TicketCounts: ...
+
+    def top_spenders(
+        self, since: datetime, until: datetime, limit: int
+    ) -> list[tuple[str, str, float]]: ...
+
+    def subjects(self, ids: Iterable[str]) -> dict[str, str]: ...
+
+    def results_created(self, since: datetime, until: datetime) -> list[str]: ...
+
+    def quarantined_results(self, limit: int) -> list[str]: ...
+
+    def count_quarantined(self) -> int: ...
+
+    def spent_by_tier(self, since: datetime, until: datetime) -> dict[str, float]: ...
+
+    def count_created(self, since: datetime, until: datetime) -> int: ...
+
+    def spent_total(self, since: datetime, until: datetime) -> float: ...
+
+
+class MetricsStore(DeliveryStore, Protocol):
+    """What /metrics counts at each scrape."""
+
+    def ticket_totals(self) -> list[TicketTotal]: ...
+
+    def call_totals(self) -> list[CallTotal]: ...
+
+    def spent_by_tier(self, since: datetime, until: datetime) -> dict[str, float]: ...
+
+    def cursor_times(self) -> dict[str, datetime]: ...
+
+    def count_quarantined(self) -> int: ...
+
+
+class JobStore(ReportStore, Protocol):
+    """Scheduled jobs: which periods are done, and since when the store has records."""
+
+    def job_done(self, kind: str, period: str) -> bool: ...
+
+    def mark_job_done(self, kind: str, period: str, now: datetime) -> bool: ...
+
+    def first_record_at(self) -> datetime | None: ...
+
+
+class Store(TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, Protocol):
+    """A whole store, as `triage.store.open_store` returns it: every port above, and what the
+    commands and the daemon's health need besides."""
+
+    @property
+    def schema_version(self) -> int: ...
+
+    @property
+    def schema_latest(self) -> int:
+        """The schema version this code writes (the number of migrations it knows)."""
+        ...
+
+    def identity_problem(self) -> str | None: ...
+
+    def integrity_check(self) -> str: ...
+
+    def count_tickets(self) -> int: ...
+
+    def count_since(self, since: datetime) -> int: ...
+
+    def spent(self, tier: str, since: datetime, until: datetime) -> float: ...
+
+    def ledger_for(self, ticket_id: str) -> list[LedgerEntry]: ...
+
+    def cache_peek(self, key: str, scope: str, since: datetime) -> str | None: ...
+
+    def record_label(
+        self,
+        ticket_id: str,
+        team: str,
+        category: str | None,
+        predicted: str | None,
+        source: str,
+        now: datetime,
+    ) -> None: ...
+
+    def labelled(self) -> list[tuple[str, str | None, Result]]: ...
+
+    def close(self) -> None: ...
+
+
+class BatchStore(TicketStore, Protocol):
+    """The store of a one-off command (`process`, `replay`, `eval`): the real one, or the
+    dry run's."""
+
+    def close(self) -> None: ...
+
+
+class LeaseStore(Protocol):
+    """A store several daemons share (PostgreSQL): leases on work and each node's heartbeat
+    (triage.runtime.fleet)."""
+
+    node: str  # this daemon's name in the fleet
+
+    def take_lease(self, name: str, seconds: float, now: datetime) -> bool: ...
+
+    def release_lease(self, name: str) -> None: ...
+
+    def lease_holder(self, name: str, now: datetime) -> str | None: ...
+
+    def leases_held(self, now: datetime, prefix: str = "") -> list[str]: ...
+
+    def heartbeat(self, status: str, now: datetime) -> None: ...
+
+
 class NodeLiveness(Protocol):
     """Which daemons of a fleet are alive (their node lease current): a dead one's claimed
-    work is taken over (triage.fleet.Liveness)."""
+    work is taken over (triage.runtime.fleet.Liveness)."""
 
     def alive(self, node: str) -> bool: ...

@@ -1,14 +1,13 @@
 """Plain records the layers pass each other: a ledger row, dedup keys, a handled input's
-outcome, and the budget month. This module imports nothing of the project above the result
-and ticket types, so ports, adapters and the store can all use it."""
+outcome, deliveries, what the store answers the reports and metrics with, and the budget month.
+This module imports nothing of the project above the result and ticket types, so ports,
+adapters and the store can all use it."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from models.schema import ModelAnswer
@@ -104,8 +103,112 @@ class Prepared:
     usd: float = 0.0
 
 
-# Extra writes in a result's transaction (its deliveries): called with the connection, inside.
-Also = Callable[[sqlite3.Connection], None]
+DeliveryKind = Literal["smtp", "webhook"]
+DeliveryState = Literal["pending", "done", "quarantined"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to one destination, ready to send: `payload` is the exact bytes (the mail,
+    or the webhook's JSON body), so a retry after a crash sends the same thing again."""
+
+    key: str  # stable: the ticket id and the destination; also the Message-ID's local part
+    ticket_id: str
+    kind: DeliveryKind
+    destination: str  # the URL, or the route's name for mail
+    recipients: tuple[str, ...]  # envelope RCPT TO; empty for webhooks
+    payload: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A delivery row due for an attempt."""
+
+    delivery: Delivery
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The deliveries written in a result's own transaction, or why none could be built (then
+    one quarantined row says so, for check and the digest)."""
+
+    deliveries: tuple[Delivery, ...] = ()
+    unbuildable: str | None = None  # the reason
+
+
+@dataclass(frozen=True)
+class FailingDestination:
+    """A destination that keeps failing: for check, the digest and STATUS=."""
+
+    kind: str
+    destination: str
+    pending: int
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class QuarantinedDelivery:
+    key: str
+    ticket_id: str
+    kind: str
+    destination: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """Ledger rows grouped by some keys (the report's tables, the inventory, the chart)."""
+
+    keys: tuple[str, ...]
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    usd: float
+    baseline_usd: float
+    cache_hits: int
+    cache_saved_usd: float
+
+
+# What the ledger can be grouped by; "day" is the call's calendar day in a given time zone.
+LedgerKey = Literal["workflow", "tier", "template", "template_version", "day"]
+
+
+@dataclass(frozen=True)
+class TicketCounts:
+    """Tickets created in a period: how many, by tier and workflow, and their results' cost."""
+
+    total: int
+    by_tier: dict[str, int]
+    by_workflow: dict[str, int]
+    results_usd: float
+
+
+@dataclass(frozen=True)
+class TicketTotal:
+    """Committed results with one combination of labels (for /metrics)."""
+
+    source: str
+    status: str
+    category: str
+    risk: str
+    tier: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CallTotal:
+    """Booked model calls of one tier and outcome (for /metrics)."""
+
+    tier: str
+    outcome: str
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    cached_tokens: int
+    seconds: float
 
 
 @dataclass(frozen=True)

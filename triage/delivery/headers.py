@@ -7,7 +7,7 @@ import re
 from email.header import Header
 from email.utils import parseaddr
 
-from triage.config_delivery import HeaderStyle
+from triage.config.delivery import HeaderStyle
 from triage.redaction import RESULT_TAGS
 from triage.result import Result
 from triage.rules.sensitivity import EMAIL, PHONE, scrub

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import PurePath
 
-from triage.config_delivery import RelayConfig, WebhookConfig
+from triage.config.delivery import RelayConfig, WebhookConfig
 from triage.delivery.headers import safe_summary
 from triage.delivery.mail import cover_text, new_mail, resent
-from triage.delivery.records import Delivery
 from triage.delivery.routes import Destination, Facts, pick_destination
 from triage.errors import ParseError
 from triage.parsing.detect import detect_format
 from triage.parsing.jsonticket import parse_json_ticket
+from triage.records import Delivery
 from triage.redaction import RESULT_TAGS
 from triage.result import Result
 from triage.rules.sensitivity import EMAIL, PHONE, scrub

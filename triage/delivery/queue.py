@@ -1,18 +1,14 @@
-"""The deliveries table: each delivery a row, added in the transaction of its result, worked
-off by a Sender. Pending rows survive a restart or a kill -9; a sent row keeps its facts
-and drops its payload."""
+"""The delivery queue as the senders see it: the store's deliveries (the DeliveryStore port)
+taken in batches that bound the memory they hold, the retry back-off, and what is stuck, in
+words."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from triage.delivery.records import Delivery, Kind, Pending
-from triage.store import AnyStore, utc_text
+from triage.ports import DeliveryStore
+from triage.records import DeliveryKind, Pending
 
 FIRST_RETRY_SECONDS = 5.0
 # Payload bytes read into memory per batch of deliveries (a batch holds at least one).
@@ -21,188 +17,44 @@ BATCH_BYTES = 32 * 1024 * 1024
 FAILING_AFTER = 3
 
 
-def insert(db: sqlite3.Connection, deliveries: Iterable[Delivery]) -> None:
-    """Inside the result's transaction. A delivery planned before (a replay, a retried
-    commit) is kept as it was: one row per key."""
-    db.executemany(
-        "INSERT OR IGNORE INTO deliveries (key, ticket_id, kind, destination, recipients,"
-        " payload, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-        [
-            (
-                d.key,
-                d.ticket_id,
-                d.kind,
-                d.destination,
-                json.dumps(list(d.recipients)),
-                d.payload,
-                utc_text(d.created_at),
-                utc_text(d.created_at),
-            )
-            for d in deliveries
-        ],
-    )
-
-
-def insert_unbuildable(db: sqlite3.Connection, ticket_id: str, reason: str, now: datetime) -> None:
-    """A delivery that could not even be planned: quarantined at once, so check and the
-    digest show it."""
-    db.execute(
-        "INSERT OR IGNORE INTO deliveries (key, ticket_id, kind, destination, recipients,"
-        " state, next_at, last_error, created_at, done_at)"
-        " VALUES (?, ?, 'smtp', '(unbuilt)', '[]', 'quarantined', ?, ?, ?, ?)",
-        (f"{ticket_id}.unbuilt", ticket_id, utc_text(now), reason, utc_text(now), utc_text(now)),
-    )
-
-
 def backoff_seconds(attempts: int, cap: float) -> float:
     """5 s after the first failure, doubling, never more than `cap`."""
     return float(min(cap, FIRST_RETRY_SECONDS * 2 ** max(0, min(attempts - 1, 30))))
 
 
-@dataclass(frozen=True)
-class Failing:
-    """A destination that keeps failing: for check, the digest and STATUS=."""
-
-    kind: str
-    destination: str
-    pending: int
-    attempts: int
-    last_error: str | None
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    key: str
-    ticket_id: str
-    kind: str
-    destination: str
-    reason: str | None
-
-
 class DeliveryQueue:
-    def __init__(self, store: AnyStore, batch_bytes: int = BATCH_BYTES) -> None:
+    def __init__(self, store: DeliveryStore, batch_bytes: int = BATCH_BYTES) -> None:
         self._store = store
         self._batch_bytes = batch_bytes
 
-    def due(self, kind: Kind, now: datetime, limit: int = 50) -> list[Pending]:
+    def due(self, kind: DeliveryKind, now: datetime, limit: int = 50) -> list[Pending]:
         """The oldest due deliveries, up to `limit` and `batch_bytes` of payload (at least
         one): a backlog of large mails is never read into memory at once."""
-        rows = self._store.query(
-            "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
-            " length(payload) FROM deliveries WHERE kind = ? AND state = 'pending'"
-            " AND next_at <= ? ORDER BY next_at, rowid LIMIT ?",
-            (kind, utc_text(now), limit),
-        )
-        batch: list[Pending] = []
-        total = 0
-        for key, ticket, destination, recipients, created, attempts, size in rows:
-            total += int(str(size or 0))
-            if batch and total > self._batch_bytes:
-                break
-            payload = self._store.query("SELECT payload FROM deliveries WHERE key = ?", (key,))
-            data = payload[0][0] if payload else None
-            batch.append(
-                Pending(
-                    Delivery(
-                        key=str(key),
-                        ticket_id=str(ticket),
-                        kind=kind,
-                        destination=str(destination),
-                        recipients=tuple(json.loads(str(recipients))),
-                        payload=bytes(data) if isinstance(data, bytes) else b"",
-                        created_at=datetime.fromisoformat(str(created)),
-                    ),
-                    int(str(attempts)),
-                )
-            )
-        return batch
+        return self._store.deliveries_due(kind, now, limit, self._batch_bytes)
 
-    def next_due(self, kind: Kind) -> datetime | None:
-        rows = self._store.query(
-            "SELECT min(next_at) FROM deliveries WHERE kind = ? AND state = 'pending'", (kind,)
-        )
-        value = rows[0][0]
-        return datetime.fromisoformat(str(value)) if value is not None else None
+    def next_due(self, kind: DeliveryKind) -> datetime | None:
+        return self._store.next_delivery_due(kind)
 
     def done(self, keys: Iterable[str], now: datetime) -> None:
         """Accepted by the destination: the payload is dropped, the facts kept."""
-        with self._store.writing() as db:
-            db.executemany(
-                "UPDATE deliveries SET state = 'done', payload = NULL, attempts = attempts + 1,"
-                " done_at = ?, last_error = NULL WHERE key = ? AND state = 'pending'",
-                [(utc_text(now), key) for key in keys],
-            )
+        self._store.deliveries_done(keys, now)
 
     def retry(self, key: str, error: str, at: datetime) -> None:
-        with self._store.writing() as db:
-            db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_at = ?"
-                " WHERE key = ? AND state = 'pending'",
-                (error, utc_text(at), key),
-            )
+        self._store.delivery_retry(key, error, at)
 
     def quarantine(self, key: str, reason: str, now: datetime) -> None:
         """Refused for good: kept with the reason and the payload, for a person to look at."""
-        with self._store.writing() as db:
-            db.execute(
-                "UPDATE deliveries SET state = 'quarantined', attempts = attempts + 1,"
-                " last_error = ?, done_at = ? WHERE key = ?",
-                (reason, utc_text(now), key),
-            )
+        self._store.delivery_quarantine(key, reason, now)
 
 
-class Queryable(Protocol):
-    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]: ...
-
-
-def counts(store: Queryable) -> dict[tuple[str, str], int]:
-    """(kind, state) -> rows."""
-    rows = store.query("SELECT kind, state, count(*) FROM deliveries GROUP BY kind, state")
-    return {(str(kind), str(state)): int(str(n)) for kind, state, n in rows}
-
-
-def failing(store: Queryable) -> list[Failing]:
-    """Destinations whose pending deliveries have failed FAILING_AFTER times or more."""
-    rows = store.query(
-        "SELECT kind, destination, count(*), max(attempts),"
-        " (SELECT last_error FROM deliveries AS d WHERE d.kind = deliveries.kind"
-        "  AND d.destination = deliveries.destination AND d.state = 'pending'"
-        "  ORDER BY attempts DESC LIMIT 1)"
-        " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
-        " HAVING max(attempts) >= ?",
-        (FAILING_AFTER,),
-    )
-    return [
-        Failing(str(kind), str(dest), int(str(n)), int(str(attempts)), _text(error))
-        for kind, dest, n, attempts, error in rows
-    ]
-
-
-def quarantined(store: Queryable, limit: int = 20) -> list[Quarantined]:
-    """Deliveries refused for good, newest first."""
-    rows = store.query(
-        "SELECT key, ticket_id, kind, destination, last_error FROM deliveries"
-        " WHERE state = 'quarantined' ORDER BY done_at DESC LIMIT ?",
-        (limit,),
-    )
-    return [
-        Quarantined(str(key), str(ticket), str(kind), str(dest), _text(reason))
-        for key, ticket, kind, dest, reason in rows
-    ]
-
-
-def problems(store: Queryable) -> list[str]:
+def problems(store: DeliveryStore) -> list[str]:
     """What is stuck, in words: for check, the digest and STATUS=."""
     lines = [
         f"{f.kind} to {f.destination} keeps failing: {f.pending} waiting, {f.attempts}"
         f" attempts, last error: {f.last_error}"
-        for f in failing(store)
+        for f in store.deliveries_failing(FAILING_AFTER)
     ]
-    for (kind, state), count in sorted(counts(store).items()):
+    for (kind, state), count in sorted(store.delivery_counts().items()):
         if state == "quarantined":
             lines.append(f"{kind}: {count} deliveries refused for good (quarantined)")
     return lines
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)

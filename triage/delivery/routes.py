@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from triage.config_delivery import HeaderStyle, RelayConfig, RelayRouteConfig
+from triage.config.delivery import HeaderStyle, RelayConfig, RelayRouteConfig
 from triage.result import Result
 
 

@@ -11,8 +11,10 @@ from typing import Protocol
 import structlog
 
 from triage.delivery.queue import DeliveryQueue, backoff_seconds
-from triage.delivery.records import Delivery, DeliveryError, Kind, Pending
+from triage.errors import DeliveryError
 from triage.ports import Clock
+from triage.records import Delivery, Pending
+from triage.records import DeliveryKind as Kind
 
 log = structlog.get_logger("triage.delivery")
 

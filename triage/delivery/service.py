@@ -4,28 +4,19 @@ stops it; check, the digest and STATUS= ask it what is stuck."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
 
-from triage.config_delivery import RelayConfig, WebhookConfig
+from triage.config.delivery import RelayConfig, WebhookConfig
 from triage.delivery.plan import plan_deliveries
-from triage.delivery.queue import (
-    DeliveryQueue,
-    counts,
-    failing,
-    insert,
-    insert_unbuildable,
-    problems,
-)
+from triage.delivery.queue import FAILING_AFTER, DeliveryQueue, problems
 from triage.delivery.sender import Sender, Transport
 from triage.logs import crash_site
-from triage.ports import Clock
-from triage.records import Also
+from triage.ports import Clock, DeliveryStore
+from triage.records import Planned
 from triage.result import Result
-from triage.store import AnyStore
 
 log = structlog.get_logger("triage.delivery")
 
@@ -33,7 +24,7 @@ log = structlog.get_logger("triage.delivery")
 class DeliveryService:
     def __init__(
         self,
-        store: AnyStore,
+        store: DeliveryStore,
         relay: RelayConfig,
         webhooks: Sequence[WebhookConfig],
         clock: Clock,
@@ -49,27 +40,16 @@ class DeliveryService:
     def active(self) -> bool:
         return self._relay.enabled or bool(self._webhooks)
 
-    def writer(self, result: Result, raw: bytes, now: datetime) -> Also | None:
-        """The writes to make in `result`'s transaction (None: nothing to deliver)."""
+    def plan(self, result: Result, raw: bytes, now: datetime) -> Planned | None:
+        """The deliveries to write in `result`'s transaction (None: nothing to deliver)."""
         if not self.active:
             return None
         try:
             planned = plan_deliveries(result, raw, self._relay, self._webhooks, now)
         except Exception as exc:  # a bug must cost a visible delivery, never intake
             log.error("delivery.plan_crashed", ticket=result.id, **crash_site(exc))
-            reason = f"could not be built: {type(exc).__name__} (see the log)"
-
-            def refuse(db: sqlite3.Connection) -> None:
-                insert_unbuildable(db, result.id, reason, now)
-
-            return refuse
-        if not planned:
-            return None
-
-        def write(db: sqlite3.Connection) -> None:
-            insert(db, planned)
-
-        return write
+            return Planned(unbuildable=f"could not be built: {type(exc).__name__} (see the log)")
+        return Planned(tuple(planned)) if planned else None
 
     def committed(self) -> None:
         """Right after a commit that wrote deliveries: the senders look now, not later."""
@@ -85,7 +65,7 @@ class DeliveryService:
             sender.stop()
 
     def counts(self) -> dict[tuple[str, str], int]:
-        return counts(self._store)
+        return self._store.delivery_counts()
 
     def problems(self) -> list[str]:
         """Destinations that keep failing and deliveries refused for good, in words."""
@@ -93,7 +73,7 @@ class DeliveryService:
 
     def status(self) -> str:
         """For STATUS=: e.g. 'deliveries 2 pending, 1 failing'."""
-        by_state = counts(self._store)
+        by_state = self._store.delivery_counts()
         pending = sum(n for (_, state), n in by_state.items() if state == "pending")
-        stuck = len(failing(self._store))
+        stuck = len(self._store.deliveries_failing(FAILING_AFTER))
         return f"deliveries {pending} pending" + (f", {stuck} failing" if stuck else "")

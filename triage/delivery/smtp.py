@@ -8,8 +8,10 @@ import ssl
 
 import structlog
 
-from triage.config_delivery import RelayConfig
-from triage.delivery.records import Delivery, DeliveryError, Kind
+from triage.config.delivery import RelayConfig
+from triage.errors import DeliveryError
+from triage.records import Delivery
+from triage.records import DeliveryKind as Kind
 
 log = structlog.get_logger("triage.delivery.smtp")
 

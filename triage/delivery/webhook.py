@@ -9,9 +9,11 @@ from collections.abc import Sequence
 
 import httpx
 
-from triage.config_delivery import WebhookConfig
-from triage.delivery.records import Delivery, DeliveryError, Kind
+from triage.config.delivery import WebhookConfig
+from triage.errors import DeliveryError
 from triage.ports import Clock
+from triage.records import Delivery
+from triage.records import DeliveryKind as Kind
 
 
 def signature(secret: bytes, body: bytes, timestamp: int) -> str:

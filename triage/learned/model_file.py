@@ -20,16 +20,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from triage.errors import ModelFileError
 from triage.learned.features import Vectorizer
 from triage.learned.predict import LinearTextModel
 
 FORMAT = "triage-learned/1"
 _ARRAYS = ("word_terms", "char_terms", "word_idf", "char_idf", "coef", "intercept", "labels")
 _SEPARATOR = "\n"  # never inside a term: terms are \w runs, a space and n-grams of them
-
-
-class ModelFileError(Exception):
-    """The model file cannot be used: missing, not a model, or not matching its card."""
 
 
 def card_path(path: Path) -> Path:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from triage.reporting.data import CostLine, MonthTotals, PeriodData
+from triage.records import CostLine
+from triage.reporting.data import MonthTotals, PeriodData
 from triage.reporting.digest import Digest, build_digest
 from triage.rules.sensitivity import CARD, CREDENTIAL, EMAIL, IBAN, PHONE, scrub
 

@@ -8,16 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from triage.delivery.queue import problems as delivery_problems
-from triage.records import month_bounds
-from triage.store import utc_text
-
-
-class Queryable(Protocol):
-    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]: ...
+from triage.ports import ReportStore
+from triage.records import CostLine, month_bounds
 
 
 @dataclass(frozen=True)
@@ -69,20 +64,6 @@ class TicketLine:
     team: str | None = None
 
 
-@dataclass(frozen=True)
-class CostLine:
-    """Ledger rows grouped by some keys."""
-
-    keys: tuple[str, ...]
-    calls: int
-    tokens_in: int
-    tokens_out: int
-    usd: float
-    baseline_usd: float
-    cache_hits: int
-    cache_saved_usd: float
-
-
 @dataclass
 class PeriodData:
     window: Window
@@ -102,111 +83,26 @@ class PeriodData:
     results_usd: float = 0.0  # the sum of the results' cost, to check against the ledger
 
 
-_COST_COLUMNS = (
-    "count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
-    " coalesce(sum(usd), 0), coalesce(sum(baseline_usd), 0),"
-    " coalesce(sum(outcome = 'cache_hit'), 0),"
-    " coalesce(sum(CASE WHEN outcome = 'cache_hit' THEN baseline_usd ELSE 0 END), 0)"
-)
-
-
-def _costs(store: Queryable, window: Window, *columns: str) -> list[CostLine]:
-    keys = ", ".join(columns)
-    rows = store.query(
-        f"SELECT {keys}, {_COST_COLUMNS} FROM ledger WHERE at >= ? AND at < ?"
-        f" GROUP BY {keys} ORDER BY {keys}",
-        (utc_text(window.since), utc_text(window.until)),
-    )
-    width = len(columns)
-    return [
-        CostLine(
-            keys=tuple(str(v) for v in row[:width]),
-            calls=int(str(row[width])),
-            tokens_in=int(str(row[width + 1])),
-            tokens_out=int(str(row[width + 2])),
-            usd=float(str(row[width + 3])),
-            baseline_usd=float(str(row[width + 4])),
-            cache_hits=int(str(row[width + 5])),
-            cache_saved_usd=float(str(row[width + 6])),
-        )
-        for row in rows
-    ]
-
-
-def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodData:
-    since, until = utc_text(window.since), utc_text(window.until)
+def read_period(store: ReportStore, window: Window, with_tickets: bool) -> PeriodData:
+    since, until = window.since, window.until
     data = PeriodData(window)
-    data.by_workflow_tier = _costs(store, window, "workflow", "tier")
-    data.inventory = _costs(store, window, "template", "template_version", "tier", "workflow")
-    offset = window.since.utcoffset() or timedelta(0)
-    hours = offset.total_seconds() / 3600
-    # The day in the report's time zone (a fixed offset: the month's start).
-    data.daily_by_tier = _costs(store, window, f"date(at, '{hours:+.0f} hours')", "tier")
-    where = "created_at >= ? AND created_at < ?"
-    data.ticket_count = int(
-        str(
-            store.query(
-                f"SELECT count(*) FROM tickets WHERE {where}",
-                (since, until),
-            )[0][0]
-        )
+    data.by_workflow_tier = store.ledger_costs(since, until, ("workflow", "tier"))
+    data.inventory = store.ledger_costs(
+        since, until, ("template", "template_version", "tier", "workflow")
     )
-    data.tickets_by_tier = {
-        str(tier): int(str(n))
-        for tier, n in store.query(
-            f"SELECT tier, count(*) FROM tickets WHERE {where} GROUP BY tier", (since, until)
-        )
-    }
-    data.tickets_by_workflow = {
-        str(wf): int(str(n))
-        for wf, n in store.query(
-            f"SELECT workflow, count(*) FROM tickets WHERE {where} GROUP BY workflow",
-            (since, until),
-        )
-    }
-    data.results_usd = float(
-        str(
-            store.query(
-                f"SELECT coalesce(sum(cost_usd), 0) FROM tickets WHERE {where}", (since, until)
-            )[0][0]
-        )
-    )
-    data.expensive = [
-        (str(ticket), str(workflow), float(str(usd)))
-        for ticket, workflow, usd in store.query(
-            "SELECT ticket_id, max(workflow), sum(usd) AS cost FROM ledger WHERE at >= ?"
-            " AND at < ? AND ticket_id IS NOT NULL GROUP BY ticket_id HAVING cost > 0"
-            " ORDER BY cost DESC LIMIT 10",
-            (since, until),
-        )
-    ]
-    ids = [ticket for ticket, _, _ in data.expensive]
-    if ids:
-        marks = ", ".join("?" * len(ids))
-        data.subjects = {
-            str(ticket): str(subject or "")
-            for ticket, subject in store.query(
-                f"SELECT id, json_extract(result, '$.subject') FROM tickets WHERE id IN ({marks})",
-                tuple(ids),
-            )
-        }
+    zone = str(window.since.tzinfo) if window.since.tzinfo is not None else "UTC"
+    data.daily_by_tier = store.ledger_costs(since, until, ("day", "tier"), zone)
+    counts = store.ticket_counts(since, until)
+    data.ticket_count = counts.total
+    data.tickets_by_tier = counts.by_tier
+    data.tickets_by_workflow = counts.by_workflow
+    data.results_usd = counts.results_usd
+    data.expensive = store.top_spenders(since, until, 10)
+    data.subjects = store.subjects(ticket for ticket, _, _ in data.expensive)
     if with_tickets:
-        data.tickets = [
-            _line(str(row[0]))
-            for row in store.query(
-                f"SELECT result FROM tickets WHERE {where} ORDER BY created_at",
-                (since, until),
-            )
-        ]
-        quarantined = "FROM tickets WHERE status = 'quarantined'"
-        data.quarantine_total = int(str(store.query(f"SELECT count(*) {quarantined}")[0][0]))
-        data.quarantine = [
-            _line(str(row[0]))
-            for row in store.query(
-                f"SELECT result {quarantined} ORDER BY created_at DESC LIMIT ?",
-                (QUARANTINE_LISTED,),
-            )
-        ]
+        data.tickets = [_line(text) for text in store.results_created(since, until)]
+        data.quarantine_total = store.count_quarantined()
+        data.quarantine = [_line(text) for text in store.quarantined_results(QUARANTINE_LISTED)]
         data.deliveries_stuck = delivery_problems(store)
     return data
 
@@ -240,15 +136,6 @@ def _line(result_json: str) -> TicketLine:
     )
 
 
-def spent_by_tier(store: Queryable, since: datetime, until: datetime) -> dict[str, float]:
-    """Booked cost per tier in [since, until)."""
-    rows = store.query(
-        "SELECT tier, coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ? GROUP BY tier",
-        (utc_text(since), utc_text(until)),
-    )
-    return {str(tier): float(str(usd)) for tier, usd in rows}
-
-
 @dataclass(frozen=True)
 class MonthTotals:
     """What a month cost and how many tickets it had: for comparing with the month before."""
@@ -257,12 +144,8 @@ class MonthTotals:
     tickets: int
 
 
-def month_totals(store: Queryable, window: Window) -> MonthTotals:
-    since, until = utc_text(window.since), utc_text(window.until)
-    usd = store.query(
-        "SELECT coalesce(sum(usd), 0) FROM ledger WHERE at >= ? AND at < ?", (since, until)
+def month_totals(store: ReportStore, window: Window) -> MonthTotals:
+    return MonthTotals(
+        store.spent_total(window.since, window.until),
+        store.count_created(window.since, window.until),
     )
-    count = store.query(
-        "SELECT count(*) FROM tickets WHERE created_at >= ? AND created_at < ?", (since, until)
-    )
-    return MonthTotals(float(str(usd[0][0])), int(str(count[0][0])))

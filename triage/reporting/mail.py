@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 from pathlib import Path
 
-from triage.config_sections import DigestConfig
+from triage.config.sections import DigestConfig
 from triage.reporting.build import Digest
 
 

@@ -15,17 +15,11 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from triage.config import Settings
+from triage.config.settings import Settings
+from triage.ports import ReportStore
 from triage.redaction import scrub_text
 from triage.reporting.build import Budget, Digest, Report, build_digest, build_report
-from triage.reporting.data import (
-    Queryable,
-    day_window,
-    month_totals,
-    read_period,
-    report_month,
-    spent_by_tier,
-)
+from triage.reporting.data import day_window, month_totals, read_period, report_month
 from triage.reporting.digest import BudgetLine
 
 if TYPE_CHECKING:
@@ -46,7 +40,7 @@ def _scrubbed(value: object) -> object:
 # The templates are named `*.html.j2`: autoescaping must be on for that name, or a subject
 # like `<script>` runs in the reader's mail client. Nothing from a ticket is marked safe.
 _templates = Environment(
-    loader=PackageLoader("triage", "templates"),
+    loader=PackageLoader("triage.reporting", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
     finalize=_scrubbed,
     trim_blocks=False,
@@ -116,7 +110,7 @@ def render_report(report: Report) -> dict[str, str]:
     }
 
 
-def write_digest(store: Queryable, settings: Settings, day: date) -> tuple[Digest, Written]:
+def write_digest(store: ReportStore, settings: Settings, day: date) -> tuple[Digest, Written]:
     window = day_window(day, settings.digest.timezone)
     budgets = digest_budgets(store, settings, window.until)
     digest = build_digest(read_period(store, window, with_tickets=True), budgets)
@@ -133,7 +127,7 @@ def enabled_budgets(settings: Settings) -> dict[str, float]:
     return budgets
 
 
-def digest_budgets(store: Queryable, settings: Settings, until: datetime) -> list[BudgetLine]:
+def digest_budgets(store: ReportStore, settings: Settings, until: datetime) -> list[BudgetLine]:
     """Month-to-date spend (to `until`, the end of the digest's day) of each enabled tier,
     and what it had spent by the same day last month."""
     budgets = enabled_budgets(settings)
@@ -143,8 +137,8 @@ def digest_budgets(store: Queryable, settings: Settings, until: datetime) -> lis
     month = report_month(start.year, start.month, settings.digest.timezone)
     before = report_month(*_month_before(start.year, start.month), settings.digest.timezone)
     same_day = min(before.since + (until - month.since), before.until)
-    now = spent_by_tier(store, month.since, until)
-    then = spent_by_tier(store, before.since, same_day)
+    now = store.spent_by_tier(month.since, until)
+    then = store.spent_by_tier(before.since, same_day)
     return [
         BudgetLine(tier, budget, now.get(tier, 0.0), then.get(tier, 0.0))
         for tier, budget in budgets.items()
@@ -156,7 +150,7 @@ def _month_before(year: int, month: int) -> tuple[int, int]:
 
 
 def write_report(
-    store: Queryable, settings: Settings, year: int, month: int, now: datetime | None = None
+    store: ReportStore, settings: Settings, year: int, month: int, now: datetime | None = None
 ) -> tuple[Report, Written]:
     """`now`: when the report is made (a month not over yet is projected to its end)."""
     window = report_month(year, month, settings.digest.timezone)

@@ -4,9 +4,6 @@ same words, else the escalator's call), folded in by the one merge policy."""
 from __future__ import annotations
 
 from triage.case import Case
-from triage.context import compact_text
-from triage.merge import Opinion, merge
-from triage.options import PipelineOptions
 from triage.ports import Clock, TicketStore
 from triage.records import LedgerEntry, ModelRef
 from triage.redaction import mask_secrets
@@ -14,6 +11,9 @@ from triage.result import Attempt, Cost, Result, Route
 from triage.rules.dedup import answer_key
 from triage.rules.sensitivity import scrub
 from triage.tiers.cache import AnswerCache, CachedAnalysis
+from triage.tiers.context import compact_text
+from triage.tiers.merge import Opinion, merge
+from triage.tiers.options import PipelineOptions
 from triage.tiers.paid import EscalationOutcome, Escalator
 
 PAID_CONTEXT_CHARS = 12_000

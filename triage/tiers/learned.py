@@ -13,13 +13,13 @@ import dataclasses
 from typing import Protocol
 
 from triage.case import Case
-from triage.learned.tier import Assessed, ticket_text
+from triage.learned.classifier import Assessed, ticket_text
 from triage.result import Route
 from triage.ticket import Category
 
 
 class Assigner(Protocol):
-    """What the walk needs of the learned tier (triage.learned.tier.LearnedTier)."""
+    """What the walk needs of the learned tier (triage.learned.classifier.LearnedTier)."""
 
     def assess(
         self,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from models.port import ModelCall, TicketModel
 from triage.case import Case
-from triage.context import compact_text
-from triage.trust import questions_for
+from triage.tiers.context import compact_text
+from triage.tiers.trust import questions_for
 
 RETRIES_ON_INVALID = 1
 

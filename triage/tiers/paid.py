@@ -17,11 +17,11 @@ import structlog
 
 from models.port import PaidAttempt, PaidTier
 from models.schema import Analysis
-from triage.breaker import Breaker
 from triage.costs import Price, cost_usd, worst_case_usd
 from triage.ports import BudgetStore
 from triage.records import LedgerEntry
 from triage.result import Attempt
+from triage.tiers.breaker import Breaker
 from triage.tiers.spend import Health, Spend
 
 log = structlog.get_logger("triage.escalation")

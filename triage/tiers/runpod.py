@@ -13,10 +13,10 @@ import structlog
 
 from models.port import GpuBatches
 from models.schema import ModelAnswer
-from triage.breaker import Breaker
 from triage.costs import Price, baseline_usd
 from triage.ports import BudgetStore
 from triage.records import Booked, LedgerEntry, Prepared
+from triage.tiers.breaker import Breaker
 from triage.tiers.spend import Spend
 
 log = structlog.get_logger("triage.offload")

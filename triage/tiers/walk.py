@@ -17,25 +17,25 @@ from models.port import ModelCall, TicketModel
 from models.prompt import load_prompt
 from models.schema import ModelAnswer
 from triage.case import Case
-from triage.context import compact_text
 from triage.costs import baseline_usd
-from triage.judge import ModelJudge
-from triage.options import PipelineOptions
 from triage.ports import Clock, TicketStore
 from triage.records import LedgerEntry, Prepared
 from triage.redaction import mask_secrets
 from triage.result import Attempt, Cost, FieldsOut, Result, Route
-from triage.router import Decision, Gates, RouteFacts, decide, offloaded, should_offload
 from triage.rules import RulesVerdict
 from triage.rules.dedup import answer_key
 from triage.ticket import Tier
 from triage.tiers.analysis import Analyst, named
 from triage.tiers.cache import AnswerCache, CachedAnswer
+from triage.tiers.context import compact_text
+from triage.tiers.judge import ModelJudge
 from triage.tiers.learned import Assigner, assign
 from triage.tiers.local import LocalTier
+from triage.tiers.options import PipelineOptions
 from triage.tiers.paid import Escalator
+from triage.tiers.router import Decision, Gates, RouteFacts, decide, offloaded, should_offload
 from triage.tiers.runpod import Offloader, OffloadItem
-from triage.trust import Refined
+from triage.tiers.trust import Refined
 
 log = structlog.get_logger("triage.tiers")
 

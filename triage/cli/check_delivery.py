@@ -1,0 +1,61 @@
+"""What `triage check` says about delivery: the relay's SMTP server reached with its login,
+the metrics outputs, and what the store holds that keeps failing. (name, ok, detail)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+from triage.config.settings import Settings
+from triage.delivery.queue import problems
+from triage.delivery.smtp import SmtpTransport
+from triage.ports import DeliveryStore
+from triage.runtime.metrics import parse_listen
+
+Finding = tuple[str, bool, str]
+
+
+def delivery_checks(settings: Settings, store: DeliveryStore | None) -> list[Finding]:
+    found = [_relay(settings)]
+    hooks = settings.webhooks
+    found.append(("webhooks", True, f"{len(hooks)} configured" if hooks else "none configured"))
+    found.append(_metrics(settings))
+    stuck = problems(store) if store is not None else []
+    found.append(
+        ("deliveries", not stuck, "; ".join(stuck) if stuck else "nothing failing or refused")
+    )
+    return found
+
+
+def _relay(settings: Settings) -> Finding:
+    relay = settings.relay
+    if not relay.enabled:
+        return ("relay", True, "disabled")
+    login = f"{relay.username}@" if relay.username else ""
+    label = f"relay ({login}{relay.host}:{relay.port}, {relay.tls})"
+    routes = f"{len(relay.routes)} routes, default to {', '.join(relay.default_to) or 'nowhere'}"
+    try:
+        SmtpTransport(relay).reach()
+    except smtplib.SMTPAuthenticationError as exc:
+        return (label, False, f"login refused ({exc.smtp_code}): check username and password")
+    except smtplib.SMTPException as exc:
+        return (label, False, f"the server refused ({exc}): check tls, port and the login")
+    except ssl.SSLError as exc:
+        return (label, False, f"TLS failed ({exc.reason}): check tls, port and ca_file")
+    except OSError as exc:
+        return (label, False, f"cannot connect ({exc}): check host, port and the firewall")
+    return (label, True, f"login ok; {routes}")
+
+
+def _metrics(settings: Settings) -> Finding:
+    metrics = settings.metrics
+    outputs = []
+    if metrics.listen:
+        host, port = parse_listen(metrics.listen)
+        outputs.append(f"http://{host}:{port}/metrics")
+    if metrics.textfile is not None:
+        folder = metrics.textfile.parent
+        if not folder.is_dir():
+            return ("metrics", False, f"{folder} does not exist: the textfile cannot be written")
+        outputs.append(str(metrics.textfile))
+    return ("metrics", True, ", ".join(outputs) if outputs else "disabled")

@@ -1,0 +1,2 @@
+"""The daemon's runtime: its lifecycle, the scheduler, signals, systemd notification and
+metrics."""

@@ -1,0 +1,190 @@
+"""Several daemons on one PostgreSQL store: who holds what, for how long.
+
+- Each node holds the lease `node:<name>` while it lives, renewed every third of the lease
+  time by `Heartbeat` (which also publishes its status line). Drop-folder files a node
+  claimed (renamed into `.claims/<node>/`) are its own while that lease lasts; a node whose
+  lease ran out is dead, and its claimed files are taken over (connectors.dropfolder).
+- A mailbox is polled by the node that holds `imap:<account>/<folder>` (`Leased` runs the
+  connector only while the lease is held; a node that dies is taken over once it runs out).
+- Scheduled jobs run on the node that holds `jobs` (`lease_gate`), once per period (the
+  store's jobs_done).
+
+`leases_for` is pure: which of the leases wanted a node asks for now.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+
+from triage.logs import crash_site
+from triage.ports import LeaseStore
+
+log = structlog.get_logger("triage.fleet")
+
+NODE_PREFIX = "node:"
+
+
+class Liveness:
+    """Is a node alive (its node lease current)? For the drop folder's takeovers."""
+
+    def __init__(self, store: LeaseStore, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+        self.node = store.node
+
+    def alive(self, node: str) -> bool:
+        return self._store.lease_holder(NODE_PREFIX + node, self._clock()) == node
+
+
+class Heartbeat:
+    """Renews this node's lease every third of the lease time, in its own thread."""
+
+    def __init__(
+        self,
+        store: LeaseStore,
+        lease_seconds: float,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
+    ) -> None:
+        self._store = store
+        self._lease = lease_seconds
+        self._clock = clock
+        self._stop = stop
+        self._thread: threading.Thread | None = None
+        self.beats = 0
+
+    def beat(self) -> bool:
+        """Renew now; False when the store could not be reached (or another process runs
+        under this node's name and holds its lease)."""
+        try:
+            held = self._store.take_lease(
+                NODE_PREFIX + self._store.node, self._lease, self._clock()
+            )
+        except Exception as exc:
+            log.warning("fleet.heartbeat_failed", node=self._store.node, **crash_site(exc))
+            return False
+        if not held:
+            log.error(
+                "fleet.node_name_taken",
+                node=self._store.node,
+                hint="another daemon runs under this [store] node name: give each its own",
+            )
+        self.beats += 1
+        return held
+
+    def start(self) -> None:
+        self.beat()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._lease / 3):
+            self.beat()
+
+    def stop(self) -> None:
+        """At a clean stop: the node lease goes at once, so its claims are taken over now."""
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            self._store.release_lease(NODE_PREFIX + self._store.node)
+        except Exception as exc:
+            log.warning("fleet.release_failed", node=self._store.node, **crash_site(exc))
+
+
+class Runnable(Protocol):
+    name: str
+    last_activity: float
+
+    def run(self) -> None: ...
+
+
+class Leased:
+    """A connector that one node of the fleet runs at a time: it runs here only while this
+    node holds the lease `lease`, and stops (its own stop event) when the lease is lost.
+    `make(stop)` builds a fresh connector for each hold."""
+
+    def __init__(
+        self,
+        lease: str,
+        make: Callable[[threading.Event], Runnable],
+        store: LeaseStore,
+        lease_seconds: float,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = lease
+        self.lease = lease
+        self._make = make
+        self._store = store
+        self._seconds = lease_seconds
+        self._clock = clock
+        self._stop = stop
+        self._monotonic = monotonic
+        self.last_activity = monotonic()
+        self.held = False
+        self.current: Runnable | None = None
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.last_activity = self._monotonic()
+            if self._take():
+                self._hold()
+            else:
+                self._stop.wait(self._seconds / 3)
+
+    def _take(self) -> bool:
+        try:
+            return self._store.take_lease(self.lease, self._seconds, self._clock())
+        except Exception as exc:
+            log.warning("fleet.lease_failed", lease=self.lease, **crash_site(exc))
+            return False
+
+    def _hold(self) -> None:
+        """Run the connector until the lease is lost or the daemon stops."""
+        inner_stop = threading.Event()
+        connector = self._make(inner_stop)
+        self.current, self.held = connector, True
+        log.info("fleet.lease_taken", lease=self.lease, node=self._store.node)
+        thread = threading.Thread(target=connector.run, name=f"{self.lease}", daemon=True)
+        thread.start()
+        try:
+            while thread.is_alive():
+                self.last_activity = max(self._monotonic(), connector.last_activity)
+                if self._stop.wait(self._seconds / 3):
+                    break
+                if not self._take():
+                    log.warning("fleet.lease_lost", lease=self.lease, node=self._store.node)
+                    break
+        finally:
+            inner_stop.set()
+            thread.join(timeout=30)
+            self.held = False
+            self.current = None
+            if self._stop.is_set():
+                try:
+                    self._store.release_lease(self.lease)
+                except Exception as exc:
+                    log.warning("fleet.release_failed", lease=self.lease, **crash_site(exc))
+
+
+def lease_gate(
+    store: LeaseStore, lease: str, seconds: float, clock: Callable[[], datetime]
+) -> Callable[[], bool]:
+    """A check that holds `lease` for `seconds` when it is free: run the jobs only then."""
+
+    def gate() -> bool:
+        return store.take_lease(lease, seconds, clock())
+
+    return gate
+
+
+def holdings(store: LeaseStore, now: datetime) -> list[str]:
+    """What this node holds now, for STATUS= and /metrics (its node lease left out)."""
+    return [name for name in store.leases_held(now) if not name.startswith(NODE_PREFIX)]

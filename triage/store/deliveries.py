@@ -1,0 +1,180 @@
+"""The deliveries table: each delivery a row, added in the transaction of its result, worked
+off by the delivery senders. Pending rows survive a restart or a kill -9; a sent row keeps its
+facts and drops its payload."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+
+from triage.records import (
+    Delivery,
+    DeliveryKind,
+    FailingDestination,
+    Pending,
+    Planned,
+    QuarantinedDelivery,
+)
+from triage.store.database import Database
+from triage.store.rows import utc_text
+
+
+def insert_planned(db: sqlite3.Connection, ticket_id: str, planned: Planned, now: datetime) -> None:
+    """Inside the result's transaction. A delivery planned before (a replay, a retried
+    commit) is kept as it was: one row per key. An unbuildable plan is one quarantined row."""
+    if planned.unbuildable is not None:
+        db.execute(
+            "INSERT OR IGNORE INTO deliveries (key, ticket_id, kind, destination, recipients,"
+            " state, next_at, last_error, created_at, done_at)"
+            " VALUES (?, ?, 'smtp', '(unbuilt)', '[]', 'quarantined', ?, ?, ?, ?)",
+            (
+                f"{ticket_id}.unbuilt",
+                ticket_id,
+                utc_text(now),
+                planned.unbuildable,
+                utc_text(now),
+                utc_text(now),
+            ),
+        )
+    db.executemany(
+        "INSERT OR IGNORE INTO deliveries (key, ticket_id, kind, destination, recipients,"
+        " payload, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        [
+            (
+                d.key,
+                d.ticket_id,
+                d.kind,
+                d.destination,
+                json.dumps(list(d.recipients)),
+                d.payload,
+                utc_text(d.created_at),
+                utc_text(d.created_at),
+            )
+            for d in planned.deliveries
+        ],
+    )
+
+
+class DeliveryTables(Database):
+    """The store's delivery queue (the DeliveryStore port)."""
+
+    def add_deliveries(self, ticket_id: str, planned: Planned, now: datetime) -> None:
+        """Deliveries of a result committed before, in a transaction of their own (a result
+        and its deliveries are written together by `save`)."""
+        with self._write() as db:
+            insert_planned(db, ticket_id, planned, now)
+
+    def deliveries_due(
+        self, kind: DeliveryKind, now: datetime, limit: int, batch_bytes: int
+    ) -> list[Pending]:
+        """The oldest due deliveries, up to `limit` and `batch_bytes` of payload (at least
+        one): a backlog of large mails is never read into memory at once."""
+        rows = self._read(
+            "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
+            " length(payload) FROM deliveries WHERE kind = ? AND state = 'pending'"
+            " AND next_at <= ? ORDER BY next_at, rowid LIMIT ?",
+            (kind, utc_text(now), limit),
+        )
+        batch: list[Pending] = []
+        total = 0
+        for key, ticket, destination, recipients, created, attempts, size in rows:
+            total += int(str(size or 0))
+            if batch and total > batch_bytes:
+                break
+            payload = self._read("SELECT payload FROM deliveries WHERE key = ?", (key,))
+            data = payload[0][0] if payload else None
+            batch.append(
+                Pending(
+                    Delivery(
+                        key=str(key),
+                        ticket_id=str(ticket),
+                        kind=kind,
+                        destination=str(destination),
+                        recipients=tuple(json.loads(str(recipients))),
+                        payload=bytes(data) if isinstance(data, bytes) else b"",
+                        created_at=datetime.fromisoformat(str(created)),
+                    ),
+                    int(str(attempts)),
+                )
+            )
+        return batch
+
+    def next_delivery_due(self, kind: DeliveryKind) -> datetime | None:
+        rows = self._read(
+            "SELECT min(next_at) FROM deliveries WHERE kind = ? AND state = 'pending'", (kind,)
+        )
+        value = rows[0][0]
+        return datetime.fromisoformat(str(value)) if value is not None else None
+
+    def deliveries_done(self, keys: Iterable[str], now: datetime) -> None:
+        """Accepted by the destination: the payload is dropped, the facts kept."""
+        with self._write() as db:
+            db.executemany(
+                "UPDATE deliveries SET state = 'done', payload = NULL, attempts = attempts + 1,"
+                " done_at = ?, last_error = NULL WHERE key = ? AND state = 'pending'",
+                [(utc_text(now), key) for key in keys],
+            )
+
+    def delivery_retry(self, key: str, error: str, at: datetime) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_at = ?"
+                " WHERE key = ? AND state = 'pending'",
+                (error, utc_text(at), key),
+            )
+
+    def delivery_quarantine(self, key: str, reason: str, now: datetime) -> None:
+        """Refused for good: kept with the reason and the payload, for a person to look at."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET state = 'quarantined', attempts = attempts + 1,"
+                " last_error = ?, done_at = ? WHERE key = ?",
+                (reason, utc_text(now), key),
+            )
+
+    def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """(kind, state) -> rows."""
+        rows = self._read("SELECT kind, state, count(*) FROM deliveries GROUP BY kind, state")
+        return {(str(kind), str(state)): int(str(n)) for kind, state, n in rows}
+
+    def deliveries_retrying(self) -> dict[str, int]:
+        """kind -> pending deliveries that failed at least once."""
+        rows = self._read(
+            "SELECT kind, count(*) FROM deliveries WHERE state = 'pending' AND attempts > 0"
+            " GROUP BY kind"
+        )
+        return {str(kind): int(str(n)) for kind, n in rows}
+
+    def deliveries_failing(self, after: int) -> list[FailingDestination]:
+        """Destinations whose pending deliveries have failed `after` times or more."""
+        rows = self._read(
+            "SELECT kind, destination, count(*), max(attempts),"
+            " (SELECT last_error FROM deliveries AS d WHERE d.kind = deliveries.kind"
+            "  AND d.destination = deliveries.destination AND d.state = 'pending'"
+            "  ORDER BY attempts DESC LIMIT 1)"
+            " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
+            " HAVING max(attempts) >= ?",
+            (after,),
+        )
+        return [
+            FailingDestination(str(kind), str(dest), int(str(n)), int(str(attempts)), _text(error))
+            for kind, dest, n, attempts, error in rows
+        ]
+
+    def deliveries_quarantined(self, limit: int) -> list[QuarantinedDelivery]:
+        """Deliveries refused for good, newest first."""
+        rows = self._read(
+            "SELECT key, ticket_id, kind, destination, last_error FROM deliveries"
+            " WHERE state = 'quarantined' ORDER BY done_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            QuarantinedDelivery(str(key), str(ticket), str(kind), str(dest), _text(reason))
+            for key, ticket, kind, dest, reason in rows
+        ]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

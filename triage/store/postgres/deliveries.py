@@ -1,0 +1,172 @@
+"""The deliveries table on PostgreSQL: the DeliveryStore port, as triage.store.deliveries has
+it on SQLite (rows added in the transaction of their result; a sent row keeps its facts and
+drops its payload)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from triage.records import (
+    Delivery,
+    DeliveryKind,
+    FailingDestination,
+    Pending,
+    Planned,
+    QuarantinedDelivery,
+)
+from triage.store.postgres.database import Connection, PostgresDatabase, utc
+from triage.store.postgres.database import at as _at
+
+
+def insert_planned(db: Connection, ticket_id: str, planned: Planned, now: datetime) -> None:
+    """Inside the result's transaction. A delivery planned before (a replay, a retried
+    commit) is kept as it was: one row per key. An unbuildable plan is one quarantined row."""
+    if planned.unbuildable is not None:
+        db.execute(
+            "INSERT INTO deliveries (key, ticket_id, kind, destination, recipients,"
+            " state, next_at, last_error, created_at, done_at)"
+            " VALUES (%s, %s, 'smtp', '(unbuilt)', '[]', 'quarantined', %s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (f"{ticket_id}.unbuilt", ticket_id, _at(now), planned.unbuildable, _at(now), _at(now)),
+        )
+    if planned.deliveries:
+        db.cursor().executemany(
+            "INSERT INTO deliveries (key, ticket_id, kind, destination, recipients,"
+            " payload, state, next_at, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s) ON CONFLICT DO NOTHING",
+            [
+                (
+                    d.key,
+                    d.ticket_id,
+                    d.kind,
+                    d.destination,
+                    json.dumps(list(d.recipients)),
+                    d.payload,
+                    _at(d.created_at),
+                    _at(d.created_at),
+                )
+                for d in planned.deliveries
+            ],
+        )
+
+
+class PostgresDeliveries(PostgresDatabase):
+    """The store's delivery queue (the DeliveryStore port)."""
+
+    def add_deliveries(self, ticket_id: str, planned: Planned, now: datetime) -> None:
+        """Deliveries of a result committed before, in a transaction of their own."""
+        with self._begin() as db:
+            insert_planned(db, ticket_id, planned, now)
+
+    def deliveries_due(
+        self, kind: DeliveryKind, now: datetime, limit: int, batch_bytes: int
+    ) -> list[Pending]:
+        """The oldest due deliveries, up to `limit` and `batch_bytes` of payload (at least
+        one): a backlog of large mails is never read into memory at once."""
+        rows = self._read(
+            "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
+            " length(payload) FROM deliveries WHERE kind = %s AND state = 'pending'"
+            " AND next_at <= %s ORDER BY next_at, seq LIMIT %s",
+            (kind, _at(now), limit),
+        )
+        batch: list[Pending] = []
+        total = 0
+        for key, ticket, destination, recipients, created, attempts, size in rows:
+            total += int(size or 0)
+            if batch and total > batch_bytes:
+                break
+            payload = self._read("SELECT payload FROM deliveries WHERE key = %s", (key,))
+            data = payload[0][0] if payload else None
+            batch.append(
+                Pending(
+                    Delivery(
+                        key=str(key),
+                        ticket_id=str(ticket),
+                        kind=kind,
+                        destination=str(destination),
+                        recipients=tuple(json.loads(str(recipients))),
+                        payload=bytes(data) if data is not None else b"",
+                        created_at=utc(created),
+                    ),
+                    int(attempts),
+                )
+            )
+        return batch
+
+    def next_delivery_due(self, kind: DeliveryKind) -> datetime | None:
+        rows = self._read(
+            "SELECT min(next_at) FROM deliveries WHERE kind = %s AND state = 'pending'", (kind,)
+        )
+        value = rows[0][0]
+        return utc(value) if value is not None else None
+
+    def deliveries_done(self, keys: Iterable[str], now: datetime) -> None:
+        """Accepted by the destination: the payload is dropped, the facts kept."""
+        with self._begin() as db:
+            db.cursor().executemany(
+                "UPDATE deliveries SET state = 'done', payload = NULL, attempts = attempts + 1,"
+                " done_at = %s, last_error = NULL WHERE key = %s AND state = 'pending'",
+                [(_at(now), key) for key in keys],
+            )
+
+    def delivery_retry(self, key: str, error: str, at: datetime) -> None:
+        self._write(
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = %s, next_at = %s"
+            " WHERE key = %s AND state = 'pending'",
+            (error, _at(at), key),
+        )
+
+    def delivery_quarantine(self, key: str, reason: str, now: datetime) -> None:
+        """Refused for good: kept with the reason and the payload, for a person to look at."""
+        self._write(
+            "UPDATE deliveries SET state = 'quarantined', attempts = attempts + 1,"
+            " last_error = %s, done_at = %s WHERE key = %s",
+            (reason, _at(now), key),
+        )
+
+    def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """(kind, state) -> rows."""
+        rows = self._read("SELECT kind, state, count(*) FROM deliveries GROUP BY kind, state")
+        return {(str(kind), str(state)): int(n) for kind, state, n in rows}
+
+    def deliveries_retrying(self) -> dict[str, int]:
+        """kind -> pending deliveries that failed at least once."""
+        rows = self._read(
+            "SELECT kind, count(*) FROM deliveries WHERE state = 'pending' AND attempts > 0"
+            " GROUP BY kind"
+        )
+        return {str(kind): int(n) for kind, n in rows}
+
+    def deliveries_failing(self, after: int) -> list[FailingDestination]:
+        """Destinations whose pending deliveries have failed `after` times or more."""
+        rows = self._read(
+            "SELECT kind, destination, count(*), max(attempts),"
+            " (SELECT last_error FROM deliveries AS d WHERE d.kind = deliveries.kind"
+            "  AND d.destination = deliveries.destination AND d.state = 'pending'"
+            "  ORDER BY attempts DESC LIMIT 1)"
+            " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
+            " HAVING max(attempts) >= %s",
+            (after,),
+        )
+        return [
+            FailingDestination(str(kind), str(dest), int(n), int(attempts), _text(error))
+            for kind, dest, n, attempts, error in rows
+        ]
+
+    def deliveries_quarantined(self, limit: int) -> list[QuarantinedDelivery]:
+        """Deliveries refused for good, newest first."""
+        rows = self._read(
+            "SELECT key, ticket_id, kind, destination, last_error FROM deliveries"
+            " WHERE state = 'quarantined' ORDER BY done_at DESC, seq DESC LIMIT %s",
+            (limit,),
+        )
+        return [
+            QuarantinedDelivery(str(key), str(ticket), str(kind), str(dest), _text(reason))
+            for key, ticket, kind, dest, reason in rows
+        ]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
