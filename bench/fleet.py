@@ -7,7 +7,8 @@ Prints tickets/s for one daemon on SQLite (the baseline, measured in the same ru
 two and three daemons on PostgreSQL (a durable server: fsync on, as SQLite's synchronous=FULL),
 the PostgreSQL statements per ticket (the server's log: each is a round trip), and the time a
 dead daemon's claimed files wait after SIGKILL until another daemon takes them over (median
-and maximum of TAKEOVERS kills, default 3) against the lease time. Goals: PostgreSQL per-ticket
+and maximum of TAKEOVERS kills, default 3) against the lease time, and what one claim costs
+by rename against SELECT ... FOR UPDATE SKIP LOCKED. Goals: PostgreSQL per-ticket
 overhead within 2x SQLite for one daemon; takeover within twice the lease.
 """
 
@@ -118,6 +119,41 @@ def takeover(root: Path, server: PostgresServer) -> float:
     raise AssertionError("no takeover")
 
 
+def claim_costs(root: Path, server: PostgresServer, count: int = 2000) -> tuple[float, float]:
+    """Microseconds per claim: renaming a file into a claims folder (what the drop folder
+    does), against `SELECT ... FOR UPDATE SKIP LOCKED` on a queue table in PostgreSQL (what a
+    queue library does; the input would first have to be copied into the table)."""
+    import psycopg
+
+    inbox, claims = root / "inbox", root / "claims"
+    inbox.mkdir()
+    claims.mkdir()
+    for n in range(count):
+        (inbox / f"t{n:05d}.eml").write_bytes(b"x")
+    started = time.perf_counter()
+    for path in sorted(inbox.iterdir()):
+        path.rename(claims / path.name)
+    rename = (time.perf_counter() - started) / count * 1e6
+    url = server.create_database("queue")
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(
+            "CREATE TABLE queue (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+            " name TEXT NOT NULL, node TEXT, until TIMESTAMPTZ)"
+        )
+        db.cursor().executemany(
+            "INSERT INTO queue (name) VALUES (%s)", [(f"t{n:05d}",) for n in range(count)]
+        )
+        started = time.perf_counter()
+        for _ in range(count):
+            db.execute(
+                "UPDATE queue SET node = 'n1', until = now() + interval '30 s' WHERE id ="
+                " (SELECT id FROM queue WHERE node IS NULL ORDER BY id"
+                " FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING name"
+            ).fetchone()
+        skip_locked = (time.perf_counter() - started) / count * 1e6
+    return rename, skip_locked
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     kills = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -134,6 +170,12 @@ def main() -> None:
                 f"{count / seconds:7.1f} tickets/s ({seconds / base:.2f}x the SQLite time), "
                 f"{statements / count:.1f} statements per ticket"
             )
+        with tempfile.TemporaryDirectory() as folder:
+            rename, skip_locked = claim_costs(Path(folder), server)
+        print(
+            f"one claim: rename into .claims/ {rename:.0f} us, SELECT ... FOR UPDATE SKIP LOCKED "
+            f"(+ commit) {skip_locked:.0f} us"
+        )
         times = []
         for _ in range(kills):
             with tempfile.TemporaryDirectory() as folder:

@@ -172,3 +172,27 @@ def test_a_sqlite_store_moves_to_postgresql_whole_and_only_into_an_empty_databas
     assert again.returncode == 1 and "holds tickets already" in again.stderr
     with psycopg.connect(postgres_url) as db:
         assert db.execute("SELECT count(*) FROM tickets").fetchone()[0] == 4
+
+
+@pytest.mark.slow
+def test_one_off_commands_work_on_the_fleets_store(tmp_path, postgres_url):
+    config = tmp_path / "config.toml"
+    reports = tmp_path / "reports"
+    config.write_text(
+        f'[digest]\nenabled = false\ndir = "{reports}"\n[report]\nenabled = false\n',
+        encoding="utf-8",
+    )
+    tickets = tmp_path / "tickets"
+    tickets.mkdir()
+    (tickets / "a.txt").write_text("Printer jams on floor 3\nthe tray is stuck")
+    (tickets / "b.txt").write_text("Outlook crashes at start\nsince this morning")
+    done = triage(config, tmp_path, "process", str(tickets), TRIAGE_STORE__URL=postgres_url)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "var" / "triage.sqlite3").exists()  # nothing went to SQLite
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT count(*) FROM tickets").fetchone()[0] == 2
+    today = datetime.now(UTC).date().isoformat()
+    digest = triage(config, tmp_path, "digest", "--date", today, TRIAGE_STORE__URL=postgres_url)
+    assert digest.returncode == 0, digest.stderr
+    written = (reports / f"digest-{today}.md").read_text()
+    assert "Printer jams on floor 3" in written and "Outlook crashes at start" in written

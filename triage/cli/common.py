@@ -177,6 +177,11 @@ def open_existing_store(settings: Settings) -> Store | int | None:
     the outbox holds results, or cannot be opened."""
     from triage.store import open_store
 
+    if settings.store.url is not None:  # a fleet's PostgreSQL store
+        try:
+            return open_settings_store(settings, read_only=True)
+        except TriageError as exc:
+            return refuse(exc)
     refused = refuse_missing_store(settings)
     if refused is not None:
         return refused
@@ -188,6 +193,26 @@ def open_existing_store(settings: Settings) -> Store | int | None:
     except StoreError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def open_settings_store(settings: Settings, *, read_only: bool = False) -> Store:
+    """The configured store for a command: the fleet's PostgreSQL store when `[store] url`
+    is set (`read_only`: its schema is left as it is), else the SQLite file at `path`."""
+    from triage.store import open_shared, open_store
+
+    if settings.store.url is None:
+        return open_store(settings.store.path, read_only=read_only)
+    try:
+        return open_shared(
+            settings.store.url.get_secret_value(),
+            node=f"cli-{os.getpid()}",
+            pool_size=1,
+            migrate=not read_only,
+        )
+    except ImportError as exc:
+        raise ConfigError(
+            f"[store] url: psycopg is missing ({exc}): pip install 'triage[postgres]'"
+        ) from None
 
 
 class Progress:

@@ -14,15 +14,15 @@ from triage.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     Commands,
+    open_settings_store,
     plural,
     refuse_missing_store,
 )
 from triage.config.settings import LoadedSettings, Settings
-from triage.errors import InputError, StoreError
+from triage.errors import InputError, StoreError, TriageError
 from triage.learned.classifier import ticket_text
 from triage.learned.history import Example, clean_label
 from triage.ports import Store
-from triage.store import open_store
 from triage.ticket import CATEGORIES
 
 CORRECTION_WEIGHT = 3.0  # a person's recent word counts more than one old history row
@@ -159,9 +159,9 @@ def learn_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 def _store_examples(settings: Settings) -> list[Example]:
     """The tickets people labelled; none when there is no store yet (none is made)."""
-    if not settings.store.path.exists():
+    if settings.store.url is None and not settings.store.path.exists():
         return []
-    store = open_store(settings.store.path, read_only=True)
+    store = open_settings_store(settings, read_only=True)
     try:
         rows = store.labelled()
     finally:
@@ -179,15 +179,15 @@ def label_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     refused = refuse_missing_store(settings)
     if refused is not None:
         return refused
-    if not settings.store.path.exists():
+    if settings.store.url is None and not settings.store.path.exists():
         print(
             f"triage: no store at {settings.store.path} yet: nothing has been triaged to label",
             file=sys.stderr,
         )
         return EXIT_FAILURE
     try:
-        store = open_store(settings.store.path)
-    except StoreError as exc:
+        store = open_settings_store(settings)
+    except TriageError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     try:
