@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import NO_SCHEDULE, mail
 from tests.test_daemon_faults import triage
 from tests.test_store import result
-from triage.records import TicketKeys
+from triage.records import Delivery, Planned, TicketKeys
 from triage.runtime.fleet import Heartbeat, Leased, Liveness, holdings
 from triage.store import safe_url
 from triage.store.postgres import PostgresStore
@@ -196,3 +196,32 @@ def test_one_off_commands_work_on_the_fleets_store(tmp_path, postgres_url):
     assert digest.returncode == 0, digest.stderr
     written = (reports / f"digest-{today}.md").read_text()
     assert "Printer jams on floor 3" in written and "Outlook crashes at start" in written
+
+
+def test_daemons_working_off_the_deliveries_never_take_the_same_one(two_nodes):
+    a, b = two_nodes
+    planned = Planned(
+        tuple(
+            Delivery(f"d{n}", "t-1", "webhook", "https://hook", (), b"{}", NOW) for n in range(40)
+        )
+    )
+    a.save(result("t-1"), TicketKeys(None), NOW, planned)
+    taken: dict[str, list[str]] = {"a": [], "b": []}
+    start = threading.Barrier(2)
+
+    def work(store: PostgresStore) -> None:
+        start.wait()
+        while batch := store.deliveries_due("webhook", NOW, 3, 1 << 20):
+            taken[store.node].extend(p.delivery.key for p in batch)
+
+    threads = [threading.Thread(target=work, args=(store,)) for store in (a, b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(taken["a"] + taken["b"]) == sorted(f"d{n}" for n in range(40))
+    assert not set(taken["a"]) & set(taken["b"])
+    # claimed and never finished (its daemon died): due again once the claim has run out
+    assert b.deliveries_due("webhook", NOW + timedelta(seconds=29), 50, 1 << 20) == []
+    again = b.deliveries_due("webhook", NOW + timedelta(seconds=31), 50, 1 << 20)
+    assert len(again) == 40

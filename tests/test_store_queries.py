@@ -30,15 +30,16 @@ def test_deliveries_are_queued_with_their_result_and_worked_off_alike(any_store)
     any_store.save(result("t-1"), TicketKeys(None), NOW, planned)
     any_store.add_deliveries("t-1", Planned((delivery("a", 99),)), NOW)  # kept as it was
     any_store.add_deliveries("t-2", Planned(unbuildable="no template"), NOW)
+    # a batch holds at least one delivery, and no more payload than asked once it has one
+    assert [p.delivery.key for p in any_store.deliveries_due("webhook", NOW, 50, 15)] == ["a"]
+    any_store.delivery_retry("a", "HTTP 503", NOW)  # due again at once, one attempt more
     due = any_store.deliveries_due("webhook", NOW, 50, 1 << 20)
     assert [(p.delivery.key, len(p.delivery.payload), p.attempts) for p in due] == [
-        ("a", 10, 0),
+        ("a", 10, 1),
         ("b", 20, 0),
         ("c", 10, 0),
     ]
     assert due[0].delivery == delivery("a")
-    assert [p.delivery.key for p in any_store.deliveries_due("webhook", NOW, 50, 15)] == ["a"]
-    assert any_store.next_delivery_due("webhook") == NOW
     any_store.deliveries_done(["a"], NOW)
     for _ in range(3):
         any_store.delivery_retry("b", "HTTP 500", NOW + timedelta(minutes=5))
@@ -49,7 +50,7 @@ def test_deliveries_are_queued_with_their_result_and_worked_off_alike(any_store)
         ("webhook", "quarantined"): 1,
         ("smtp", "quarantined"): 1,
     }
-    assert any_store.deliveries_retrying() == {"webhook": 1}
+    assert any_store.deliveries_retrying() == {"webhook": 1}  # b; a is done
     failing = any_store.deliveries_failing(3)
     assert [(f.destination, f.pending, f.attempts, f.last_error) for f in failing] == [
         ("https://hook", 1, 3, "HTTP 500")

@@ -368,7 +368,10 @@ def open_configured(settings: Settings) -> tuple[Store, LeaseStore | None]:
         return open_store(config.path), None
     try:
         shared = open_shared(
-            config.url.get_secret_value(), node=node_name(settings), pool_size=config.pool_size
+            config.url.get_secret_value(),
+            node=node_name(settings),
+            pool_size=config.pool_size,
+            lease_seconds=config.lease_seconds,
         )
     except ImportError as exc:
         raise ConfigError(

@@ -22,13 +22,17 @@ def open_store(location: Path | str, *, read_only: bool = False) -> Store:
     return SqliteStore(location, read_only=read_only)
 
 
-def open_shared(url: str, *, node: str, pool_size: int = 4, migrate: bool = True) -> PostgresStore:
+def open_shared(
+    url: str, *, node: str, pool_size: int = 4, migrate: bool = True, lease_seconds: float = 30.0
+) -> PostgresStore:
     """The PostgreSQL store at `url` that several daemons share, as `node` (its name in
     leases and heartbeats). `migrate=False` (check) changes nothing. Raises StoreError when
     it cannot be reached, ImportError when psycopg (the `postgres` extra) is missing."""
     from triage.store.postgres import PostgresStore
 
-    return PostgresStore(url, node=node, pool_size=pool_size, migrate=migrate)
+    return PostgresStore(
+        url, node=node, pool_size=pool_size, migrate=migrate, lease_seconds=lease_seconds
+    )
 
 
 def copy_sqlite_to(path: Path, target: PostgresStore) -> dict[str, int]:

@@ -37,12 +37,20 @@ class PostgresDatabase:
     """The pool and transactions. `node` names this daemon in leases and heartbeats."""
 
     def __init__(
-        self, url: str, *, node: str | None = None, pool_size: int = 4, migrate: bool = True
+        self,
+        url: str,
+        *,
+        node: str | None = None,
+        pool_size: int = 4,
+        migrate: bool = True,
+        lease_seconds: float = 30.0,
     ) -> None:
-        """`migrate=False` (triage check) leaves the schema as it is."""
+        """`migrate=False` (triage check) leaves the schema as it is; `lease_seconds`: how
+        long work this node claims (deliveries) stays its own without being finished."""
         self.url = url
         self.path = safe_url(url)  # what messages call the store (never with its password)
         self.node = node or os.uname().nodename
+        self.lease_seconds = lease_seconds
         self._local = threading.local()
         try:
             self._pool: ConnectionPool[Connection] = ConnectionPool(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from triage.records import (
     Delivery,
@@ -64,36 +64,51 @@ class PostgresDeliveries(PostgresDatabase):
         self, kind: DeliveryKind, now: datetime, limit: int, batch_bytes: int
     ) -> list[Pending]:
         """The oldest due deliveries, up to `limit` and `batch_bytes` of payload (at least
-        one): a backlog of large mails is never read into memory at once."""
-        rows = self._read(
-            "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
-            " length(payload) FROM deliveries WHERE kind = %s AND state = 'pending'"
-            " AND next_at <= %s ORDER BY next_at, seq LIMIT %s",
-            (kind, _at(now), limit),
-        )
-        batch: list[Pending] = []
-        total = 0
-        for key, ticket, destination, recipients, created, attempts, size in rows:
-            total += int(size or 0)
-            if batch and total > batch_bytes:
-                break
-            payload = self._read("SELECT payload FROM deliveries WHERE key = %s", (key,))
-            data = payload[0][0] if payload else None
-            batch.append(
-                Pending(
-                    Delivery(
-                        key=str(key),
-                        ticket_id=str(ticket),
-                        kind=kind,
-                        destination=str(destination),
-                        recipients=tuple(json.loads(str(recipients))),
-                        payload=bytes(data) if data is not None else b"",
-                        created_at=utc(created),
-                    ),
-                    int(attempts),
-                )
+        one), claimed for this daemon: their next attempt moves `lease_seconds` on, so the
+        other daemons of the fleet skip them (rows another daemon is claiming are skipped,
+        never waited for). Each is then done, retried or quarantined; a daemon that dies
+        first leaves them due again once the claim runs out."""
+        with self._begin() as db:
+            rows = db.execute(
+                "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
+                " length(payload) FROM deliveries WHERE kind = %s AND state = 'pending'"
+                " AND next_at <= %s ORDER BY next_at, seq LIMIT %s FOR UPDATE SKIP LOCKED",
+                (kind, _at(now), limit),
+            ).fetchall()
+            chosen = []
+            total = 0
+            for row in rows:
+                total += int(row[6] or 0)
+                if chosen and total > batch_bytes:
+                    break
+                chosen.append(row)
+            if not chosen:
+                return []
+            keys = [str(row[0]) for row in chosen]
+            db.execute(
+                "UPDATE deliveries SET next_at = %s WHERE key = ANY(%s)",
+                (_at(now) + timedelta(seconds=self.lease_seconds), keys),
             )
-        return batch
+            payloads = dict(
+                db.execute(
+                    "SELECT key, payload FROM deliveries WHERE key = ANY(%s)", (keys,)
+                ).fetchall()
+            )
+        return [
+            Pending(
+                Delivery(
+                    key=str(key),
+                    ticket_id=str(ticket),
+                    kind=kind,
+                    destination=str(destination),
+                    recipients=tuple(json.loads(str(recipients))),
+                    payload=bytes(payloads[key]) if payloads.get(key) is not None else b"",
+                    created_at=utc(created),
+                ),
+                int(attempts),
+            )
+            for key, ticket, destination, recipients, created, attempts, _ in chosen
+        ]
 
     def next_delivery_due(self, kind: DeliveryKind) -> datetime | None:
         rows = self._read(
