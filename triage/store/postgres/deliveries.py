@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from triage.records import (
     Delivery,
@@ -75,7 +76,7 @@ class PostgresDeliveries(PostgresDatabase):
                 " AND next_at <= %s ORDER BY next_at, seq LIMIT %s FOR UPDATE SKIP LOCKED",
                 (kind, _at(now), limit),
             ).fetchall()
-            chosen = []
+            chosen: list[tuple[Any, ...]] = []
             total = 0
             for row in rows:
                 total += int(row[6] or 0)
