@@ -138,6 +138,8 @@ class DropFolder:
             with os.scandir(self.options.inbox) as entries:
                 for entry in entries:
                     self._note(entry.name)
+                    if entry.name == CLAIMS:
+                        continue  # the fleet's claimed files: never abandoned
                     if is_ignored_name(entry.name) and _older(entry, cutoff):
                         abandoned.append(entry.name)
         except OSError as exc:

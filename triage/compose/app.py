@@ -322,6 +322,8 @@ def build_app(
         fleet=fleet,
         heartbeat=Heartbeat(fleet, seconds, clock, stop) if fleet is not None else None,
     )
+    if app.heartbeat is not None:
+        app.heartbeat.beat()  # alive before the first file is claimed: never taken for dead
     if settings.dropfolder.enabled:
         options = dropfolder_options(settings)
         liveness = None
