@@ -68,6 +68,7 @@ from triage.config_sections import (
     ReportConfig,
     RoutingConfig,
     RunpodConfig,
+    SendersConfig,
     StoreConfig,
 )
 from triage.errors import ConfigError
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     outbox: OutboxConfig
     dropfolder: DropFolderConfig
     parsing: ParsingConfig
+    senders: SendersConfig
     dedup: DedupConfig
     imap: ImapConfig
     local: LocalConfig

@@ -32,6 +32,7 @@ from triage.rules.keywords import CompiledRule
 from triage.rules.risk import priority_for
 from triage.rules.storm import WINDOW as STORM_WINDOW
 from triage.rules.storm import problem_of, storm_of, storm_risk
+from triage.rules.unsolicited import PHISHING
 from triage.ticket import RawInput
 from triage.tiers import Tiers
 from triage.tiers.learned import Assigner
@@ -195,7 +196,13 @@ class Pipeline:
             ticket = parse_ticket(raw.data, self._options.limits)
         except InputError as exc:
             return quarantined(raw, str(exc))
-        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines, raw.source)
+        verdict = evaluate(
+            ticket,
+            self._rules,
+            self._options.log_slice_lines,
+            raw.source,
+            self._options.own_domains,
+        )
         return Case.of(raw, ticket, verdict, content_key(ticket))
 
     def _read_quietly(self, raw: RawInput) -> Case | None:
@@ -229,6 +236,9 @@ class Pipeline:
             return quarantined(raw, reason), TicketKeys(content_key=None), None
 
     def _decide(self, case: Case, prepared: Prepared | None) -> Result:
+        unwanted = self._unsolicited(case)
+        if unwanted is not None:
+            return unwanted
         automated = detect_automated(case.ticket) or self._relayed_loop(case)
         if automated:
             # Not a request: no category to work on, nothing to prioritise.
@@ -245,6 +255,30 @@ class Pipeline:
                 status="duplicate", status_reason=why, duplicate_of=duplicate_of
             )
         return self._tiers.refine(self._storm(case), prepared, withheld=self._sender_flood(case))
+
+    def _unsolicited(self, case: Case) -> Result | None:
+        """Phishing or spam from outside, as the [senders] policy says: ignored with the
+        reason (before any header can call it bulk), or a security ticket. Its risk stays
+        what the content showed, so a high finding is still listed for the lead."""
+        reason, policy = case.verdict.unsolicited, self._options.unsolicited
+        if reason is None or policy == "triage":
+            return None
+        if policy == "ignore":
+            return case.base.revised(
+                status="ignored",
+                status_reason=reason,
+                category="security" if reason.startswith(PHISHING) else "other",
+                workflow="other",
+                priority="P4",
+            )
+        base = case.base
+        risk = "high" if reason.startswith(PHISHING) else base.risk
+        return base.revised(
+            category="security",
+            risk=risk,
+            priority=priority_for(risk, base.priority),
+            risk_reasons=[*base.risk_reasons, reason],
+        )
 
     def _storm(self, case: Case) -> Case:
         """The same incident reported by others shortly before: the result names the first

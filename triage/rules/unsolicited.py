@@ -1,0 +1,46 @@
+"""Mail from outside sent straight to the helpdesk that is phishing or spam.
+
+A colleague's mail (the organisation's own domains, its authentication not failed) is a
+request whatever it says. A stranger's mail is judged by what the mail system already said
+(spam filters' verdicts, failed SPF/DKIM/DMARC) and by the lure signals of the mail itself.
+Headers are read only to raise suspicion: an `X-Spam-Flag: NO`, a `Precedence: bulk` or a
+forged `Authentication-Results: pass` never clears what the content shows.
+"""
+
+from __future__ import annotations
+
+from triage.rules.lure import LURE, SPAM, Suspect, domain_of, judge, org_name
+from triage.rules.senders import failed_authentication, own_names, spam_verdicts
+from triage.ticket import Ticket
+
+PHISHING = "phishing"
+SPAM_REASON = "spam"
+
+
+def unsolicited(ticket: Ticket, own_domains: tuple[str, ...] = ()) -> str | None:
+    """"phishing: ..." or "spam: ..." for a stranger's lure or spam, else None."""
+    if ticket.format != "mail":
+        return None
+    names = own_names(ticket, own_domains)
+    failed = failed_authentication(ticket)
+    domain = domain_of(ticket.sender)
+    spoofed = any(check.startswith(("dmarc=", "compauth=", "spf=fail")) for check in failed)
+    if domain and org_name(domain) in names and not spoofed:
+        return None
+    verdict, verdicts = spam_verdicts(ticket)
+    suspect = Suspect(
+        text=f"{ticket.subject}\n{ticket.body}\n{ticket.forwarded}",
+        sender_name=ticket.sender_name,
+        sender=ticket.sender,
+        links=ticket.links,
+        attachments=ticket.attachments,
+        from_header=ticket.header("from"),
+    )
+    auth = (f"failed sender authentication ({', '.join(failed)})",) if failed else ()
+    finding = judge(suspect, names, auth)
+    why = ", ".join([*verdicts, *finding.signals][:4])
+    if finding.kind == LURE or verdict == PHISHING:
+        return f"{PHISHING}: mail from outside ({why})"
+    if finding.kind == SPAM or verdict == "spam":
+        return f"{SPAM_REASON}: mail from outside ({why})"
+    return None
