@@ -32,6 +32,7 @@ from triage.rules.keywords import CompiledRule
 from triage.rules.risk import priority_for
 from triage.rules.storm import WINDOW as STORM_WINDOW
 from triage.rules.storm import problem_of, storm_of, storm_risk
+from triage.rules.senders import is_colleague
 from triage.rules.unsolicited import PHISHING
 from triage.ticket import RawInput
 from triage.tiers import Tiers
@@ -239,7 +240,8 @@ class Pipeline:
         unwanted = self._unsolicited(case)
         if unwanted is not None:
             return unwanted
-        automated = detect_automated(case.ticket) or self._relayed_loop(case)
+        colleague = is_colleague(case.ticket, self._options.own_domains)
+        automated = detect_automated(case.ticket, colleague) or self._relayed_loop(case)
         if automated:
             # Not a request: no category to work on, nothing to prioritise.
             return case.base.revised(

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import cast
 
+from triage.rules.automated import bulk_headers
 from triage.rules.extract import Fields, extract_fields
 from triage.rules.forward import SPAM_REPORTED, reported_phishing
 from triage.rules.unsolicited import unsolicited
@@ -18,6 +19,9 @@ from triage.rules.text import TextIndex
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
 _SUMMARY_CHARS = 240
+_BULK_LEAD = 400  # characters of a list or campaign mail's body that count for its risk
+_LONG_BODY = 3000  # a body longer than this is read for its risk up to _LONG_LEAD
+_LONG_LEAD = 1500
 SECURITY_INCIDENT = "security incident"  # how the reasons of security incidents begin
 
 
@@ -79,7 +83,9 @@ def evaluate(
     words = TextIndex.combined(indexes["subject"], indexes["body"])
     found = detect(ticket, words, own_domains)
     high = tuple(reason for reason in found if not reason.startswith(SPAM_REPORTED))
-    risk, reasons = assess_risk(words, sensitivity, match.risk, match.matched, high)
+    risk, reasons = assess_risk(
+        reporting_words(ticket, words), sensitivity, match.risk, match.matched, high
+    )
     spam_report = [reason for reason in found if reason.startswith(SPAM_REPORTED)]
     if spam_report and not high:
         reasons = (*reasons, *spam_report)
@@ -110,6 +116,20 @@ def evaluate(
         tags=match.tags,
         unsolicited=None if found else unsolicited(ticket, own_domains),
     )
+
+
+def reporting_words(ticket: Ticket, words: TextIndex) -> TextIndex:
+    """The words where a person reports something: the subject and the lead of the body.
+    List and campaign mail reports nothing to us beyond its subject and first lines; in a
+    long text (a newsletter without list headers) the words scattered far down do not make
+    an incident. Quotes, signatures and disclaimers are out of the body already."""
+    if bulk_headers(ticket):
+        lead = _BULK_LEAD
+    elif len(ticket.body) > _LONG_BODY:
+        lead = _LONG_LEAD
+    else:
+        return words
+    return TextIndex(f"{ticket.subject}\n{ticket.body[:lead]}")
 
 
 def detect(ticket: Ticket, words: TextIndex, own_domains: tuple[str, ...] = ()) -> tuple[str, ...]:

@@ -244,7 +244,9 @@ def structural_signals(suspect: Suspect, own: frozenset[str] = frozenset()) -> l
         odd_sender = _odd_host(domain) or _obfuscated_domain(domain)
         if odd_sender:
             found.append(f"sent from {odd_sender} ({domain[-60:]})")
-        elif not claim and unrelated_name(suspect.sender_name, suspect.sender):
+        elif not claim and _brand_like(suspect.sender_name) and unrelated_name(
+            suspect.sender_name, suspect.sender
+        ):
             found.append("a display name unrelated to the sender's address")
     disguised = disguised_text(suspect.text)
     if disguised:
@@ -293,6 +295,25 @@ _GENERIC_NAME_WORDS = frozenset(
     " updates account accounts billing security sales marketing contact hello mr mrs ms dr"
     " de du des von und et y".split()
 )  # fmt: skip
+
+
+# Words that make a display name an organisation's, not a person's.
+_ORG_WORD = re.compile(
+    r"\b(team|support|service|services|customer|care|notifications?|notifica\w*|alerts?"
+    r"|security|billing|accounts?|bank|banco|banque|department|center|centre|desk|admin"
+    r"|system|partners?|rewards?|loyalty|delivery|shipping|post|verification|payout|wallet"
+    r"|official|club|shop|store|treatment|pharmacy|kundenservice|kundendienst|équipe"
+    r"|equipo|soporte)\b",
+    re.IGNORECASE,
+)
+
+
+def _brand_like(name: str | None) -> bool:
+    """A display name that reads as an organisation's (one word, or organisation words), not
+    a person's first and last name."""
+    if not name:
+        return False
+    return _ORG_WORD.search(name) is not None or len(re.findall(r"\w+", name)) == 1
 
 
 def unrelated_name(name: str | None, address: str | None) -> bool:

@@ -37,6 +37,15 @@ def own_names(ticket: Ticket, own_domains: Iterable[str]) -> frozenset[str]:
     return frozenset(name for name in names if name)
 
 
+def is_colleague(ticket: Ticket, own_domains: Iterable[str]) -> bool:
+    """From the organisation's own domains, and not a forgery (SPF/DMARC not failed)."""
+    domain = domain_of(ticket.sender)
+    if not domain or org_name(domain) not in own_names(ticket, own_domains):
+        return False
+    failed = failed_authentication(ticket)
+    return not any(check.startswith(("dmarc=", "compauth=", "spf=fail")) for check in failed)
+
+
 def failed_authentication(ticket: Ticket) -> tuple[str, ...]:
     """The checks the receiving servers recorded as failed (spf, dkim, dmarc, compauth)."""
     failed: list[str] = []

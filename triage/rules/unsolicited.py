@@ -9,8 +9,8 @@ forged `Authentication-Results: pass` never clears what the content shows.
 
 from __future__ import annotations
 
-from triage.rules.lure import LURE, SPAM, Suspect, domain_of, judge, org_name
-from triage.rules.senders import failed_authentication, own_names, spam_verdicts
+from triage.rules.lure import LURE, SPAM, Suspect, judge
+from triage.rules.senders import failed_authentication, is_colleague, own_names, spam_verdicts
 from triage.ticket import Ticket
 
 PHISHING = "phishing"
@@ -21,12 +21,10 @@ def unsolicited(ticket: Ticket, own_domains: tuple[str, ...] = ()) -> str | None
     """"phishing: ..." or "spam: ..." for a stranger's lure or spam, else None."""
     if ticket.format != "mail":
         return None
+    if is_colleague(ticket, own_domains):
+        return None
     names = own_names(ticket, own_domains)
     failed = failed_authentication(ticket)
-    domain = domain_of(ticket.sender)
-    spoofed = any(check.startswith(("dmarc=", "compauth=", "spf=fail")) for check in failed)
-    if domain and org_name(domain) in names and not spoofed:
-        return None
     verdict, verdicts = spam_verdicts(ticket)
     suspect = Suspect(
         text=f"{ticket.subject}\n{ticket.body}\n{ticket.forwarded}",
