@@ -132,14 +132,14 @@ def reported_phishing(
     if user_domain:
         ours.add(org_name(user_domain))
     suspect_domain = domain_of(suspect.sender)
-    if suspect_domain and org_name(suspect_domain) in ours:
-        return None  # a colleague's mail passed on: a request like any other
+    # A colleague's mail passed on is a request like any other, unless it is a lure itself.
+    colleague = suspect_domain is not None and org_name(suspect_domain) in ours
     if len(own.words) > _FEW_OWN_WORDS + len(TextIndex(ticket.subject).words):
         return None
     finding = judge(suspect, frozenset(ours))
     if finding.kind == LURE:
         return f"security incident: phishing reported (a forwarded lure: {finding.describe()})"
-    if finding.kind == SPAM:
+    if finding.kind == SPAM and not colleague:
         return f"{SPAM_REPORTED} (a forwarded unsolicited mail: {finding.describe()})"
     lure = TextIndex(ticket.forwarded)
     if (
