@@ -79,20 +79,27 @@ _PRETEXT = concept(
         "fatura", "pagamento", "assinatura", "conta", "bloqueio",
     ],
 )  # fmt: skip
-_BAIT = concept(
-    "bait: a prize, a bonus, crypto, an inheritance",
+_PRIZE = concept(
+    "a prize, a reward or a windfall",
     [
-        "winner", "won", "prize", "reward", "rewards", "congratulations",
-        "claim your", "free spins", "bonus", "casino", "jackpot", "lottery", "sweepstake*",
-        "giveaway", "cash prize", "bitcoin", "crypto*", "btc", "usdt", "nft",
-        "airdrop", "investment", "inheritance", "beneficiary", "next of kin",
-        "million", "millions", "loan", "mortgage", "dating",
-        "singles", "viagra", "weight loss", "pills", "exclusive offer", "limited offer",
-        "gewinner", "gewinn", "gewonnen", "gratulieren", "herzlichen glückwunsch", "preis",
-        "belohnung", "kostenlos", "gratis", "erbschaft", "gagnant", "gagné", "félicitations",
-        "récompense", "cadeau", "héritage", "ganador", "premio", "felicidades", "recompensa",
-        "herencia", "ganhou", "prêmio", "parabéns", "investimento", "investimentos",
-        "cadeaukaart",
+        "winner", "you won", "you have won", "you've won", "prize", "reward", "rewards",
+        "congratulations", "claim your", "gift card", "giveaway", "cash prize", "lottery",
+        "sweepstake*", "inheritance", "beneficiary", "next of kin", "donation", "donate",
+        "compensation", "unclaimed", "gewinner", "gewonnen", "gewinnen sie", "gratulieren",
+        "herzlichen glückwunsch", "belohnung", "gutschein", "erbschaft", "gagnant",
+        "vous avez gagné", "félicitations", "récompense", "carte cadeau", "héritage", "ganador",
+        "ha ganado", "premio", "felicidades", "recompensa", "herencia", "ganhou", "prêmio",
+        "parabéns", "recompensa", "cadeaukaart", "gefeliciteerd",
+    ],
+)  # fmt: skip
+_BAIT = concept(
+    "bait: a bonus, crypto, cheap money or pills",
+    [
+        "free spins", "bonus", "casino", "jackpot", "bitcoin", "crypto*", "btc", "usdt", "nft",
+        "airdrop", "investment", "investimento", "investimentos", "million", "millions", "loan",
+        "mortgage", "credit score", "dating", "singles", "viagra", "weight loss", "pills",
+        "exclusive offer", "limited offer", "porn*", "xxx", "sex", "sexy", "erotik", "erotic",
+        "érotique", "nudes", "hot singles", "make love",
     ],
 )  # fmt: skip
 _PRESSURE = concept(
@@ -146,7 +153,8 @@ _THROWAWAY_HOSTS = (
     "000webhostapp.com", "blogspot.com", "r2.dev", "ipfs.io", "azurewebsites.net",
     "web.core.windows.net", "blob.core.windows.net", "storage.googleapis.com",
     "s3.amazonaws.com", "bit.ly", "tinyurl.com", "is.gd", "rebrand.ly", "cutt.ly",
-    "shorturl.at", "t.ly", "rb.gy", "biz.id",
+    "shorturl.at", "t.ly", "rb.gy", "biz.id", "run.app", "onrender.com", "fly.dev",
+    "surge.sh", "translate.goog",
 )  # fmt: skip
 _CHEAP_TLDS = frozenset(
     "xyz top best click icu buzz cyou rest bar monster cfd sbs quest autos beauty hair lol"
@@ -166,6 +174,11 @@ _PLAIN_LINK = re.compile(
     r"((?:https?://|www\.)[^\s<>]{3,200})\s*<(https?://[^>\s]{3,2000})>", re.IGNORECASE
 )
 _ADDRESS = re.compile(r"[\w.+!#$&'*/=?^`{|}~-]{1,200}@(?:[a-z0-9-]{1,63}\.)+[a-z]{2,63}", re.I)
+_FREEMAIL = frozenset(
+    "gmail googlemail yahoo ymail hotmail outlook live msn aol proton protonmail gmx web mail"
+    " yandex icloud me zoho".split()
+)
+_HEADER_LINE = re.compile(r"^\s*\*?(?:From|To|Cc|Von|An|De|À|A|Para|Da|Reply-To)\s?:", re.I)
 _ANY_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SPACED_LETTERS = re.compile(r"(?:(?<!\S)[A-Za-z](?:\s+|\s*[.-]\s*)){5,}")
 _MATH_LETTERS = re.compile("[\U0001d400-\U0001d7ff]")
@@ -207,6 +220,7 @@ def judge(
     index = TextIndex(suspect.text)
     request = _REQUEST.found(index)
     pretext = _PRETEXT.found(index)
+    prize = _PRIZE.found(index)
     bait = _BAIT.found(index)
     pressure = _PRESSURE.found(index)
     advert = _ADVERT.found(index)
@@ -215,6 +229,7 @@ def judge(
         for name, found in (
             (_REQUEST.name, request),
             (_PRETEXT.name, pretext),
+            (_PRIZE.name, prize),
             (_BAIT.name, bait),
             (_PRESSURE.name, pressure),
             (_ADVERT.name, advert),
@@ -222,10 +237,11 @@ def judge(
         if found
     ]
     signals = (*structure, *content)
-    hook = request or pretext or (bait and (pressure or request))
-    if hook and (structure or sum((request, pretext, bait, pressure)) >= 3):
+    hook = request or pretext or prize or (bait and pressure)
+    if hook and (structure or sum((request, pretext, prize, bait, pressure)) >= 3):
         return LureFinding(LURE, signals)
-    if bait or advert or (structure and (pretext or pressure or request)):
+    evasive = any(signal.startswith(_EVASIVE) for signal in structure)
+    if prize or bait or advert or evasive or (structure and (pretext or pressure or request)):
         return LureFinding(SPAM, signals)
     return LureFinding(None, signals)
 
@@ -248,6 +264,9 @@ def structural_signals(suspect: Suspect, own: frozenset[str] = frozenset()) -> l
             suspect.sender_name, suspect.sender
         ):
             found.append("a display name unrelated to the sender's address")
+    elsewhere = reply_elsewhere(suspect.text, domain)
+    if elsewhere:
+        found.append(elsewhere)
     disguised = disguised_text(suspect.text)
     if disguised:
         found.append(disguised)
@@ -333,6 +352,21 @@ def unrelated_name(name: str | None, address: str | None) -> bool:
 
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+
+
+def reply_elsewhere(text: str, sender_domain: str | None) -> str | None:
+    """The mail asks to be answered at a free-mail address that is not its sender's."""
+    for line in text[:20_000].splitlines():
+        if _HEADER_LINE.match(line):
+            continue
+        for address in _ANY_ADDRESS.findall(line):
+            domain = address.rsplit("@", 1)[1].lower()
+            if org_name(domain) in _FREEMAIL and domain != sender_domain:
+                return f"asks for answers at another, free-mail address ({domain})"
+    return None
+
+
+_EVASIVE = ("styled unicode letters", "words spelt out", "a word mixing")
 
 
 def disguised_text(text: str) -> str | None:
