@@ -84,7 +84,7 @@ _PRIZE = concept(
     [
         "winner", "you won", "you have won", "you've won", "prize", "reward", "rewards",
         "congratulations", "claim your", "gift card", "giveaway", "cash prize", "lottery",
-        "sweepstake*", "inheritance", "beneficiary", "next of kin", "donation", "donate",
+        "sweepstake*", "inheritance", "beneficiary", "next of kin", "donat*",
         "compensation", "unclaimed", "gewinner", "gewonnen", "gewinnen sie", "gratulieren",
         "herzlichen glückwunsch", "belohnung", "gutschein", "erbschaft", "gagnant",
         "vous avez gagné", "félicitations", "récompense", "carte cadeau", "héritage", "ganador",
