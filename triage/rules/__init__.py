@@ -114,7 +114,7 @@ def evaluate(
         team=match.team,
         team_rule=match.team_rule,
         tags=match.tags,
-        unsolicited=None if found else unsolicited(ticket, own_domains),
+        unsolicited=None if found else unsolicited(ticket, own_domains, words),
     )
 
 

@@ -97,7 +97,9 @@ def forwarded_suspect(ticket: Ticket) -> Suspect | None:
     if not ticket.forwarded.strip():
         return None
     match = _FORWARDED_FROM.search(ticket.forwarded[:20_000])
-    name, address, value = (None, None, None)
+    name: str | None = None
+    address = ""
+    value: str | None = None
     if match:
         value = _MAILTO.sub(r"<\1>", match.group(1).strip())
         name, address = email.utils.parseaddr(value)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-from triage.rules.concepts import concept
-from triage.rules.text import TextIndex
+from triage.rules.text import Terms, TextIndex
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _SENTENCE_CHARS = 400  # longer "sentences" are text without punctuation: too loose
@@ -113,18 +112,39 @@ _VISIBLE = re.compile(
     r"|taucht\s+auf|je\s+vois|apparaît|apparaissent|visibles?|veo|aparece[n]?|puedo\s+ver)\b",
     re.IGNORECASE,
 )
-_BUSINESS_WORDS = concept(
-    "business words",
-    [],
-    _PROCESS.pattern + "|" + _SAFETY.pattern + "|" + _MANY_PEOPLE.pattern,
-)
+# Cheap word look-ups first: the regular expressions run only on texts that have these.
+_BUSINESS_WORDS = Terms(
+    [
+        "orders", "order", "production", "manufacturing", "plant", "factory", "assembly",
+        "shipping", "shipments", "dispatch", "deliveries", "warehouse", "picking", "sales",
+        "invoicing", "payroll", "point of sale", "checkouts", "loading", "aufträge", "aufträgen",
+        "auftragsbearbeitung", "bestellungen", "produktion", "fertigung", "werk", "fabrik",
+        "versand", "wareneingang", "warenausgang", "lieferungen", "lager", "kommissionierung",
+        "vertrieb", "fakturierung", "kassen", "commandes", "usine", "fabrication", "expéditions",
+        "livraisons", "entrepôt", "ventes", "facturation", "caisses", "pedidos", "producción",
+        "fábrica", "envíos", "entregas", "almacén", "ventas", "facturación", "nóminas",
+        "emergency", "fire", "alarm", "safety", "evacuation", "notruf*", "alarmierung*",
+        "brandmelde*", "alarmanlage", "sicherheitssystem", "alerte", "alarme", "sécurité",
+        "emergencia", "alerta", "alarma", "seguridad", "hundreds", "thousands", "hunderte*",
+        "tausende*", "centaines", "milliers", "cientos", "miles", "users", "employees", "staff",
+        "people", "colleagues", "mitarbeiter*", "benutzer", "personnes", "utilisateurs",
+        "employés", "usuarios", "empleados", "personas", "hours", "stunden", "heures", "horas",
+    ]
+)  # fmt: skip
+_SEEN_WORDS = Terms(
+    [
+        "see", "visible", "appears", "appear", "appeared", "shows", "showing", "showed",
+        "popped", "sichtbar", "sehe", "sehen", "angezeigt", "aufgetaucht", "taucht", "vois",
+        "apparaît", "apparaissent", "visibles", "veo", "aparece", "aparecen", "ver",
+    ]
+)  # fmt: skip
 
 
 def business_impact(index: TextIndex) -> str | None:
     """Why the ticket says a group's, a site's or a business process's work stops, or None."""
-    text = index.text
-    if not _BUSINESS_WORDS.found(index) and not _FOR_HOURS.search(text):
+    if not _BUSINESS_WORDS.any(index):
         return None
+    text = index.text
     for sentence in _sentences(text):
         if _SAFETY.search(sentence) and (_STOPS.search(sentence) or _WITHOUT.search(sentence)):
             return "business impact: an emergency or safety system is out"
@@ -148,9 +168,9 @@ def _process_stops(sentence: str) -> bool:
 
 def exposed_data(index: TextIndex) -> str | None:
     """Someone else's (or confidential) mailbox or files visible to the writer."""
-    text = index.text
-    if not _VISIBLE.search(text):
+    if not _SEEN_WORDS.any(index):
         return None
+    text = index.text
     for sentence in _sentences(text):
         if _OTHERS.search(sentence) and _THEIR_DATA.search(sentence) and _VISIBLE.search(sentence):
             return "security incident: someone else's mailbox or files visible to a user"

@@ -17,6 +17,7 @@ or bait, or pressure. Spam is bait or adverts without that. Pure functions, no I
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -181,6 +182,7 @@ _FREEMAIL = frozenset(
 _HEADER_LINE = re.compile(r"^\s*\*?(?:From|To|Cc|Von|An|De|À|A|Para|Da|Reply-To)\s?:", re.I)
 _ANY_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SPACED_LETTERS = re.compile(r"(?:(?<!\S)[A-Za-z](?:\s+|\s*[.-]\s*)){5,}")
+_LOOKALIKE_LETTER = re.compile("[\u0370-\u03ff\u0400-\u04ff]")
 _MATH_LETTERS = re.compile("[\U0001d400-\U0001d7ff]")
 # Words with a non-ASCII letter among ASCII ones (the rest is told by the letters' names).
 _MIXED_CANDIDATE = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w{3,}\b")
@@ -210,14 +212,16 @@ class LureFinding:
 
 
 def judge(
-    suspect: Suspect, own_names: Iterable[str] = (), more_structure: Iterable[str] = ()
+    suspect: Suspect,
+    own_names: Iterable[str] = (),
+    more_structure: Iterable[str] = (),
+    index: TextIndex | None = None,
 ) -> LureFinding:
     """Lure, spam or neither, with the signals found. `own_names`: the organisation's names
     (org_name of its domains: a link or sender there is no evidence); `more_structure`:
-    structural signals found elsewhere (failed sender authentication)."""
-    own = frozenset(own_names)
-    structure = [*structural_signals(suspect, own), *more_structure]
-    index = TextIndex(suspect.text)
+    structural signals found elsewhere (failed sender authentication); `index`: the words of
+    suspect.text, when the caller has them already."""
+    index = index or TextIndex(suspect.text)
     request = _REQUEST.found(index)
     pretext = _PRETEXT.found(index)
     prize = _PRIZE.found(index)
@@ -236,6 +240,10 @@ def judge(
         )
         if found
     ]
+    if not content:  # nothing asked, offered or pressed: only letters that dodge filters
+        disguised = disguised_text(suspect.text)
+        return LureFinding(SPAM if disguised else None, (disguised,) if disguised else ())
+    structure = [*structural_signals(suspect, frozenset(own_names)), *more_structure]
     signals = (*structure, *content)
     hook = request or pretext or prize or (bait and pressure)
     if hook and (structure or sum((request, pretext, prize, bait, pressure)) >= 3):
@@ -355,14 +363,18 @@ def _fold(text: str) -> str:
 
 
 def reply_elsewhere(text: str, sender_domain: str | None) -> str | None:
-    """The mail asks to be answered at a free-mail address that is not its sender's."""
-    for line in text[:20_000].splitlines():
-        if _HEADER_LINE.match(line):
+    """The mail asks to be answered at a free-mail address that is not its sender's (an
+    address in a header line of a forwarded block does not count)."""
+    head = text[:20_000]
+    if "@" not in head:
+        return None
+    for match in _ANY_ADDRESS.finditer(head):
+        domain = match.group(0).rsplit("@", 1)[1].lower()
+        if org_name(domain) not in _FREEMAIL or domain == sender_domain:
             continue
-        for address in _ANY_ADDRESS.findall(line):
-            domain = address.rsplit("@", 1)[1].lower()
-            if org_name(domain) in _FREEMAIL and domain != sender_domain:
-                return f"asks for answers at another, free-mail address ({domain})"
+        line_start = head.rfind("\n", 0, match.start()) + 1
+        if not _HEADER_LINE.match(head, line_start):
+            return f"asks for answers at another, free-mail address ({domain})"
     return None
 
 
@@ -373,10 +385,14 @@ def disguised_text(text: str) -> str | None:
     """Letters chosen to slip past filters: a word mixing Latin with Cyrillic or Greek
     lookalikes, or 'mathematical' styled letters."""
     head = text[:20_000]
-    if _MATH_LETTERS.search(head):
-        return "styled unicode letters that dodge filters"
     if _SPACED_LETTERS.search(head[:2000]):
         return "words spelt out in spaced letters"
+    if head.isascii():
+        return None
+    if _MATH_LETTERS.search(head):
+        return "styled unicode letters that dodge filters"
+    if not _LOOKALIKE_LETTER.search(head):
+        return None
     for word in _MIXED_CANDIDATE.findall(head):
         scripts = {_script(ch) for ch in word if ch.isalpha()}
         if "latin" in scripts and scripts & {"cyrillic", "greek"}:
@@ -445,6 +461,7 @@ def domain_of(address: str | None) -> str | None:
     return address.rsplit("@", 1)[1].strip(" .>").lower() or None
 
 
+@functools.lru_cache(maxsize=4096)
 def org_name(domain: str) -> str:
     """The name a domain's owner registered: `kestrel-logistics` for mail.kestrel-logistics.de
     and for kestrel-logistics.co.uk (the organisation, whatever its country domain)."""

@@ -8,7 +8,6 @@ to raise suspicion, never to lower it (an `X-Spam-Flag: NO` or a forged
 
 from __future__ import annotations
 
-import email.utils
 import re
 from collections.abc import Iterable
 
@@ -17,6 +16,8 @@ from triage.ticket import Ticket
 
 SPAM_SCORE = 5.0  # SpamAssassin's default required score
 MS_SPAM_SCL = 5  # Microsoft: SCL 5-6 spam, 7-9 high-confidence spam
+# The domain of an address in a header: a@b.example, <a@b.example> (not "a@b@c").
+_DOMAIN = re.compile(r"(?<![@\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)(?![\w@-])")
 _AUTH = re.compile(r"\b(spf|dkim|dmarc|compauth)\s*=\s*([a-z]+)", re.IGNORECASE)
 _FOREFRONT = re.compile(r"\b(SCL|SFV|CAT)\s*:\s*([A-Za-z0-9-]+)", re.IGNORECASE)
 _PHISH_CATEGORIES = ("PHSH", "HPHSH", "HPHISH", "GIMP", "UIMP", "DIMP", "SPOOF")
@@ -30,17 +31,19 @@ def own_names(ticket: Ticket, own_domains: Iterable[str]) -> frozenset[str]:
     if not names:
         for name in ("to", "cc", "delivered-to"):
             for value in ticket.header_all(name):
-                for _, address in email.utils.getaddresses([value]):
-                    domain = domain_of(address.lower())
-                    if domain and address.count("@") == 1:
-                        names.add(org_name(domain))
+                names.update(org_name(domain) for domain in _DOMAIN.findall(value[:2000]))
     return frozenset(name for name in names if name)
 
 
-def is_colleague(ticket: Ticket, own_domains: Iterable[str]) -> bool:
-    """From the organisation's own domains, and not a forgery (SPF/DMARC not failed)."""
+def is_colleague(
+    ticket: Ticket, own_domains: Iterable[str], names: frozenset[str] | None = None
+) -> bool:
+    """From the organisation's own domains, and not a forgery (SPF/DMARC not failed).
+    `names`: own_names(ticket, own_domains), when the caller has them already."""
     domain = domain_of(ticket.sender)
-    if not domain or org_name(domain) not in own_names(ticket, own_domains):
+    if names is None:
+        names = own_names(ticket, own_domains)
+    if not domain or org_name(domain) not in names:
         return False
     failed = failed_authentication(ticket)
     return not any(check.startswith(("dmarc=", "compauth=", "spf=fail")) for check in failed)

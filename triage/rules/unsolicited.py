@@ -11,19 +11,23 @@ from __future__ import annotations
 
 from triage.rules.lure import LURE, SPAM, Suspect, judge
 from triage.rules.senders import failed_authentication, is_colleague, own_names, spam_verdicts
+from triage.rules.text import TextIndex
 from triage.ticket import Ticket
 
 PHISHING = "phishing"
 SPAM_REASON = "spam"
 
 
-def unsolicited(ticket: Ticket, own_domains: tuple[str, ...] = ()) -> str | None:
-    """"phishing: ..." or "spam: ..." for a stranger's lure or spam, else None."""
+def unsolicited(
+    ticket: Ticket, own_domains: tuple[str, ...] = (), words: TextIndex | None = None
+) -> str | None:
+    """"phishing: ..." or "spam: ..." for a stranger's lure or spam, else None. `words`: the
+    subject's and body's words, when the caller has them already."""
     if ticket.format != "mail":
         return None
-    if is_colleague(ticket, own_domains):
-        return None
     names = own_names(ticket, own_domains)
+    if is_colleague(ticket, own_domains, names):
+        return None
     failed = failed_authentication(ticket)
     verdict, verdicts = spam_verdicts(ticket)
     suspect = Suspect(
@@ -35,7 +39,7 @@ def unsolicited(ticket: Ticket, own_domains: tuple[str, ...] = ()) -> str | None
         from_header=ticket.header("from"),
     )
     auth = (f"failed sender authentication ({', '.join(failed)})",) if failed else ()
-    finding = judge(suspect, names, auth)
+    finding = judge(suspect, names, auth, None if ticket.forwarded else words)
     why = ", ".join([*verdicts, *finding.signals][:4])
     if finding.kind == LURE or verdict == PHISHING:
         return f"{PHISHING}: mail from outside ({why})"
