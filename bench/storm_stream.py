@@ -39,12 +39,16 @@ def replay(tickets: list[tuple[str, bytes, datetime]]) -> list[tuple[str, str, i
         verdict = evaluate(ticket, rules, options.log_slice_lines)
         incident = signature_of(ticket, verdict)
         kinds = problem_of(incident)
-        window = [r for r in recent if when - WINDOW <= r.received_at <= when and kinds & r.signature]
+        window = [
+            r for r in recent if when - WINDOW <= r.received_at <= when and kinds & r.signature
+        ]
         storm = storm_of(when, incident, window) if kinds else None
         if storm is not None:
             joined.append((ticket_id, storm.first_id, storm.reports))
         recent.append(
-            Recent(ticket_id, when, verdict.category, verdict.risk, incident, storm and storm.first_id)
+            Recent(
+                ticket_id, when, verdict.category, verdict.risk, incident, storm and storm.first_id
+            )
         )
         recent = [r for r in recent if r.received_at >= when - WINDOW]
     return joined

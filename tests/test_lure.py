@@ -209,16 +209,23 @@ def test_no_header_a_sender_can_write_clears_a_lure_sent_to_the_helpdesk(headers
 
 
 def test_a_colleagues_mail_is_never_unsolicited_whatever_it_says():
-    data = direct("Eva Maier <eva.maier@ourco.example>", "Password expires today",
-                  "My password expires today and the reset page says confirm your password.")  # fmt: skip
+    data = direct(
+        "Eva Maier <eva.maier@ourco.example>",
+        "Password expires today",
+        "My password expires today and the reset page says confirm your password.",
+    )
     ticket = parse_ticket(data, LIMITS)
     assert is_colleague(ticket, ("ourco.example",))
     assert evaluate(ticket, RULES, 60, own_domains=("ourco.example",)).unsolicited is None
 
 
 def test_a_forged_colleague_address_that_failed_dmarc_is_a_stranger():
-    data = direct("CEO <ceo@ourco.example>", "Quick task", "Buy 5 gift cards now and send the codes.",
-                  {"Authentication-Results": "mx.ourco.example; spf=fail; dmarc=fail"})  # fmt: skip
+    data = direct(
+        "CEO <ceo@ourco.example>",
+        "Quick task",
+        "Buy 5 gift cards now and send the codes.",
+        {"Authentication-Results": "mx.ourco.example; spf=fail; dmarc=fail"},
+    )
     ticket = parse_ticket(data, LIMITS)
     assert failed_authentication(ticket) == ("spf=fail", "dmarc=fail")
     assert not is_colleague(ticket, ("ourco.example",))
@@ -245,8 +252,11 @@ def test_the_mail_systems_verdicts_are_read(headers, kind):
 
 
 def test_a_strangers_ordinary_mail_to_the_helpdesk_is_not_unsolicited():
-    data = direct("Tom Berg <tom.berg@partner-firm.example>", "Printer on floor 2",
-                  "Hi, the printer on floor 2 shows error E-04 since this morning. Tom")  # fmt: skip
+    data = direct(
+        "Tom Berg <tom.berg@partner-firm.example>",
+        "Printer on floor 2",
+        "Hi, the printer on floor 2 shows error E-04 since this morning. Tom",
+    )
     assert evaluate(parse_ticket(data, LIMITS), RULES, 60).unsolicited is None
 
 

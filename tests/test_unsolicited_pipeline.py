@@ -31,7 +31,7 @@ def test_a_strangers_spam_is_ignored_with_a_reason_naming_spam(pipeline):
 
 
 def test_the_security_policy_makes_a_lure_a_high_security_ticket(make_settings, store, clock):
-    settings = make_settings("[senders]\nunsolicited = \"security\"\n")
+    settings = make_settings('[senders]\nunsolicited = "security"\n')
     pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock)
     result = pipeline.handle(
         raw(mail("Storage full", LURE, sender="it-desk@mailbox-storage.top"))
@@ -41,7 +41,7 @@ def test_the_security_policy_makes_a_lure_a_high_security_ticket(make_settings, 
 
 
 def test_own_domains_make_a_colleagues_mail_a_ticket_whatever_it_says(make_settings, store, clock):
-    settings = make_settings("[senders]\nown_domains = [\"example.com\"]\n")
+    settings = make_settings('[senders]\nown_domains = ["example.com"]\n')
     pipeline = build_pipeline(settings, store, Outbox(settings.outbox.dir), clock)
     result = pipeline.handle(
         raw(mail("Storage full", "My mailbox storage is full, I cannot send. " + CASINO))

@@ -30,9 +30,9 @@ from triage.rules.automated import detect_automated, relayed_id
 from triage.rules.dedup import content_key
 from triage.rules.keywords import CompiledRule
 from triage.rules.risk import priority_for
+from triage.rules.senders import is_colleague
 from triage.rules.storm import WINDOW as STORM_WINDOW
 from triage.rules.storm import problem_of, storm_of, storm_risk
-from triage.rules.senders import is_colleague
 from triage.rules.unsolicited import PHISHING
 from triage.ticket import RawInput
 from triage.tiers import Tiers

@@ -9,13 +9,13 @@ from typing import cast
 from triage.rules.automated import bulk_headers
 from triage.rules.extract import Fields, extract_fields
 from triage.rules.forward import SPAM_REPORTED, reported_phishing
-from triage.rules.unsolicited import unsolicited
 from triage.rules.keywords import CompiledRule, Hit, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
 from triage.rules.scope import monitoring_alert
 from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
 from triage.rules.text import TextIndex
+from triage.rules.unsolicited import unsolicited
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
 _SUMMARY_CHARS = 240

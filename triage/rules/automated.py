@@ -46,7 +46,7 @@ _CAMPAIGN_HEADERS = (
 
 
 def bulk_headers(ticket: Ticket) -> str | None:
-    """"bulk mail: <header>" for list and campaign mail, told by its headers; else None."""
+    """ "bulk mail: <header>" for list and campaign mail, told by its headers; else None."""
     if ticket.format != "mail":
         return None
     names = {name for name, _ in ticket.headers}
@@ -59,7 +59,11 @@ def bulk_headers(ticket: Ticket) -> str | None:
     return None
 
 
-_CASED = {"list-id": "List-Id", "list-unsubscribe": "List-Unsubscribe", "feedback-id": "Feedback-ID"}
+_CASED = {
+    "list-id": "List-Id",
+    "list-unsubscribe": "List-Unsubscribe",
+    "feedback-id": "Feedback-ID",
+}
 
 
 def detect_automated(ticket: Ticket, colleague: bool = False) -> str | None:

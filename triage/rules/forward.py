@@ -87,7 +87,9 @@ _NEGATED = re.compile(
     r"|ouvert|saisi|hecho|pinchado|abierto|introducido)",
     re.IGNORECASE,
 )
-_FORWARDED_FROM = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_FORWARDED_FROM = re.compile(
+    r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s*(.+)$", re.IGNORECASE | re.MULTILINE
+)
 _MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]", re.IGNORECASE)
 _FEW_OWN_WORDS = 60  # a line or two, a greeting and a name: not a request of their own
 

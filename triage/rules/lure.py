@@ -258,7 +258,11 @@ def structural_signals(suspect: Suspect, own: frozenset[str] = frozenset()) -> l
     """The signs of a lure in a mail's structure, in words for the reasons."""
     found: list[str] = []
     domain = domain_of(suspect.sender)
-    claim = None if domain and org_name(domain) in own else brand_claim(suspect.sender_name, suspect.sender)
+    claim = (
+        None
+        if domain and org_name(domain) in own
+        else brand_claim(suspect.sender_name, suspect.sender)
+    )
     if claim:
         found.append(claim)
     malformed = _malformed_sender(suspect.from_header, suspect.sender)
@@ -268,8 +272,10 @@ def structural_signals(suspect: Suspect, own: frozenset[str] = frozenset()) -> l
         odd_sender = _odd_host(domain) or _obfuscated_domain(domain)
         if odd_sender:
             found.append(f"sent from {odd_sender} ({domain[-60:]})")
-        elif not claim and _brand_like(suspect.sender_name) and unrelated_name(
-            suspect.sender_name, suspect.sender
+        elif (
+            not claim
+            and _brand_like(suspect.sender_name)
+            and unrelated_name(suspect.sender_name, suspect.sender)
         ):
             found.append("a display name unrelated to the sender's address")
     elsewhere = reply_elsewhere(suspect.text, domain)
@@ -286,7 +292,11 @@ def structural_signals(suspect: Suspect, own: frozenset[str] = frozenset()) -> l
     if odd:
         found.append(f"a link to {_odd_host(odd)} ({odd})")
     risky = next(
-        (a.filename for a in suspect.attachments if a.filename and _RISKY_ATTACHMENT.search(a.filename)),
+        (
+            a.filename
+            for a in suspect.attachments
+            if a.filename and _RISKY_ATTACHMENT.search(a.filename)
+        ),
         None,
     )
     if risky:

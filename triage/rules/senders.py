@@ -55,7 +55,7 @@ def failed_authentication(ticket: Ticket) -> tuple[str, ...]:
     for value in ticket.header_all("authentication-results"):
         for method, result in _AUTH.findall(value):
             method, result = method.lower(), result.lower()
-            if result in ("fail", "softfail") and method != "dkim" or result == "fail":
+            if (result in ("fail", "softfail") and method != "dkim") or result == "fail":
                 entry = f"{method}={result}"
                 if entry not in failed:
                     failed.append(entry)

@@ -21,7 +21,7 @@ SPAM_REASON = "spam"
 def unsolicited(
     ticket: Ticket, own_domains: tuple[str, ...] = (), words: TextIndex | None = None
 ) -> str | None:
-    """"phishing: ..." or "spam: ..." for a stranger's lure or spam, else None. `words`: the
+    """ "phishing: ..." or "spam: ..." for a stranger's lure or spam, else None. `words`: the
     subject's and body's words, when the caller has them already."""
     if ticket.format != "mail":
         return None
