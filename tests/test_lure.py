@@ -273,7 +273,9 @@ def test_a_strangers_ordinary_mail_to_the_helpdesk_is_not_unsolicited():
     ],
 )  # fmt: skip
 def test_list_and_campaign_mail_is_told_by_its_headers(headers, bulk):
-    ticket = parse_ticket(direct("News <n@lists.example>", "Weekly", "Hello.", headers), LIMITS)
+    ticket = parse_ticket(
+        direct("Nina <nina@paper-shop.example>", "Weekly", "Hello.", headers), LIMITS
+    )
     assert (bulk_headers(ticket) is not None) is bulk
     assert (detect_automated(ticket) is not None) is bulk
 
@@ -304,3 +306,24 @@ def test_a_person_reporting_in_the_subject_is_still_heard_in_list_mail():
         LIMITS,
     )  # fmt: skip
     assert evaluate(ticket, RULES, 60).risk == "high"
+
+
+@pytest.mark.parametrize(
+    ("sender", "bulk"),
+    [
+        ("newsletter@shop.example", True),
+        ("offers@news.shop.example", True),
+        ("digest@lists.club.example", True),
+        ("anna.news@shop.example", False),  # a person whose name has the word
+        ("helpdesk@shop.example", False),
+    ],
+)
+def test_a_newsletter_sender_address_is_bulk(sender, bulk):
+    ticket = parse_ticket(direct(f"X <{sender}>", "Hello", "Hello."), LIMITS)
+    assert (bulk_headers(ticket) is not None) is bulk
+
+
+def test_a_newsletters_click_redirect_through_its_own_domain_is_no_link_mismatch():
+    links = (Link("https://www.shop.example/sale", "https://click.shopmail.example/r?u=1"),)
+    assert link_mismatch(links, "", sender_org="shopmail") is None
+    assert link_mismatch(links, "", sender_org="other") is not None

@@ -56,7 +56,14 @@ def bulk_headers(ticket: Ticket) -> str | None:
     precedence = (ticket.header("precedence") or "").strip().lower()
     if precedence in ("bulk", "junk", "list"):
         return f"bulk mail: Precedence: {precedence}"
+    if ticket.sender and _BULK_SENDER.search(ticket.sender):
+        return "bulk mail: a newsletter or list sender address"
     return None
+
+
+# newsletter@..., mailer@..., ...@lists.example.org, ...@news.example.com
+_BULK_WORDS = r"(?:newsletters?|news|mailer|mailings?|lists?|campaigns?|marketing|bounces?)"
+_BULK_SENDER = re.compile(rf"^{_BULK_WORDS}@|@(?:[\w-]+\.)*?{_BULK_WORDS}\.", re.IGNORECASE)
 
 
 _CASED = {

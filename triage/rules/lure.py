@@ -29,6 +29,10 @@ from triage.ticket import Attachment, Link
 
 LURE = "lure"
 SPAM = "spam"
+# The weakest structural sign: people's mail programs show nicknames too.
+UNRELATED_NAME = "a display name unrelated to the sender's address"
+# A lure makes its ask at the top; a newsletter's ten thousand characters hold every word.
+_LEAD_CHARS = 2500
 
 _REQUEST = concept(
     "asks for credentials, payment or gift cards",
@@ -167,8 +171,10 @@ _RISKY_ATTACHMENT = re.compile(
     re.IGNORECASE,
 )
 _URL = re.compile(r"\bhttps?://([^\s/<>\"'?#)\]]+)", re.IGNORECASE)
+# Link text written as a web address ("https://...", "www...."): a site's bare name ("News.com")
+# above a newsletter's tracking redirect is no claim.
 _DOMAINISH = re.compile(
-    r"^(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?:[/:?#].*)?$", re.IGNORECASE
+    r"^(?:https?://(?:www\.)?|www\.)((?:[a-z0-9-]+\.)+[a-z]{2,})(?:[/:?#].*)?$", re.IGNORECASE
 )
 # "text <https://target>" as plain-text renderings of HTML links write them.
 _PLAIN_LINK = re.compile(
@@ -205,7 +211,13 @@ class Suspect:
 @dataclass(frozen=True)
 class LureFinding:
     kind: str | None  # LURE, SPAM or None
-    signals: tuple[str, ...]  # what was found, structure first
+    structure: tuple[str, ...] = ()  # what the mail's structure shows
+    content: tuple[str, ...] = ()  # the classes of its words
+
+    @property
+    def signals(self) -> tuple[str, ...]:
+        """What was found, structure first."""
+        return (*self.structure, *self.content)
 
     def describe(self) -> str:
         return ", ".join(self.signals[:3])
@@ -220,8 +232,10 @@ def judge(
     """Lure, spam or neither, with the signals found. `own_names`: the organisation's names
     (org_name of its domains: a link or sender there is no evidence); `more_structure`:
     structural signals found elsewhere (failed sender authentication); `index`: the words of
-    suspect.text, when the caller has them already."""
-    index = index or TextIndex(suspect.text)
+    suspect.text, when the caller has them already. The content is read in the subject and
+    the lead (_LEAD_CHARS)."""
+    if index is None or len(suspect.text) > _LEAD_CHARS:
+        index = TextIndex(suspect.text[:_LEAD_CHARS])
     request = _REQUEST.found(index)
     pretext = _PRETEXT.found(index)
     prize = _PRIZE.found(index)
@@ -242,16 +256,16 @@ def judge(
     ]
     if not content:  # nothing asked, offered or pressed: only letters that dodge filters
         disguised = disguised_text(suspect.text)
-        return LureFinding(SPAM if disguised else None, (disguised,) if disguised else ())
-    structure = [*structural_signals(suspect, frozenset(own_names)), *more_structure]
-    signals = (*structure, *content)
+        return LureFinding(SPAM, (disguised,)) if disguised else LureFinding(None)
+    structure = (*structural_signals(suspect, frozenset(own_names)), *more_structure)
+    found = (structure, tuple(content))
     hook = request or pretext or prize or (bait and pressure)
-    if hook and (structure or sum((request, pretext, prize, bait, pressure)) >= 3):
-        return LureFinding(LURE, signals)
+    if hook and (structure or (pressure and sum((request, pretext, prize, bait)) >= 2)):
+        return LureFinding(LURE, *found)
     evasive = any(signal.startswith(_EVASIVE) for signal in structure)
     if prize or bait or advert or evasive or (structure and (pretext or pressure or request)):
-        return LureFinding(SPAM, signals)
-    return LureFinding(None, signals)
+        return LureFinding(SPAM, *found)
+    return LureFinding(None, *found)
 
 
 def structural_signals(suspect: Suspect, own: frozenset[str] = frozenset()) -> list[str]:
@@ -277,14 +291,14 @@ def structural_signals(suspect: Suspect, own: frozenset[str] = frozenset()) -> l
             and _brand_like(suspect.sender_name)
             and unrelated_name(suspect.sender_name, suspect.sender)
         ):
-            found.append("a display name unrelated to the sender's address")
+            found.append(UNRELATED_NAME)
     elsewhere = reply_elsewhere(suspect.text, domain)
     if elsewhere:
         found.append(elsewhere)
     disguised = disguised_text(suspect.text)
     if disguised:
         found.append(disguised)
-    mismatch = link_mismatch(suspect.links, suspect.text)
+    mismatch = link_mismatch(suspect.links, suspect.text, org_name(domain) if domain else "")
     if mismatch:
         found.append(mismatch)
     hosts = [host for host in link_hosts(suspect.links, suspect.text) if org_name(host) not in own]
@@ -435,17 +449,22 @@ def brand_claim(name: str | None, address: str | None) -> str | None:
     brand = re.sub(r"[\s&-]", "", match.group(1).lower())
     if brand in re.sub(r"[.-]", "", domain.lower()):
         return None
+    if org_name(domain) in re.sub(r"[\s.&-]", "", name.lower()):
+        return None  # "Acme Apple Digest <news@acme.com>": the sender names itself too
     return f"a display name claiming {match.group(1)} sent from {domain}"
 
 
-def link_mismatch(links: Sequence[Link], text: str = "") -> str | None:
-    """Link text that names a web address other than where the link goes."""
+def link_mismatch(links: Sequence[Link], text: str = "", sender_org: str = "") -> str | None:
+    """Link text that names a web address other than where the link goes (a redirect
+    through the sender's own domain, as newsletters count clicks, is no lie)."""
     pairs = [(link.text, link.href) for link in links]
     pairs += [(m.group(1), m.group(2)) for m in _PLAIN_LINK.finditer(text[:100_000])]
     for shown, href in pairs:
         named = _DOMAINISH.match(shown.strip())
         target = host_of(href)
         if named is None or target is None:
+            continue
+        if org_name(target) == sender_org:
             continue
         if org_name(named.group(1)) != org_name(target):
             return f"link text naming {named.group(1)[:60]} that leads to {target[:60]}"

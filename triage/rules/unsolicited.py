@@ -9,7 +9,8 @@ forged `Authentication-Results: pass` never clears what the content shows.
 
 from __future__ import annotations
 
-from triage.rules.lure import LURE, SPAM, Suspect, judge
+from triage.rules.automated import bulk_headers
+from triage.rules.lure import LURE, SPAM, UNRELATED_NAME, Suspect, judge
 from triage.rules.senders import failed_authentication, is_colleague, own_names, spam_verdicts
 from triage.rules.text import TextIndex
 from triage.ticket import Ticket
@@ -41,8 +42,12 @@ def unsolicited(
     auth = (f"failed sender authentication ({', '.join(failed)})",) if failed else ()
     finding = judge(suspect, names, auth, None if ticket.forwarded else words)
     why = ", ".join([*verdicts, *finding.signals][:4])
-    if finding.kind == LURE or verdict == PHISHING:
+    # List mail (by its headers) is bulk unless its structure or the mail system says more:
+    # its words alone are a newsletter's. The headers never clear a lure with structure.
+    listed = bulk_headers(ticket) is not None
+    structured = any(signal != UNRELATED_NAME for signal in finding.structure)
+    if verdict == PHISHING or (finding.kind == LURE and (structured or not listed)):
         return f"{PHISHING}: mail from outside ({why})"
-    if finding.kind == SPAM or verdict == "spam":
+    if verdict == "spam" or (finding.kind == SPAM and (structured or not listed)):
         return f"{SPAM_REASON}: mail from outside ({why})"
     return None
