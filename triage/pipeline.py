@@ -237,11 +237,14 @@ class Pipeline:
             return quarantined(raw, reason), TicketKeys(content_key=None), None
 
     def _decide(self, case: Case, prepared: Prepared | None) -> Result:
-        unwanted = self._unsolicited(case)
-        if unwanted is not None:
-            return unwanted
         colleague = is_colleague(case.ticket, self._options.own_domains)
         automated = detect_automated(case.ticket, colleague) or self._relayed_loop(case)
+        # Bounces, auto-replies and loops stay what they are; a bulk label (a header the
+        # sender wrote) never hides phishing or spam.
+        if automated is None or automated.startswith("bulk"):
+            unwanted = self._unsolicited(case)
+            if unwanted is not None:
+                return unwanted
         if automated:
             # Not a request: no category to work on, nothing to prioritise.
             return case.base.revised(

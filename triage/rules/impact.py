@@ -56,19 +56,24 @@ _ONE_PERSON = re.compile(
 )
 _ONE_PERSON_AFTER = re.compile(r"\s+(?:de\s+m[e']|d'me\b|to\s+me\b)", re.IGNORECASE)
 _AFFECTS = re.compile(
-    r"\b(?:affect\w*|impact\w*|betrifft|betroffen|touch\w*|concern\w*|afecta\w*|impacta\w*"
-    r"|stop\w*|cannot|can't|unable|without|ohne|sans|sin)\b",
+    r"\b(?:affect\w*|impact\w*|betrifft|betreffen|betroffen|touch\w*|concern\w*|afecta\w*"
+    r"|impacta\w*|(?:cannot|can't|unable\s+to|not\s+able\s+to)\s+work|stopped|without"
+    r"|ohne|sans|sin)\b",
     re.IGNORECASE,
 )
 _WITHOUT = re.compile(
     r"\b(?:no|without|kein\w*|ohne|sans|pas\s+de|aucun\w*|sin|ningún|ninguna)\b", re.IGNORECASE
 )
+_PEOPLE = (
+    r"(?:users|employees|people|staff|colleagues|workers|agents|mitarbeiter\w*|benutzer\w*"
+    r"|kolleg\w*|personen|leute|personnes|utilisateurs|employés|collègues|usuarios|empleados"
+    r"|personas|trabajadores|compañeros)"
+)
 _MANY_PEOPLE = re.compile(
     r"\b(?:hundreds|thousands|hunderte[n]?|tausende[n]?|centaines|milliers|cientos|miles)\s+"
-    r"(?:of\s+|von\s+|de\s+)?"
-    r"|\b\d{2,5}\s*'?s\s+of\s+"
-    r"|\b\d{3,5}\+?\s+(?:users|employees|people|staff|colleagues|mitarbeiter\w*|benutzer"
-    r"|personnes|utilisateurs|employés|usuarios|empleados|personas)\b",
+    rf"(?:of\s+|von\s+|de\s+|d')?(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\b"
+    rf"|\b\d{{2,5}}\s*'?s\s+of\s+(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\b"
+    rf"|\b\d{{3,5}}\+?\s+(?:[\w-]+\s+)?{_PEOPLE}\b",
     re.IGNORECASE,
 )
 _FOR_HOURS = re.compile(

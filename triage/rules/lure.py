@@ -103,7 +103,7 @@ _BAIT = concept(
         "free spins", "bonus", "casino", "jackpot", "bitcoin", "crypto*", "btc", "usdt", "nft",
         "airdrop", "investment", "investimento", "investimentos", "million", "millions", "loan",
         "mortgage", "credit score", "dating", "singles", "viagra", "weight loss", "pills",
-        "exclusive offer", "limited offer", "porn*", "xxx", "sex", "sexy", "erotik", "erotic",
+        "exclusive offer", "limited offer", "porn*", "sex", "sexy", "erotik", "erotic",
         "érotique", "nudes", "hot singles", "make love",
     ],
 )  # fmt: skip
