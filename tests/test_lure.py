@@ -327,3 +327,11 @@ def test_a_newsletters_click_redirect_through_its_own_domain_is_no_link_mismatch
     links = (Link("https://www.shop.example/sale", "https://click.shopmail.example/r?u=1"),)
     assert link_mismatch(links, "", sender_org="shopmail") is None
     assert link_mismatch(links, "", sender_org="other") is not None
+
+
+def test_a_vendor_mail_forwarded_with_a_request_of_the_users_own_is_no_spam_report():
+    data = forward("Can you renew this licence for our team?", "outlook",
+                   "Design Suite <offers@designsuite.example>",
+                   "Your plan renews soon: 20% off the annual plan. Unsubscribe here.")  # fmt: skip
+    verdict = evaluate(parse_ticket(data, LIMITS), RULES, 60)
+    assert not any(reason.startswith("spam reported") for reason in verdict.risk_reasons)

@@ -80,6 +80,17 @@ _INTERACTED = concept(
         "introduje", "he introducido",
     ],
 )  # fmt: skip
+# The user asks IT to act on the forwarded mail: a request, not a report of spam.
+_OWN_REQUEST = concept(
+    "a request of the user's own",
+    [
+        "install", "renew", "order", "buy", "purchase", "pay", "set up", "setup", "upgrade",
+        "grant", "add me", "sign up", "register", "subscribe me", "book", "approve",
+        "installieren", "verlängern", "bestellen", "kaufen", "bezahlen", "einrichten",
+        "freischalten", "anmelden", "installer", "renouveler", "commander", "acheter", "payer",
+        "configurer", "instalar", "renovar", "pedir", "comprar", "pagar", "configurar",
+    ],
+)  # fmt: skip
 _NEGATED = re.compile(
     r"\b(not|never|didn't|did not|haven't|have not|nicht|nichts|nie|keine?n?|pas|jamais"
     r"|no|nunca)\b\W+(?:\w+\W+){0,3}?"
@@ -135,6 +146,7 @@ def reported_phishing(
     user_domain = domain_of(ticket.sender)
     if user_domain:
         ours.add(org_name(user_domain))
+    own_body = TextIndex(ticket.body)
     suspect_domain = domain_of(suspect.sender)
     # A colleague's mail passed on is a request like any other, unless it is a lure itself.
     colleague = suspect_domain is not None and org_name(suspect_domain) in ours
@@ -143,7 +155,7 @@ def reported_phishing(
     finding = judge(suspect, frozenset(ours))
     if finding.kind == LURE:
         return f"security incident: phishing reported (a forwarded lure: {finding.describe()})"
-    if finding.kind == SPAM and not colleague:
+    if finding.kind == SPAM and not colleague and not _OWN_REQUEST.found(own_body):
         return f"{SPAM_REPORTED} (a forwarded unsolicited mail: {finding.describe()})"
     lure = TextIndex(ticket.forwarded)
     if (
