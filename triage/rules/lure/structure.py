@@ -1,17 +1,5 @@
-"""Is a mail a lure, spam, or neither? Judged by its own content and structure, whoever forwards
-it and whatever they say about it.
-
-Two kinds of evidence, kept apart on purpose:
-- structure, which a lure cannot do without and an honest mail rarely shows: a display name
-  that claims a brand or an address its own address does not belong to, link text that names
-  another target than the link, link targets and senders on throw-away hosting or lookalike
-  domains, attachment types that run or render code (.html, .iso, .zip, .exe ...);
-- content, by class, in EN/DE/FR/ES/PT: a request for credentials, payment or gift cards; a
-  pretext (the account is suspended, a parcel is waiting, an invoice is due, a subscription
-  expires); bait (a prize, a casino bonus, crypto, an inheritance); pressure (act now).
-
-A lure needs a request or a pretext and something that makes it more than words: structure,
-or bait, or pressure. Spam is bait or adverts without that. Pure functions, no I/O.
+"""The structure of a lure: who it claims to be and who sent it, where its links really go,
+which letters it is written in, what it attaches. Each sign is said in words for the reasons.
 """
 
 from __future__ import annotations
@@ -20,118 +8,16 @@ import email.utils
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from triage.rules.concepts import concept
-from triage.rules.text import TextIndex
-from triage.ticket import Attachment, Link
+from triage.rules.lure.records import Suspect
+from triage.ticket import Link
 
-LURE = "lure"
-SPAM = "spam"
 # The weakest structural sign: people's mail programs show nicknames too.
 UNRELATED_NAME = "a display name unrelated to the sender's address"
-# A lure makes its ask at the top; a newsletter's ten thousand characters hold every word.
-_LEAD_CHARS = 2500
+# Signs that the letters were chosen to dodge filters: spam on their own.
+EVASIVE = ("styled unicode letters", "words spelt out", "a word mixing")
 
-_REQUEST = concept(
-    "asks for credentials, payment or gift cards",
-    [
-        # en
-        "password", "passcode", "verify your", "verify account", "confirm your", "validate your",
-        "update your", "sign in", "log in", "login", "credentials", "bank details",
-        "card details", "payment details", "billing information", "credit card", "gift card*",
-        "wire transfer", "bank transfer", "seed phrase", "recovery phrase", "wallet",
-        "social security", "reactivate", "unlock your", "restore access",
-        # de
-        "passwort", "kennwort", "zugangsdaten", "bestätigen sie", "verifizieren",
-        "aktualisieren sie", "anmelden", "bankdaten", "kreditkarte", "gutschein*", "überweisung",
-        # fr
-        "mot de passe", "identifiants", "confirmez", "vérifiez", "valider votre",
-        "mettre à jour", "connectez vous", "coordonnées bancaires", "carte bancaire",
-        "carte cadeau", "virement",
-        # es / pt
-        "contraseña", "verifique", "confirme", "actualice", "iniciar sesión", "datos bancarios",
-        "tarjeta de crédito", "tarjeta regalo", "transferencia", "senha", "atualize",
-        "confirme seus", "cartão", "dados bancários",
-    ],
-)  # fmt: skip
-_PRETEXT = concept(
-    "an account, delivery, invoice or renewal pretext",
-    [
-        # account
-        "suspended", "suspension", "deactivated", "disabled", "locked", "restricted",
-        "unusual activity", "unusual sign in", "mailbox is full", "storage is full",
-        "storage full", "quota", "account will be", "verification required", "expired",
-        "expires", "expiring", "expiration", "renewal", "renew", "subscription",
-        "protection has expired", "security alert", "security notice",
-        # delivery
-        "parcel", "package", "shipment", "delivery", "tracking", "customs", "courier",
-        # invoice, documents
-        "invoice", "payment", "overdue", "outstanding", "refund", "receipt", "transaction",
-        "document", "documents", "docusign", "e-signature", "shared a file", "shared with you",
-        "voicemail", "fax",
-        # de
-        "gesperrt", "deaktiviert", "eingeschränkt", "abgelaufen", "läuft ab", "verlängerung",
-        "abonnement", "paket", "sendung", "zustellung", "lieferung", "zoll", "rechnung",
-        "zahlung", "mahnung", "rückerstattung", "dokument",
-        # fr
-        "suspendu", "suspendue", "bloqué", "bloquée", "expiré", "expire", "renouvellement",
-        "abonnement", "colis", "livraison", "douane", "facture", "paiement", "remboursement",
-        # es / pt
-        "suspendida", "bloqueada", "caducado", "vencido", "renovación", "suscripción", "paquete",
-        "envío", "entrega", "aduana", "factura", "pago", "reembolso", "documento", "encomenda",
-        "fatura", "pagamento", "assinatura", "conta", "bloqueio",
-    ],
-)  # fmt: skip
-_PRIZE = concept(
-    "a prize, a reward or a windfall",
-    [
-        "winner", "you won", "you have won", "you've won", "prize", "reward", "rewards",
-        "congratulations", "claim your", "gift card", "giveaway", "cash prize", "lottery",
-        "sweepstake*", "inheritance", "beneficiary", "next of kin", "donat*",
-        "compensation", "unclaimed", "gewinner", "gewonnen", "gewinnen sie", "gratulieren",
-        "herzlichen glückwunsch", "belohnung", "gutschein", "erbschaft", "gagnant",
-        "vous avez gagné", "félicitations", "récompense", "carte cadeau", "héritage", "ganador",
-        "ha ganado", "premio", "felicidades", "recompensa", "herencia", "ganhou", "prêmio",
-        "parabéns", "recompensa", "cadeaukaart", "gefeliciteerd",
-    ],
-)  # fmt: skip
-_BAIT = concept(
-    "bait: a bonus, crypto, cheap money or pills",
-    [
-        "free spins", "bonus", "casino", "jackpot", "bitcoin", "crypto*", "btc", "usdt", "nft",
-        "airdrop", "investment", "investimento", "investimentos", "million", "millions", "loan",
-        "mortgage", "credit score", "dating", "singles", "viagra", "weight loss", "pills",
-        "exclusive offer", "limited offer", "porn*", "sex", "sexy", "erotik", "erotic",
-        "érotique", "nudes", "hot singles", "make love",
-    ],
-)  # fmt: skip
-_PRESSURE = concept(
-    "pressure to act now",
-    [
-        "urgent", "urgently", "immediately", "immediate action", "action required",
-        "within 24 hours", "within 48 hours", "24 hours", "48 hours", "final notice",
-        "last chance", "last reminder", "act now", "today only", "expires today",
-        "limited time", "don't miss", "before it's too late", "dringend", "sofort",
-        "umgehend", "letzte chance", "letzte mahnung", "innerhalb von 24", "dernier rappel",
-        "immédiatement", "dernière chance", "urgente", "inmediatamente", "última oportunidad",
-        "imediatamente", "última chance",
-    ],
-)  # fmt: skip
-_ADVERT = concept(
-    "an advert",
-    [
-        "unsubscribe", "opt out", "opt-out", "manage preferences", "email preferences",
-        "special offer", "exclusive offer", "limited offer", "discount", "% off", "free shipping",
-        "order now", "buy now", "shop now", "best price", "lowest price", "deal", "deals",
-        "abmelden", "abbestellen", "newsletter abbestellen", "angebot", "rabatt", "gratis",
-        "désabonner", "désinscrire", "se désinscrire", "désinscription", "offre", "promo",
-        "promotion", "darse de baja", "cancelar suscripción", "oferta", "descuento",
-        "descadastrar", "promoção",
-    ],
-    pattern=r"\d\s?%\s?(?:off|rabatt|de descuento|de réduction)",
-)  # fmt: skip
 # Brands lures most often claim (sender display names): the claim is checked against the
 # sender's own domain, so naming a brand is not itself evidence.
 _BRANDS = (
@@ -194,78 +80,6 @@ _MATH_LETTERS = re.compile("[\U0001d400-\U0001d7ff]")
 _MIXED_CANDIDATE = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w{3,}\b")
 _LEET = str.maketrans("0134579", "oleastg")
 _SECOND_LEVEL = frozenset("co com org net ac gov edu ne or go gob".split())
-
-
-@dataclass(frozen=True)
-class Suspect:
-    """A mail to judge: its text (subject and body), its sender as written, its links."""
-
-    text: str
-    sender_name: str | None
-    sender: str | None
-    links: tuple[Link, ...] = ()
-    attachments: tuple[Attachment, ...] = ()
-    from_header: str | None = None  # the From line as written, when it could not be parsed
-
-
-@dataclass(frozen=True)
-class LureFinding:
-    kind: str | None  # LURE, SPAM or None
-    structure: tuple[str, ...] = ()  # what the mail's structure shows
-    content: tuple[str, ...] = ()  # the classes of its words
-
-    @property
-    def signals(self) -> tuple[str, ...]:
-        """What was found, structure first."""
-        return (*self.structure, *self.content)
-
-    def describe(self) -> str:
-        return ", ".join(self.signals[:3])
-
-
-def judge(
-    suspect: Suspect,
-    own_names: Iterable[str] = (),
-    more_structure: Iterable[str] = (),
-    index: TextIndex | None = None,
-) -> LureFinding:
-    """Lure, spam or neither, with the signals found. `own_names`: the organisation's names
-    (org_name of its domains: a link or sender there is no evidence); `more_structure`:
-    structural signals found elsewhere (failed sender authentication); `index`: the words of
-    suspect.text, when the caller has them already. The content is read in the subject and
-    the lead (_LEAD_CHARS)."""
-    if index is None or len(suspect.text) > _LEAD_CHARS:
-        index = TextIndex(suspect.text[:_LEAD_CHARS])
-    request = _REQUEST.found(index)
-    pretext = _PRETEXT.found(index)
-    prize = _PRIZE.found(index)
-    bait = _BAIT.found(index)
-    pressure = _PRESSURE.found(index)
-    advert = _ADVERT.found(index)
-    content = [
-        name
-        for name, found in (
-            (_REQUEST.name, request),
-            (_PRETEXT.name, pretext),
-            (_PRIZE.name, prize),
-            (_BAIT.name, bait),
-            (_PRESSURE.name, pressure),
-            (_ADVERT.name, advert),
-        )
-        if found
-    ]
-    if not content:  # nothing asked, offered or pressed: only letters that dodge filters
-        disguised = disguised_text(suspect.text)
-        return LureFinding(SPAM, (disguised,)) if disguised else LureFinding(None)
-    structure = (*structural_signals(suspect, frozenset(own_names)), *more_structure)
-    found = (structure, tuple(content))
-    hook = request or pretext or prize or (bait and pressure)
-    if hook and (structure or (pressure and sum((request, pretext, prize, bait)) >= 2)):
-        return LureFinding(LURE, *found)
-    evasive = any(signal.startswith(_EVASIVE) for signal in structure)
-    if prize or bait or advert or evasive or (structure and (pretext or pressure or request)):
-        return LureFinding(SPAM, *found)
-    return LureFinding(None, *found)
 
 
 def structural_signals(suspect: Suspect, own: frozenset[str] = frozenset()) -> list[str]:
@@ -400,9 +214,6 @@ def reply_elsewhere(text: str, sender_domain: str | None) -> str | None:
         if not _HEADER_LINE.match(head, line_start):
             return f"asks for answers at another, free-mail address ({domain})"
     return None
-
-
-_EVASIVE = ("styled unicode letters", "words spelt out", "a word mixing")
 
 
 def disguised_text(text: str) -> str | None:
