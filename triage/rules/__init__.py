@@ -123,6 +123,8 @@ def reporting_words(ticket: Ticket, words: TextIndex) -> TextIndex:
     List and campaign mail reports nothing to us beyond its subject and first lines; in a
     long text (a newsletter without list headers) the words scattered far down do not make
     an incident. Quotes, signatures and disclaimers are out of the body already."""
+    if len(ticket.body) <= _BULK_LEAD:
+        return words  # the lead is the whole body
     if bulk_headers(ticket):
         lead = _BULK_LEAD
     elif len(ticket.body) > _LONG_BODY:
