@@ -220,3 +220,18 @@ def test_a_subject_with_a_bar_stays_in_its_markdown_cell():
     digest = digest_of(ticket(1, subject="Printer | floor 2 | jams"))
     row = next(line for line in render_digest(digest)["md"].splitlines() if "floor 2" in line)
     assert len(re.findall(r"(?<!\\)\|", row)) == 4  # the table's own separators only
+
+
+def test_ignored_mail_with_a_high_finding_is_listed_apart_and_ignored_counted_by_reason():
+    digest = digest_of(
+        ticket(1, status="ignored", reason="bulk mail: Precedence: bulk", risk="high",
+               risk_reasons=["security incident: ransomware"], subject="Files encrypted"),
+        ticket(2, status="ignored", reason="phishing: mail from outside (Microsoft SCL 9)"),
+        ticket(3, status="ignored", reason="spam: mail from outside (an advert)"),
+        ticket(4, status="ignored", reason="bulk mail: List-Id header"),
+    )  # fmt: skip
+    assert [t.id for t in digest.ignored_high] == ["t-001"]
+    assert digest.ignored == {"phishing": 1, "spam": 1, "bulk": 2}
+    markdown = render_digest(digest)["md"]
+    assert "Ignored, but with a high finding (1)" in markdown
+    assert "security incident: ransomware" in markdown

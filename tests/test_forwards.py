@@ -14,6 +14,7 @@ from triage.parsing.forwards import forwarded_text
 from triage.rules import evaluate
 from triage.rules.forward import reported_phishing
 from triage.rules.text import TextIndex
+from triage.ticket import Ticket
 
 LIMITS = MailLimits(1 << 20, 100, 10)
 RULES = rules_from(load_settings(None, {}).settings)
@@ -124,8 +125,9 @@ def test_a_forwarded_ordinary_mail_with_a_request_is_not_phishing():
         "From: Bob <bob@example.com>\nSent: Monday, May 5, 2025 9:00 AM\nTo: Ann\n"
         "Subject: Desk move\n\nHi Ann, we move to the 3rd floor on Friday. Bob"
     )
-    own = TextIndex("FW: Desk move\nPlease move my phone and my docking station to the 3rd floor")
-    assert reported_phishing(own, forwarded) is None
+    subject, body = "FW: Desk move", "Please move my phone and my docking station to the 3rd floor"
+    ticket = Ticket("mail", subject, body, sender="ann@example.com", forwarded=forwarded)
+    assert reported_phishing(TextIndex(f"{subject}\n{body}"), ticket) is None
 
 
 def test_forwarded_text_is_empty_without_a_forward():

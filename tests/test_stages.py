@@ -46,6 +46,7 @@ def case_of(settings, text: str, *, name: str = "t.eml", source: str = "cli", at
 def test_the_stages_are_listed_in_their_order():
     assert STAGES == (
         "read",
+        "unsolicited",
         "automated",
         "dedup",
         "sender flood",
@@ -54,7 +55,13 @@ def test_the_stages_are_listed_in_their_order():
         "commit",
         "publish",
     )
-    assert [name for name, _ in DECISIONS] == ["automated", "dedup", "sender flood", "storm"]
+    assert [name for name, _ in DECISIONS] == [
+        "unsolicited",
+        "automated",
+        "dedup",
+        "sender flood",
+        "storm",
+    ]
 
 
 def test_automated_settles_an_auto_reply_as_ignored(settings, context):

@@ -84,3 +84,27 @@ def test_a_tickets_signature_comes_from_its_rules_verdict():
     ticket = Ticket(format="text", subject="S: drive gone", body="network path not found on fs-01")
     sig = signature_of(ticket, evaluate(ticket, rules, 60))
     assert {"share", "drive:s", "network-path", FAILURE} <= sig
+
+
+# Unrelated reports a minute apart that share only words every helpdesk hears all day.
+ROUTINE = [
+    "Cannot open the drawings folder on the share, access denied, can you give me access?",
+    "Not able to reach the network drive from home, VPN connection drops, no access",
+    "The employment form on the HR share cannot be opened, not able to access it",
+    "VPN connection not working on the new laptop, unable to reach the network share",
+    "No access to the project share since I changed team, cannot open the network folder",
+    "Outlook mail not syncing on my phone, unable to connect over VPN",
+]
+
+
+def test_routine_reports_a_minute_apart_sharing_generic_words_make_no_storm():
+    assert all(storm is None for _, storm in replay(ROUTINE, minutes=1))
+
+
+def test_two_reports_naming_the_same_error_code_are_one_storm():
+    texts = [
+        "Teams meetings not working, error 0x80070035 since 9:00",
+        "Cannot join any Teams call, error 0x80070035 again",
+    ]
+    storms = [storm for _, storm in replay(texts, minutes=2)]
+    assert storms[0] is None and storms[1] is not None and storms[1].first_id == "t0"

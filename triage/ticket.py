@@ -80,6 +80,14 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link in an HTML body: the text a reader sees and where it really goes."""
+
+    text: str
+    href: str
+
+
+@dataclass(frozen=True)
 class Ticket:
     """A parsed ticket. `body` is the requester's own words: quotes and signature removed."""
 
@@ -103,6 +111,9 @@ class Ticket:
     # What quote stripping took from the body (a quoted original, a signature): not the
     # requester's words, but its addresses and numbers count for the sensitivity scan.
     quoted: str = ""
+    # The links of the mail's HTML parts, the forwarded mail's included (evidence of a lure:
+    # link text that names another target than the link's own).
+    links: tuple[Link, ...] = ()
 
     def header(self, name: str) -> str | None:
         name = name.lower()

@@ -94,6 +94,24 @@ class ParsingConfig(Section):
     log_slice_lines: int = Field(ge=5)
 
 
+class SendersConfig(Section):
+    """Who is a colleague, and what phishing and spam from outside become."""
+
+    own_domains: list[str]
+    unsolicited: Literal["ignore", "security", "triage"]
+
+    @field_validator("own_domains")
+    @classmethod
+    def _domains(cls, domains: list[str]) -> list[str]:
+        cleaned = [domain.strip().lower().lstrip("@") for domain in domains]
+        for domain in cleaned:
+            if "." not in domain or " " in domain or "@" in domain:
+                raise ValueError(
+                    f"{domain!r} is not a mail domain: write domains like 'example.com'"
+                )
+        return cleaned
+
+
 class DedupConfig(Section):
     window_hours: float = Field(ge=0)
     sender_limit_per_hour: int = Field(ge=0)

@@ -69,6 +69,7 @@ from triage.config.sections import (
     ReportConfig,
     RoutingConfig,
     RunpodConfig,
+    SendersConfig,
     StoreConfig,
 )
 from triage.errors import ConfigError
@@ -86,6 +87,7 @@ class Settings(BaseSettings):
     outbox: OutboxConfig
     dropfolder: DropFolderConfig
     parsing: ParsingConfig
+    senders: SendersConfig
     dedup: DedupConfig
     imap: ImapConfig
     local: LocalConfig

@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 from triage.errors import ParseError
 from triage.parsing.cleanup import clean_body_parts
 from triage.parsing.forwards import forwarded_text
-from triage.ticket import Attachment, Ticket
+from triage.ticket import Attachment, Link, Ticket
 
 _LOG_NAMES = re.compile(r"\.(log|txt|out|err|csv|trace)(\.\d+)?$", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
@@ -33,6 +33,12 @@ _BLOCK_TAG = re.compile(
 )
 _TAG = re.compile(r"<[^>]*>")
 _INVISIBLE = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# An anchor with an href, its text bounded (a missing </a> costs a bounded look-ahead).
+_ANCHOR = re.compile(
+    r"""<a\b[^>]{0,2000}?\bhref\s*=\s*["']?([^"'\s>]{1,2000})[^>]{0,2000}>(.{0,600}?)</a\s*>""",
+    re.IGNORECASE | re.DOTALL,
+)
+_MAX_LINKS = 200
 _BLOCK_END = re.compile(r"<(?:br|/p|/div|/li|/tr|/h[1-6]|/table|/blockquote)\b[^>]*>", re.I)
 
 
@@ -55,6 +61,7 @@ class _Walk:
     defects: list[str] = field(default_factory=list)
     # "From: ...\nSubject: ..." of each attached message (message/rfc822), in order
     attached_heads: list[str] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
     parts: int = 0
 
 
@@ -95,6 +102,7 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
         defects=tuple(walk.defects),
         forwarded=forwarded[: limits.max_body_chars],
         quoted=quoted,
+        links=tuple(walk.links),
     )
 
 
@@ -190,7 +198,11 @@ def _walk(part: Message, depth: int, walk: _Walk, inside_attached_message: bool)
     )
     if not is_attachment and content_type in ("text/plain", "text/html"):
         entry = (inside_attached_message, _part_text(part, walk))
-        (walk.plain if content_type == "text/plain" else walk.html).append(entry)
+        if content_type == "text/plain":
+            walk.plain.append(entry)
+        else:
+            walk.html.append(entry)
+            _collect_links(entry[1], walk.links)
         return
     encoded = part.get_payload()
     size = _decoded_size(part, encoded if isinstance(encoded, str) else "")
@@ -201,6 +213,17 @@ def _walk(part: Message, depth: int, walk: _Walk, inside_attached_message: bool)
     walk.attachments.append(
         Attachment(filename=filename, content_type=content_type, size=size, kept=kept)
     )
+
+
+def _collect_links(html: str, links: list[Link]) -> None:
+    """The anchors of an HTML part (up to _MAX_LINKS in all): visible text and target."""
+    if "<a" not in html and "<A" not in html:
+        return
+    for match in _ANCHOR.finditer(html[:_MAX_HTML_CHARS]):
+        if len(links) >= _MAX_LINKS:
+            return
+        text = htmllib.unescape(_TAG.sub("", match.group(2)))
+        links.append(Link(" ".join(text.split())[:200], htmllib.unescape(match.group(1))))
 
 
 def _choose_body(walk: _Walk) -> str:

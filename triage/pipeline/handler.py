@@ -190,7 +190,13 @@ class Pipeline:
             ticket = parse_ticket(raw.data, self._options.limits)
         except InputError as exc:
             return quarantined(raw, str(exc))
-        verdict = evaluate(ticket, self._rules, self._options.log_slice_lines, raw.source)
+        verdict = evaluate(
+            ticket,
+            self._rules,
+            self._options.log_slice_lines,
+            raw.source,
+            self._options.own_domains,
+        )
         return Case.of(raw, ticket, verdict, content_key(ticket))
 
     def _read_quietly(self, raw: RawInput) -> Case | None:

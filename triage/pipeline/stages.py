@@ -2,6 +2,8 @@
 
     read         parse the bytes (triage.parsing) and judge them by the rules (triage.rules),
                  once, into a frozen Case; unreadable input is quarantined here
+    unsolicited  phishing or spam from outside sent straight to the helpdesk: as the
+                 [senders] policy says (ignored with the reason, by default)
     automated    auto-replies, bounces, bulk mail and our own relayed mail: ignored
     dedup        the same Message-ID, or the same words from the same sender: a duplicate
     sender flood a sender over the hourly limit: triaged by the rules, model spend withheld
@@ -30,8 +32,10 @@ from triage.records import Prepared
 from triage.result import Result
 from triage.rules.automated import detect_automated, relayed_id
 from triage.rules.risk import priority_for
+from triage.rules.senders import is_colleague
 from triage.rules.storm import WINDOW as STORM_WINDOW
 from triage.rules.storm import problem_of, storm_of, storm_risk
+from triage.rules.unsolicited import PHISHING
 from triage.tiers import Tiers
 from triage.tiers.options import PipelineOptions
 
@@ -49,10 +53,45 @@ class Context:
 Stage = Callable[[Case, Context], "Case | Result"]
 
 
+def unsolicited(case: Case, ctx: Context) -> Case | Result:
+    """Phishing or spam from outside, as the [senders] policy says: ignored with the reason,
+    or a security ticket. Its risk stays what the content showed, so a high finding is still
+    listed for the lead. Bounces, auto-replies and loops are left to `automated`; a bulk
+    label (a header the sender wrote) never hides phishing or spam."""
+    reason, policy = case.verdict.unsolicited, ctx.options.unsolicited
+    if reason is None or policy == "triage":
+        return case
+    why = automated_reason(case, ctx)
+    if why is not None and not why.startswith("bulk"):
+        return case
+    if policy == "ignore":
+        return case.base.revised(
+            status="ignored",
+            status_reason=reason,
+            category="security" if reason.startswith(PHISHING) else "other",
+            workflow="other",
+            priority="P4",
+        )
+    base = case.base
+    risk = "high" if reason.startswith(PHISHING) else base.risk
+    return base.revised(
+        category="security",
+        risk=risk,
+        priority=priority_for(risk, base.priority),
+        risk_reasons=[*base.risk_reasons, reason],
+    )
+
+
+def automated_reason(case: Case, ctx: Context) -> str | None:
+    """Why this mail is automatic (a colleague's mail is never bulk), or None."""
+    colleague = is_colleague(case.ticket, ctx.options.own_domains)
+    return detect_automated(case.ticket, colleague) or relayed_loop(case, ctx.store)
+
+
 def automated(case: Case, ctx: Context) -> Case | Result:
     """Not a request (an auto-reply, a bounce, bulk mail, our own relayed mail come back):
     ignored, with nothing to prioritise."""
-    why = detect_automated(case.ticket) or relayed_loop(case, ctx.store)
+    why = automated_reason(case, ctx)
     if not why:
         return case
     return case.base.revised(
@@ -137,6 +176,7 @@ def tiers(case: Case, ctx: Context) -> Result:
 # The decisions between `read` and `tiers`, in order: the first to return a Result settles;
 # a case that none settles is answered by the tiers.
 DECISIONS: tuple[tuple[str, Stage], ...] = (
+    ("unsolicited", unsolicited),
     ("automated", automated),
     ("dedup", dedup),
     ("sender flood", sender_flood),

@@ -20,7 +20,9 @@ TOP_SUBJECTS = 3
 # A review note on at least this share of the day's tickets (and on 3 or more) is about the
 # set-up, not the ticket: said once, not on every card.
 CONFIG_NOTE_SHARE = 0.5
-IGNORED_KINDS = ("auto-reply", "bounce", "bulk", "loop", "flood", "other automatic")
+IGNORED_KINDS = (
+    "phishing", "spam", "auto-reply", "bounce", "bulk", "loop", "flood", "other automatic",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Digest:
     storms: list[Storm]
     duplicates: int
     ignored: dict[str, int]
+    # Ignored mail that carries a high finding: no header hides it from the lead.
+    ignored_high: list[TicketLine]
     review: list[tuple[TicketLine, str]]  # (ticket, why)
     config_notes: list[tuple[str, int]]  # (note, on how many tickets)
     quarantine: list[TicketLine]  # in quarantine now, newest first
@@ -135,6 +139,7 @@ def build_digest(data: PeriodData, budgets: list[BudgetLine] | None = None) -> D
         storms=storms,
         duplicates=sum(1 for t in tickets if t.status == "duplicate"),
         ignored=_ignored(t.reason for t in tickets if t.status == "ignored"),
+        ignored_high=[t for t in tickets if t.status == "ignored" and t.risk == "high"],
         review=review,
         config_notes=config_notes,
         quarantine=data.quarantine,
@@ -237,6 +242,8 @@ def ignored_kind(reason: str | None) -> str:
     if "within an hour" in text or text.startswith("flood"):
         return "flood"
     for kind, prefixes in (
+        ("phishing", ("phishing",)),
+        ("spam", ("spam",)),
         ("auto-reply", ("auto-reply",)),
         ("bounce", ("bounce",)),
         ("bulk", ("bulk",)),

@@ -6,17 +6,22 @@ import re
 from dataclasses import dataclass
 from typing import cast
 
+from triage.rules.automated import bulk_headers
 from triage.rules.extract import Fields, extract_fields
-from triage.rules.forward import reported_phishing
+from triage.rules.forward import SPAM_REPORTED, reported_phishing
 from triage.rules.keywords import CompiledRule, Hit, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
 from triage.rules.scope import monitoring_alert
 from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
 from triage.rules.text import TextIndex
+from triage.rules.unsolicited import unsolicited
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
 _SUMMARY_CHARS = 240
+_BULK_LEAD = 400  # characters of a list or campaign mail's body that count for its risk
+_LONG_BODY = 3000  # a body longer than this is read for its risk up to _LONG_LEAD
+_LONG_LEAD = 1500
 SECURITY_INCIDENT = "security incident"  # how the reasons of security incidents begin
 
 
@@ -38,6 +43,9 @@ class RulesVerdict:
     team: str | None = None  # the team a rule assigned the ticket to
     team_rule: str | None = None
     tags: tuple[str, ...] = ()
+    # Mail from outside straight to the helpdesk that is phishing or spam: the reason, which
+    # starts with "phishing" or "spam" (the pipeline applies the [senders] policy to it).
+    unsolicited: str | None = None
 
     @property
     def booked_workflow(self) -> str:
@@ -51,9 +59,14 @@ class RulesVerdict:
 
 
 def evaluate(
-    ticket: Ticket, rules: tuple[CompiledRule, ...], log_slice_lines: int, source: str = ""
+    ticket: Ticket,
+    rules: tuple[CompiledRule, ...],
+    log_slice_lines: int,
+    source: str = "",
+    own_domains: tuple[str, ...] = (),
 ) -> RulesVerdict:
-    """`source` is where the input came from (RawInput.source), for rules that look at it."""
+    """`source` is where the input came from (RawInput.source), for rules that look at it;
+    `own_domains` the organisation's mail domains ([senders] own_domains)."""
     indexes = index_fields(ticket, source)
     match = apply_rules(rules, indexes)
     log_slice = slice_logs(ticket.logs, log_slice_lines)
@@ -68,17 +81,26 @@ def evaluate(
         texts["forwarded"] = ticket.forwarded
     sensitivity = scan(texts)
     words = TextIndex.combined(indexes["subject"], indexes["body"])
+    found = detect(ticket, words, own_domains)
+    high = tuple(reason for reason in found if not reason.startswith(SPAM_REPORTED))
     risk, reasons = assess_risk(
-        words, sensitivity, match.risk, match.matched, detect(ticket, words)
+        reporting_words(ticket, words), sensitivity, match.risk, match.matched, high
     )
+    spam_report = [reason for reason in found if reason.startswith(SPAM_REPORTED)]
+    if spam_report and not high:
+        reasons = (*reasons, *spam_report)
     incident = any(reason.startswith(SECURITY_INCIDENT) for reason in reasons)
     category: Category = (
-        "security" if incident else match.category or _hint_category(ticket) or "other"
+        "security"
+        if incident or spam_report
+        else match.category or _hint_category(ticket) or "other"
     )
     stated = _most_urgent(match.priority, _hint_priority(ticket))
     return RulesVerdict(
         category=category,
-        category_confident=incident or (match.category is not None and match.category_in_subject),
+        category_confident=incident
+        or bool(spam_report)
+        or (match.category is not None and match.category_in_subject),
         priority=priority_for(risk, stated),
         risk=risk,
         risk_reasons=reasons,
@@ -92,14 +114,31 @@ def evaluate(
         team=match.team,
         team_rule=match.team_rule,
         tags=match.tags,
+        unsolicited=None if found else unsolicited(ticket, own_domains, words),
     )
 
 
-def detect(ticket: Ticket, words: TextIndex) -> tuple[str, ...]:
-    """High-risk findings beyond the requester's words: phishing reported by forwarding, and
+def reporting_words(ticket: Ticket, words: TextIndex) -> TextIndex:
+    """The words where a person reports something: the subject and the lead of the body.
+    List and campaign mail reports nothing to us beyond its subject and first lines; in a
+    long text (a newsletter without list headers) the words scattered far down do not make
+    an incident. Quotes, signatures and disclaimers are out of the body already."""
+    if len(ticket.body) <= _BULK_LEAD:
+        return words  # the lead is the whole body
+    if bulk_headers(ticket):
+        lead = _BULK_LEAD
+    elif len(ticket.body) > _LONG_BODY:
+        lead = _LONG_LEAD
+    else:
+        return words
+    return TextIndex(f"{ticket.subject}\n{ticket.body[:lead]}")
+
+
+def detect(ticket: Ticket, words: TextIndex, own_domains: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Findings beyond the requester's words: phishing (or spam) reported by forwarding, and
     a monitoring system's alert that something is down."""
     found = (
-        reported_phishing(words, ticket.forwarded),
+        reported_phishing(words, ticket, own_domains),
         monitoring_alert(ticket.subject, ticket.body),
     )
     return tuple(reason for reason in found if reason)

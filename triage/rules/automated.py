@@ -29,8 +29,54 @@ _BOUNCE_SUBJECT = re.compile(
 )
 
 
-def detect_automated(ticket: Ticket) -> str | None:
-    """The reason this mail is machine-generated, or None for a person's mail."""
+# RFC 2369 / RFC 2919 list headers, RFC 8058 one-click unsubscribe, and the campaign headers
+# of the big bulk senders (Google's Feedback-ID, Salesforce Marketing Cloud, SendGrid,
+# Mailchimp, Mailgun, Amazon SES, the CSA complaints address).
+_LIST_HEADERS = (
+    "list-id", "list-unsubscribe", "list-unsubscribe-post", "list-post", "list-help",
+    "list-subscribe", "list-archive", "list-owner", "mailing-list", "x-mailing-list",
+    "x-beenthere", "x-list-host", "x-listprocessor-version", "x-list",
+)  # fmt: skip
+_CAMPAIGN_HEADERS = (
+    "feedback-id", "x-campaign", "x-campaignid", "x-campaign-id", "x-csa-complaints",
+    "x-sfmc-stack", "x-sg-eid", "x-mc-user", "x-mailchimp-campaign", "x-mailgun-tag",
+    "x-mailgun-campaign-id", "x-ses-outgoing", "x-marketo-id", "x-mailer-recptid",
+    "x-rpcampaign", "x-newsletter", "x-emarsys-identify",
+)  # fmt: skip
+
+
+def bulk_headers(ticket: Ticket) -> str | None:
+    """ "bulk mail: <header>" for list and campaign mail, told by its headers; else None."""
+    if ticket.format != "mail":
+        return None
+    names = {name for name, _ in ticket.headers}
+    for name in (*_LIST_HEADERS, *_CAMPAIGN_HEADERS):
+        if name in names:
+            return f"bulk mail: {_CASED.get(name, name)} header"
+    precedence = (ticket.header("precedence") or "").strip().lower()
+    if precedence in ("bulk", "junk", "list"):
+        return f"bulk mail: Precedence: {precedence}"
+    if ticket.sender and _BULK_SENDER.search(ticket.sender):
+        return "bulk mail: a newsletter or list sender address"
+    return None
+
+
+# newsletter@..., mailer@..., ...@lists.example.org, ...@news.example.com
+_BULK_WORDS = r"(?:newsletters?|news|mailer|mailings?|lists?|campaigns?|marketing|bounces?)"
+_BULK_SENDER = re.compile(rf"^{_BULK_WORDS}@|@(?:[\w-]+\.)*?{_BULK_WORDS}\.", re.IGNORECASE)
+
+
+_CASED = {
+    "list-id": "List-Id",
+    "list-unsubscribe": "List-Unsubscribe",
+    "feedback-id": "Feedback-ID",
+}
+
+
+def detect_automated(ticket: Ticket, colleague: bool = False) -> str | None:
+    """The reason this mail is machine-generated, or None for a person's mail. A colleague's
+    mail (`colleague`: from the organisation's own domains) is not taken for bulk mail by its
+    list headers alone: a helpdesk address that is itself a group adds them to every mail."""
     if ticket.format != "mail":
         return None
     declared = ticket.header("content-type") or ""
@@ -59,6 +105,10 @@ def detect_automated(ticket: Ticket) -> str | None:
     precedence = (ticket.header("precedence") or "").strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"bulk mail: Precedence: {precedence}"
+    if not colleague:
+        listed = bulk_headers(ticket)
+        if listed:
+            return listed
     if len(ticket.header_all("received")) > MAX_HOPS:
         return f"loop: more than {MAX_HOPS} Received: hops"
     if ticket.header("x-loop") is not None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from triage.rules.falsealarm import without_false_alarms
+from triage.rules.impact import business_impact, exposed_data
 from triage.rules.scope import outage
 from triage.rules.sensitivity import CARD, CREDENTIAL, Sensitivity
 from triage.rules.symptoms import incidents
@@ -330,7 +331,8 @@ def assess_risk(
     index = without_false_alarms(index)
     reasons: list[str] = [signal.reason for signal in _HIGH if signal.found(index)]
     scope = outage(index)
-    found = [*incidents(index), *([scope] if scope else []), *high_reasons]
+    impact = [reason for reason in (exposed_data(index), business_impact(index)) if reason]
+    found = [*incidents(index), *([scope] if scope else []), *impact, *high_reasons]
     reasons.extend(reason for reason in found if reason not in reasons)
     risk: Risk = "high" if reasons else "low"
     if CREDENTIAL in sensitivity.tags:

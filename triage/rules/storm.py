@@ -21,6 +21,10 @@ FAILURE = "problem:failure"
 INCIDENT = "problem:security"
 WINDOW = timedelta(minutes=60)
 MIN_SHARED = 2  # signature elements two reports must share, besides the kind of problem
+# Elements that name one failing thing: a host, a drive letter, a forwarded lure's sender, an
+# error code or message. Two reports join only when they share one of these; words every
+# helpdesk hears all day ("access", "VPN", "the share", "mail") never join reports alone.
+SPECIFIC = ("host:", "drive:", "lure:", "error:", "network-path")
 
 # canonical element -> the words (EN, DE, FR, ES) that name it
 _ELEMENTS: dict[str, tuple[str, ...]] = {
@@ -63,6 +67,11 @@ _DRIVE = r"(?i:drive|\w*laufwerk|lecteur|unidad)"
 _DRIVE_LETTER = re.compile(
     rf"\b([A-Z]):(?![0-9])|{_DRIVE}\s+([A-Z])\b|\b([A-Z])[-\s]{_DRIVE}"
     r"|\b([A-Z])\s+(?:und|and|et|y)\s+([A-Z])\b"
+)
+# Error codes as systems print them: 0x80070035, error 809, AADSTS50076, ORA-12541.
+_ERROR_CODE = re.compile(
+    r"\b(0x[0-9a-f]{6,8})\b|\berror(?:\s+code)?[\s:#]+(\d{3,5})\b|\b((?:AADSTS|ORA-|SQL)\d{3,6})\b",
+    re.IGNORECASE,
 )
 _SENDER_DOMAIN = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:.*?@([\w.-]+)", re.I | re.M)
 
@@ -108,6 +117,9 @@ def signature(
     if "share" in elements:
         for match in _DRIVE_LETTER.finditer(text):
             elements.update(f"drive:{letter.lower()}" for letter in match.groups() if letter)
+    for match in _ERROR_CODE.finditer(text[:20_000]):
+        code = next(group for group in match.groups() if group)
+        elements.add(f"error:{code.lower()}")
     lure = _SENDER_DOMAIN.search(forwarded)
     if lure:
         elements.add(f"lure:{lure.group(1).lower()}")
@@ -136,8 +148,8 @@ def storm_of(
     window: timedelta = WINDOW,
 ) -> Storm | None:
     """The storm the new ticket belongs to, or None: an earlier ticket within the window
-    reports the same kind of problem and shares at least MIN_SHARED other elements (a
-    forwarded lure's sender is enough alone)."""
+    reports the same kind of problem, names the same failing thing (a SPECIFIC element) and
+    shares at least MIN_SHARED elements in all (a forwarded lure's sender is enough alone)."""
     problem = new_signature & {FAILURE, INCIDENT}
     if not problem:
         return None
@@ -171,13 +183,18 @@ def problem_of(new_signature: frozenset[str]) -> frozenset[str]:
     empty otherwise, so nothing need be looked up."""
     problem = new_signature & {FAILURE, INCIDENT}
     rest = new_signature - problem
-    if not problem or not (len(rest) >= MIN_SHARED or any(e.startswith("lure:") for e in rest)):
+    if not problem or not any(element.startswith(SPECIFIC) for element in rest):
+        return frozenset()
+    if not (len(rest) >= MIN_SHARED or any(e.startswith("lure:") for e in rest)):
         return frozenset()
     return problem
 
 
 def _alike(one: frozenset[str], other: frozenset[str]) -> bool:
+    """The same failing thing named in both (SPECIFIC), and enough else in common."""
     shared = (one & other) - {FAILURE, INCIDENT}
     if any(element.startswith("lure:") for element in shared):
         return True
+    if not any(element.startswith(SPECIFIC) for element in shared):
+        return False
     return len(shared) >= MIN_SHARED

@@ -18,6 +18,8 @@ class PipelineOptions:
     log_slice_lines: int
     sender_limit_per_hour: int = 0  # 0: no limit
     sender_limit_sources: tuple[str, ...] = ("imap",)  # source prefixes the limit applies to
+    own_domains: tuple[str, ...] = ()  # [senders] own_domains
+    unsolicited: str = "ignore"  # [senders] unsolicited: "ignore" | "security" | "triage"
     local_min_confidence: int = 60
     local_usd_per_mtok: float = 0.0
     policy: Policy = field(default_factory=Policy)
