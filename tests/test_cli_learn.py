@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import pytest
 
-from tests.learned_history import write_history
+from tests.learned_history import history_rows, write_history
 from triage.cli.main import main
 from triage.learned import model_file
 
@@ -125,3 +126,22 @@ def test_a_label_says_whether_it_confirms_or_corrects(config, tmp_path, capsys):
     ticket_id = str(results[0]["id"])
     assert main(["--config", str(config), "label", ticket_id, " Security  Office "]) == 0
     assert "team 'Security Office' corrected (was unassigned)" in capsys.readouterr().out
+
+
+def test_learn_with_a_time_column_holds_out_the_newest_tickets(config, tmp_path, capsys):
+    rows = history_rows(per_team=30)
+    for day, row in enumerate(rows):
+        row["Opened"] = f"2025-{1 + day // 28:02d}-{1 + day % 28:02d} 09:00"
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "team.npz"
+    code = main(
+        ["--config", str(config), "learn", str(path), "--time", "Opened", "--out", str(out)]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "held out: 24 rows (the newest)" in printed  # 20% of the 120 learned
+    assert "recent rows weigh more" in printed

@@ -38,6 +38,11 @@ def register(commands: Commands) -> None:
     )
     learn.add_argument("--label", help='the team column (e.g. "Assignment group")')
     learn.add_argument(
+        "--time",
+        help='the column with when each ticket was opened (e.g. "Opened"); its rows are then '
+        "learned in time order: the newest held out, recent ones weighing more",
+    )
+    learn.add_argument(
         "--out", type=Path, help="the model file (default: [learned] model_path, else var/)"
     )
     learn.add_argument(
@@ -112,11 +117,14 @@ def learn_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
             return refused
     text = [c.strip() for c in args.text.split(",") if c.strip()] if args.text else None
     try:
-        history = read_history(args.history, text, args.label) if args.history else History()
+        history = (
+            read_history(args.history, text, args.label, args.time) if args.history else History()
+        )
     except InputError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     weights = [1.0] * len(history.examples)
+    ordered = history.time_ordered  # people's labels, added below, are the newest rows
     if args.from_store:
         try:
             labelled = _store_examples(settings)
@@ -130,6 +138,7 @@ def learn_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         min_examples=args.min_examples,
         holdout=args.holdout,
         min_probability=settings.learned.min_probability,
+        time_ordered=ordered,
     )
     try:
         learned = learn(

@@ -29,7 +29,9 @@ def render_card(card: dict[str, Any], min_probability: float | None = None) -> s
         lines.append(f"  rare teams {fate}: {shown}{more}")
     lines.append(f"  {card['estimator']}; {card['calibration']} (T={card['temperature']:.3f})")
     lines.append(
-        f"  held out: {held['rows']} rows, accuracy {held['accuracy']:.1%}, "
+        f"  held out: {held['rows']} rows"
+        + (" (the newest)" if held.get("split") == "newest rows" else "")
+        + f", accuracy {held['accuracy']:.1%}, "
         f"calibration error {held['expected_calibration_error']:.3f}"
     )
     at = held["at_min_probability"]

@@ -2,6 +2,10 @@
 examples. The text columns are joined; which columns to use is told, or found among the names
 helpdesks export (Subject, Short description, Description...; Assignment group, Team, Queue...).
 
+When the history has a time column (named with --time, or one of the names helpdesks export:
+Opened, Created, Created at, sys_created_on, Date...), the rows are put in time order, oldest
+first, and `learn` holds out the newest share and weighs recent rows more (teams change).
+
 Awkward exports are the rule: a byte-order mark, Windows-1252 instead of UTF-8, semicolons or
 tabs, fields with newlines, rows with a missing label or no text at all. Rows that cannot be
 used are counted with the reason, never silently dropped.
@@ -16,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -44,6 +49,38 @@ LABEL_NAMES = (
     "label",
     "category",
 )
+TIME_NAMES = (
+    "opened",
+    "openedat",
+    "openedon",
+    "created",
+    "createdat",
+    "createdon",
+    "creationdate",
+    "syscreatedon",
+    "opendate",
+    "submitdate",
+    "reported",
+    "reportedat",
+    "date",
+    "time",
+    "timestamp",
+)
+# Day-first before month-first: a column where both read every value has no day past the 12th,
+# and the order of its rows is then the same within a month either way.
+TIME_FORMATS = (
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+)
 MAX_FIELD = 16 * 1024 * 1024
 
 
@@ -51,6 +88,7 @@ MAX_FIELD = 16 * 1024 * 1024
 class Example:
     text: str
     label: str
+    at: float | None = None  # seconds since the epoch (UTC), when the history has a time column
 
 
 @dataclass
@@ -59,13 +97,23 @@ class History:
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> rows
     text_columns: tuple[str, ...] = ()
     label_column: str = ""
+    time_column: str = ""
     sources: list[str] = field(default_factory=list)
+
+    @property
+    def time_ordered(self) -> bool:
+        """Every row has its time, and the rows are sorted by it, oldest first."""
+        return bool(self.examples) and all(e.at is not None for e in self.examples)
 
 
 def read_history(
-    paths: Sequence[Path], text: Sequence[str] | None = None, label: str | None = None
+    paths: Sequence[Path],
+    text: Sequence[str] | None = None,
+    label: str | None = None,
+    time: str | None = None,
 ) -> History:
-    """Every file's usable rows. Raises InputError naming the file and what is wrong."""
+    """Every file's usable rows, in time order when every file has a time column (`time`, or
+    one found among TIME_NAMES). Raises InputError naming the file and what is wrong."""
     history = History()
     for path in paths:
         try:
@@ -78,11 +126,78 @@ def read_history(
         text_columns = tuple(text) if text else _guess(columns, TEXT_NAMES, many=True)
         label_column = label or (_guess(columns, LABEL_NAMES, many=False) or ("",))[0]
         _require(path, columns, text_columns, label_column)
+        if time is not None and time not in columns:
+            known = ", ".join(repr(c) for c in columns)
+            raise InputError(f"{path}: no column {time!r} (columns: {known})")
+        time_column = time or _time_column(columns, rows, text_columns, label_column)
+        times = _times(rows, time_column, path, explicit=time is not None)
         history.text_columns, history.label_column = text_columns, label_column
+        history.time_column = time_column if times is not None else ""
         history.sources.append(str(path))
-        for row in rows:
-            _add(history, row, text_columns, label_column)
+        for number, row in enumerate(rows):
+            _add(history, row, text_columns, label_column, times[number] if times else None)
+    if history.time_ordered:
+        history.examples.sort(key=lambda example: example.at or 0.0)  # stable: ties keep order
+    else:
+        history.examples = [Example(e.text, e.label) for e in history.examples]
+        history.time_column = ""
     return history
+
+
+def parse_time(value: str, fmt: str) -> float | None:
+    """Seconds since the epoch of one cell in `fmt` ("iso" for ISO 8601), naive times taken
+    as UTC (only their order matters); None when it does not read."""
+    value = value.strip()
+    try:
+        if fmt == "iso":
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        else:
+            moment = datetime.strptime(value, fmt)  # naive on purpose, see above
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _time_column(
+    columns: Sequence[str], rows: list[dict[str, object]], text: Sequence[str], label: str
+) -> str:
+    for name in _guess(columns, TIME_NAMES, many=True):
+        if name not in text and name != label and _time_format(rows, name) is not None:
+            return name
+    return ""
+
+
+def _time_format(rows: list[dict[str, object]], column: str) -> str | None:
+    """The format that reads the most of the column's first 500 filled cells (at least 90%)."""
+    sample = [_cell(row.get(column)) for row in rows[:2000]]
+    sample = [value for value in sample if value][:500]
+    if not sample:
+        return None
+    best, read = None, 0
+    for fmt in ("iso", *TIME_FORMATS):
+        count = sum(parse_time(value, fmt) is not None for value in sample)
+        if count > read:
+            best, read = fmt, count
+    return best if read >= 0.9 * len(sample) else None
+
+
+def _times(
+    rows: list[dict[str, object]], column: str, path: Path, explicit: bool
+) -> list[float | None] | None:
+    """Each row's time, or None for the whole file when the column cannot order it."""
+    if not column:
+        return None
+    fmt = _time_format(rows, column)
+    if fmt is None:
+        if explicit:
+            raise InputError(
+                f"{path}: column {column!r} holds no times that can be read "
+                "(ISO 8601, 31.12.2025 17:30, 12/31/2025 5:30 PM)"
+            )
+        return None
+    return [parse_time(_cell(row.get(column)), fmt) for row in rows]
 
 
 def decode(data: bytes) -> str:
@@ -118,7 +233,11 @@ def clean_label(value: object) -> str:
 
 
 def _add(
-    history: History, row: dict[str, object], text_columns: Sequence[str], label_column: str
+    history: History,
+    row: dict[str, object],
+    text_columns: Sequence[str],
+    label_column: str,
+    at: float | None,
 ) -> None:
     label = clean_label(row.get(label_column))
     text = join_text([row.get(column) for column in text_columns])
@@ -126,8 +245,10 @@ def _add(
         history.skipped["no label"] += 1
     elif not re.search(r"\w", text):
         history.skipped["no text"] += 1
+    elif history.time_column and at is None:
+        history.skipped["no time"] += 1
     else:
-        history.examples.append(Example(text, label))
+        history.examples.append(Example(text, label, at))
 
 
 def _cell(value: object) -> str:
