@@ -33,7 +33,7 @@ _SIGNATURE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _LOG_LINE = re.compile(
-    r"""^\s*(?:
+    r"""^\s*+(?:
         \[?\d{4}-\d{2}-\d{2}[T\s]\d{2}:\d{2}          # 2024-05-01 12:00 / ISO 8601
       | \[?\d{2}[/.-]\d{2}[/.-]\d{2,4}\s\d{2}:\d{2}   # 01/05/2024 12:00
       | [A-Z][a-z]{2}\s{1,2}\d{1,2}\s\d{2}:\d{2}:\d{2} # syslog: May  1 12:00:00
@@ -41,9 +41,9 @@ _LOG_LINE = re.compile(
       | \d{10}(?:\.\d+)?\s                             # epoch seconds
       | (?:ERROR|WARN(?:ING)?|INFO|DEBUG|FATAL|CRITICAL|TRACE)\b
       | \[(?:error|warn|warning|info|debug|notice|crit|alert|emerg)\]
-      | \s+at\s[\w$.<>]+\(                             # Java stack frame
+      | (?<=\s)at\s[\w$.<>]++\(                        # Java stack frame
       | Traceback\s\(most\srecent\scall\slast\)
-      | \s*File\s".+",\sline\s\d+
+      | File\s"[^\n]+",\sline\s\d+
     )""",
     re.VERBOSE,
 )
@@ -69,7 +69,7 @@ _DISCLAIMER = re.compile(
 # One-line antivirus stamps ("scanned for viruses", Avast's "Virus-free"): words like "virus"
 # and "malware" in them are no report of an infection.
 _AV_FOOTER = re.compile(
-    r"""(?imx)^[^\w\n]*(?:
+    r"""(?imx)^[^\w\n]*+(?:
         (?=[^\n]*\b(?:scanned|checked|swept|geprüft|überprüft|gescannt|vérifié|analysé
                      |comprobado|analizado|revisado|escaneado)\b)
         (?:this|diese[rs]?|ce|cette|este|esta)\s+(?:e-?mail|message|mail|nachricht|courriel
@@ -216,6 +216,6 @@ def split_pasted_logs(text: str) -> tuple[str, list[str]]:
 
 
 def _tidy(text: str) -> str:
-    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"(?<![ \t])[ \t]++\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()

@@ -31,9 +31,13 @@ _BLOCK_TAG = re.compile(
     r"|fieldset|figure|center|address|details|menu|h[1-6]|pre)\b",
     re.IGNORECASE,
 )
-_TAG = re.compile(r"<[^>]*>")
-_INVISIBLE = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BLOCK_END = re.compile(r"<(?:br|/p|/div|/li|/tr|/h[1-6]|/table|/blockquote)\b[^>]*>", re.I)
+# A tag ends before the next "<" (a stray "<" starts over): each character is read once.
+_TAG = re.compile(r"<[^<>]*+>")
+# Up to its own closing tag; an element that is never closed ends at the next one opened.
+_INVISIBLE = re.compile(
+    r"<(script|style|head|title)\b(?:[^<]++|<(?!/?\1\b))*+</\1\s*+>", re.IGNORECASE
+)
+_BLOCK_END = re.compile(r"<(?:br|/p|/div|/li|/tr|/h[1-6]|/table|/blockquote)\b[^<>]*+>", re.I)
 
 
 @dataclass(frozen=True)

@@ -134,27 +134,27 @@ _LOGIN_WORDS = (  # the words for a password
 )
 # "new password", "Kennwort neu", "contraseña nueva", "mot de passe temporaire"
 _ADJECTIVE = (
-    r"(?:\s+(?:new|neu(?:es|e)?|nouveau|nueva|nuevo|actual|temporal|temporaire|provisoire"
+    r"(?:\s++(?:new|neu(?:es|e)?|nouveau|nueva|nuevo|actual|temporal|temporaire|provisoire"
     r"|temporary|tempor(?:ä|ae)res|initial(?:es)?|inicial))?"
 )
 # "password for SAP", "Passwort für den VPN-Zugang", "mot de passe de ma session"
 _QUALIFIER = (
-    r"(?:\s+(?:for|für|fuer|pour|para|de|del|of|on|in|zu|zum|im|auf)"
-    r"(?:\s+(?:the|my|den|die|das|dem|mein(?:en|em)?|ma|mon|la|le|el|mi|un|une|a))?"
-    r"\s+[\w.@/-]{2,40}){0,2}"
+    r"(?:\s++(?:for|für|fuer|pour|para|de|del|of|on|in|zu|zum|im|auf)"
+    r"(?:\s++(?:the|my|den|die|das|dem|mein(?:en|em)?|ma|mon|la|le|el|mi|un|une|a))?"
+    r"\s++[\w.@/-]{2,40}){0,2}"
 )
 _CONNECTOR = (
-    r"(?P<connector>[\"'`]?\s*(?::=|=>|[:=])|\s+[-–](?=\s)|\s+(?:"
+    r"(?P<connector>[\"'`]?\s*+(?::=|=>|[:=])|\s++[-–](?=\s)|\s++(?:"
     # "was changed to", "wurde geändert auf", "a été changé en", "fue cambiada a"
-    r"(?:(?:is|was|has\s+been|ist|wurde|a\s+été|est|fue|ha\s+sido)\s+)?(?:now\s+|jetzt\s+)?"
+    r"(?:(?:is|was|has\s++been|ist|wurde|a\s++été|est|fue|ha\s++sido)\s++)?(?:now\s++|jetzt\s++)?"
     r"(?:changed|set|reset|updated|ge(?:ä|ae)ndert|gesetzt|zur(?:ü|ue)ckgesetzt|chang[ée]e?"
-    r"|modifi[ée]e?|r[ée]initialis[ée]e?|cambiad[oa]|restablecid[oa]|puesto)\s+(?:to|auf|en|à|a)"
+    r"|modifi[ée]e?|r[ée]initialis[ée]e?|cambiad[oa]|restablecid[oa]|puesto)\s++(?:to|auf|en|à|a)"
     r"|is|was|ist|war|lautet|lautete|est|es|era|será|is\s+now|ist\s+jetzt|est\s+maintenant"
-    r"|ahora\s+es|now|jetzt|auf|to|à|a)\b\s*:?)"
+    r"|ahora\s+es|now|jetzt|auf|to|à|a)\b(?:\s*+:)?)"
 )
 _SPOKEN_STARTS = re.compile(rf"(?<!\w)(?:{_LOGIN_WORDS})\b")
 _SPOKEN_PASSWORD = re.compile(
-    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_ADJECTIVE}{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
+    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_ADJECTIVE}{_QUALIFIER}{_CONNECTOR}?(?:\s++|(?<=[:=])\s*+)"
     r"[\"'“„«]?(?P<value>[^\s\"'”“»<]{4,64})"
 )
 
@@ -173,12 +173,12 @@ _NAMED_KEY_WORDS = (
 )
 _NAMED_KEY_STARTS = re.compile(rf"\b(?:{_NAMED_KEY_WORDS})\b")
 _NAMED_KEY = re.compile(
-    rf"(?i)\b(?:{_NAMED_KEY_WORDS})\b\s+(?:(?:is|was|ist|war|est|es)\s+)?[\"'`]?"
+    rf"(?i)\b(?:{_NAMED_KEY_WORDS})\b\s++(?:(?:is|was|ist|war|est|es)\s++)?[\"'`]?"
     r"(?P<value>[A-Za-z0-9_\-+/=.~]{20,200})"
 )
 _ASSIGNED_SECRET = re.compile(
-    rf"(?i)(?:{_KEY_NAMES})[\w.-]{{0,20}}[\"'`]?\s*"
-    r"(?::=|=>|[:=])\s*[\"'`]?(?P<value>[A-Za-z0-9._~+/=!#$%*@^-]{8,200})"
+    rf"(?i)(?:{_KEY_NAMES})[\w.-]{{0,20}}[\"'`]?\s*+"
+    r"(?::=|=>|[:=])\s*+[\"'`]?(?P<value>[A-Za-z0-9._~+/=!#$%*@^-]{8,200})"
 )
 
 _B64 = r"[A-Za-z0-9+/]"
@@ -190,7 +190,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "azure_account_key",
         _compile(
-            r"(?i)\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|PrimaryKey)\s*=\s*"
+            r"(?i)\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|PrimaryKey)\s*+=\s*+"
             rf"(?P<value>{_B64}{{20,}}={{0,2}})"
         ),
         ("accountkey", "sharedaccess", "primarykey"),
@@ -209,14 +209,14 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "url_password",
-        _compile(r"://[^/\s:@]+:(?P<value>[^@\s/]+)@"),  # from "://": a fast search
+        _compile(r"://[^/\s:@]++:(?P<value>[^@\s/]++)@"),  # from "://": a fast search
         ("://",),
         "db at postgres://app:s3cret@db.example.com/x",
         "see https://intranet.example.com:8443/help",
     ),
     Shape(
         "bearer_token",
-        _compile(r"\b(?i:bearer)\s+(?P<value>[A-Za-z0-9._~+/-]{16,}=*)"),
+        _compile(r"\b(?i:bearer)\s++(?P<value>[A-Za-z0-9._~+/-]{16,}=*)"),
         ("bearer",),
         "Authorization: Bearer abcdefghijklmnopqrstuvwx",
         "the bearer of this letter",
@@ -225,7 +225,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "basic_auth",
         _compile(
-            r"(?i)\b(?:Authorization|Proxy-Authorization):\s*Basic\s+(?P<value>[A-Za-z0-9+/]{8,}={0,2})"
+            r"(?i)\b(?:Authorization|Proxy-Authorization):\s*+Basic\s++(?P<value>[A-Za-z0-9+/]{8,}={0,2})"
         ),
         ("authorization:", "proxy-authorization:"),
         "Authorization: Basic a2VzdHJlbDpTM2NyZXQh",
@@ -235,7 +235,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "connection_string_password",
         _compile(
-            r"(?i)(?:^|[;\s\"'])(?P<word>password|pwd)\s*(?P<connector>=)\s*"
+            r"(?i)(?:^|[;\s\"'])(?P<word>password|pwd)\s*+(?P<connector>=)\s*+"
             r"(?P<value>[^;\s\"']{3,})"
         ),
         ("password=", "pwd=", "password =", "pwd ="),
@@ -246,7 +246,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "html_password_value",
         _compile(
-            r"(?i)<input\b(?=[^>]*\btype\s*=\s*[\"']?password)[^>]*?\bvalue\s*=\s*"
+            r"(?i)<input\b(?=[^>]{0,500}?\btype\s*+=\s*+[\"']?password)[^>]{0,500}?\bvalue\s*+=\s*+"
             r"[\"']?(?P<value>[^\"'\s>]+)"
         ),
         ("<input",),
@@ -257,7 +257,7 @@ SHAPES: tuple[Shape, ...] = (
     # --- command lines that carry a password ----------------------------------------------------
     Shape(
         "powershell_plaintext",
-        _compile(r"(?i)ConvertTo-SecureString\s+(?:-String\s+)?[\"'](?P<value>[^\"']{3,})[\"']"),
+        _compile(r"(?i)ConvertTo-SecureString\s++(?:-String\s++)?[\"'](?P<value>[^\"']{3,200})[\"']"),
         ("convertto-securestring",),
         '$pw = ConvertTo-SecureString "Sommer2025!" -AsPlainText -Force',
         "$pw = Read-Host -AsSecureString | ConvertTo-SecureString",
@@ -265,7 +265,7 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "net_user_password",
-        _compile(r"(?i)\bnet\s+user\s+[^\s/]+\s+(?P<value>[^\s/*][^\s]{3,})(?=\s+/|\s*$)"),
+        _compile(r"(?i)\bnet\s++user\s++[^\s/]++\s++(?P<value>[^\s/*]\S{3,200})(?=\s+/|\s*$)"),
         ("net user",),
         "net user svc_backup Backup#2025 /add /domain",
         "net user svc_backup /domain",
@@ -281,7 +281,7 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "sshpass_password",
-        _compile(r"\bsshpass\s+-p\s*[\"']?(?P<value>[^\s\"']{3,})"),
+        _compile(r"\bsshpass\s++-p\s*+[\"']?(?P<value>[^\s\"']{3,})"),
         ("sshpass",),
         "sshpass -p 'Zugang#2025' ssh admin@10.0.0.5",
         leads=True,
@@ -289,7 +289,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "curl_user_password",
         _compile(
-            r"(?i)\bcurl\b[^\n]{0,200}?\s(?:-u|--user)\s*[\"']?[^\s:\"']+:"
+            r"(?i)\bcurl\b[^\n]{0,200}?\s(?:-u|--user)\s*+[\"']?[^\s:\"']++:"
             r"(?P<value>[^\s\"'@]{3,})"
         ),
         ("curl",),
@@ -333,7 +333,7 @@ SHAPES: tuple[Shape, ...] = (
         "assigned_password",
         _compile(
             r"(?i)(?<![\w.-])(?P<ident>[\w.-]{0,40}?(?:passw(?:or)?[dt]|passwd|pwd|pass)"
-            r"[\w.-]{0,30})[\"'`]?\s*(?P<connector>:=|=>|[:=])\s*[\"'`]?"
+            r"[\w.-]{0,30})[\"'`]?\s*+(?P<connector>:=|=>|[:=])\s*+[\"'`]?"
             r"(?P<value>[^\s\"'`,;<>]{3,64})"
         ),
         ("pass", "pwd"),
