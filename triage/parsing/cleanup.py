@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from triage.rules.sensitivity import keep_whole
+
 # A line that starts the quoted original of a reply, in the languages helpdesks see most.
 _REPLY_HEADER = re.compile(
     r"""^\s*(?:
@@ -123,11 +125,11 @@ def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
 def clean_body_parts(text: str, max_chars: int) -> tuple[str, list[str], str]:
     """clean_body, and the quoted original and signature it took away (their header blocks
     and signatures hold addresses and numbers the sensitivity scan must see)."""
-    own, quoted = split_quotes(text[: max_chars * 4])
+    own, quoted = split_quotes(keep_whole(text, max_chars * 4))
     body, logs = split_pasted_logs(strip_disclaimers(own))
     if len(body) > max_chars:
         cut = len(body) - max_chars
-        body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
+        body = keep_whole(body, max_chars).rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
     return body, logs, quoted
 
 
@@ -173,7 +175,7 @@ def split_quotes(text: str) -> tuple[str, str]:
         return _tidy(text), ""
     # what was taken, up to QUOTED_CHARS: header blocks and signatures come first
     removed.extend(lines[index : index + QUOTED_LINES])
-    return stripped, "\n".join(line for line in removed if line.strip())[:QUOTED_CHARS]
+    return stripped, keep_whole("\n".join(line for line in removed if line.strip()), QUOTED_CHARS)
 
 
 def _reply_header_lines(lines: list[str], index: int) -> int:

@@ -19,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 from triage.errors import ParseError
 from triage.parsing.cleanup import clean_body_parts
 from triage.parsing.forwards import forwarded_text
+from triage.rules.sensitivity import keep_whole
 from triage.ticket import Attachment, Ticket
 
 _LOG_NAMES = re.compile(r"\.(log|txt|out|err|csv|trace)(\.\d+)?$", re.IGNORECASE)
@@ -97,7 +98,7 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
         logs=(*walk.logs, *pasted),
         requester=sender,
         defects=tuple(walk.defects),
-        forwarded=forwarded[: limits.max_body_chars],
+        forwarded=keep_whole(forwarded, limits.max_body_chars),
         quoted=quoted,
     )
 
@@ -107,9 +108,12 @@ def decode_header(value: object) -> str:
 
     compat32 hands raw 8-bit header bytes over as surrogate escapes: they are read as UTF-8
     (what mailers send today), else as the charset they look like."""
-    raw = str(value)
-    if len(raw) > _MAX_HEADER_CHARS:
-        raw = raw[:_MAX_HEADER_CHARS]
+    # Decoded first, then cut (a secret across the cap is kept whole, for the scan to mask).
+    raw = str(value)[: _MAX_HEADER_CHARS * 4]
+    return keep_whole(_decode_header(raw), _MAX_HEADER_CHARS)
+
+
+def _decode_header(raw: str) -> str:
     if not raw.isascii():
         raw = _undo_surrogates(raw)
     try:

@@ -12,7 +12,7 @@ from triage.rules.keywords import CompiledRule, Hit, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
 from triage.rules.scope import monitoring_alert
-from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
+from triage.rules.sensitivity import RESTRICTING, Sensitivity, keep_whole, scan, scrub
 from triage.rules.text import TextIndex
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 
@@ -113,7 +113,7 @@ def summarise(ticket: Ticket) -> str:
     first = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0] if body else ""
     summary = subject if not first else f"{subject.rstrip('.')}. {first}"
     if len(summary) > _SUMMARY_CHARS:
-        summary = summary[: _SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+        summary = keep_whole(summary, _SUMMARY_CHARS - 1).rsplit(" ", 1)[0] + "…"
     return summary
 
 
