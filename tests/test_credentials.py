@@ -76,3 +76,39 @@ def test_a_credential_after_an_underscore_or_in_a_query_string_is_found():
         "export MY_SERVICE_TOKEN=3f9a8b7c6d5e4f3a2b1c",
     ):
         assert scan({"body": text}).level == "restricted", text
+
+
+# A password on the line after its announcement, in the four languages: (text, the secret).
+NEXT_LINE = [
+    ("my password for the VPN is below\nXk9#mQ2!vpn\nthanks, Ann", "Xk9#mQ2!vpn"),
+    ("Hi,\nhere is my password:\nSommerwind7\nregards Ann", "Sommerwind7"),
+    ("here is my password:\n\n  Tr0mbone#77  \n", "Tr0mbone#77"),
+    ("the new password is as follows:\r\nWinter2026!\r\n", "Winter2026!"),
+    ("mein Passwort für das VPN steht unten:\nKestrel-2025\nGruß", "Kestrel-2025"),
+    ("Mein Kennwort lautet wie folgt\nblaubeere42\n", "blaubeere42"),
+    ("mon mot de passe est ci-dessous\nSoleil#Levant\n", "Soleil#Levant"),
+    ("voici mon mot de passe :\nAzerty123!\nmerci", "Azerty123!"),
+    ("mi contraseña está abajo:\nMadrid2025$\n", "Madrid2025$"),
+    ("la contraseña es la siguiente\nToledo#2025\n", "Toledo#2025"),
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), NEXT_LINE)
+def test_a_password_on_the_line_after_its_announcement_is_found_and_masked(text, secret):
+    findings = [f for f in scan_text(text, "body") if f.tag == CREDENTIAL]
+    assert [text[f.start : f.end] for f in findings] == [secret]
+    assert secret not in scrub_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my password is below\nThanks for your help, Ann",
+        "my password is below\nThanks",
+        "the password policy is below\nminimum 12 characters",
+        "Password reset link is below:\nhttps://sso.example.com/reset",
+        "Kennwort steht unten im Brief, ich finde ihn nicht",
+    ],
+)
+def test_a_pointer_to_the_next_line_without_a_password_there_finds_nothing(text):
+    assert [f.kind for f in scan_text(text, "body") if f.tag == CREDENTIAL] == []

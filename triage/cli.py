@@ -33,6 +33,7 @@ from triage.cli_common import (
 from triage.config import LoadedSettings, find_config, load_settings, secret_values
 from triage.errors import ConfigError, StoreError
 from triage.logs import configure_logging
+from triage.redaction import published
 from triage.store_guard import missing_store
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 continue
             statuses[outcome.result.status] += 1
             if table is None:
-                sys.stdout.write(outcome.result.to_json() + "\n")
+                sys.stdout.write(published(outcome.result).to_json() + "\n")
                 sys.stdout.flush()
             else:
                 table.row(path, outcome.result, stored=not outcome.new)

@@ -12,6 +12,7 @@ from triage.rules.keywords import CompiledRule, Hit, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
 from triage.rules.scope import monitoring_alert
+from triage.rules.symptoms import forwarded_fraud
 from triage.rules.sensitivity import RESTRICTING, Sensitivity, keep_whole, scan, scrub
 from triage.rules.text import TextIndex
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
@@ -99,7 +100,7 @@ def detect(ticket: Ticket, words: TextIndex) -> tuple[str, ...]:
     """High-risk findings beyond the requester's words: phishing reported by forwarding, and
     a monitoring system's alert that something is down."""
     found = (
-        reported_phishing(words, ticket.forwarded),
+        reported_phishing(words, ticket.forwarded) or forwarded_fraud(ticket.forwarded),
         monitoring_alert(ticket.subject, ticket.body),
     )
     return tuple(reason for reason in found if reason)

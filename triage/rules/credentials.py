@@ -40,6 +40,8 @@ _NOT_A_PASSWORD = frozenset(
     bloqueada bloqueado es y o mi el los una no nueva nuevo
     done ok okay yes none null true false optional unset empty blank sent n/a tbd erledigt
     lautet lautete jetzt now maintenant ahora same gleich pareil igual
+    thanks thank thx cheers regards best hi hello danke gruß grüße merci cordialement bonjour
+    gracias saludos hola
     """.split()
 )
 _PLACEHOLDER_VALUE = re.compile(
@@ -62,6 +64,15 @@ def _shaped_like_a_password(token: str) -> bool:
     return has_digit_or_symbol or mixed_case
 
 
+def _alone_on_its_line(match: re.Match[str]) -> bool:
+    """The value is the whole line it sits on ("is below:" / "Xk9#mQ2!" / ...)."""
+    text, start, end = match.string, match.start("value"), match.end("value")
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    return line.strip().strip("\"'“”„«»") == match.group("value").strip("\"'“”„«»")
+
+
 def _password_plausible(match: re.Match[str]) -> bool:
     """'password: hunter2', 'my new password is Summer2024!', 'Kennwort lautet X' yes;
     'password reset', 'Kennwort vergessen', 'password is expired', 'Password: ****' no."""
@@ -77,7 +88,7 @@ def _password_plausible(match: re.Match[str]) -> bool:
         return False
     if len(set(token)) == 1:
         return False
-    if connector in _STRONG_CONNECTORS:
+    if connector in _STRONG_CONNECTORS or (match.group("pointer") and _alone_on_its_line(match)):
         return True
     if not connector and match.group("word").lower().split()[0] in _AMBIGUOUS_WORDS:
         return False
@@ -150,11 +161,21 @@ _CONNECTOR = (
     r"(?:changed|set|reset|updated|ge(?:ä|ae)ndert|gesetzt|zur(?:ü|ue)ckgesetzt|chang[ée]e?"
     r"|modifi[ée]e?|r[ée]initialis[ée]e?|cambiad[oa]|restablecid[oa]|puesto)\s++(?:to|auf|en|à|a)"
     r"|is|was|ist|war|lautet|lautete|est|es|era|será|is\s+now|ist\s+jetzt|est\s+maintenant"
+    r"|steht|está|esta|se\s+trouve|comes|follows|folgt|sigue|suit"
     r"|ahora\s+es|now|jetzt|auf|to|à|a)\b(?:\s*+:)?)"
+)
+# "my password for the VPN is below" / newline / the password: a pointer to the next line
+# (no line-break may follow the pointer on its own line but blanks and a colon).
+_POINTER = (
+    r"(?:\s++(?P<pointer>below|underneath|as\s+follows|the\s+following|(?:on|in)\s+the\s+next"
+    r"\s+line|here|unten|darunter|hier|wie\s+folgt|folgendes|im\s+n(?:ä|ae)chsten\s+absatz"
+    r"|ci-dessous|ci-apr(?:è|e)s|suivant|ici|abajo|a\s+continuaci(?:ó|o)n|(?:el|la|lo)\s+siguiente"
+    r"|aqu(?:í|i))"
+    r"\b(?:[^\S\n]*+[:.])?(?=[^\S\n]*+\r?\n))?"
 )
 _SPOKEN_STARTS = re.compile(rf"(?<!\w)(?:{_LOGIN_WORDS})\b")
 _SPOKEN_PASSWORD = re.compile(
-    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_ADJECTIVE}{_QUALIFIER}{_CONNECTOR}?(?:\s++|(?<=[:=])\s*+)"
+    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_ADJECTIVE}{_QUALIFIER}{_CONNECTOR}?{_POINTER}(?:\s++|(?<=[:=])\s*+)"
     r"[\"'“„«]?(?P<value>[^\s\"'”“»<]{4,64})"
 )
 
