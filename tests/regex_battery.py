@@ -52,13 +52,27 @@ def _walk(value: Any, depth: int, seen: set[int]) -> Iterator[re.Pattern[Any]]:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for field in dataclasses.fields(value):
             yield from _walk(getattr(value, field.name), depth + 1, seen)
-    elif hasattr(value, "__dict__") and type(value).__module__.startswith("triage"):
-        if not isinstance(value, type | ModuleType) and not callable(value):
-            for item in vars(value).values():
-                yield from _walk(item, depth + 1, seen)
+    elif (
+        hasattr(value, "__dict__")
+        and type(value).__module__.startswith("triage")
+        and not isinstance(value, type | ModuleType)
+        and not callable(value)
+    ):
+        for item in vars(value).values():  # a row of ours that is no dataclass (a Concept)
+            yield from _walk(item, depth + 1, seen)
 
 
-_RE_CALLS = {"compile", "search", "match", "fullmatch", "sub", "subn", "split", "findall", "finditer"}
+_RE_CALLS = {
+    "compile",
+    "search",
+    "match",
+    "fullmatch",
+    "sub",
+    "subn",
+    "split",
+    "findall",
+    "finditer",
+}
 
 
 def _literal_patterns(module: ModuleType) -> Iterator[re.Pattern[Any]]:
@@ -242,9 +256,7 @@ def triggers(pattern: re.Pattern[Any]) -> list[str]:
 def hostile_cases(pattern: re.Pattern[Any]) -> list[tuple[str, str]]:
     """(trigger, run) pairs: the trigger followed by a long run of that kind; the run
     "repeated" repeats the trigger itself with short runs between."""
-    return [
-        (trigger, run) for trigger in triggers(pattern) for run in [*_FILLER_NAMES, "repeated"]
-    ]
+    return [(trigger, run) for trigger in triggers(pattern) for run in [*_FILLER_NAMES, "repeated"]]
 
 
 def hostile_text(pattern: re.Pattern[Any], case: tuple[str, str], size: int) -> Any:

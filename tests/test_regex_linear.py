@@ -35,7 +35,7 @@ def test_the_battery_finds_the_tables_patterns_without_naming_them():
     sources = {pattern.pattern for pattern in PATTERNS.values()}
     assert {shape.pattern.pattern for shape in SHAPES} <= sources  # every credential shape
     assert len(PATTERNS) >= 150
-    assert any("(?<![ \\t])[ \\t]++\\n" == source for source in sources)  # one inside re.sub()
+    assert any(source == "(?<![ \\t])[ \\t]++\\n" for source in sources)  # one inside re.sub()
 
 
 def test_a_made_up_start_of_a_match_reads_into_the_pattern():
@@ -55,7 +55,9 @@ def test_a_pattern_reads_60_kb_of_hostile_text_in_linear_time(name):
     cases = regex_battery.hostile_cases(pattern)
     ranked = sorted(
         cases,
-        key=lambda case: _cpu_seconds(pattern, regex_battery.hostile_text(pattern, case, RANK_SIZE)),
+        key=lambda case: _cpu_seconds(
+            pattern, regex_battery.hostile_text(pattern, case, RANK_SIZE)
+        ),
         reverse=True,
     )
     slow = {}

@@ -12,8 +12,8 @@ from triage.rules.keywords import CompiledRule, Hit, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
 from triage.rules.scope import monitoring_alert
-from triage.rules.symptoms import forwarded_fraud
 from triage.rules.sensitivity import RESTRICTING, Sensitivity, keep_whole, scan, scrub
+from triage.rules.symptoms import forwarded_fraud
 from triage.rules.text import TextIndex
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
 

@@ -50,7 +50,7 @@ _PLACEHOLDER_VALUE = re.compile(
 # A typed placeholder left by an earlier redaction ([CREDENTIAL:password], [SECRET], [CARD]):
 # scrubbing twice changes nothing.
 _REDACTED = re.compile(r"^\[[A-Z]+(?::\w+)?\]")
-_CMDLET = re.compile(r"^[A-Z][a-z]+-[A-Z][A-Za-z]+$")  # $pw = Read-Host ...
+_CMDLET = re.compile(r"^[A-Z][A-Za-z]+-[A-Z][A-Za-z]+$")  # $pw = Read-Host, ConvertTo-SecureString
 _STRONG_CONNECTORS = frozenset({":", "=", ":=", "=>", "lautet", "lautete"})
 # Short words that mean other things too ("pwd /home/x", "PW 7000X", "PIN 4 of the plug"):
 # a password only when a connector follows ("pw: ...", "PIN = ...").
@@ -278,7 +278,9 @@ SHAPES: tuple[Shape, ...] = (
     # --- command lines that carry a password ----------------------------------------------------
     Shape(
         "powershell_plaintext",
-        _compile(r"(?i)ConvertTo-SecureString\s++(?:-String\s++)?[\"'](?P<value>[^\"']{3,200})[\"']"),
+        _compile(
+            r"(?i)ConvertTo-SecureString\s++(?:-String\s++)?[\"'](?P<value>[^\"']{3,200})[\"']"
+        ),
         ("convertto-securestring",),
         '$pw = ConvertTo-SecureString "Sommer2025!" -AsPlainText -Force',
         "$pw = Read-Host -AsSecureString | ConvertTo-SecureString",
