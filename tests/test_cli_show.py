@@ -157,3 +157,23 @@ def test_explain_finds_the_words_in_the_file_the_drop_folder_moved_to_processed(
     (processed / ticket.name).unlink()
     assert main(["--config", str(config), "explain", ticket_id]) == 0
     assert "fired: printer (the input is no longer on disk" in capsys.readouterr().out
+
+
+def test_process_of_a_folder_skips_a_readme_and_a_license_with_a_ticket_suffix(
+    config, tmp_path, capsys
+):
+    folder = tmp_path / "tickets"
+    folder.mkdir()
+    (folder / "vpn.eml").write_text(mail("AnyConnect VPN down", "error 809 since the update"))
+    (folder / "README.md").write_text(
+        "# Tickets\n\nDrop one ticket a file here. Never paste a password or a phishing link.\n"
+    )
+    (folder / "LICENSE.txt").write_text("MIT License\n\nPermission is hereby granted...")
+    (folder / "readme-vpn-ticket.md").write_text("# VPN down\n\nerror 809 since the update\n")
+    taken, skipped = ticket_files([folder])
+    assert sorted(p.name for p in taken) == ["readme-vpn-ticket.md", "vpn.eml"]
+    assert sorted(p.name for p in skipped) == ["LICENSE.txt", "README.md"]
+    assert main(["--config", str(config), "process", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert "README.md" not in captured.out
+    assert "skipped 2 files that are not tickets" in captured.err

@@ -142,3 +142,29 @@ def test_addresses_in_a_quoted_reply_header_and_a_cut_signature_are_tagged():
     ticket = parse_ticket(mail("RE: Access", body), LIMITS)
     assert "ann@example.com" not in ticket.body and "ann@example.com" in ticket.quoted
     assert "pii.email" in evaluate(ticket, RULES, 60).sensitivity.tags
+
+
+def test_a_forwarded_gift_card_request_is_a_high_risk_fraud_attempt():
+    import email.message
+
+    from triage.parsing import MailLimits, parse_ticket
+    from triage.rules import evaluate
+
+    lure = email.message.EmailMessage()
+    lure["From"] = "Peter Brandt <p.brandt.office@gmail.com>"
+    lure["Subject"] = "Kurze Bitte"
+    lure.set_content(
+        "Hallo Anna, bist du am Platz? Ich brauche 5 Geschenkkarten von Amazon zu je 100 Euro "
+        "für einen Kunden. Bitte vertraulich behandeln, ich bin im Meeting.\nPeter"
+    )
+    forward = email.message.EmailMessage()
+    forward["From"] = "Anna <anna@example.com>"
+    forward["Subject"] = "WG: Kurze Bitte"
+    forward.set_content("zur Info")
+    forward.add_attachment(lure)
+    ticket = parse_ticket(forward.as_bytes(), MailLimits(1_000_000, 100, 10))
+    verdict = evaluate(ticket, (), 40)
+    assert verdict.risk == "high"
+    assert "security incident: payment fraud (gift cards), in a forwarded mail" in (
+        verdict.risk_reasons
+    )

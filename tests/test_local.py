@@ -7,19 +7,26 @@ booking, prefix reuse, fallbacks), never its wording.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from models.local import CATEGORIES, LocalModel, default_threads
+from models.local import CATEGORIES, LocalModel
 from models.port import ALL_QUESTIONS, ModelCall
 from models.prompt import load_prompt
 from models.schema import ModelAnswer, worst_case_tokens
 from tests.conftest import mail, raw
 from tests.gguf_model import write_model
+from triage.case import Case
 from triage.compose.app import build_pipeline
 from triage.delivery.outbox import Outbox
 from triage.errors import ConfigError, LocalModelError, UnfitModelError
+from triage.parsing import MailLimits, parse_ticket
+from triage.rules import evaluate
+from triage.rules.dedup import content_key
+from triage.rules.keywords import Rule, compile_rules
+from triage.tiers.local import LocalTier
 
 N_CTX, MAX_TOKENS = 8192, 3000  # the tiny model's vocab is byte-level: about a token a char
 
@@ -39,7 +46,9 @@ def text(body: str):
 
 
 def test_the_model_loads_once_with_half_the_cores_by_default(model):
-    assert model.threads == default_threads()
+    cores = len(os.sched_getaffinity(0))  # the cores this process may run on
+    assert model.threads == max(1, cores // 2)
+    assert model._llm.n_threads == model.threads  # what the llama.cpp runtime was given
     assert (model.template, model.template_version) == ("triage", "2")
 
 
@@ -81,13 +90,27 @@ def test_the_category_and_the_incident_are_scored_probabilities_not_written_numb
 
 
 def test_the_rules_findings_are_not_shown_to_the_model(model):
-    asked = [model.prompt_tokens("Printer jams", q) for q in ("category", "incident", "write")]
-    assert all(
-        tokens == model.prompt_tokens("Printer jams", q)
-        for tokens, q in zip(asked, ("category", "incident", "write"), strict=True)
+    """Through the local tier's own path (the case's verdict -> the rendered ticket -> the
+    prompt the runtime evaluates): one ticket judged by rules that find nothing and by rules
+    that place it (category, risk, team, tags) gives the runtime the same tokens."""
+    message = mail("Printer jams on floor 3", "The HP in room 3.14 jams on every job.")
+    item = raw(message)
+    ticket = parse_ticket(item.data, MailLimits(1_000_000, 100, 10))
+    flagged = compile_rules(
+        [Rule("sec", ("printer",), category="security", risk="high", team="SOC", tags=("x1",))]
     )
-    prompt = load_prompt("triage")
-    assert "{rules_category}" not in prompt.user and "rules already" not in prompt.instructions
+    evaluated = []
+    for rules in ((), flagged):
+        verdict = evaluate(ticket, rules, 40)
+        case = Case.of(item, ticket, verdict, content_key(ticket))
+        [call] = LocalTier(model, 1.0).ask(case)
+        assert call.outcome == "ok", call.error
+        evaluated.append(model._llm.input_ids[: model._llm.n_tokens].tolist())
+    plain, placed = evaluated
+    assert placed == plain  # the verdict left no trace in what the model read
+    seen = model._llm.detokenize(plain).decode("utf-8", "replace")
+    assert "room 3.14 jams" in seen  # and the ticket itself is there
+    assert "security" not in seen and "SOC" not in seen and "x1" not in seen
 
 
 def test_the_static_prompt_prefix_is_reused_between_tickets(model):

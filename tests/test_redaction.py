@@ -112,3 +112,37 @@ def test_cleaning_twice_changes_nothing_and_a_clean_ticket_is_left_alone():
         log_slice=None,
     )
     assert clean_result(plain) == plain  # phones and addresses stay in the result (internal)
+
+
+def test_a_credential_in_a_dropped_files_name_is_published_masked_and_stored_as_it_is(
+    harness_for,
+):
+    from tests.servers import Inbox, Received, http_server, smtp_server
+    from tests.test_relay import relay_toml
+    from triage.redaction import published
+
+    name = f"password={PASSWORD}.txt"
+    assert PASSWORD not in published(_result(source_ref=f"/in/{name}")).source_ref
+    inbox, received = Inbox(), Received()
+    with smtp_server(inbox) as server, http_server(received) as url:
+        hooks = harness_for(
+            relay_toml(server.port) + f"[[webhooks]]\nurl = '{url}'\nsecret = 's3cret-hook-0123'\n"
+        )
+        result = hooks.triage("Printer jams\n\non floor 3", name=name, source="dropfolder")
+        hooks.sender("smtp").run_once()
+        hooks.sender("webhook").run_once()
+        stored = hooks.store.get_result(result.id)
+    [(_, _, mailed)] = inbox.messages
+    [(_, posted)] = received.requests
+    [outbox] = list(hooks.settings.outbox.dir.glob("*.json"))
+    published_texts = {
+        "webhook": posted.decode(),
+        "relay": mailed.decode("utf-8", "replace"),
+        "outbox": outbox.read_text(),
+    }
+    assert {where: PASSWORD in text for where, text in published_texts.items()} == {
+        "webhook": False,
+        "relay": False,
+        "outbox": False,
+    }
+    assert stored is not None and stored.source_ref == f"/in/{name}"  # kept for replay

@@ -14,6 +14,10 @@ from triage.rules.storm import signature_of
 from triage.ticket import RawInput, Ticket
 
 CLOCK_SKEW = timedelta(minutes=5)
+# How long before its arrival a mail's Date is believed: delivery takes minutes, a slow queue
+# hours. An older Date is a wrong clock or a spoofed header, and would tie reports that
+# arrived days apart into one storm.
+DATE_TRUSTED_FOR = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,19 @@ class Case:
 
 def reported_at(ticket: Ticket, received_at: datetime) -> datetime:
     """When the requester reported it: the mail's Date when it is plausible (not after it
-    arrived, allowing for clock skew), else when it arrived. A folder of old mail processed
-    at once keeps its own timeline, so storms are found among reports close in time."""
+    arrived, allowing for clock skew, and at most DATE_TRUSTED_FOR before), else when it
+    arrived (the IMAP server's INTERNALDATE, a dropped file's modification time, so a folder
+    of old mail keeps its own timeline). Storms are found among reports close in time."""
     value = ticket.header("date")
     if value:
         try:
             sent = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return received_at
-        if sent.tzinfo is not None and sent <= received_at + CLOCK_SKEW:
+        if (
+            sent.tzinfo is not None
+            and received_at - DATE_TRUSTED_FOR <= sent <= received_at + CLOCK_SKEW
+        ):
             return sent
     return received_at
 

@@ -32,6 +32,14 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
 KEPT_AS_IS = frozenset({"id", "source", "source_ref", "message_id", "duplicate_of", "cache_of"})
 
 
+def published(result: Result) -> Result:
+    """The result as it leaves the store (outbox, deliveries, printed output): its
+    `source_ref` scanned like any text, since a dropped file's name may hold a credential
+    ("password=Hunter2.txt"). The store keeps the real path, for replay and `show`."""
+    masked = scrub_text(result.source_ref)
+    return result if masked == result.source_ref else result.revised(source_ref=masked)
+
+
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
     """One text as the daemon may write it: credentials, cards and IBANs replaced by typed
     placeholders, configured secrets by [SECRET]."""

@@ -134,6 +134,7 @@ class Result(_Model):
 class ResultChanges(TypedDict, total=False):
     """The fields the pipeline and the model tiers may change on a result (`Result.revised`)."""
 
+    source_ref: str  # masked where it leaves the store (redaction.published)
     status: Status
     status_reason: str | None
     duplicate_of: str | None

@@ -129,6 +129,8 @@ def ticket_files(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 
 def _looks_like_ticket(path: Path) -> bool:
     suffix = path.suffix.lower()
+    if path.stem.lower() in NOT_TICKET_NAMES:  # README.md, LICENSE.txt, CHANGELOG.md
+        return False
     if suffix in TICKET_SUFFIXES:
         return True
     if suffix in NOT_TICKET_SUFFIXES or path.name.lower().startswith(NOT_TICKET_NAMES):

@@ -22,6 +22,7 @@ from triage.cli.common import (
 )
 from triage.config.settings import LoadedSettings
 from triage.errors import StoreError
+from triage.redaction import published
 from triage.store.guard import missing_store
 
 
@@ -82,7 +83,7 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 continue
             statuses[outcome.result.status] += 1
             if table is None:
-                sys.stdout.write(outcome.result.to_json() + "\n")
+                sys.stdout.write(published(outcome.result).to_json() + "\n")
                 sys.stdout.flush()
             else:
                 table.row(path, outcome.result, stored=not outcome.new)

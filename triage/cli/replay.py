@@ -40,6 +40,7 @@ from triage.quarantine import (
     write_note,
 )
 from triage.records import Outcome
+from triage.redaction import published
 from triage.result import Result
 from triage.store.guard import missing_store
 from triage.ticket import RawInput, input_id
@@ -181,7 +182,7 @@ def _settle(target: Target, result: Result, settings: Settings) -> None:
 def _say(outcome: Outcome, path: Path, as_json: bool) -> None:
     result = outcome.result
     if as_json:
-        sys.stdout.write(result.to_json() + "\n")
+        sys.stdout.write(published(result).to_json() + "\n")
     elif result.status == "quarantined":
         print(f"{result.id} still quarantined: {result.status_reason} ({path})")
     elif not outcome.new:

@@ -10,7 +10,7 @@ from email.utils import parseaddr
 from triage.config.delivery import HeaderStyle
 from triage.redaction import RESULT_TAGS
 from triage.result import Result
-from triage.rules.sensitivity import EMAIL, PHONE, scrub
+from triage.rules.sensitivity import EMAIL, PHONE, keep_whole, scrub
 
 MAX_VALUE_CHARS = 300
 # Fields a sender must never set: a trusted channel would believe them.
@@ -28,7 +28,7 @@ def one_line(value: str, limit: int = MAX_VALUE_CHARS) -> str:
     """Any run of whitespace or control characters (CR, LF, NUL, U+2028...) becomes one
     space, and the text is cut to `limit` characters."""
     flat = _BREAKS.sub(" ", value).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    return flat if len(flat) <= limit else keep_whole(flat, limit - 1).rstrip() + "…"
 
 
 def field(name: str, value: str) -> bytes:

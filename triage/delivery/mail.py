@@ -1,12 +1,16 @@
 """The relayed mail's bytes. The original is never re-serialised: its body and attachments go
-out exactly as they came, either behind prepended RFC 5322 Resent-* fields or inside a
-message/rfc822 part. Pure."""
+out as they came, either behind prepended RFC 5322 Resent-* fields or inside a
+message/rfc822 part, with two changes the wire demands: every line ends in CRLF (RFC 5321
+2.3.8: no bare CR or LF, so no "<CR>.<CR><LF>" can end the data early at the next hop and
+smuggle a second message), and a header line longer than 998 characters is folded (RFC 5322
+2.1.1). Pure."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import os
+import re
 from datetime import datetime
 from email.utils import format_datetime
 
@@ -22,6 +26,38 @@ from triage.delivery.routes import Destination
 from triage.result import Result
 
 CRLF = b"\r\n"
+MAX_LINE = 998  # characters of a line, without its CRLF (RFC 5322 2.1.1)
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def on_the_wire(data: bytes) -> bytes:
+    """Every line ending (CRLF, a bare CR, a bare LF) as CRLF."""
+    return _LINE_END.sub(CRLF, data)
+
+
+def folded_header(header: bytes) -> bytes:
+    """A header section (CRLF line ends) whose lines over 998 characters are folded at a
+    blank, or, where a run has none, inside the run (the reader sees one space more)."""
+    if all(len(line) <= MAX_LINE for line in header.split(CRLF)):
+        return header
+    out: list[bytes] = []
+    for line in header.split(CRLF):
+        while len(line) > MAX_LINE:
+            cut = max(line.rfind(b" ", 1, MAX_LINE), line.rfind(b"\t", 1, MAX_LINE))
+            if cut <= 0:
+                out.append(line[: MAX_LINE - 1])
+                line = b" " + line[MAX_LINE - 1 :]
+            else:
+                out.append(line[:cut])
+                line = line[cut:]
+        out.append(line)
+    return CRLF.join(out)
+
+
+def _wire_message(raw: bytes) -> tuple[bytes, bytes]:
+    """A mail's header section and rest as they may go on the wire."""
+    header, rest = split_message(on_the_wire(raw))
+    return folded_header(header), rest
 
 
 def split_message(raw: bytes) -> tuple[bytes, bytes]:
@@ -39,7 +75,7 @@ def resent(
     raw: bytes, result: Result, destination: Destination, sender: str, msgid: str, now: datetime
 ) -> bytes:
     """The original mail with Resent-* and the decision prepended (RFC 5322 3.6.6)."""
-    header, rest = split_message(raw)
+    header, rest = _wire_message(raw)
     prepended = encode_fields(
         [
             ("Resent-Date", format_datetime(now)),
@@ -76,7 +112,9 @@ def new_mail(
             *decision_fields(result, destination.headers, destination.group),
         ]
     )
-    body = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    body = on_the_wire(text.encode("utf-8"))
+    if original is not None:
+        original = b"".join(_wire_message(original))
     if attachment is None and original is None:
         return (
             header + b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"

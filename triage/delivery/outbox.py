@@ -11,6 +11,7 @@ from pathlib import Path
 import structlog
 
 from triage.files import write_atomically
+from triage.redaction import published
 from triage.result import Result
 
 log = structlog.get_logger("triage.delivery.outbox")
@@ -28,7 +29,7 @@ class Outbox:
         return self.path_for(ticket_id).is_file()
 
     def write(self, result: Result) -> None:
-        data = (result.to_json() + "\n").encode("utf-8")
+        data = (published(result).to_json() + "\n").encode("utf-8")
         try:
             write_atomically(self.path_for(result.id), data)
         except FileNotFoundError:

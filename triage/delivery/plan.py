@@ -16,7 +16,7 @@ from triage.errors import ParseError
 from triage.parsing.detect import detect_format
 from triage.parsing.jsonticket import parse_json_ticket
 from triage.records import Delivery
-from triage.redaction import RESULT_TAGS
+from triage.redaction import RESULT_TAGS, published
 from triage.result import Result
 from triage.rules.sensitivity import EMAIL, PHONE, scrub
 
@@ -30,6 +30,7 @@ def plan_deliveries(
     webhooks: Sequence[WebhookConfig],
     now: datetime,
 ) -> list[Delivery]:
+    result = published(result)  # a credential in a dropped file's name stays in the store
     planned = []
     if relay.enabled and result.status in relay.statuses:
         destination = pick_destination(Facts.of(result), relay)

@@ -7,6 +7,7 @@ from triage.parsing.cleanup import clean_body
 from triage.parsing.detect import detect_format
 from triage.parsing.jsonticket import parse_json_ticket
 from triage.parsing.mail import MailLimits, decode_bytes, parse_mail
+from triage.rules.sensitivity import keep_whole
 from triage.ticket import Format, Ticket
 
 __all__ = ["MailLimits", "ParseError", "parse_ticket"]
@@ -34,7 +35,7 @@ def _parse_text(data: bytes, kind: Format, max_body_chars: int) -> Ticket:
     rest = "\n".join(lines[first + 1 :])
     if len(subject) > _SUBJECT_CHARS:  # one long paragraph: the subject is its start
         rest = subject + "\n" + rest
-        subject = subject[:_SUBJECT_CHARS].rsplit(" ", 1)[0] + " …"
+        subject = keep_whole(subject, _SUBJECT_CHARS).rsplit(" ", 1)[0] + " …"
     body, logs = clean_body(rest, max_body_chars)
     return Ticket(format=kind, subject=subject, body=body, logs=tuple(logs))
 

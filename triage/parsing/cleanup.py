@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from triage.rules.sensitivity import keep_whole
+
 # A line that starts the quoted original of a reply, in the languages helpdesks see most.
 _REPLY_HEADER = re.compile(
     r"""^\s*(?:
@@ -33,7 +35,7 @@ _SIGNATURE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _LOG_LINE = re.compile(
-    r"""^\s*(?:
+    r"""^\s*+(?:
         \[?\d{4}-\d{2}-\d{2}[T\s]\d{2}:\d{2}          # 2024-05-01 12:00 / ISO 8601
       | \[?\d{2}[/.-]\d{2}[/.-]\d{2,4}\s\d{2}:\d{2}   # 01/05/2024 12:00
       | [A-Z][a-z]{2}\s{1,2}\d{1,2}\s\d{2}:\d{2}:\d{2} # syslog: May  1 12:00:00
@@ -41,9 +43,9 @@ _LOG_LINE = re.compile(
       | \d{10}(?:\.\d+)?\s                             # epoch seconds
       | (?:ERROR|WARN(?:ING)?|INFO|DEBUG|FATAL|CRITICAL|TRACE)\b
       | \[(?:error|warn|warning|info|debug|notice|crit|alert|emerg)\]
-      | \s+at\s[\w$.<>]+\(                             # Java stack frame
+      | (?<=\s)at\s[\w$.<>]++\(                        # Java stack frame
       | Traceback\s\(most\srecent\scall\slast\)
-      | \s*File\s".+",\sline\s\d+
+      | File\s"[^\n]+",\sline\s\d+
     )""",
     re.VERBOSE,
 )
@@ -69,7 +71,7 @@ _DISCLAIMER = re.compile(
 # One-line antivirus stamps ("scanned for viruses", Avast's "Virus-free"): words like "virus"
 # and "malware" in them are no report of an infection.
 _AV_FOOTER = re.compile(
-    r"""(?imx)^[^\w\n]*(?:
+    r"""(?imx)^[^\w\n]*+(?:
         (?=[^\n]*\b(?:scanned|checked|swept|geprüft|überprüft|gescannt|vérifié|analysé
                      |comprobado|analizado|revisado|escaneado)\b)
         (?:this|diese[rs]?|ce|cette|este|esta)\s+(?:e-?mail|message|mail|nachricht|courriel
@@ -123,11 +125,11 @@ def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
 def clean_body_parts(text: str, max_chars: int) -> tuple[str, list[str], str]:
     """clean_body, and the quoted original and signature it took away (their header blocks
     and signatures hold addresses and numbers the sensitivity scan must see)."""
-    own, quoted = split_quotes(text[: max_chars * 4])
+    own, quoted = split_quotes(keep_whole(text, max_chars * 4))
     body, logs = split_pasted_logs(strip_disclaimers(own))
     if len(body) > max_chars:
         cut = len(body) - max_chars
-        body = body[:max_chars].rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
+        body = keep_whole(body, max_chars).rsplit(" ", 1)[0] + f"\n[... {cut} more characters cut]"
     return body, logs, quoted
 
 
@@ -173,7 +175,7 @@ def split_quotes(text: str) -> tuple[str, str]:
         return _tidy(text), ""
     # what was taken, up to QUOTED_CHARS: header blocks and signatures come first
     removed.extend(lines[index : index + QUOTED_LINES])
-    return stripped, "\n".join(line for line in removed if line.strip())[:QUOTED_CHARS]
+    return stripped, keep_whole("\n".join(line for line in removed if line.strip()), QUOTED_CHARS)
 
 
 def _reply_header_lines(lines: list[str], index: int) -> int:
@@ -216,6 +218,6 @@ def split_pasted_logs(text: str) -> tuple[str, list[str]]:
 
 
 def _tidy(text: str) -> str:
-    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"(?<![ \t])[ \t]++\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()

@@ -19,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 from triage.errors import ParseError
 from triage.parsing.cleanup import clean_body_parts
 from triage.parsing.forwards import forwarded_text
+from triage.rules.sensitivity import keep_whole
 from triage.ticket import Attachment, Link, Ticket
 
 _LOG_NAMES = re.compile(r"\.(log|txt|out|err|csv|trace)(\.\d+)?$", re.IGNORECASE)
@@ -31,15 +32,19 @@ _BLOCK_TAG = re.compile(
     r"|fieldset|figure|center|address|details|menu|h[1-6]|pre)\b",
     re.IGNORECASE,
 )
-_TAG = re.compile(r"<[^>]*>")
-_INVISIBLE = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# A tag ends before the next "<" (a stray "<" starts over): each character is read once.
+_TAG = re.compile(r"<[^<>]*+>")
+# Up to its own closing tag; an element that is never closed ends at the next one opened.
+_INVISIBLE = re.compile(
+    r"<(script|style|head|title)\b(?:[^<]++|<(?!/?\1\b))*+</\1\s*+>", re.IGNORECASE
+)
 # An anchor with an href, its text bounded (a missing </a> costs a bounded look-ahead).
 _ANCHOR = re.compile(
     r"""<a\b[^>]{0,2000}?\bhref\s*=\s*["']?([^"'\s>]{1,2000})[^>]{0,2000}>(.{0,600}?)</a\s*>""",
     re.IGNORECASE | re.DOTALL,
 )
 _MAX_LINKS = 200
-_BLOCK_END = re.compile(r"<(?:br|/p|/div|/li|/tr|/h[1-6]|/table|/blockquote)\b[^>]*>", re.I)
+_BLOCK_END = re.compile(r"<(?:br|/p|/div|/li|/tr|/h[1-6]|/table|/blockquote)\b[^<>]*+>", re.I)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def parse_mail(data: bytes, limits: MailLimits) -> Ticket:
         logs=(*walk.logs, *pasted),
         requester=sender,
         defects=tuple(walk.defects),
-        forwarded=forwarded[: limits.max_body_chars],
+        forwarded=keep_whole(forwarded, limits.max_body_chars),
         quoted=quoted,
         links=tuple(walk.links),
     )
@@ -111,9 +116,12 @@ def decode_header(value: object) -> str:
 
     compat32 hands raw 8-bit header bytes over as surrogate escapes: they are read as UTF-8
     (what mailers send today), else as the charset they look like."""
-    raw = str(value)
-    if len(raw) > _MAX_HEADER_CHARS:
-        raw = raw[:_MAX_HEADER_CHARS]
+    # Decoded first, then cut (a secret across the cap is kept whole, for the scan to mask).
+    raw = str(value)[: _MAX_HEADER_CHARS * 4]
+    return keep_whole(_decode_header(raw), _MAX_HEADER_CHARS)
+
+
+def _decode_header(raw: str) -> str:
     if not raw.isascii():
         raw = _undo_surrogates(raw)
     try:

@@ -13,7 +13,8 @@ from triage.rules.keywords import CompiledRule, Hit, apply_rules, index_fields
 from triage.rules.logslice import slice_logs
 from triage.rules.risk import assess_risk, priority_for
 from triage.rules.scope import monitoring_alert
-from triage.rules.sensitivity import RESTRICTING, Sensitivity, scan, scrub
+from triage.rules.sensitivity import RESTRICTING, Sensitivity, keep_whole, scan, scrub
+from triage.rules.symptoms import forwarded_fraud
 from triage.rules.text import TextIndex
 from triage.rules.unsolicited import unsolicited
 from triage.ticket import CATEGORIES, PRIORITIES, Category, Priority, Risk, Ticket
@@ -138,10 +139,20 @@ def detect(ticket: Ticket, words: TextIndex, own_domains: tuple[str, ...] = ()) 
     """Findings beyond the requester's words: phishing (or spam) reported by forwarding, and
     a monitoring system's alert that something is down."""
     found = (
-        reported_phishing(words, ticket, own_domains),
+        _reported(words, ticket, own_domains),
         monitoring_alert(ticket.subject, ticket.body),
     )
     return tuple(reason for reason in found if reason)
+
+
+def _reported(words: TextIndex, ticket: Ticket, own_domains: tuple[str, ...]) -> str | None:
+    """A forwarded mail the user reports: phishing (or a click) as the lure judge says; a
+    payment fraud (gift cards, changed bank details) is an incident even where the judge
+    would call the mail plain spam."""
+    reported = reported_phishing(words, ticket, own_domains)
+    if reported is not None and not reported.startswith(SPAM_REPORTED):
+        return reported
+    return forwarded_fraud(ticket.forwarded) or reported
 
 
 def summarise(ticket: Ticket) -> str:
@@ -152,7 +163,7 @@ def summarise(ticket: Ticket) -> str:
     first = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0] if body else ""
     summary = subject if not first else f"{subject.rstrip('.')}. {first}"
     if len(summary) > _SUMMARY_CHARS:
-        summary = summary[: _SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+        summary = keep_whole(summary, _SUMMARY_CHARS - 1).rsplit(" ", 1)[0] + "…"
     return summary
 
 

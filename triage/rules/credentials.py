@@ -40,6 +40,8 @@ _NOT_A_PASSWORD = frozenset(
     bloqueada bloqueado es y o mi el los una no nueva nuevo
     done ok okay yes none null true false optional unset empty blank sent n/a tbd erledigt
     lautet lautete jetzt now maintenant ahora same gleich pareil igual
+    thanks thank thx cheers regards best hi hello danke gruß grüße merci cordialement bonjour
+    gracias saludos hola
     """.split()
 )
 _PLACEHOLDER_VALUE = re.compile(
@@ -48,7 +50,7 @@ _PLACEHOLDER_VALUE = re.compile(
 # A typed placeholder left by an earlier redaction ([CREDENTIAL:password], [SECRET], [CARD]):
 # scrubbing twice changes nothing.
 _REDACTED = re.compile(r"^\[[A-Z]+(?::\w+)?\]")
-_CMDLET = re.compile(r"^[A-Z][a-z]+-[A-Z][A-Za-z]+$")  # $pw = Read-Host ...
+_CMDLET = re.compile(r"^[A-Z][A-Za-z]+-[A-Z][A-Za-z]+$")  # $pw = Read-Host, ConvertTo-SecureString
 _STRONG_CONNECTORS = frozenset({":", "=", ":=", "=>", "lautet", "lautete"})
 # Short words that mean other things too ("pwd /home/x", "PW 7000X", "PIN 4 of the plug"):
 # a password only when a connector follows ("pw: ...", "PIN = ...").
@@ -60,6 +62,15 @@ def _shaped_like_a_password(token: str) -> bool:
     has_digit_or_symbol = bool(re.search(r"[\d\W_]", token))
     mixed_case = token != token.lower() and token != token.upper() and not token.istitle()
     return has_digit_or_symbol or mixed_case
+
+
+def _alone_on_its_line(match: re.Match[str]) -> bool:
+    """The value is the whole line it sits on ("is below:" / "Xk9#mQ2!" / ...)."""
+    text, start, end = match.string, match.start("value"), match.end("value")
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    return line.strip().strip("\"'“”„«»") == match.group("value").strip("\"'“”„«»")
 
 
 def _password_plausible(match: re.Match[str]) -> bool:
@@ -77,7 +88,7 @@ def _password_plausible(match: re.Match[str]) -> bool:
         return False
     if len(set(token)) == 1:
         return False
-    if connector in _STRONG_CONNECTORS:
+    if connector in _STRONG_CONNECTORS or (match.group("pointer") and _alone_on_its_line(match)):
         return True
     if not connector and match.group("word").lower().split()[0] in _AMBIGUOUS_WORDS:
         return False
@@ -134,27 +145,37 @@ _LOGIN_WORDS = (  # the words for a password
 )
 # "new password", "Kennwort neu", "contraseña nueva", "mot de passe temporaire"
 _ADJECTIVE = (
-    r"(?:\s+(?:new|neu(?:es|e)?|nouveau|nueva|nuevo|actual|temporal|temporaire|provisoire"
+    r"(?:\s++(?:new|neu(?:es|e)?|nouveau|nueva|nuevo|actual|temporal|temporaire|provisoire"
     r"|temporary|tempor(?:ä|ae)res|initial(?:es)?|inicial))?"
 )
 # "password for SAP", "Passwort für den VPN-Zugang", "mot de passe de ma session"
 _QUALIFIER = (
-    r"(?:\s+(?:for|für|fuer|pour|para|de|del|of|on|in|zu|zum|im|auf)"
-    r"(?:\s+(?:the|my|den|die|das|dem|mein(?:en|em)?|ma|mon|la|le|el|mi|un|une|a))?"
-    r"\s+[\w.@/-]{2,40}){0,2}"
+    r"(?:\s++(?:for|für|fuer|pour|para|de|del|of|on|in|zu|zum|im|auf)"
+    r"(?:\s++(?:the|my|den|die|das|dem|mein(?:en|em)?|ma|mon|la|le|el|mi|un|une|a))?"
+    r"\s++[\w.@/-]{2,40}){0,2}"
 )
 _CONNECTOR = (
-    r"(?P<connector>[\"'`]?\s*(?::=|=>|[:=])|\s+[-–](?=\s)|\s+(?:"
+    r"(?P<connector>[\"'`]?\s*+(?::=|=>|[:=])|\s++[-–](?=\s)|\s++(?:"
     # "was changed to", "wurde geändert auf", "a été changé en", "fue cambiada a"
-    r"(?:(?:is|was|has\s+been|ist|wurde|a\s+été|est|fue|ha\s+sido)\s+)?(?:now\s+|jetzt\s+)?"
+    r"(?:(?:is|was|has\s++been|ist|wurde|a\s++été|est|fue|ha\s++sido)\s++)?(?:now\s++|jetzt\s++)?"
     r"(?:changed|set|reset|updated|ge(?:ä|ae)ndert|gesetzt|zur(?:ü|ue)ckgesetzt|chang[ée]e?"
-    r"|modifi[ée]e?|r[ée]initialis[ée]e?|cambiad[oa]|restablecid[oa]|puesto)\s+(?:to|auf|en|à|a)"
+    r"|modifi[ée]e?|r[ée]initialis[ée]e?|cambiad[oa]|restablecid[oa]|puesto)\s++(?:to|auf|en|à|a)"
     r"|is|was|ist|war|lautet|lautete|est|es|era|será|is\s+now|ist\s+jetzt|est\s+maintenant"
-    r"|ahora\s+es|now|jetzt|auf|to|à|a)\b\s*:?)"
+    r"|steht|está|esta|se\s+trouve|comes|follows|folgt|sigue|suit"
+    r"|ahora\s+es|now|jetzt|auf|to|à|a)\b(?:\s*+:)?)"
+)
+# "my password for the VPN is below" / newline / the password: a pointer to the next line
+# (no line-break may follow the pointer on its own line but blanks and a colon).
+_POINTER = (
+    r"(?:\s++(?P<pointer>below|underneath|as\s+follows|the\s+following|(?:on|in)\s+the\s+next"
+    r"\s+line|here|unten|darunter|hier|wie\s+folgt|folgendes|im\s+n(?:ä|ae)chsten\s+absatz"
+    r"|ci-dessous|ci-apr(?:è|e)s|suivant|ici|abajo|a\s+continuaci(?:ó|o)n|(?:el|la|lo)\s+siguiente"
+    r"|aqu(?:í|i))"
+    r"\b(?:[^\S\n]*+[:.])?(?=[^\S\n]*+\r?\n))?"
 )
 _SPOKEN_STARTS = re.compile(rf"(?<!\w)(?:{_LOGIN_WORDS})\b")
 _SPOKEN_PASSWORD = re.compile(
-    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_ADJECTIVE}{_QUALIFIER}{_CONNECTOR}?(?:\s+|(?<=[:=])\s*)"
+    rf"(?i)(?<!\w)(?P<word>{_LOGIN_WORDS})\b{_ADJECTIVE}{_QUALIFIER}{_CONNECTOR}?{_POINTER}(?:\s++|(?<=[:=])\s*+)"
     r"[\"'“„«]?(?P<value>[^\s\"'”“»<]{4,64})"
 )
 
@@ -173,12 +194,12 @@ _NAMED_KEY_WORDS = (
 )
 _NAMED_KEY_STARTS = re.compile(rf"\b(?:{_NAMED_KEY_WORDS})\b")
 _NAMED_KEY = re.compile(
-    rf"(?i)\b(?:{_NAMED_KEY_WORDS})\b\s+(?:(?:is|was|ist|war|est|es)\s+)?[\"'`]?"
+    rf"(?i)\b(?:{_NAMED_KEY_WORDS})\b\s++(?:(?:is|was|ist|war|est|es)\s++)?[\"'`]?"
     r"(?P<value>[A-Za-z0-9_\-+/=.~]{20,200})"
 )
 _ASSIGNED_SECRET = re.compile(
-    rf"(?i)(?:{_KEY_NAMES})[\w.-]{{0,20}}[\"'`]?\s*"
-    r"(?::=|=>|[:=])\s*[\"'`]?(?P<value>[A-Za-z0-9._~+/=!#$%*@^-]{8,200})"
+    rf"(?i)(?:{_KEY_NAMES})[\w.-]{{0,20}}[\"'`]?\s*+"
+    r"(?::=|=>|[:=])\s*+[\"'`]?(?P<value>[A-Za-z0-9._~+/=!#$%*@^-]{8,200})"
 )
 
 _B64 = r"[A-Za-z0-9+/]"
@@ -190,7 +211,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "azure_account_key",
         _compile(
-            r"(?i)\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|PrimaryKey)\s*=\s*"
+            r"(?i)\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|PrimaryKey)\s*+=\s*+"
             rf"(?P<value>{_B64}{{20,}}={{0,2}})"
         ),
         ("accountkey", "sharedaccess", "primarykey"),
@@ -209,14 +230,14 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "url_password",
-        _compile(r"://[^/\s:@]+:(?P<value>[^@\s/]+)@"),  # from "://": a fast search
+        _compile(r"://[^/\s:@]++:(?P<value>[^@\s/]++)@"),  # from "://": a fast search
         ("://",),
         "db at postgres://app:s3cret@db.example.com/x",
         "see https://intranet.example.com:8443/help",
     ),
     Shape(
         "bearer_token",
-        _compile(r"\b(?i:bearer)\s+(?P<value>[A-Za-z0-9._~+/-]{16,}=*)"),
+        _compile(r"\b(?i:bearer)\s++(?P<value>[A-Za-z0-9._~+/-]{16,}=*)"),
         ("bearer",),
         "Authorization: Bearer abcdefghijklmnopqrstuvwx",
         "the bearer of this letter",
@@ -225,7 +246,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "basic_auth",
         _compile(
-            r"(?i)\b(?:Authorization|Proxy-Authorization):\s*Basic\s+(?P<value>[A-Za-z0-9+/]{8,}={0,2})"
+            r"(?i)\b(?:Authorization|Proxy-Authorization):\s*+Basic\s++(?P<value>[A-Za-z0-9+/]{8,}={0,2})"
         ),
         ("authorization:", "proxy-authorization:"),
         "Authorization: Basic a2VzdHJlbDpTM2NyZXQh",
@@ -235,7 +256,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "connection_string_password",
         _compile(
-            r"(?i)(?:^|[;\s\"'])(?P<word>password|pwd)\s*(?P<connector>=)\s*"
+            r"(?i)(?:^|[;\s\"'])(?P<word>password|pwd)\s*+(?P<connector>=)\s*+"
             r"(?P<value>[^;\s\"']{3,})"
         ),
         ("password=", "pwd=", "password =", "pwd ="),
@@ -246,7 +267,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "html_password_value",
         _compile(
-            r"(?i)<input\b(?=[^>]*\btype\s*=\s*[\"']?password)[^>]*?\bvalue\s*=\s*"
+            r"(?i)<input\b(?=[^>]{0,500}?\btype\s*+=\s*+[\"']?password)[^>]{0,500}?\bvalue\s*+=\s*+"
             r"[\"']?(?P<value>[^\"'\s>]+)"
         ),
         ("<input",),
@@ -257,7 +278,9 @@ SHAPES: tuple[Shape, ...] = (
     # --- command lines that carry a password ----------------------------------------------------
     Shape(
         "powershell_plaintext",
-        _compile(r"(?i)ConvertTo-SecureString\s+(?:-String\s+)?[\"'](?P<value>[^\"']{3,})[\"']"),
+        _compile(
+            r"(?i)ConvertTo-SecureString\s++(?:-String\s++)?[\"'](?P<value>[^\"']{3,200})[\"']"
+        ),
         ("convertto-securestring",),
         '$pw = ConvertTo-SecureString "Sommer2025!" -AsPlainText -Force',
         "$pw = Read-Host -AsSecureString | ConvertTo-SecureString",
@@ -265,7 +288,7 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "net_user_password",
-        _compile(r"(?i)\bnet\s+user\s+[^\s/]+\s+(?P<value>[^\s/*][^\s]{3,})(?=\s+/|\s*$)"),
+        _compile(r"(?i)\bnet\s++user\s++[^\s/]++\s++(?P<value>[^\s/*]\S{3,200})(?=\s+/|\s*$)"),
         ("net user",),
         "net user svc_backup Backup#2025 /add /domain",
         "net user svc_backup /domain",
@@ -281,7 +304,7 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "sshpass_password",
-        _compile(r"\bsshpass\s+-p\s*[\"']?(?P<value>[^\s\"']{3,})"),
+        _compile(r"\bsshpass\s++-p\s*+[\"']?(?P<value>[^\s\"']{3,})"),
         ("sshpass",),
         "sshpass -p 'Zugang#2025' ssh admin@10.0.0.5",
         leads=True,
@@ -289,7 +312,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape(
         "curl_user_password",
         _compile(
-            r"(?i)\bcurl\b[^\n]{0,200}?\s(?:-u|--user)\s*[\"']?[^\s:\"']+:"
+            r"(?i)\bcurl\b[^\n]{0,200}?\s(?:-u|--user)\s*+[\"']?[^\s:\"']++:"
             r"(?P<value>[^\s\"'@]{3,})"
         ),
         ("curl",),
@@ -333,7 +356,7 @@ SHAPES: tuple[Shape, ...] = (
         "assigned_password",
         _compile(
             r"(?i)(?<![\w.-])(?P<ident>[\w.-]{0,40}?(?:passw(?:or)?[dt]|passwd|pwd|pass)"
-            r"[\w.-]{0,30})[\"'`]?\s*(?P<connector>:=|=>|[:=])\s*[\"'`]?"
+            r"[\w.-]{0,30})[\"'`]?\s*+(?P<connector>:=|=>|[:=])\s*+[\"'`]?"
             r"(?P<value>[^\s\"'`,;<>]{3,64})"
         ),
         ("pass", "pwd"),

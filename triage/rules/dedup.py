@@ -7,7 +7,9 @@ import re
 
 from triage.ticket import Ticket
 
-_PREFIXES = re.compile(r"^\s*((re|fw|fwd|aw|wg|tr|rv|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.I)
+_PREFIXES = re.compile(
+    r"^\s*+(?:(?:re|fw|fwd|aw|wg|tr|rv|sv|antw)\s*+(?:\[\d+\]\s*+)?:\s*+)+", re.I
+)
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
 
 

@@ -59,13 +59,13 @@ _FILE_SUFFIXES = frozenset(
         "img",
     ]
 )
-# Patterns start with a character class, not a look-behind, so `re` can skip ahead quickly;
-# word boundaries are checked in Python (_standalone).
-_FQDN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}", re.I)
+# Word boundaries are checked in Python (_standalone). A name starts at a label's start, never
+# inside a run of letters, so a long run is read once, not once per letter.
+_FQDN = re.compile(r"(?<![a-z0-9])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}", re.I)
 _TOKEN_SPLIT = re.compile(r"[()<>\[\]{},;'\"`|=]+")
 _UNC = re.compile(r"\\\\([A-Za-z0-9][\w.-]{0,62})\\")
 _NAMED_HOST = re.compile(
-    r"(?:host(?:name)?|server|computer|machine|rechner|serveur|servidor)\s*[:=]?\s*"
+    r"(?:host(?:name)?|server|computer|machine|rechner|serveur|servidor)\s*+(?:[:=]\s*+)?"
     r"([A-Za-z][A-Za-z0-9-]{2,62})\b",
     re.I,
 )
@@ -82,10 +82,10 @@ _ERROR_CODES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\bERR_[A-Z0-9_]{3,40}\b"), ("ERR_",)),
     (re.compile(r"\b[A-Z]{2,}(?:_[A-Z0-9]+){2,}\b"), ("_",)),  # DRIVER_IRQL_NOT_LESS_OR_EQUAL
     (
-        re.compile(r"(?i)(?:error|fehler|erreur|code)(?:\s+code)?\s*[:#]?\s*(-?\d{3,6})\b"),
+        re.compile(r"(?i)(?:error|fehler|erreur|code)(?:\s++code)?\s*+(?:[:#]\s*+)?(-?\d{3,6})\b"),
         ("rror", "RROR", "ehler", "rreur", "ode"),
     ),
-    (re.compile(r"(?i)HTTP(?:/\d(?:\.\d)?)?\s+(?:status\s+)?([45]\d\d)\b"), ("HTTP", "http")),
+    (re.compile(r"(?i)HTTP(?:/\d(?:\.\d)?)?\s++(?:status\s++)?([45]\d\d)\b"), ("HTTP", "http")),
 )
 _APPLICATIONS = {
     # name as written: case-insensitive unless it is also an everyday word
@@ -191,7 +191,7 @@ _DEVICES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     ),
     (
         re.compile(
-            r"(?i)\b(?:serial(?:\s+(?:number|no\.?))?|S/N)\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b"
+            r"(?i)\b(?:serial(?:\s++(?:number|no\.?))?|S/N)\s*+(?:[:#]\s*+)?([A-Z0-9][A-Z0-9-]{4,19})\b"
         ),
         ("serial", "Serial", "SERIAL", "S/N", "s/n"),
     ),

@@ -33,7 +33,7 @@ FIXED_SHAPES: tuple[Shape, ...] = (
     Shape(
         "aws_secret",
         _compile(
-            r"(?i)\baws[\w.-]{0,30}?(?:secret|session)[\w.-]{0,20}[\"']?\s*(?::=|=>|[:=])\s*"
+            r"(?i)\baws[\w.-]{0,30}?(?:secret|session)[\w.-]{0,20}[\"']?\s*+(?::=|=>|[:=])\s*+"
             r"[\"']?(?P<value>[A-Za-z0-9/+=]{40,})"
         ),
         ("aws",),
@@ -140,7 +140,7 @@ FIXED_SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "gcp_service_account_key",
-        _compile(r"\"private_key\"\s*:\s*\"(?P<value>[^\"]{20,})\""),
+        _compile(r"\"private_key\"\s*+:\s*+\"(?P<value>[^\"]{20,})\""),
         ('"private_key"',),
         '{"type": "service_account", "private_key": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"}',
     ),
@@ -341,7 +341,7 @@ FIXED_SHAPES: tuple[Shape, ...] = (
     Shape(
         "putty_key",
         _compile(
-            r"PuTTY-User-Key-File-\d:[^\n]*\n(?:[^\n]*\n){0,8}?Private-Lines:\s*\d+\s*\n"
+            r"PuTTY-User-Key-File-\d:[^\n]{0,200}\n(?:[^\n]{0,400}\n){0,8}?Private-Lines:\s*\d+\s*\n"
             r"(?:[A-Za-z0-9+/=]{8,}\s*(?:\n|$))+"
         ),
         ("putty-user-key-file",),

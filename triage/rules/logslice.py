@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from triage.rules.sensitivity import keep_whole
+
 _MAX_LINE_CHARS = 300
 _TAIL_WHEN_QUIET = 8
 _SEVERE = re.compile(
@@ -67,7 +69,7 @@ def _slice_one(log: str, index: int, budget: int, context: int) -> str:
             out.append("[...]")
         line = lines[number].rstrip()
         if len(line) > _MAX_LINE_CHARS:
-            line = line[:_MAX_LINE_CHARS] + " [...]"
+            line = keep_whole(line, _MAX_LINE_CHARS) + " [...]"
         if repeats.get(number):
             line += f"  [repeated {repeats[number]} more times]"
         out.append(line)

@@ -127,15 +127,15 @@ _SERVER_SIDE = (
     r"|server|serveur|servidor|file\s*server|phone\s+system|telephony|telefonanlage)"
 )
 _SERVICE_BEFORE = re.compile(
-    rf"\b(?P<owner>my\s+|mein\w*\s+|mon\s+|ma\s+|mi\s+)?(?:home\s+)?{_SERVICES}\s+"
-    r"(?:is|are|seems\s+to\s+be|went|has\s+gone|ist|est|está|esta|se\s+ha)\s+"
+    rf"\b(?P<owner>my\s++|mein\w*+\s++|mon\s++|ma\s++|mi\s++)?(?:home\s++)?{_SERVICES}\s++"
+    r"(?:is|are|seems\s+to\s+be|went|has\s+gone|ist|est|está|esta|se\s+ha)\s++"
     r"(?:completely\s+|totally\s+|all\s+|komplett\s+|total\s+|complètement\s+"
     r"|seit\s+\S+\s+)?$"
-    r"|\bhost\s+[\w.-]+\s+(?:is|went|ist)\s+$"
+    r"|\bhost\s++[\w.-]++\s++(?:is|went|ist)\s++$"
     # or a subject-style line that starts with a server-side service: "Server ausgefallen",
     # "SharePoint down". Not "VPN down" or "Internet down": that is how one person writes
     # that their own connection fails.
-    rf"|\n\s*(?:the\s+|der\s+|das\s+|le\s+|la\s+|el\s+)?{_SERVER_SIDE}\s+$",
+    rf"|\n[^\S\n]*+(?:the\s++|der\s++|das\s++|le\s++|la\s++|el\s++)?{_SERVER_SIDE}\s++$",
     re.IGNORECASE,
 )
 _SERVICE_AFTER = re.compile(rf"^\s+(?:el|la|le|der|die|das|the)\s+{_SERVICES}\b", re.IGNORECASE)
@@ -218,9 +218,9 @@ def _sentences_with(pattern: re.Pattern[str], text: str) -> list[str]:
 # --- monitoring alerts (Nagios, Icinga, Zabbix, PRTG, Alertmanager, Grafana) ------------------
 
 _ALERT_FIELD = re.compile(
-    r"^\s*(?:Notification\s+Type|Host(?:name)?|Service|State|Status|Sensor|Device|Trigger"
-    r"(?:\s+status)?|Severity|Problem|Event|Alert(?:name)?|Info|Address|Last\s+value"
-    r"|Current\s+state|Check|Problem\s+name)\s*:",
+    r"^[^\S\n]*+(?:Notification\s+Type|Host(?:name)?|Service|State|Status|Sensor|Device"
+    r"|Trigger(?:\s+status)?|Severity|Problem|Event|Alert(?:name)?|Info|Address|Last\s+value"
+    r"|Current\s+state|Check|Problem\s+name)\s*+:",
     re.IGNORECASE | re.MULTILINE,
 )
 _ALERT_SUBJECT = re.compile(

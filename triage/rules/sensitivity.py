@@ -107,6 +107,23 @@ def scan_text(text: str, field: str) -> list[Finding]:
     return sorted(found, key=lambda finding: finding.start)
 
 
+# How far past a cap a secret that straddles it is looked for (a key block runs to the end).
+_CUT_LOOKAHEAD = 4096
+
+
+def keep_whole(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, or a little further where a secret (a credential, a
+    card number, an IBAN...) straddles the cap: scanned before it is cut, so what is kept holds
+    the whole secret, which the scan of the kept text finds and masks, never a part that no
+    shape recognises any more."""
+    if len(text) <= limit:
+        return text
+    for finding in scan_text(text[: limit + _CUT_LOOKAHEAD], "text"):
+        if finding.start < limit < finding.end:
+            return text[: finding.end]
+    return text[:limit]
+
+
 def _isolated(text: str, start: int, end: int, glue: str) -> bool:
     """No letter, digit (or glue character) directly before or after."""
     before = text[start - 1] if start else " "

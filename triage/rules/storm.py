@@ -63,7 +63,7 @@ _FAILURE = Terms(
 _TERMS = {name: Terms(words) for name, words in _ELEMENTS.items()}
 # A drive letter as people write it: "S:", "drive S", "Netzlaufwerk S", "S-Laufwerk",
 # "S drive", "S und P" (the word for drive in any case, also inside a compound).
-_DRIVE = r"(?i:drive|\w*laufwerk|lecteur|unidad)"
+_DRIVE = r"(?i:drive|\w{0,30}laufwerk|lecteur|unidad)"
 _DRIVE_LETTER = re.compile(
     rf"\b([A-Z]):(?![0-9])|{_DRIVE}\s+([A-Z])\b|\b([A-Z])[-\s]{_DRIVE}"
     r"|\b([A-Z])\s+(?:und|and|et|y)\s+([A-Z])\b"
@@ -73,7 +73,7 @@ _ERROR_CODE = re.compile(
     r"\b(0x[0-9a-f]{6,8})\b|\berror(?:\s+code)?[\s:#]+(\d{3,5})\b|\b((?:AADSTS|ORA-|SQL)\d{3,6})\b",
     re.IGNORECASE,
 )
-_SENDER_DOMAIN = re.compile(r"^\s*\*?(?:From|Von|De|Da)\s?:.*?@([\w.-]+)", re.I | re.M)
+_SENDER_DOMAIN = re.compile(r"^[^\S\n]*+\*?(?:From|Von|De|Da)\s?:[^\n@]*+@([\w.-]+)", re.I | re.M)
 
 
 @dataclass(frozen=True)

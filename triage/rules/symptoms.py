@@ -461,6 +461,23 @@ INCIDENTS: tuple[Cooccurrence, ...] = (
 )
 
 
+# A forwarded mail that asks for money this way is a fraud attempt the requester reports,
+# whatever their own words say.
+_PAYMENT_FRAUD = tuple(i for i in INCIDENTS if i.reason.startswith("security incident: payment"))
+
+
+def forwarded_fraud(forwarded: str) -> str | None:
+    """Why a forwarded mail is a payment-fraud attempt (gift cards, changed bank details, an
+    urgent secret transfer), or None."""
+    if not forwarded.strip():
+        return None
+    index = TextIndex(forwarded)
+    for incident in _PAYMENT_FRAUD:
+        if incident.found(index):
+            return f"{incident.reason}, in a forwarded mail"
+    return None
+
+
 def incidents(index: TextIndex) -> list[str]:
     """The reasons of every incident class whose symptoms are all in the text, once each."""
     found: list[str] = []
