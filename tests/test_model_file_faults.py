@@ -111,9 +111,10 @@ def npy_header(shape: tuple[int, ...], dtype: str) -> bytes:
 
 def with_member(sound: Path, target: Path, name: str, data_writer) -> Path:
     """`sound` with one member replaced by what `data_writer(stream)` writes."""
-    with zipfile.ZipFile(sound) as source, zipfile.ZipFile(
-        target, "w", zipfile.ZIP_DEFLATED
-    ) as archive:
+    with (
+        zipfile.ZipFile(sound) as source,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
         for member in source.infolist():
             if member.filename == f"{name}.npy":
                 with archive.open(member.filename, "w", force_zip64=True) as stream:
@@ -123,9 +124,7 @@ def with_member(sound: Path, target: Path, name: str, data_writer) -> Path:
     return target
 
 
-def test_a_header_that_declares_gigabytes_in_a_few_bytes_is_refused_before_reading(
-    sound, tmp_path
-):
+def test_a_header_that_declares_gigabytes_in_a_few_bytes_is_refused_before_reading(sound, tmp_path):
     # 100,000 x 10,000 float32 = 3.7 GiB declared, 64 bytes present: numpy would allocate
     # the whole array first and find the bytes missing only then.
     def declare(stream):
@@ -136,9 +135,7 @@ def test_a_header_that_declares_gigabytes_in_a_few_bytes_is_refused_before_readi
         model_file.load(path)
 
 
-def test_a_member_that_inflates_past_the_limit_is_refused_from_the_zip_directory(
-    sound, tmp_path
-):
+def test_a_member_that_inflates_past_the_limit_is_refused_from_the_zip_directory(sound, tmp_path):
     # 4 MiB of zeros compress to a few KiB; with a 1 MiB limit per array it must be refused
     # by its size in the zip directory (the default limits are the same code with more room).
     rows = 4 * 1024 * 1024 // 4 // 5

@@ -247,6 +247,15 @@ class Store(TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, Proto
         now: datetime,
     ) -> None: ...
 
+    def record_labels(
+        self,
+        labels: list[tuple[str, str, str | None, str | None]],
+        source: str,
+        now: datetime,
+    ) -> None:
+        """(ticket id, team, category, predicted) each, all in one transaction."""
+        ...
+
     def labelled(self) -> list[tuple[str, str | None, Result]]: ...
 
     def close(self) -> None: ...

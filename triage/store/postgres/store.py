@@ -351,6 +351,23 @@ class PostgresStore(PostgresDeliveries, PostgresReports):
             (ticket_id, team, category, predicted, source, at(now)),
         )
 
+    def record_labels(
+        self,
+        labels: list[tuple[str, str, str | None, str | None]],
+        source: str,
+        now: datetime,
+    ) -> None:
+        """(ticket id, team, category, predicted) each, all in one transaction: an import
+        is recorded whole or not at all."""
+        with self._begin() as db:
+            db.cursor().executemany(
+                b"INSERT INTO labels (ticket_id, team, category, predicted, source, at)"
+                b" VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (ticket_id) DO UPDATE SET"
+                b" team = excluded.team, category = excluded.category,"
+                b" predicted = excluded.predicted, source = excluded.source, at = excluded.at",
+                [(*label, source, at(now)) for label in labels],
+            )
+
     def labelled(self) -> list[tuple[str, str | None, Result]]:
         """(team, category, result) of every labelled ticket, oldest label first."""
         rows = self._read(
