@@ -237,7 +237,7 @@ def test_check_reaches_the_paid_api_and_says_what_to_fix(api, tmp_path, capsys):
     config = tmp_path / "config.toml"
     config.write_text(f"[paid]\nenabled = true\napi_key = 'k'\nbase_url = '{api.base_url}'\n")
     assert main(["--config", str(config), "check"]) == 0
-    assert "ok   paid tier: claude-sonnet-4-6: key accepted" in capsys.readouterr().out
+    assert "ok   paid tier: claude-sonnet-4-6 (anthropic:127.0.0.1:" in capsys.readouterr().out
     config.write_text("[paid]\nenabled = true\napi_key = 'k'\nbase_url = 'http://127.0.0.1:9'\n")
     assert main(["--config", str(config), "check"]) == 1
     assert "FAIL paid tier" in capsys.readouterr().out

@@ -33,6 +33,7 @@ class LedgerEntry:
     usd: float
     baseline_usd: float
     outcome: str
+    provider: str | None = None  # where the model ran: "anthropic", "openai:<host>", ...
 
     @classmethod
     def call(
@@ -50,6 +51,7 @@ class LedgerEntry:
         seconds: float = 0.0,
         usd: float = 0.0,
         baseline_usd: float = 0.0,
+        provider: str | None = None,
     ) -> LedgerEntry:
         """The row for one call of `model` (a cache hit: no tokens, no seconds, $0)."""
         return cls(
@@ -67,6 +69,7 @@ class LedgerEntry:
             usd=usd,
             baseline_usd=baseline_usd,
             outcome=outcome,
+            provider=provider,
         )
 
 

@@ -95,6 +95,7 @@ class PeriodData:
     deliveries_stuck: list[str] = field(default_factory=list)  # relay/webhooks, in words
     daily_by_tier: list[CostLine] = field(default_factory=list)  # keys: (day, tier)
     inventory: list[CostLine] = field(default_factory=list)  # keys: (template, version, tier, wf)
+    by_model: list[CostLine] = field(default_factory=list)  # keys: (tier, provider, model)
     tickets_by_tier: dict[str, int] = field(default_factory=dict)
     tickets_by_workflow: dict[str, int] = field(default_factory=dict)
     expensive: list[tuple[str, str, float]] = field(default_factory=list)  # id, workflow, usd
@@ -138,6 +139,7 @@ def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodD
     data = PeriodData(window)
     data.by_workflow_tier = _costs(store, window, "workflow", "tier")
     data.inventory = _costs(store, window, "template", "template_version", "tier", "workflow")
+    data.by_model = _costs(store, window, "tier", "coalesce(provider, '')", "coalesce(model, '')")
     offset = window.since.utcoffset() or timedelta(0)
     hours = offset.total_seconds() / 3600
     # The day in the report's time zone (a fixed offset: the month's start).

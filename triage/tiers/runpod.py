@@ -127,6 +127,7 @@ class Offloader:
                     ticket_id=item.ticket_id,
                     workflow=item.workflow,
                     tier="runpod",
+                    provider=self._gpu.provider,
                     outcome="ok" if answer else f"runpod {outcome.status.lower()}",
                     tokens_in=tokens_in,
                     tokens_out=tokens_out,
