@@ -6,7 +6,8 @@ The questions are those of the in-process model (models/local.py), asked over HT
   with `logprobs` and `top_logprobs`, and each allowed answer's probability is the mass of
   the alternatives that spell its start, normalised over the answers and divided by what the
   model answers to a ticket that says nothing (its bias), as in-process;
-- the one-line summary is written (greedy, cut at the line's end and SUMMARY_CHARS).
+- the one-line summary is written (greedy, cut at the line's end and SUMMARY_CHARS; at most
+  SUMMARY_TOKENS tokens are asked for).
 A server that returns no token probabilities only writes the summary: with no probabilities
 `answer_from` keeps the rules' category and risk (no change, no raise); `logprobs` then says
 False and `triage check` reports it. Connection failures and timeouts are answers too (outcome
@@ -31,6 +32,10 @@ from models.schema import SUMMARY_CHARS, Written
 from triage.breaker import Breaker
 
 TOP_LOGPROBS = 20  # OpenAI's limit; llama-server, vLLM and Ollama accept it
+# The summary is cut at SUMMARY_CHARS characters; a server cannot be told to stop there, so
+# it is asked for at most this many tokens (at 2+ characters a token, as in Latin-script
+# text, that is the whole summary): a model that rambles on one line costs no more.
+SUMMARY_TOKENS = SUMMARY_CHARS // 2
 _CHARS_PER_TOKEN = 3
 _EMPTY = "Subject: N/A\n\nN/A"  # a ticket that says nothing, for calibration
 # Chat-template control markers written in a ticket are broken up (a zero-width space): the
@@ -270,7 +275,7 @@ class ServerModel:
         response = self._ask(
             {
                 "messages": self._messages(text, "write"),
-                "max_tokens": self._max_tokens,
+                "max_tokens": min(self._max_tokens, SUMMARY_TOKENS),
                 "stop": ["\n"],
             },
             deadline,

@@ -78,6 +78,8 @@ def test_the_category_is_scored_from_the_servers_token_probabilities(server):
     assert call.answer.summary == server.summary
     scored = [r.body for r in server.completions() if r.body.get("logprobs")]
     assert scored and all(b["top_logprobs"] == 20 and b["max_tokens"] == 1 for b in scored)
+    [written] = [r.body for r in server.completions() if not r.body.get("logprobs")]
+    assert (written["max_tokens"], written["stop"]) == (50, ["\n"])  # 100 characters at most
     assert local.logprobs is True
     assert (call.tokens_in, call.cached_tokens) == (
         900 * len(server.completions()),
