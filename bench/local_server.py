@@ -76,9 +76,7 @@ def main() -> None:
             found.append((time.perf_counter() - begun, call.outcome, category))
         return found
 
-    local = LocalModel(
-        gguf, template, n_ctx=N_CTX, n_threads=args.threads, timeout_seconds=TIMEOUT
-    )
+    local = LocalModel(gguf, template, n_ctx=N_CTX, n_threads=args.threads, timeout_seconds=TIMEOUT)
     in_process = run(local)
     del local
 
