@@ -37,6 +37,9 @@ def strict_schema() -> dict[str, Any]:
     return schema
 
 
+_SCHEMA = strict_schema()  # built once: pydantic's schema generation costs per call
+_SCHEMA_TEXT = json.dumps(_SCHEMA)
+
 _NO_TOOL = (
     "\n\nThere is no tool here: answer with the same fields as one JSON object and nothing "
     "else (no prose, no code fence)."
@@ -75,7 +78,7 @@ class ChatPaidModel:
     def _messages(self, values: dict[str, str]) -> list[dict[str, str]]:
         system = self._template.system + _NO_TOOL
         if self.schema_supported is False:
-            system += "\nThe JSON schema:\n" + json.dumps(strict_schema())
+            system += "\nThe JSON schema:\n" + _SCHEMA_TEXT
         user = self._template.messages(**values)[1]["content"]
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -91,7 +94,7 @@ class ChatPaidModel:
         """No token-counting endpoint here: a generous estimate from the text's length."""
         text = "".join(message["content"] for message in self._messages(values))
         if self.schema_supported is not False:
-            text += json.dumps(strict_schema())  # the schema counts as input too
+            text += _SCHEMA_TEXT  # the schema counts as input too
         return len(text) // _ESTIMATE_CHARS_PER_TOKEN + 400
 
     def attempt(self, values: dict[str, str]) -> PaidAttempt:
@@ -153,7 +156,7 @@ class ChatPaidModel:
             if self.schema_supported is not False:
                 request["response_format"] = {
                     "type": "json_schema",
-                    "json_schema": {"name": SCHEMA_NAME, "schema": strict_schema(), "strict": True},
+                    "json_schema": {"name": SCHEMA_NAME, "schema": _SCHEMA, "strict": True},
                 }
             try:
                 response = self._client.chat.completions.create(**request)
@@ -177,7 +180,7 @@ class ChatPaidModel:
     def _messages_with_schema(self, system: dict[str, str]) -> dict[str, str]:
         return {
             "role": "system",
-            "content": system["content"] + "\nThe JSON schema:\n" + json.dumps(strict_schema()),
+            "content": system["content"] + "\nThe JSON schema:\n" + _SCHEMA_TEXT,
         }
 
 
