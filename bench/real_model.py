@@ -50,6 +50,7 @@ class Replay:
 
     def __init__(self, name: str, template: str, version: str, calls: list[object]) -> None:
         self.model, self.template, self.template_version = name, template, version
+        self.provider = "replay"
         self._calls = list(calls)
 
     def complete(

@@ -42,6 +42,7 @@ class RunpodBatches:
             client.rp_session.mount(scheme, HTTPAdapter(max_retries=0))
         self.endpoint_id = endpoint_id
         self.model = f"runpod:{endpoint_id}"
+        self.provider = "runpod-worker"
         self._timeout = timeout_seconds
         self._poll = poll_seconds
         self._monotonic = monotonic

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
 
 import llama_cpp
 import numpy as np
@@ -28,16 +27,13 @@ from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 
+from models.answers import CATEGORIES, INCIDENT, answer_from
 from models.port import ALL_QUESTIONS, CallOutcome, ModelCall
 from models.prompt import PromptTemplate
-from models.schema import SUMMARY_CHARS, ExtractedFields, ModelAnswer, Written, worst_case_tokens
+from models.schema import SUMMARY_CHARS, Written, worst_case_tokens
 from triage.errors import LocalModelError, UnfitModelError
-from triage.rules.risk import priority_for
-from triage.ticket import RISK_ORDER, Category, Risk
 
 _CHARS_PER_TOKEN = 3  # a first guess when cutting a ticket to fit; then measured
-CATEGORIES: tuple[str, ...] = get_args(Category)
-INCIDENT = "yes"
 
 _TICKET_MARK = "\u2063ticket\u2063"  # where the ticket goes in the rendered template
 _EMPTY = "Subject: N/A\n\nN/A"  # a ticket that says nothing, for calibration
@@ -139,6 +135,7 @@ class LocalModel:
             "incident": self._choose(self.prompt_tokens(_EMPTY, "incident"), self._yes_no, spent),
         }
         self.model = model_path.name
+        self.provider = "llama.cpp"
         self.template = template.name
         self.template_version = template.version
         self.threads = threads
@@ -329,35 +326,6 @@ class LocalModel:
             scores[name] = _logsumexp(totals)
         norm = _logsumexp(list(scores.values()))
         return {name: math.exp(score - norm) for name, score in scores.items()}
-
-
-def answer_from(
-    categories: dict[str, float],
-    incident: float | None,
-    written: Written,
-    rules_category: str,
-    rules_risk: str,
-) -> ModelAnswer:
-    """Pure: the answer from the scored probabilities and the written part. A question not
-    asked (no probabilities) leaves the rules' answer: category, and risk as the floor."""
-    category = max(categories, key=lambda name: categories[name]) if categories else rules_category
-    floor: Risk = rules_risk if rules_risk in RISK_ORDER else "low"  # type: ignore[assignment]
-    says_yes = incident is not None and incident >= 0.5
-    raised = says_yes and RISK_ORDER[floor] < RISK_ORDER["high"]
-    risk: Risk = "high" if raised else floor
-    reasons = [f"P(security incident or outage) = {incident:.2f}"] if raised else []
-    return ModelAnswer(
-        category=category,
-        priority=priority_for(risk, "P3"),
-        risk=risk,
-        risk_reasons=reasons,
-        summary=written.summary,
-        fields=ExtractedFields(),  # the rules extract; the model is not asked again
-        escalate=says_yes,
-        confidence=round(100 * categories.get(category, 1.0)),
-        label_probabilities={name: round(p, 4) for name, p in categories.items()},
-        incident_probability=round(incident, 4) if incident is not None else None,
-    )
 
 
 def _calibrated(probabilities: dict[str, float], prior: dict[str, float]) -> dict[str, float]:

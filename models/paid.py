@@ -13,7 +13,7 @@ from typing import Any
 import anthropic
 from pydantic import ValidationError
 
-from models.port import AttemptOutcome, PaidAttempt
+from models.port import AttemptOutcome, PaidAttempt, provider_label
 from models.prompt import PromptTemplate
 from models.schema import Analysis
 from triage.costs import Usage
@@ -44,6 +44,8 @@ class PaidModel:
         )
         self._template = template
         self.model = model
+        self.provider = provider_label("anthropic", base_url)
+        self.calls_per_attempt = 1
         self.template = template.name
         self.template_version = template.version
         self.max_tokens = max_tokens

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from models.schema import Analysis, ModelAnswer
 from triage.costs import Usage
@@ -32,6 +33,7 @@ class TicketModel(Protocol):
     """A model that triages one ticket from its compact context."""
 
     model: str  # the model's name, as booked
+    provider: str  # where it runs, as booked: "llama.cpp", "server:<host>", ...
     template: str  # prompt template name
     template_version: str
 
@@ -62,9 +64,13 @@ class PaidTier(Protocol):
     """The paid model, one attempt per call; the core owns retries, budget and breaker."""
 
     model: str
+    provider: str  # as booked: "anthropic", "openai:<host>", ...
     template: str
     template_version: str
     max_tokens: int
+    # Requests one attempt may send at most (a malformed answer may be asked again once):
+    # the budget reserves the worst case of all of them.
+    calls_per_attempt: int
 
     def count_tokens(self, values: dict[str, str]) -> int: ...
 
@@ -84,5 +90,19 @@ class GpuBatches(Protocol):
     """Runpod serverless: one job per batch of tickets."""
 
     model: str
+    provider: str
 
     def run(self, payload: dict[str, Any]) -> BatchOutcome: ...
+
+    def health(self) -> str:
+        """A short word on the endpoint's state; raises when it cannot be reached."""
+        ...
+
+
+def provider_label(kind: str, base_url: str | None) -> str:
+    """How a provider is named in the ledger and the reports: its kind, and the host when
+    the address is not the default one (`openai:openrouter.ai`)."""
+    if not base_url:
+        return kind
+    host = urlsplit(base_url).netloc or base_url
+    return f"{kind}:{host}"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from triage.tiers.breaker import Breaker
+from triage.breaker import Breaker
 
 
 def test_a_backend_that_keeps_failing_is_cooled_down_then_tried_once():

@@ -42,7 +42,7 @@ def write_set(folder: Path) -> Path:
 class StandIn:
     """A TicketModel: `says_high(text)` decides its answer; probabilities are its own."""
 
-    template, template_version = "triage", "2"
+    template, template_version, provider = "triage", "2", "stand-in"
 
     def __init__(self, name: str, says_high: Callable[[str], bool]) -> None:
         self.model, self._says_high = name, says_high

@@ -189,6 +189,7 @@ class Invalid:
 
     def __init__(self, model: LocalModel) -> None:
         self.model, self.template = model.model, model.template
+        self.provider = model.provider
         self.template_version = model.template_version
 
     def complete(self, render, category, risk, asks=ALL_QUESTIONS):
@@ -277,6 +278,7 @@ class Counting:
     def __init__(self, model: LocalModel) -> None:
         self.inner, self.calls = model, 0
         self.model, self.template = model.model, model.template
+        self.provider = model.provider
         self.template_version = model.template_version
 
     def complete(self, render, category, risk, asks=ALL_QUESTIONS):

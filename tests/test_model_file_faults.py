@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.learned_history import write_history
-from triage.cli import main
+from triage.cli.main import main
 from triage.learned import model_file
 from triage.learned.decide import LearnedPolicy, decide
 from triage.learned.history import read_history

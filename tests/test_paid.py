@@ -13,11 +13,11 @@ from models.paid import PaidModel
 from models.prompt import load_prompt
 from tests.conftest import mail, raw
 from tests.standins.anthropic_api import MessagesStandIn
+from triage.breaker import Breaker
 from triage.compose.app import build_pipeline
 from triage.costs import Price, Usage, cost_usd, worst_case_usd
 from triage.delivery.outbox import Outbox
 from triage.records import LedgerEntry, month_window
-from triage.tiers.breaker import Breaker
 from triage.tiers.paid import EscalationPolicy, Escalator
 
 PRICE = Price(3.0, 15.0, 0.3, 3.75)
@@ -237,7 +237,7 @@ def test_check_reaches_the_paid_api_and_says_what_to_fix(api, tmp_path, capsys):
     config = tmp_path / "config.toml"
     config.write_text(f"[paid]\nenabled = true\napi_key = 'k'\nbase_url = '{api.base_url}'\n")
     assert main(["--config", str(config), "check"]) == 0
-    assert "ok   paid tier: claude-sonnet-4-6: key accepted" in capsys.readouterr().out
+    assert "ok   paid tier: claude-sonnet-4-6 (anthropic:127.0.0.1:" in capsys.readouterr().out
     config.write_text("[paid]\nenabled = true\napi_key = 'k'\nbase_url = 'http://127.0.0.1:9'\n")
     assert main(["--config", str(config), "check"]) == 1
     assert "FAIL paid tier" in capsys.readouterr().out

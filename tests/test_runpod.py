@@ -19,9 +19,9 @@ from models.worker import make_handler
 from tests.conftest import mail, raw
 from tests.gguf_model import write_model
 from tests.standins.runpod_api import RunpodStandIn
+from triage.breaker import Breaker
 from triage.compose.app import build_pipeline
 from triage.delivery.outbox import Outbox
-from triage.tiers.breaker import Breaker
 from triage.tiers.runpod import Offloader, OffloadPolicy
 
 USD_PER_SECOND = 0.001

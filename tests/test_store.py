@@ -94,3 +94,40 @@ def test_a_read_only_store_cannot_write(tmp_path):
     with pytest.raises(StoreError):
         reader.save(result("t-1"), TicketKeys(None), NOW)
     reader.close()
+
+
+def test_a_ledger_from_before_providers_gains_the_provider_column_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    with sqlite3.connect(path) as db:  # a store as triage wrote it before migration 9
+        for number, script in enumerate(MIGRATIONS[:8], start=1):
+            db.executescript(script)
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute(
+            "INSERT INTO ledger (at, ticket_id, workflow, tier, model, outcome, usd)"
+            " VALUES ('2026-11-02T09:00:00.000000+00:00', 't-1', 'w', 'paid',"
+            " 'claude-sonnet-4-6', 'ok', 0.01)"
+        )
+    store = SqliteStore(path)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+        [old] = store.ledger_for("t-1")
+        assert (old.model, old.provider, old.usd) == ("claude-sonnet-4-6", None, 0.01)
+        store.book(
+            LedgerEntry.call(
+                _Ref(),
+                at=NOW,
+                ticket_id="t-2",
+                workflow="w",
+                tier="paid",
+                outcome="ok",
+                provider="openai:openrouter.ai",
+            )
+        )
+        [new] = store.ledger_for("t-2")
+        assert (new.provider, new.model) == ("openai:openrouter.ai", "anthropic/claude-sonnet-4.5")
+    finally:
+        store.close()
+
+
+class _Ref:
+    model, template, template_version = "anthropic/claude-sonnet-4.5", "analysis", "1"

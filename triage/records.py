@@ -32,6 +32,7 @@ class LedgerEntry:
     usd: float
     baseline_usd: float
     outcome: str
+    provider: str | None = None  # where the model ran: "anthropic", "openai:<host>", ...
 
     @classmethod
     def call(
@@ -49,6 +50,7 @@ class LedgerEntry:
         seconds: float = 0.0,
         usd: float = 0.0,
         baseline_usd: float = 0.0,
+        provider: str | None = None,
     ) -> LedgerEntry:
         """The row for one call of `model` (a cache hit: no tokens, no seconds, $0)."""
         return cls(
@@ -66,6 +68,7 @@ class LedgerEntry:
             usd=usd,
             baseline_usd=baseline_usd,
             outcome=outcome,
+            provider=provider,
         )
 
 
@@ -173,7 +176,7 @@ class CostLine:
 
 
 # What the ledger can be grouped by; "day" is the call's calendar day in a given time zone.
-LedgerKey = Literal["workflow", "tier", "template", "template_version", "day"]
+LedgerKey = Literal["workflow", "tier", "template", "template_version", "provider", "model", "day"]
 
 
 @dataclass(frozen=True)

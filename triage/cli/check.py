@@ -60,7 +60,7 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
         checks.append(Check("dropfolder", True, "disabled"))
     checks.append(_learned(settings))
     checks.append(_local(settings))
-    checks.append(_paid(settings))
+    checks.extend(_paid(settings))
     checks.append(_runpod(settings))
     if settings.imap.enabled:
         checks.extend(_imap(name, account) for name, account in settings.imap.account_list())
@@ -181,6 +181,8 @@ def _local(settings: Settings) -> Check:
     config = settings.local
     if not config.enabled:
         return Check("local model", True, "not configured: the rules tier answers alone")
+    if config.base_url is not None:
+        return _local_server(settings)
     try:
         from triage.errors import LocalModelError
     except ImportError:
@@ -201,6 +203,38 @@ def _local(settings: Settings) -> Check:
     return _local_trial(model, settings)
 
 
+def _local_server(settings: Settings) -> Check:
+    """The model server reached (its model list), then the same trial as an in-process model;
+    a server that returns no token probabilities is named: the tier then only summarises."""
+    from models.local_server import ServerModel
+    from triage.compose.tiers import build_local_model
+
+    config = settings.local
+    model = build_local_model(settings)
+    assert isinstance(model, ServerModel)
+    try:
+        said = model.reach()
+    except Exception as exc:
+        return Check(
+            "local model",
+            False,
+            f"the model server at {config.base_url} did not answer ({type(exc).__name__}: "
+            f"{str(exc)[:200]}): check [local] base_url and that the server runs",
+        )
+    trial = _local_trial(model, settings)
+    if not trial.ok:
+        return trial
+    if model.logprobs is not True:
+        return Check(
+            "local model",
+            True,
+            f"{trial.detail}; WARNING: the server returns no token probabilities (logprobs), so "
+            "the local tier only writes summaries: no category change, no risk raise "
+            "(llama-server, vLLM and recent Ollama return them)",
+        )
+    return Check("local model", True, f"{trial.detail}; server {said}, token probabilities ok")
+
+
 def _local_trial(model: TicketModel, settings: Settings) -> Check:
     """The loaded model on a few known tickets: a model that calls everything high or parrots
     the prompt is refused as a configuration error."""
@@ -211,7 +245,11 @@ def _local_trial(model: TicketModel, settings: Settings) -> Check:
 
     config = settings.local
     threads = getattr(model, "threads", "?")
-    loads = f"{config.model_path} loads ({threads} threads, n_ctx {config.n_ctx})"
+    loads = (
+        f"{config.model} at {config.base_url} answers"
+        if config.base_url is not None
+        else f"{config.model_path} loads ({threads} threads, n_ctx {config.n_ctx})"
+    )
     template = load_prompt(model.template)
     instructions = "\n".join([template.system, *template.questions.values()])
     refused, answers = probe_model(model, instructions)
@@ -238,38 +276,59 @@ def _local_trial(model: TicketModel, settings: Settings) -> Check:
     )
 
 
-def _paid(settings: Settings) -> Check:
-    from triage.compose.tiers import build_escalator
+def _paid(settings: Settings) -> list[Check]:
+    """Each provider of the chain reached with its cheapest call (a token count for
+    Anthropic, the model list for an OpenAI-compatible API): which answered, which did not.
+    A model without a price is a configuration error (exit 78), as at start."""
+    from triage.compose.tiers import paid_client, paid_fallbacks
     from triage.errors import ConfigError
 
-    if not settings.paid.enabled:
-        return Check("paid tier", True, "disabled")
-    store = open_store(":memory:")
+    paid = settings.paid
+    if not paid.enabled:
+        return [Check("paid tier", True, "disabled")]
     try:
-        escalator = build_escalator(settings, store)
+        chain = [paid_client(settings), *paid_fallbacks(settings)]
     except ConfigError as exc:
-        return Check("paid tier", False, str(exc))
-    finally:
-        store.close()
-    import anthropic
-
-    from models.paid import PaidModel
-
-    assert escalator is not None and isinstance(escalator.paid, PaidModel)
-    try:
-        escalator.paid.ping()
-    except anthropic.APIError as exc:
-        return Check(
-            "paid tier",
-            False,
-            f"the API refused a token count ({exc}): check [paid] api_key, base_url and model",
+        return [Check("paid tier", False, str(exc), config=True)]
+    checks = []
+    for number, (client, _) in enumerate(chain):
+        name = "paid tier" if number == 0 else f"paid fallback #{number}"
+        label = f"{client.model} ({client.provider})"
+        try:
+            said = _reach_paid(client)
+        except Exception as exc:
+            where = "[paid]" if number == 0 else f"[[paid.fallback]] #{number}"
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    f"{label}: did not answer ({type(exc).__name__}: {str(exc)[:200]}): "
+                    f"check {where} api_key, base_url and model",
+                )
+            )
+            continue
+        checks.append(Check(name, True, f"{label}: answered ({said}), price known"))
+    budget = f"budget ${paid.monthly_budget_usd:.2f}/month for the whole chain"
+    answered = [c for c in checks if c.ok]
+    checks.append(
+        Check(
+            "paid chain",
+            bool(answered),
+            f"{len(answered)} of {len(checks)} providers answered; {budget}",
         )
-    return Check(
-        "paid tier",
-        True,
-        f"{settings.paid.model}: key accepted, price known, budget "
-        f"${settings.paid.monthly_budget_usd:.2f}/month",
     )
+    return checks
+
+
+def _reach_paid(client: object) -> str:
+    from models.paid import PaidModel
+    from models.paid_openai import ChatPaidModel
+
+    if isinstance(client, PaidModel):
+        return f"key accepted, a token count of {client.ping()}"
+    if isinstance(client, ChatPaidModel):
+        return client.reach()
+    return "not checked"
 
 
 def _runpod(settings: Settings) -> Check:
@@ -280,10 +339,8 @@ def _runpod(settings: Settings) -> Check:
         return Check("runpod tier", True, "disabled")
     store = open_store(":memory:")
     try:
-        from models.gpu import RunpodBatches
-
         offloader = build_offloader(settings, store)
-        assert offloader is not None and isinstance(offloader.gpu, RunpodBatches)
+        assert offloader is not None
         health = offloader.gpu.health()
     except ConfigError as exc:
         return Check("runpod tier", False, str(exc))
@@ -295,7 +352,8 @@ def _runpod(settings: Settings) -> Check:
         )
     finally:
         store.close()
-    return Check("runpod tier", True, f"endpoint {settings.runpod.endpoint_id}: {health}")
+    mode = " (Runpod's vLLM worker, openai mode)" if settings.runpod.mode == "openai" else ""
+    return Check("runpod tier", True, f"endpoint {settings.runpod.endpoint_id}{mode}: {health}")
 
 
 def _imap(name: str, account: ImapAccountConfig) -> Check:

@@ -23,6 +23,7 @@ from triage.compose.tiers import (
     learned_policy,
     offload_policy,
     paid_client,
+    paid_fallbacks,
     prices,
     runpod_client,
     utc_now,
@@ -218,11 +219,13 @@ class App:
         Raises ConfigError, before changing anything, when a new client cannot be built."""
         old = self.settings
         paid = paid_client(new) if self.escalator and new.paid.enabled else None
+        # A broken fallback refuses the reload before anything changes.
+        fallbacks = paid_fallbacks(new) if paid is not None else []
         gpu = runpod_client(new) if self.offloader and new.runpod.enabled else None
         self.pipeline.replace_rules(rules_from(new))
         self.pipeline.replace_options(pipeline_options(new))
         if self.escalator is not None and paid is not None:
-            self.escalator.replace(escalation_policy(new), *paid)
+            self.escalator.replace(escalation_policy(new), *paid, fallbacks)
         if self.offloader is not None and gpu is not None:
             self.offloader.replace(offload_policy(new), gpu)
         if self.scheduler is not None:

@@ -6,16 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
+from pydantic import SecretStr
 
 from models.port import GpuBatches, PaidTier, TicketModel
 from models.prompt import load_prompt
+from triage.breaker import Breaker
 from triage.config.settings import Settings
 from triage.costs import Price, price_for
 from triage.errors import ConfigError, PriceMissing
 from triage.learned.classifier import LearnedTier, Ledger
 from triage.learned.decide import LearnedPolicy
 from triage.ports import BudgetStore, Clock
-from triage.tiers.breaker import Breaker
 from triage.tiers.paid import EscalationPolicy, Escalator
 from triage.tiers.runpod import Offloader, OffloadPolicy
 
@@ -101,6 +102,22 @@ def runpod_client(settings: Settings) -> GpuBatches:
             "[runpod] api_key is not set: use TRIAGE_RUNPOD__API_KEY, RUNPOD_API_KEY or the "
             "credential runpod__api_key"
         )
+    if config.mode == "openai":
+        if not config.model:
+            raise ConfigError(
+                '[runpod] mode = "openai" needs model: the name the vLLM worker serves '
+                "(its MODEL_NAME)"
+            )
+        from models.gpu_vllm import VllmBatches  # the openai SDK only when it is used
+
+        return VllmBatches(
+            config.endpoint_id,
+            config.api_key.get_secret_value(),
+            config.base_url,
+            config.model,
+            load_prompt("triage"),
+            timeout_seconds=config.timeout_seconds,
+        )
     try:
         from models.gpu import RunpodBatches  # the SDK is imported only when the tier is on
     except ImportError:
@@ -126,41 +143,120 @@ def build_escalator(
     model, price = paid_client(settings)
     policy = escalation_policy(settings)
     breaker = Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds)
-    return Escalator(model, price, store, policy, breaker, clock)
+    return Escalator(
+        model, price, store, policy, breaker, clock, fallbacks=paid_fallbacks(settings)
+    )
 
 
 def paid_client(settings: Settings) -> tuple[PaidTier, Price]:
-    """The Anthropic SDK client and the model's price. Raises ConfigError naming what is
+    """The first provider's client and its model's price. Raises ConfigError naming what is
     missing."""
     paid = settings.paid
-    try:
-        price = price_for(prices(settings), paid.model)
-    except PriceMissing as exc:
-        raise ConfigError(f"[paid] model = {paid.model!r}: {exc}") from None
-    if paid.api_key is None:
-        raise ConfigError(
-            "[paid] api_key is not set: use TRIAGE_PAID__API_KEY, ANTHROPIC_API_KEY or the "
-            "credential paid__api_key"
-        )
-    from models.paid import PaidModel  # the SDK is imported only when the tier is on
+    return _paid_link(settings, "[paid]", paid.provider, paid.model, paid.api_key, paid.base_url)
 
-    model = PaidModel(
-        paid.model,
-        load_prompt("analysis"),
-        api_key=paid.api_key.get_secret_value(),
-        base_url=paid.base_url,
-        max_tokens=paid.max_tokens,
-        timeout_seconds=paid.timeout_seconds,
-    )
+
+def paid_fallbacks(settings: Settings) -> list[tuple[PaidTier, Price]]:
+    """The [[paid.fallback]] clients, in order, each with its model's price. Raises
+    ConfigError naming the entry and what is missing."""
+    return [
+        _paid_link(
+            settings,
+            f"[[paid.fallback]] #{number}",
+            entry.provider,
+            entry.model,
+            entry.api_key,
+            entry.base_url,
+            entry.api_key_env,
+        )
+        for number, entry in enumerate(settings.paid.fallback, start=1)
+    ]
+
+
+def _paid_link(
+    settings: Settings,
+    where: str,
+    provider: str,
+    model_name: str,
+    api_key: SecretStr | None,
+    base_url: str | None,
+    key_env: str = "",
+) -> tuple[PaidTier, Price]:
+    paid = settings.paid
+    try:
+        price = price_for(prices(settings), model_name)
+    except PriceMissing as exc:
+        raise ConfigError(f"{where} model = {model_name!r}: {exc}") from None
+    if api_key is None and provider == "anthropic":
+        hint = (
+            "use TRIAGE_PAID__API_KEY, ANTHROPIC_API_KEY or the credential paid__api_key"
+            if where == "[paid]"
+            else f"set its api_key or api_key_env{f' ({key_env} is not set)' if key_env else ''}"
+        )
+        raise ConfigError(f"{where} api_key is not set: {hint}")
+    if api_key is None and provider == "openai" and not base_url:
+        # OpenAI itself wants a key; a server of one's own (vLLM, LiteLLM) may not.
+        hint = (
+            "use TRIAGE_PAID__API_KEY, OPENAI_API_KEY or the credential paid__api_key"
+            if where == "[paid]"
+            else f"set its api_key or api_key_env{f' ({key_env} is not set)' if key_env else ''}"
+        )
+        raise ConfigError(f"{where} api_key is not set: {hint}")
+    key = api_key.get_secret_value() if api_key is not None else None
+    template = load_prompt("analysis")
+    model: PaidTier
+    if provider == "openai":
+        try:
+            from models.paid_openai import ChatPaidModel  # the SDK only when it is used
+        except ImportError:
+            raise ConfigError(
+                f"{where} provider = 'openai', but the openai package is not installed: "
+                "pip install openai"
+            ) from None
+        model = ChatPaidModel(
+            model_name,
+            template,
+            api_key=key,
+            base_url=base_url,
+            max_tokens=paid.max_tokens,
+            timeout_seconds=paid.timeout_seconds,
+        )
+    else:
+        from models.paid import PaidModel  # the SDK is imported only when the tier is on
+
+        model = PaidModel(
+            model_name,
+            template,
+            api_key=key,
+            base_url=base_url,
+            max_tokens=paid.max_tokens,
+            timeout_seconds=paid.timeout_seconds,
+        )
     return model, price
 
 
 def build_local_model(settings: Settings) -> TicketModel | None:
-    """The local tier, or None when it is off. Raises LocalModelError naming the file."""
+    """The local tier, or None when it is off. Raises LocalModelError naming the file (or
+    the server)."""
     config = settings.local
-    if not config.enabled or config.model_path is None:
+    if not config.enabled or (config.model_path is None and config.base_url is None):
         log.info("local.disabled", hint="the rules tier answers alone; see [local] model_path")
         return None
+    if config.base_url is not None:
+        from models.local_server import ServerModel  # the openai SDK only when it is used
+
+        server = ServerModel(
+            config.base_url,
+            config.model,
+            load_prompt("triage"),
+            api_key=config.api_key.get_secret_value() if config.api_key else None,
+            n_ctx=config.n_ctx,
+            max_tokens=config.max_tokens,
+            timeout_seconds=config.timeout_seconds,
+            breaker=Breaker(settings.breaker.failures, settings.breaker.cooldown_seconds),
+        )
+        log.info("local.server", model=server.model, provider=server.provider)
+        return server
+    assert config.model_path is not None
     from models.local import LocalModel  # llama.cpp is imported only when a model is used
 
     model = LocalModel(

@@ -202,6 +202,10 @@ class ImapConfig(ImapAccountConfig):
 class LocalConfig(Section):
     enabled: bool
     model_path: Path | None
+    # An OpenAI-compatible model server instead of a GGUF loaded in-process.
+    base_url: str | None
+    model: str
+    api_key: SecretStr | None
     n_threads: int = Field(ge=0)
     n_ctx: int = Field(ge=512)
     max_tokens: int = Field(ge=16)
@@ -214,12 +218,24 @@ class LocalConfig(Section):
     wolf_share: float = Field(gt=0, le=1)
     wolf_window: int = Field(ge=1)
 
-    _none_when_empty = field_validator("model_path", "trust_profile", mode="before")(_empty_is_none)
+    _none_when_empty = field_validator(
+        "model_path", "trust_profile", "base_url", "api_key", mode="before"
+    )(_empty_is_none)
 
     @model_validator(mode="after")
     def _model_named_when_enabled(self) -> LocalConfig:
-        if self.enabled and self.model_path is None:
-            raise ValueError("enabled = true needs model_path: the GGUF file to load")
+        if self.model_path is not None and self.base_url is not None:
+            raise ValueError(
+                "model_path and base_url are both set: one local model, either a GGUF file "
+                "loaded in-process (model_path) or a model server (base_url + model)"
+            )
+        if self.base_url is not None and not self.model:
+            raise ValueError("base_url needs model: the name the server serves the model under")
+        if self.enabled and self.model_path is None and self.base_url is None:
+            raise ValueError(
+                "enabled = true needs model_path (the GGUF file to load) or base_url and "
+                "model (an OpenAI-compatible model server)"
+            )
         return self
 
 
@@ -248,11 +264,30 @@ class RoutingConfig(Section):
     runpod_backlog_seconds: float = Field(gt=0)
 
 
+PaidProvider = Literal["anthropic", "openai"]
+
+
+class PaidFallbackConfig(Section):
+    """One entry of [[paid.fallback]]: tried in turn when the one before fails."""
+
+    provider: PaidProvider
+    model: str = Field(min_length=1)
+    api_key: SecretStr | None = None
+    # The environment variable (or the credential file in $CREDENTIALS_DIRECTORY) holding the
+    # key, so that it need not be written in the config file.
+    api_key_env: str = ""
+    base_url: str | None = None
+
+    _none_when_empty = field_validator("api_key", "base_url", mode="before")(_empty_is_none)
+
+
 class PaidConfig(Section):
     enabled: bool
+    provider: PaidProvider
     model: str = Field(min_length=1)
     api_key: SecretStr | None
     base_url: str | None
+    fallback: list[PaidFallbackConfig] = Field(default_factory=list)
     monthly_budget_usd: float = Field(ge=0)
     max_tokens: int = Field(ge=64, le=16000)
     timeout_seconds: float = Field(gt=0)
@@ -265,9 +300,11 @@ class PaidConfig(Section):
 
 class RunpodConfig(Section):
     enabled: bool
+    mode: Literal["worker", "openai"]
     endpoint_id: str
     api_key: SecretStr | None
     base_url: str
+    model: str
     monthly_budget_usd: float = Field(ge=0)
     usd_per_second: float = Field(ge=0)
     batch_size: int = Field(ge=1, le=1000)

@@ -131,6 +131,8 @@ def secret_values(settings: Settings) -> list[str]:
             found.append(account.password.get_secret_value())
     for key in (
         settings.paid.api_key,
+        *(entry.api_key for entry in settings.paid.fallback),
+        settings.local.api_key,
         settings.runpod.api_key,
         settings.digest.smtp_password,
         settings.relay.password,
@@ -208,7 +210,9 @@ def load_settings(
     secrets_dir = environ.get("CREDENTIALS_DIRECTORY")
     if secrets_dir:
         values = _merge(values, _secret_files(Path(secrets_dir)))
-    for section, variable in (("paid", "ANTHROPIC_API_KEY"), ("runpod", "RUNPOD_API_KEY")):
+    provider = values.get("paid", {}).get("provider")
+    paid_variable = "OPENAI_API_KEY" if provider == "openai" else "ANTHROPIC_API_KEY"
+    for section, variable in (("paid", paid_variable), ("runpod", "RUNPOD_API_KEY")):
         # The SDKs' usual variables count, below our own TRIAGE_* and credential files.
         if environ.get(variable) and not values.get(section, {}).get("api_key"):
             values = _merge(values, {section: {"api_key": environ[variable]}})
@@ -218,6 +222,7 @@ def load_settings(
         raise ConfigError(f"an environment override could not be read: {exc}") from None
     values = _merge(values, from_env)
     values["rules"], custom = _combined_rules(values, own_rules, default_rules)
+    _fallback_keys(values, environ, secrets_dir)
     try:
         settings = Settings(**values)
     except ValidationError as exc:
@@ -227,6 +232,25 @@ def load_settings(
     return LoadedSettings(
         resolve_paths(settings, base, state), source=path, state_dir=state, custom_rules=custom
     )
+
+
+def _fallback_keys(
+    values: dict[str, Any], environ: Mapping[str, str], secrets_dir: str | None
+) -> None:
+    """Each [[paid.fallback]] entry without an api_key gets the one its api_key_env names:
+    that environment variable, else the credential file of that name."""
+    entries = values.get("paid", {}).get("fallback")
+    if not isinstance(entries, list):
+        return
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("api_key") or not entry.get("api_key_env"):
+            continue
+        name = str(entry["api_key_env"])
+        key = environ.get(name)
+        if not key and secrets_dir and (Path(secrets_dir) / name).is_file():
+            key = (Path(secrets_dir) / name).read_text(encoding="utf-8").strip()
+        if key:
+            entry["api_key"] = key
 
 
 def _combined_rules(values: dict[str, Any], own: Any, defaults: list[Any]) -> tuple[Any, int]:
@@ -309,6 +333,8 @@ def _describe(
         loc = [str(part) for part in error["loc"]]
         if loc and loc[0] in ("rules", "webhooks") and len(loc) > 1 and loc[1].isdigit():
             key = f"[[{loc[0]}]] #{int(loc[1]) + 1} {'.'.join(loc[2:])}".rstrip()
+        elif loc[:2] == ["paid", "fallback"] and len(loc) > 2 and loc[2].isdigit():
+            key = f"[[paid.fallback]] #{int(loc[2]) + 1} {'.'.join(loc[3:])}".rstrip()
         elif len(loc) > 1:
             key = f"[{loc[0]}] {'.'.join(loc[1:])}"
         else:

@@ -378,6 +378,7 @@ class Recording:
     def __init__(self, inner: TicketModel) -> None:
         self.inner = inner
         self.model, self.template = inner.model, inner.template
+        self.provider = inner.provider
         self.template_version = inner.template_version
         self.last: ModelCall | None = None
         self.seconds = 0.0

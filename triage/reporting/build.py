@@ -80,6 +80,7 @@ class Report:
     expensive: list[Expensive]
     inventory: list[dict[str, Any]]
     daily: dict[str, dict[str, float]] = field(default_factory=dict)  # day -> tier -> usd
+    by_model: list[CostLine] = field(default_factory=list)  # keys: (tier, provider, model)
     results_usd: float = 0.0
     previous: MonthTotals | None = None
     previous_month: str = ""
@@ -160,6 +161,18 @@ class Report:
                 for r in self.rows
             ],
             "inventory": self.inventory,
+            "by_provider_and_model": [
+                {
+                    "tier": r.keys[0],
+                    "provider": r.keys[1] or None,
+                    "model": r.keys[2] or None,
+                    "calls": r.calls,
+                    "tokens_in": r.tokens_in,
+                    "tokens_out": r.tokens_out,
+                    "usd": round(r.usd, 6),
+                }
+                for r in self.by_model
+            ],
             "previous_month": None
             if self.previous is None
             else {
@@ -214,6 +227,7 @@ def build_report(
         ],
         inventory=inventory_rows(data.inventory),
         daily=dict(sorted(daily.items())),
+        by_model=[line for line in data.by_model if line.keys[2]],
         results_usd=data.results_usd,
         previous=previous,
         previous_month=f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}",

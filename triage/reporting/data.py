@@ -76,6 +76,7 @@ class PeriodData:
     deliveries_stuck: list[str] = field(default_factory=list)  # relay/webhooks, in words
     daily_by_tier: list[CostLine] = field(default_factory=list)  # keys: (day, tier)
     inventory: list[CostLine] = field(default_factory=list)  # keys: (template, version, tier, wf)
+    by_model: list[CostLine] = field(default_factory=list)  # keys: (tier, provider, model)
     tickets_by_tier: dict[str, int] = field(default_factory=dict)
     tickets_by_workflow: dict[str, int] = field(default_factory=dict)
     expensive: list[tuple[str, str, float]] = field(default_factory=list)  # id, workflow, usd
@@ -90,6 +91,7 @@ def read_period(store: ReportStore, window: Window, with_tickets: bool) -> Perio
     data.inventory = store.ledger_costs(
         since, until, ("template", "template_version", "tier", "workflow")
     )
+    data.by_model = store.ledger_costs(since, until, ("tier", "provider", "model"))
     zone = str(window.since.tzinfo) if window.since.tzinfo is not None else "UTC"
     data.daily_by_tier = store.ledger_costs(since, until, ("day", "tier"), zone)
     counts = store.ticket_counts(since, until)

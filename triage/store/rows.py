@@ -45,8 +45,8 @@ def ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, obj
 def insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:
     db.execute(
         "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template, template_version,"
-        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome, provider)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             utc(entry.at),
             entry.ticket_id,
@@ -62,6 +62,7 @@ def insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:
             entry.usd,
             entry.baseline_usd,
             entry.outcome,
+            entry.provider,
         ),
     )
 

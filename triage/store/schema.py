@@ -142,6 +142,11 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # 9: which provider a model call went to (a paid fallback, a model server), beside its
+    # model, for the ledger and the monthly report
+    """
+    ALTER TABLE ledger ADD COLUMN provider TEXT;
+    """,
 )
 
 

@@ -196,7 +196,7 @@ class SqliteStore(DeliveryTables, ReportQueries):
     def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
         rows = self._read(
             "SELECT at, ticket_id, workflow, tier, model, template, template_version, tokens_in,"
-            " tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome FROM ledger"
+            " tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome, provider FROM ledger"
             " WHERE ticket_id = ? ORDER BY id",
             (ticket_id,),
         )

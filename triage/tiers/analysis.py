@@ -61,7 +61,11 @@ class Analyst:
         merged = merge(result, result.fields, case.verdict.category_confident, opinion, 0)
         return result.revised(
             cost=spent,
-            escalation={**analysis.model_dump(), "model": escalator.paid.model},
+            escalation={
+                **analysis.model_dump(),
+                "model": outcome.model or escalator.paid.model,
+                "provider": outcome.provider or escalator.paid.provider,
+            },
             category=merged.category,
             risk=merged.risk,
             priority=merged.priority,
@@ -107,6 +111,7 @@ class Analyst:
                 ticket_id=case.raw.id,
                 workflow=result.workflow,
                 tier="paid",
+                provider=escalator.paid.provider,
                 outcome="cache_hit",
                 baseline_usd=hit.usd,
             )

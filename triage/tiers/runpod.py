@@ -13,10 +13,10 @@ import structlog
 
 from models.port import GpuBatches
 from models.schema import ModelAnswer
+from triage.breaker import Breaker
 from triage.costs import Price, baseline_usd
 from triage.ports import BudgetStore
 from triage.records import Booked, LedgerEntry, Prepared
-from triage.tiers.breaker import Breaker
 from triage.tiers.spend import Spend
 
 log = structlog.get_logger("triage.offload")
@@ -127,6 +127,7 @@ class Offloader:
                     ticket_id=item.ticket_id,
                     workflow=item.workflow,
                     tier="runpod",
+                    provider=self._gpu.provider,
                     outcome="ok" if answer else f"runpod {outcome.status.lower()}",
                     tokens_in=tokens_in,
                     tokens_out=tokens_out,

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
+from triage.breaker import Breaker
 from triage.ports import BudgetStore
 from triage.records import LedgerEntry, month_window
-from triage.tiers.breaker import Breaker
 
 Health = Literal["ok", "failed", "neutral"]  # neutral: our request was bad, not the backend
 

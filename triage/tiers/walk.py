@@ -336,6 +336,7 @@ class Tiers:
                 ticket_id=case.raw.id,
                 workflow=workflow,
                 tier="local",
+                provider=model.provider,
                 outcome=outcome,
                 tokens_in=call.tokens_in if call else 0,
                 tokens_out=call.tokens_out if call else 0,

@@ -62,6 +62,7 @@ TABLES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
             "usd",
             "baseline_usd",
             "outcome",
+            "provider",
         ),
         frozenset({"at"}),
     ),

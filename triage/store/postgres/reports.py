@@ -15,6 +15,8 @@ _LEDGER_COLUMNS: dict[LedgerKey, str] = {
     "tier": "tier",
     "template": "template",
     "template_version": "template_version",
+    "provider": "coalesce(provider, '')",
+    "model": "coalesce(model, '')",
 }
 _COST_COLUMNS = (
     "count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"

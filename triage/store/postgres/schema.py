@@ -1,4 +1,4 @@
-"""The PostgreSQL store's schema: the SQLite store's tables (triage.store_schema) in
+"""The PostgreSQL store's schema: the SQLite store's tables (triage.store.schema) in
 PostgreSQL's types (moments as timestamptz, a storm signature as text[], payloads as bytea),
 versioned in the one-row table `triage_schema`; MIGRATIONS only ever grows.
 
@@ -140,6 +140,10 @@ MIGRATIONS: tuple[str, ...] = (
         seen_at TIMESTAMPTZ NOT NULL,
         status TEXT NOT NULL
     );
+    """,
+    # 2: which provider a model call went to (a paid fallback, a model server)
+    """
+    ALTER TABLE ledger ADD COLUMN provider TEXT;
     """,
 )
 

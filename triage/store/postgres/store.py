@@ -184,7 +184,7 @@ class PostgresStore(PostgresDeliveries, PostgresReports):
     def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
         rows = self._read(
             "SELECT at, ticket_id, workflow, tier, model, template, template_version, tokens_in,"
-            " tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome FROM ledger"
+            " tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome, provider FROM ledger"
             " WHERE ticket_id = %s ORDER BY id",
             (ticket_id,),
         )
@@ -418,8 +418,8 @@ def _ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, ob
 def _insert_ledger(db: Connection, entry: LedgerEntry) -> None:
     db.execute(
         "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template, template_version,"
-        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome, provider)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             at(entry.at),
             entry.ticket_id,
@@ -435,6 +435,7 @@ def _insert_ledger(db: Connection, entry: LedgerEntry) -> None:
             entry.usd,
             entry.baseline_usd,
             entry.outcome,
+            entry.provider,
         ),
     )
 
