@@ -99,7 +99,7 @@ _NEGATED = re.compile(
     re.IGNORECASE,
 )
 _FORWARDED_FROM = re.compile(
-    r"^\s*\*?(?:From|Von|De|Da)\s?:\*?\s*(.+)$", re.IGNORECASE | re.MULTILINE
+    r"^[^\S\n]*+\*?(?:From|Von|De|Da)[^\S\n]?:\*?[^\S\n]*+(.+)$", re.IGNORECASE | re.MULTILINE
 )
 _MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]", re.IGNORECASE)
 _FEW_OWN_WORDS = 60  # a line or two, a greeting and a name: not a request of their own
@@ -117,7 +117,7 @@ def forwarded_suspect(ticket: Ticket) -> Suspect | None:
         value = _MAILTO.sub(r"<\1>", match.group(1).strip())
         name, address = email.utils.parseaddr(value)
         if "@" not in address:  # "Name <x@y>" cut oddly, or only a name: find an address
-            found = re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", value)
+            found = re.search(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+", value)
             address = found.group(0) if found else ""
     return Suspect(
         text=ticket.forwarded,

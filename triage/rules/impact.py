@@ -54,7 +54,7 @@ _ONE_PERSON = re.compile(
     r"\b(?:i|i'm|ich|je|j'|yo|me|mich|mir|my|mein\w*|mon|ma|mes|mi)\b\W+(?:\w+\W+){0,2}?$",
     re.IGNORECASE,
 )
-_ONE_PERSON_AFTER = re.compile(r"\s+(?:de\s+m[e']|d'me\b|to\s+me\b)", re.IGNORECASE)
+_ONE_PERSON_AFTER = re.compile(r"(?<!\s)\s++(?:de\s++m[e']|d'me\b|to\s++me\b)", re.IGNORECASE)
 _AFFECTS = re.compile(
     r"\b(?:affect\w*|impact\w*|betrifft|betreffen|betroffen|touch\w*|concern\w*|afecta\w*"
     r"|impacta\w*|(?:cannot|can't|unable\s+to|not\s+able\s+to)\s+work|stopped|without"

@@ -97,5 +97,5 @@ def spam_verdicts(ticket: Ticket) -> tuple[str | None, tuple[str, ...]]:
 def _number(value: str | None) -> float | None:
     if value is None:
         return None
-    match = re.match(r"\s*(-?\d+(?:\.\d+)?)", value)
+    match = re.match(r"(?<!\s)\s*+(-?\d++(?:\.\d++)?)", value)
     return float(match.group(1)) if match else None
