@@ -107,8 +107,11 @@ def scan_text(text: str, field: str) -> list[Finding]:
     return sorted(found, key=lambda finding: finding.start)
 
 
-# How far past a cap a secret that straddles it is looked for (a key block runs to the end).
+# How far past a cap a secret that straddles it is looked for (a key block runs to the end),
+# and how far before it such a secret can begin: only that window is scanned, so a cut costs
+# the same however long the text.
 _CUT_LOOKAHEAD = 4096
+_CUT_LOOKBEHIND = 8192
 
 
 def keep_whole(text: str, limit: int) -> str:
@@ -118,9 +121,10 @@ def keep_whole(text: str, limit: int) -> str:
     shape recognises any more."""
     if len(text) <= limit:
         return text
-    for finding in scan_text(text[: limit + _CUT_LOOKAHEAD], "text"):
-        if finding.start < limit < finding.end:
-            return text[: finding.end]
+    offset = max(0, limit - _CUT_LOOKBEHIND)
+    for finding in scan_text(text[offset : limit + _CUT_LOOKAHEAD], "text"):
+        if offset + finding.start < limit < offset + finding.end:
+            return text[: offset + finding.end]
     return text[:limit]
 
 
