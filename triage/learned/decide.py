@@ -10,6 +10,7 @@ ticket goes on to the next tier as if this one were off.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -41,6 +42,11 @@ def decide(
 ) -> LearnedDecision:
     if prediction is None:
         return LearnedDecision(False, None, None, category, "learned: no words to judge by")
+    if not math.isfinite(prediction.probability):
+        # A broken model's answer (NaN compares false with every threshold) decides nothing.
+        return LearnedDecision(
+            False, None, None, category, f"learned: unsure ({prediction.label}: no probability)"
+        )
     shown = f"{prediction.label} {prediction.probability:.0%}"
     if prediction.label == FALLBACK:
         return LearnedDecision(

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +28,33 @@ from triage.learned.predict import LinearTextModel
 FORMAT = "triage-learned/1"
 _ARRAYS = ("word_terms", "char_terms", "word_idf", "char_idf", "coef", "intercept", "labels")
 _SEPARATOR = "\n"  # never inside a term: terms are \w runs, a space and n-grams of them
+# What each array may be: its number of dimensions and its kind of number (u: the UTF-8
+# bytes of texts, f: floating point). Anything else is not a model of ours.
+_SHAPES = {
+    "word_terms": (1, "u"),
+    "char_terms": (1, "u"),
+    "word_idf": (1, "f"),
+    "char_idf": (1, "f"),
+    "coef": (2, "f"),
+    "intercept": (1, "f"),
+    "labels": (1, "u"),
+    "card": (1, "u"),
+}
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """The most a model file may unpack to, checked in its zip directory and in each array's
+    header before anything is read: a small file that inflates to gigabytes is refused
+    without the memory. `triage learn` keeps 10 million coefficients (40 MB of float32) and
+    their terms; these leave room for that four times over."""
+
+    array_bytes: int = 160 * 1024 * 1024
+    total_bytes: int = 320 * 1024 * 1024
+    members: int = 16
+
+
+LIMITS = SizeLimits()
 
 
 class ModelFileError(Exception):
@@ -85,9 +114,79 @@ def save(model: LinearTextModel, card: dict[str, Any], path: Path) -> None:
         temporary.replace(target)
 
 
-def load(path: Path) -> tuple[LinearTextModel, dict[str, Any]]:
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MiB"
+
+
+def check_sizes(path: Path, limits: SizeLimits = LIMITS) -> None:
+    """Refuse a file whose arrays would unpack to more than `limits`, reading only the zip
+    directory and each array's .npy header (what numpy would allocate). The directory's
+    sizes bound what zipfile inflates (a member longer than it says fails its CRC), and each
+    header must describe exactly the bytes of its member."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if len(members) > limits.members:
+            raise ModelFileError(f"{path}: {len(members)} members, not a triage model file")
+        total = sum(member.file_size for member in members)
+        if total > limits.total_bytes:
+            raise ModelFileError(
+                f"{path}: unpacks to {_mib(total)}, more than the {_mib(limits.total_bytes)} "
+                "a model file may hold: refused without reading it"
+            )
+        for member in members:
+            name = member.filename.removesuffix(".npy")
+            if member.file_size > limits.array_bytes:
+                raise ModelFileError(
+                    f"{path}: {name} unpacks to {_mib(member.file_size)}, more than the "
+                    f"{_mib(limits.array_bytes)} an array may hold: refused without reading it"
+                )
+            with archive.open(member) as stream:
+                _check_header(path, name, stream, member.file_size)
+
+
+def _check_header(path: Path, name: str, stream: IO[bytes], size: int) -> None:
+    from numpy.lib import format as npy
+
+    try:
+        version = npy.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = npy.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = npy.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f".npy version {version}")
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise ModelFileError(f"{path}: {name} is not a plain array ({exc})") from None
+    expected = _SHAPES.get(name)
+    if expected is None:
+        raise ModelFileError(f"{path}: an array {name!r} that a triage model does not have")
+    dims, kind = expected
+    if len(shape) != dims or dtype.kind != kind or dtype.hasobject or dtype.itemsize > 8:
+        raise ModelFileError(
+            f"{path}: {name} is {dtype.str} of shape {shape}, not what a triage model holds"
+        )
+    declared = math.prod(shape) * dtype.itemsize
+    if declared != size - stream.tell():
+        raise ModelFileError(
+            f"{path}: {name} says it holds {_mib(declared)} in {_mib(size - stream.tell())}: "
+            "a damaged or forged file, refused without reading it"
+        )
+
+
+def _finite(arrays: dict[str, NDArray[Any]], temperature: float) -> str | None:
+    """The first number that is not finite, in words; None when all are."""
+    if not math.isfinite(temperature) or temperature <= 0:
+        return f"temperature {temperature!r} (a finite number above 0 is needed)"
+    for name in ("word_idf", "char_idf", "coef", "intercept"):
+        if not np.isfinite(arrays[name]).all():
+            return f"{name} holds numbers that are not finite (NaN or infinity)"
+    return None
+
+
+def load(path: Path, limits: SizeLimits = LIMITS) -> tuple[LinearTextModel, dict[str, Any]]:
     """The model and its card; ModelFileError when it is not a sound model file."""
     try:
+        check_sizes(path, limits)
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in (*_ARRAYS, "card")}
     except FileNotFoundError:
@@ -110,6 +209,9 @@ def load(path: Path) -> tuple[LinearTextModel, dict[str, Any]]:
             f"{path}: the model does not match its card (changed or damaged since "
             "`triage learn` wrote it): refused; train it again"
         )
+    problem = _finite(arrays, temperature)
+    if problem is not None:
+        raise ModelFileError(f"{path}: {problem}: refused; train it again")
     beside = card_path(path)
     if beside.exists():
         try:

@@ -3,6 +3,7 @@ temperature-scaled softmax. numpy only: nothing of scikit-learn is needed to pre
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,7 +37,8 @@ class LinearTextModel:
                 f"coefficients {coef.shape} do not fit {vectorizer.size} features and "
                 f"{len(labels)} labels"
             )
-        if not np.isfinite(coef).all() or not np.isfinite(intercept).all() or temperature <= 0:
+        finite = np.isfinite(coef).all() and np.isfinite(intercept).all()
+        if not finite or not math.isfinite(temperature) or temperature <= 0:
             raise ValueError("coefficients or temperature are not finite positive numbers")
         self.vectorizer = vectorizer
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)
