@@ -3,6 +3,7 @@ the textfile for node_exporter; totals come from the store, so a restart keeps t
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
@@ -120,3 +121,32 @@ def test_metrics_are_written_for_the_textfile_collector(make_settings, clock, tm
     store.close()
     families = {f.name: f for f in text_string_to_metric_families(textfile.read_text())}
     assert sum(s.value for s in families["triage_tickets"].samples) == 3
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_the_listener_serves_metrics_only_and_answers_404_elsewhere(make_settings, clock):
+    settings = make_settings("[metrics]\nlisten = '127.0.0.1:0'\n")
+    store = SqliteStore(settings.store.path)
+    server = MetricsServer(
+        registry_for(StoreCollector(store, clock, MetricsSources(budgets={}))),
+        settings.metrics.listen,
+        None,
+        60,
+    )
+    server.start()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        assert _status(f"{base}/metrics") == 200
+        assert _status(f"{base}/metrics?name[]=triage_tickets_total") == 200
+        for path in ("/", "/admin", "/metrics/extra", "/metricsx", "/favicon.ico", "/../metrics"):
+            assert _status(base + path) == 404, path
+    finally:
+        server.stop()
+        store.close()

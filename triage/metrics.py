@@ -7,15 +7,18 @@ names from the configuration."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from wsgiref.simple_server import WSGIServer
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
-from prometheus_client import CollectorRegistry, start_http_server, write_to_textfile
+from prometheus_client import CollectorRegistry, make_wsgi_app, write_to_textfile
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -184,6 +187,34 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
+
+
+def metrics_only(app: WsgiApp) -> WsgiApp:
+    """`app` at /metrics (a query string allowed); 404 on every other path."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") == "/metrics":
+            return app(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Not found: only /metrics is served here.\n"]
+
+    return serve
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a scrape in flight never holds up shutdown
+
+
+class _ThreadingServer6(_ThreadingServer):
+    address_family = socket.AF_INET6
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        """No line on stderr per scrape."""
+
+
 class MetricsServer:
     """/metrics over HTTP and/or the textfile, until stop()."""
 
@@ -207,8 +238,19 @@ class MetricsServer:
     def start(self) -> None:
         if self._listen:
             host, port = parse_listen(self._listen)
-            self._server, self._http = start_http_server(port, addr=host, registry=self._registry)
-            self.port = self._server.server_port
+            server = make_server(
+                host,
+                port,
+                metrics_only(make_wsgi_app(self._registry)),
+                server_class=_ThreadingServer6 if ":" in host else _ThreadingServer,
+                handler_class=_QuietHandler,
+            )
+            self._server = server
+            self._http = threading.Thread(
+                target=server.serve_forever, name="metrics-http", daemon=True
+            )
+            self._http.start()
+            self.port = server.server_port
         if self._textfile is not None:
             self.write_textfile()
             self._writer = threading.Thread(target=self._write_loop, name="metrics", daemon=True)
