@@ -10,6 +10,7 @@ import pytest
 from tests.learned_history import write_history
 from triage.cli import main
 from triage.learned import model_file
+from triage.store import SqliteStore
 
 BADGE_TICKETS = [
     ("Badge not working", "my badge does not open the door to building B since monday"),
@@ -109,6 +110,11 @@ def test_corrections_learned_from_the_store_change_the_prediction(config, tmp_pa
     )
     assert main(["--config", str(config), "label", "--import", str(corrections)]) == 1
     assert "corrections.jsonl:7: not a correction line" in capsys.readouterr().err
+    corrections.write_text(  # all or nothing: imported once the bad line is gone
+        "".join(json.dumps({"id": i, "team": "Security Office"}) + "\n" for i in ids[6:])
+    )
+    assert main(["--config", str(config), "label", "--import", str(corrections)]) == 0
+    assert "6 labels recorded" in capsys.readouterr().err
 
     after = tmp_path / "after.npz"
     command = ["learn", str(history), "--from-store", "--out", str(after), "--json"]
@@ -125,3 +131,70 @@ def test_a_label_says_whether_it_confirms_or_corrects(config, tmp_path, capsys):
     ticket_id = str(results[0]["id"])
     assert main(["--config", str(config), "label", ticket_id, " Security  Office "]) == 0
     assert "team 'Security Office' corrected (was unassigned)" in capsys.readouterr().out
+
+
+def _labels(config: Path) -> list[tuple[str, str]]:
+    store = SqliteStore(config.parent / "state" / "triage.sqlite3", read_only=True)
+    try:
+        return sorted((result.id, team) for team, _, result in store.labelled())
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("team", "said"),
+    [
+        ("null", "the team must be a string, not null"),
+        ('{"name": "x"}', "the team must be a string, not an object"),
+        ('["a", "b"]', "the team must be a string, not a list"),
+        ("true", "the team must be a string, not a boolean"),
+        ("42", "the team must be a string, not a number"),
+        ('"   "', "the team is empty"),
+        (json.dumps("x" * 5_000_000), "the team is 5,000,000 characters long (at most 200)"),
+    ],
+)
+def test_an_import_with_a_team_that_is_not_a_name_refuses_the_line_and_records_nothing(
+    config, tmp_path, capsys, team, said
+):
+    first, second, third = (str(r["id"]) for r in _process(config, tmp_path, capsys)[:3])
+    corrections = tmp_path / "corrections.jsonl"
+    corrections.write_text(
+        f'{{"id": "{first}", "team": "Security Office"}}\n'
+        f'{{"id": "{second}", "team": {team}}}\n'
+        f'{{"id": "{third}", "team": "Facilities Desk"}}\n'
+    )
+    assert main(["--config", str(config), "label", "--import", str(corrections)]) == 1
+    err = capsys.readouterr().err
+    assert f"corrections.jsonl:2: {second}: {said}" in err
+    assert "nothing imported" in err and len(err) < 2_000
+    assert _labels(config) == []  # not the first line either
+
+
+def test_an_import_of_sound_lines_records_every_one(config, tmp_path, capsys):
+    first, second = (str(r["id"]) for r in _process(config, tmp_path, capsys)[:2])
+    corrections = tmp_path / "corrections.jsonl"
+    corrections.write_text(
+        f'{{"id": "{first}", "team": " Security  Office "}}\n\n'
+        f'{{"id": "{second}", "team": "Facilities Desk", "category": "hardware"}}\n'
+    )
+    assert main(["--config", str(config), "label", "--import", str(corrections)]) == 0
+    assert _labels(config) == sorted([(first, "Security Office"), (second, "Facilities Desk")])
+
+
+@pytest.mark.parametrize("line", ["null", "[1, 2]", '"text"', '{"id": null, "team": "A"}'])
+def test_an_import_line_that_is_no_correction_is_refused_by_its_number(
+    config, tmp_path, capsys, line
+):
+    (first,) = (str(r["id"]) for r in _process(config, tmp_path, capsys)[:1])
+    corrections = tmp_path / "corrections.jsonl"
+    corrections.write_text(f'{{"id": "{first}", "team": "A Team"}}\n{line}\n')
+    assert main(["--config", str(config), "label", "--import", str(corrections)]) == 1
+    assert "corrections.jsonl:2: " in capsys.readouterr().err
+    assert _labels(config) == []
+
+
+def test_a_team_longer_than_a_name_is_refused_on_the_command_line(config, tmp_path, capsys):
+    (first,) = (str(r["id"]) for r in _process(config, tmp_path, capsys)[:1])
+    assert main(["--config", str(config), "label", first, "x" * 201]) == 1
+    assert "201 characters long (at most 200)" in capsys.readouterr().err
+    assert _labels(config) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from triage.cli_common import (
 )
 from triage.config import LoadedSettings, Settings
 from triage.errors import InputError, StoreError
-from triage.learned.history import Example, clean_label
+from triage.learned.history import TEAM_MAX_CHARS, Example, clean_label
 from triage.learned.tier import ticket_text
+from triage.result import Result
 from triage.store import SqliteStore
 from triage.ticket import CATEGORIES
 
@@ -200,54 +202,115 @@ def label_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _record(
-    store: SqliteStore, ticket_id: str, team: str, category: str | None, source: str
-) -> str:
-    """Record one label; the problem, or "" when recorded (and said so on stdout)."""
-    team = clean_label(team)
-    if not team:
+@dataclass(frozen=True)
+class _Label:
+    result: Result
+    team: str
+    category: str | None
+
+
+def _checked(
+    store: SqliteStore, ticket_id: object, team: object, category: object
+) -> _Label | str:
+    """The label to record, or what is wrong with it in words."""
+    if not isinstance(ticket_id, str) or not ticket_id.strip():
+        return "the ticket id must be a non-empty string"
+    if not isinstance(team, str):
+        return f"{ticket_id}: the team must be a string, not {_kind(team)}"
+    cleaned = clean_label(team)
+    if not cleaned:
         return f"{ticket_id}: the team is empty"
-    if category is not None and category not in CATEGORIES:
+    if len(cleaned) > TEAM_MAX_CHARS:
+        return f"{ticket_id}: the team is {len(cleaned):,} characters long (at most {TEAM_MAX_CHARS})"
+    if category is not None and (not isinstance(category, str) or category not in CATEGORIES):
         return f"{ticket_id}: unknown category {category!r} (one of {', '.join(CATEGORIES)})"
     result = store.get_result(ticket_id)
     if result is None:
         return f"no ticket {ticket_id} in the store"
-    predicted = result.assignment.team if result.assignment else None
-    store.record_label(result.id, team, category, predicted, source, datetime.now(UTC))
-    kind = "confirmed" if predicted == team else f"corrected (was {predicted or 'unassigned'})"
-    if category is None:
-        print(f"{result.id}: team {team!r} {kind}")
-    else:
-        was = "confirmed" if category == result.category else f"corrected (was {result.category})"
-        print(f"{result.id}: team {team!r} {kind}, category {category!r} {was}")
+    return _Label(result, cleaned, category)
+
+
+def _kind(value: object) -> str:
+    names = {
+        type(None): "null",
+        bool: "a boolean",
+        dict: "an object",
+        list: "a list",
+        int: "a number",
+        float: "a number",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _record(
+    store: SqliteStore, ticket_id: str, team: str, category: str | None, source: str
+) -> str:
+    """Record one label; the problem, or "" when recorded (and said so on stdout)."""
+    label = _checked(store, ticket_id, team, category)
+    if isinstance(label, str):
+        return label
+    _save(store, [label], source)
     return ""
 
 
+def _save(store: SqliteStore, labels: list[_Label], source: str) -> None:
+    """Record the labels in one transaction, then say what each one did."""
+    rows = [
+        (label.result.id, label.team, label.category, _predicted(label.result))
+        for label in labels
+    ]
+    store.record_labels(rows, source, datetime.now(UTC))
+    for label in labels:
+        result, team, category = label.result, label.team, label.category
+        predicted = _predicted(result)
+        kind = "confirmed" if predicted == team else f"corrected (was {predicted or 'unassigned'})"
+        if category is None:
+            print(f"{result.id}: team {team!r} {kind}")
+        else:
+            was = "confirmed" if category == result.category else f"corrected (was {result.category})"
+            print(f"{result.id}: team {team!r} {kind}, category {category!r} {was}")
+
+
+def _predicted(result: Result) -> str | None:
+    return result.assignment.team if result.assignment else None
+
+
 def _import(store: SqliteStore, path: Path) -> int:
+    """All lines or none: every line is checked first, and one bad line records nothing."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         print(f"triage: cannot read {path}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    failed = recorded = 0
+    labels: list[_Label] = []
+    failed = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-            ticket_id, team = str(item["id"]), str(item["team"])
-            category = item.get("category")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            print(f"triage: {path}:{number}: not a correction line", file=sys.stderr)
+        except ValueError:
+            item = None
+        if not isinstance(item, dict) or "id" not in item or "team" not in item:
+            print(
+                f'triage: {path}:{number}: not a correction line ({{"id": ..., "team": ...}})',
+                file=sys.stderr,
+            )
             failed += 1
             continue
-        problem = _record(store, ticket_id, team, category, str(path))
-        if problem:
-            print(f"triage: {path}:{number}: {problem}", file=sys.stderr)
+        label = _checked(store, item["id"], item["team"], item.get("category"))
+        if isinstance(label, str):
+            print(f"triage: {path}:{number}: {label}", file=sys.stderr)
             failed += 1
         else:
-            recorded += 1
-    print(
-        f"{plural(recorded, 'label')} recorded, {plural(failed, 'line')} refused", file=sys.stderr
-    )
-    return EXIT_OK if failed == 0 else EXIT_FAILURE
+            labels.append(label)
+    if failed:
+        print(
+            f"triage: {plural(failed, 'line')} refused: nothing imported; fix "
+            f"{'it' if failed == 1 else 'them'} and import the file again",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    _save(store, labels, str(path))
+    print(f"{plural(len(labels), 'label')} recorded", file=sys.stderr)
+    return EXIT_OK

@@ -299,13 +299,23 @@ class SqliteStore(Database):
         now: datetime,
     ) -> None:
         """A person's word on a ticket's team; a later one replaces an earlier one."""
+        self.record_labels([(ticket_id, team, category, predicted)], source, now)
+
+    def record_labels(
+        self,
+        labels: list[tuple[str, str, str | None, str | None]],
+        source: str,
+        now: datetime,
+    ) -> None:
+        """(ticket id, team, category, predicted) each, all in one transaction: an import
+        is recorded whole or not at all."""
         with self._write() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO labels (ticket_id, team, category, predicted, source, at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(ticket_id) DO UPDATE SET"
                 " team = excluded.team, category = excluded.category,"
                 " predicted = excluded.predicted, source = excluded.source, at = excluded.at",
-                (ticket_id, team, category, predicted, source, utc(now)),
+                [(*label, source, utc(now)) for label in labels],
             )
 
     def labelled(self) -> list[tuple[str, str | None, Result]]:

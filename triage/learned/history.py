@@ -112,6 +112,10 @@ def join_text(values: Sequence[object]) -> str:
     return "\n".join(part for part in parts if part)
 
 
+# A team's name as a person writes it ("Identity & Access"); longer is not a name.
+TEAM_MAX_CHARS = 200
+
+
 def clean_label(value: object) -> str:
     """Labels keep their spaces and case; only the edges and runs of blanks are tidied."""
     return " ".join(_cell(value).split())
