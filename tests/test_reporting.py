@@ -235,3 +235,44 @@ def test_a_sliver_of_a_budget_is_not_rounded_away():
     from triage.reporting.render import percent
 
     assert [percent(x) for x in (0.0, 0.004, 0.006, 0.25)] == ["0%", "< 1%", "1%", "25%"]
+
+
+def _call_at(store, moment, usd: float) -> None:
+    from triage.store import LedgerEntry
+
+    store.book(
+        LedgerEntry(
+            moment, None, "vpn", "paid", "m", "triage", "1", 100, 10, 0, 1.0, usd, usd, "ok"
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "calls", "days"),
+    [
+        # Berlin goes to summer time on 29 March 2026 (+1 -> +2 hours).
+        (
+            2026,
+            3,
+            [(2026, 3, 1, 0, 30, 1.0), (2026, 3, 30, 22, 30, 2.0), (2026, 3, 30, 21, 59, 4.0)],
+            {"2026-03-01": 1.0, "2026-03-30": 4.0, "2026-03-31": 2.0},
+        ),
+        # ...and back to winter time on 25 October 2026 (+2 -> +1 hours).
+        (
+            2026,
+            10,
+            [(2026, 9, 30, 22, 30, 1.0), (2026, 10, 26, 22, 30, 2.0), (2026, 10, 26, 23, 5, 4.0)],
+            {"2026-10-01": 1.0, "2026-10-26": 2.0, "2026-10-27": 4.0},
+        ),
+    ],
+)
+def test_the_daily_cost_chart_counts_each_call_on_its_local_day_across_a_clock_change(
+    store, make_settings, year, month, calls, days
+):
+    from datetime import UTC, datetime
+
+    for y, m, d, hour, minute, usd in calls:
+        _call_at(store, datetime(y, m, d, hour, minute, tzinfo=UTC), usd)
+    settings = make_settings("[digest]\ntimezone = 'Europe/Berlin'\n")
+    report, _ = write_report(store, settings, year, month)
+    assert {day: tiers["paid"] for day, tiers in report.daily.items()} == days

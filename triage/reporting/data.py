@@ -117,20 +117,51 @@ def _costs(store: Queryable, window: Window, *columns: str) -> list[CostLine]:
         f" GROUP BY {keys} ORDER BY {keys}",
         (utc_text(window.since), utc_text(window.until)),
     )
-    width = len(columns)
-    return [
-        CostLine(
-            keys=tuple(str(v) for v in row[:width]),
-            calls=int(str(row[width])),
-            tokens_in=int(str(row[width + 1])),
-            tokens_out=int(str(row[width + 2])),
-            usd=float(str(row[width + 3])),
-            baseline_usd=float(str(row[width + 4])),
-            cache_hits=int(str(row[width + 5])),
-            cache_saved_usd=float(str(row[width + 6])),
-        )
-        for row in rows
-    ]
+    return [_cost_line(row, len(columns)) for row in rows]
+
+
+def _cost_line(row: tuple[object, ...], width: int) -> CostLine:
+    return CostLine(
+        keys=tuple(str(v) for v in row[:width]),
+        calls=int(str(row[width])),
+        tokens_in=int(str(row[width + 1])),
+        tokens_out=int(str(row[width + 2])),
+        usd=float(str(row[width + 3])),
+        baseline_usd=float(str(row[width + 4])),
+        cache_hits=int(str(row[width + 5])),
+        cache_saved_usd=float(str(row[width + 6])),
+    )
+
+
+def local_days(window: Window) -> list[tuple[str, str, str]]:
+    """(day, its start, the next day's start) for each day of the window in the window's
+    time zone, the bounds as the ledger writes times (UTC text): a day is 23 or 25 hours
+    long when the clocks change, and each call lands on the day its local time names."""
+    zone = window.since.tzinfo
+    first = window.since.date()
+    days = []
+    for number in range((window.until.date() - first).days):
+        day = first + timedelta(days=number)
+        since = max(datetime.combine(day, time(0), zone), window.since)
+        until = min(datetime.combine(day + timedelta(days=1), time(0), zone), window.until)
+        days.append((day.isoformat(), utc_text(since), utc_text(until)))
+    return days
+
+
+def _daily_costs(store: Queryable, window: Window) -> list[CostLine]:
+    """Cost lines keyed (day, tier), each call on its day in the window's time zone."""
+    days = local_days(window)
+    if not days:
+        return []
+    rows = ", ".join("(?, ?, ?)" for _ in days)
+    found = store.query(
+        f"WITH days(day, since, until) AS (VALUES {rows})"
+        f" SELECT days.day, tier, {_COST_COLUMNS} FROM ledger"
+        " JOIN days ON ledger.at >= days.since AND ledger.at < days.until"
+        " GROUP BY days.day, tier ORDER BY days.day, tier",
+        tuple(value for day in days for value in day),
+    )
+    return [_cost_line(row, 2) for row in found]
 
 
 def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodData:
@@ -138,10 +169,7 @@ def read_period(store: Queryable, window: Window, with_tickets: bool) -> PeriodD
     data = PeriodData(window)
     data.by_workflow_tier = _costs(store, window, "workflow", "tier")
     data.inventory = _costs(store, window, "template", "template_version", "tier", "workflow")
-    offset = window.since.utcoffset() or timedelta(0)
-    hours = offset.total_seconds() / 3600
-    # The day in the report's time zone (a fixed offset: the month's start).
-    data.daily_by_tier = _costs(store, window, f"date(at, '{hours:+.0f} hours')", "tier")
+    data.daily_by_tier = _daily_costs(store, window)
     where = "created_at >= ? AND created_at < ?"
     data.ticket_count = int(
         str(
