@@ -209,9 +209,7 @@ class _Label:
     category: str | None
 
 
-def _checked(
-    store: SqliteStore, ticket_id: object, team: object, category: object
-) -> _Label | str:
+def _checked(store: SqliteStore, ticket_id: object, team: object, category: object) -> _Label | str:
     """The label to record, or what is wrong with it in words."""
     if not isinstance(ticket_id, str) or not ticket_id.strip():
         return "the ticket id must be a non-empty string"
@@ -221,7 +219,9 @@ def _checked(
     if not cleaned:
         return f"{ticket_id}: the team is empty"
     if len(cleaned) > TEAM_MAX_CHARS:
-        return f"{ticket_id}: the team is {len(cleaned):,} characters long (at most {TEAM_MAX_CHARS})"
+        return (
+            f"{ticket_id}: the team is {len(cleaned):,} characters long (at most {TEAM_MAX_CHARS})"
+        )
     if category is not None and (not isinstance(category, str) or category not in CATEGORIES):
         return f"{ticket_id}: unknown category {category!r} (one of {', '.join(CATEGORIES)})"
     result = store.get_result(ticket_id)
@@ -256,8 +256,7 @@ def _record(
 def _save(store: SqliteStore, labels: list[_Label], source: str) -> None:
     """Record the labels in one transaction, then say what each one did."""
     rows = [
-        (label.result.id, label.team, label.category, _predicted(label.result))
-        for label in labels
+        (label.result.id, label.team, label.category, _predicted(label.result)) for label in labels
     ]
     store.record_labels(rows, source, datetime.now(UTC))
     for label in labels:
@@ -267,7 +266,9 @@ def _save(store: SqliteStore, labels: list[_Label], source: str) -> None:
         if category is None:
             print(f"{result.id}: team {team!r} {kind}")
         else:
-            was = "confirmed" if category == result.category else f"corrected (was {result.category})"
+            was = (
+                "confirmed" if category == result.category else f"corrected (was {result.category})"
+            )
             print(f"{result.id}: team {team!r} {kind}, category {category!r} {was}")
 
 
