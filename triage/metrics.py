@@ -23,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from triage.ports import Clock
-from triage.records import month_window
+from triage.records import DELIVERY_MISCONFIGURED, month_window
 from triage.store import SqliteStore, utc_text
 
 log = structlog.get_logger("triage.metrics")
@@ -130,6 +130,23 @@ class StoreCollector(Collector):
             failing.add_metric([str(kind)], _n(n))
         yield failing
 
+        wrong = GaugeMetricFamily(
+            "triage_deliveries_misconfigured",
+            "Destinations set up wrong (a webhook URL that redirects); their deliveries are"
+            " kept until the configuration is fixed.",
+            labels=["kind"],
+        )
+        found = {"smtp": 0.0, "webhook": 0.0}
+        for kind, n in query(
+            "SELECT kind, count(DISTINCT destination) FROM deliveries WHERE state = 'pending'"
+            " AND last_error LIKE ? GROUP BY kind",
+            (DELIVERY_MISCONFIGURED + "%",),
+        ):
+            found[str(kind)] = _n(n)
+        for kind, n in sorted(found.items()):
+            wrong.add_metric([kind], n)
+        yield wrong
+
         depth = GaugeMetricFamily("triage_queue_depth", "Input waiting.", labels=["queue"])
         for name, n in sorted(self._sources.queue_depth().items()):
             depth.add_metric([name], float(n))
@@ -211,7 +228,7 @@ class _ThreadingServer6(_ThreadingServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         """No line on stderr per scrape."""
 
 

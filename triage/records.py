@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo
 from models.schema import ModelAnswer
 from triage.result import Result
 
+# A pending delivery's last_error starts with this when its destination is set up wrong (a
+# webhook URL that redirects): kept and shown as such by check, the digest and metrics.
+DELIVERY_MISCONFIGURED = "misconfigured: "
+
 
 @dataclass(frozen=True)
 class LedgerEntry:

@@ -4,14 +4,14 @@ bytes and the settings. The pipeline stores what this returns in the result's tr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import PurePath
 
 from triage.config_delivery import RelayConfig, WebhookConfig
 from triage.delivery.headers import safe_summary
 from triage.delivery.mail import cover_text, new_mail, resent
-from triage.delivery.records import Delivery
+from triage.delivery.records import Delivery, keyed
 from triage.delivery.routes import Destination, Facts, pick_destination
 from triage.errors import ParseError
 from triage.parsing.detect import detect_format
@@ -29,18 +29,24 @@ def plan_deliveries(
     relay: RelayConfig,
     webhooks: Sequence[WebhookConfig],
     now: datetime,
+    earlier: Mapping[tuple[str, str], int] | None = None,
 ) -> list[Delivery]:
+    """`earlier`: (kind, destination) -> deliveries planned before for this ticket (a
+    replayed ticket's earlier results): this result is the next revision to each."""
+    earlier = earlier or {}
     planned = []
     if relay.enabled and result.status in relay.statuses:
         destination = pick_destination(Facts.of(result), relay)
         if destination is not None:
-            planned.append(_relayed(result, raw, destination, relay.sender, now))
+            revision = earlier.get(("smtp", destination.name), 0) + 1
+            planned.append(_relayed(result, raw, destination, relay.sender, now, revision))
     body = webhook_body(result)
     for hook in webhooks:
         if _wanted(hook, result):
+            revision = earlier.get(("webhook", hook.url), 0) + 1
             planned.append(
                 Delivery(
-                    key=f"{result.id}.w{_short(hook.url)}",
+                    key=keyed(f"{result.id}.w{_short(hook.url)}", revision),
                     ticket_id=result.id,
                     kind="webhook",
                     destination=hook.url,
@@ -68,9 +74,18 @@ def _wanted(hook: WebhookConfig, result: Result) -> bool:
 
 
 def _relayed(
-    result: Result, raw: bytes, destination: Destination, sender: str, now: datetime
+    result: Result,
+    raw: bytes,
+    destination: Destination,
+    sender: str,
+    now: datetime,
+    revision: int,
 ) -> Delivery:
-    key = f"{result.id}.r{_short(destination.name + ' ' + ' '.join(destination.to))}"
+    # A new revision is a new message (its own Message-ID): a helpdesk that drops a
+    # Message-ID it has seen takes the replayed ticket's changed result too.
+    key = keyed(
+        f"{result.id}.r{_short(destination.name + ' ' + ' '.join(destination.to))}", revision
+    )
     domain = sender.rpartition("@")[2] or "triage.invalid"
     msgid = f"<{key}@{domain}>"
     withheld = result.sensitivity.level == "restricted" and not destination.internal

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from triage.delivery.records import Delivery, Kind, Pending
+from triage.delivery.records import MISCONFIGURED, Delivery, Kind, Pending
 from triage.store import SqliteStore, utc_text
 
 FIRST_RETRY_SECONDS = 5.0
@@ -43,6 +43,31 @@ def insert(db: sqlite3.Connection, deliveries: Iterable[Delivery]) -> None:
     )
 
 
+def earlier(db: sqlite3.Connection, ticket_id: str) -> dict[tuple[str, str], int]:
+    """(kind, destination) -> deliveries planned for this ticket before (its earlier
+    results, when it is replayed)."""
+    rows = db.execute(
+        "SELECT kind, destination, count(*) FROM deliveries WHERE ticket_id = ?"
+        " GROUP BY kind, destination",
+        (ticket_id,),
+    ).fetchall()
+    return {(str(kind), str(destination)): int(n) for kind, destination, n in rows}
+
+
+def supersede(db: sqlite3.Connection, deliveries: Iterable[Delivery], now: datetime) -> None:
+    """Earlier revisions still pending to the same destination are never sent: the new one
+    carries the whole current result, and an old one sent after it would undo it."""
+    db.executemany(
+        "UPDATE deliveries SET state = 'superseded', payload = NULL, done_at = ?,"
+        " last_error = ? WHERE ticket_id = ? AND kind = ? AND destination = ?"
+        " AND state = 'pending' AND key != ?",
+        [
+            (utc_text(now), f"superseded by {d.key}", d.ticket_id, d.kind, d.destination, d.key)
+            for d in deliveries
+        ],
+    )
+
+
 def insert_unbuildable(db: sqlite3.Connection, ticket_id: str, reason: str, now: datetime) -> None:
     """A delivery that could not even be planned: quarantined at once, so check and the
     digest show it."""
@@ -57,6 +82,25 @@ def insert_unbuildable(db: sqlite3.Connection, ticket_id: str, reason: str, now:
 def backoff_seconds(attempts: int, cap: float) -> float:
     """5 s after the first failure, doubling, never more than `cap`."""
     return float(min(cap, FIRST_RETRY_SECONDS * 2 ** max(0, min(attempts - 1, 30))))
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The deliveries one sender works off: those to `destination`, or (None) those to any
+    destination outside `others` (each of which has a lane of its own)."""
+
+    destination: str | None = None
+    others: tuple[str, ...] = ()
+
+    def where(self) -> tuple[str, tuple[str, ...]]:
+        if self.destination is not None:
+            return " AND destination = ?", (self.destination,)
+        if self.others:
+            return f" AND destination NOT IN ({', '.join('?' * len(self.others))})", self.others
+        return "", ()
+
+
+ALL = Lane()
 
 
 @dataclass(frozen=True)
@@ -84,15 +128,16 @@ class DeliveryQueue:
         self._store = store
         self._batch_bytes = batch_bytes
 
-    def due(self, kind: Kind, now: datetime, limit: int = 50) -> list[Pending]:
-        """The oldest due deliveries, up to `limit` and `batch_bytes` of payload (at least
-        one): a backlog of large mails is never read into memory at once."""
-        rows = self._store.query(
-            "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
+    def due(self, kind: Kind, now: datetime, limit: int = 50, lane: Lane = ALL) -> list[Pending]:
+        """The oldest due deliveries of `lane`, up to `limit` and `batch_bytes` of payload
+        (at least one): a backlog of large mails is never read into memory at once."""
+        where, params = lane.where()  # placeholders only
+        sql = (
+            "SELECT key, ticket_id, destination, recipients, created_at, attempts,"  # noqa: S608
             " length(payload) FROM deliveries WHERE kind = ? AND state = 'pending'"
-            " AND next_at <= ? ORDER BY next_at, rowid LIMIT ?",
-            (kind, utc_text(now), limit),
+            f" AND next_at <= ?{where} ORDER BY next_at, rowid LIMIT ?"
         )
+        rows = self._store.query(sql, (kind, utc_text(now), *params, limit))
         batch: list[Pending] = []
         total = 0
         for key, ticket, destination, recipients, created, attempts, size in rows:
@@ -117,9 +162,11 @@ class DeliveryQueue:
             )
         return batch
 
-    def next_due(self, kind: Kind) -> datetime | None:
+    def next_due(self, kind: Kind, lane: Lane = ALL) -> datetime | None:
+        where, params = lane.where()
         rows = self._store.query(
-            "SELECT min(next_at) FROM deliveries WHERE kind = ? AND state = 'pending'", (kind,)
+            f"SELECT min(next_at) FROM deliveries WHERE kind = ? AND state = 'pending'{where}",  # noqa: S608
+            (kind, *params),
         )
         value = rows[0][0]
         return datetime.fromisoformat(str(value)) if value is not None else None
@@ -139,6 +186,15 @@ class DeliveryQueue:
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_at = ?"
                 " WHERE key = ? AND state = 'pending'",
                 (error, utc_text(at), key),
+            )
+
+    def hold(self, kind: Kind, destination: str, until: datetime) -> None:
+        """No delivery to `destination` is due before `until` (it is misconfigured)."""
+        with self._store.writing() as db:
+            db.execute(
+                "UPDATE deliveries SET next_at = max(next_at, ?) WHERE kind = ?"
+                " AND destination = ? AND state = 'pending'",
+                (utc_text(until), kind, destination),
             )
 
     def quarantine(self, key: str, reason: str, now: datetime) -> None:
@@ -178,6 +234,22 @@ def failing(store: Queryable) -> list[Failing]:
     ]
 
 
+def misconfigured(store: Queryable) -> list[Failing]:
+    """Destinations held back as misconfigured: last_error is the reason."""
+    pattern = MISCONFIGURED + "%"
+    rows = store.query(
+        "SELECT kind, destination, count(*), max(attempts),"
+        " max(CASE WHEN last_error LIKE ? THEN last_error END)"
+        " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
+        " HAVING max(last_error LIKE ?)",
+        (pattern, pattern),
+    )
+    return [
+        Failing(str(kind), str(dest), int(str(n)), int(str(attempts)), _text(error))
+        for kind, dest, n, attempts, error in rows
+    ]
+
+
 def quarantined(store: Queryable, limit: int = 20) -> list[Quarantined]:
     """Deliveries refused for good, newest first."""
     rows = store.query(
@@ -193,10 +265,18 @@ def quarantined(store: Queryable, limit: int = 20) -> list[Quarantined]:
 
 def problems(store: Queryable) -> list[str]:
     """What is stuck, in words: for check, the digest and STATUS=."""
+    held = misconfigured(store)
     lines = [
+        f"{f.kind} to {f.destination} is {f.last_error or MISCONFIGURED}; {f.pending} waiting,"
+        " kept until it is fixed"
+        for f in held
+    ]
+    named = {(f.kind, f.destination) for f in held}
+    lines += [
         f"{f.kind} to {f.destination} keeps failing: {f.pending} waiting, {f.attempts}"
         f" attempts, last error: {f.last_error}"
         for f in failing(store)
+        if (f.kind, f.destination) not in named
     ]
     for (kind, state), count in sorted(counts(store).items()):
         if state == "quarantined":

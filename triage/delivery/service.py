@@ -14,11 +14,14 @@ from triage.config_delivery import RelayConfig, WebhookConfig
 from triage.delivery.plan import plan_deliveries
 from triage.delivery.queue import (
     DeliveryQueue,
+    Lane,
     counts,
+    earlier,
     failing,
     insert,
     insert_unbuildable,
     problems,
+    supersede,
 )
 from triage.delivery.sender import Sender, Transport
 from triage.logs import crash_site
@@ -28,6 +31,13 @@ from triage.result import Result
 from triage.store import SqliteStore
 
 log = structlog.get_logger("triage.delivery")
+
+
+def lanes(destinations: Sequence[str]) -> list[Lane]:
+    """A lane per destination, and one for any other (a destination no longer configured,
+    refused by its transport); a transport without destinations has the one lane ALL."""
+    named = tuple(dict.fromkeys(destinations))
+    return [*(Lane(destination) for destination in named), Lane(None, named)]
 
 
 class DeliveryService:
@@ -43,7 +53,12 @@ class DeliveryService:
         self._webhooks = tuple(webhooks)
         self._store = store
         self.queue = DeliveryQueue(store)
-        self._senders = [Sender(self.queue, transport, clock) for transport in transports]
+        self._transports = tuple(transports)
+        self._senders = [
+            Sender(self.queue, transport, clock, lane)
+            for transport in transports
+            for lane in lanes(transport.destinations())
+        ]
 
     @property
     def active(self) -> bool:
@@ -67,7 +82,14 @@ class DeliveryService:
             return None
 
         def write(db: sqlite3.Connection) -> None:
-            insert(db, planned)
+            before = earlier(db, result.id)
+            if not before:
+                insert(db, planned)
+                return
+            # A replayed ticket: its changed result is the next revision to each destination.
+            revised = plan_deliveries(result, raw, self._relay, self._webhooks, now, before)
+            supersede(db, revised, now)
+            insert(db, revised)
 
         return write
 
@@ -81,8 +103,14 @@ class DeliveryService:
             sender.start()
 
     def stop(self) -> None:
+        """Every sender stops after its delivery in flight (each bounded by its transport's
+        deadline, all waited for together), then the transports close."""
         for sender in self._senders:
-            sender.stop()
+            sender.halt()
+        for sender in self._senders:
+            sender.join()
+        for transport in self._transports:
+            transport.close()
 
     def counts(self) -> dict[tuple[str, str], int]:
         return counts(self._store)
