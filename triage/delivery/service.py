@@ -20,6 +20,7 @@ from triage.delivery.queue import (
     failing,
     insert,
     insert_unbuildable,
+    misconfigured,
     problems,
     supersede,
 )
@@ -120,8 +121,13 @@ class DeliveryService:
         return problems(self._store)
 
     def status(self) -> str:
-        """For STATUS=: e.g. 'deliveries 2 pending, 1 failing'."""
+        """For STATUS=: e.g. 'deliveries 2 pending, 1 failing, 1 misconfigured'."""
         by_state = counts(self._store)
         pending = sum(n for (_, state), n in by_state.items() if state == "pending")
-        stuck = len(failing(self._store))
-        return f"deliveries {pending} pending" + (f", {stuck} failing" if stuck else "")
+        wrong = {(f.kind, f.destination) for f in misconfigured(self._store)}
+        stuck = len([f for f in failing(self._store) if (f.kind, f.destination) not in wrong])
+        return (
+            f"deliveries {pending} pending"
+            + (f", {stuck} failing" if stuck else "")
+            + (f", {len(wrong)} misconfigured" if wrong else "")
+        )
