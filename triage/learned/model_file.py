@@ -126,7 +126,7 @@ def check_sizes(path: Path, limits: SizeLimits = LIMITS) -> None:
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
         if len(members) > limits.members:
-            raise ModelFileError(f"{path}: {len(members)} members, not a triage model file")
+            raise ModelFileError(f"{path}: not a triage model file ({len(members)} members)")
         total = sum(member.file_size for member in members)
         if total > limits.total_bytes:
             raise ModelFileError(
@@ -156,14 +156,16 @@ def _check_header(path: Path, name: str, stream: IO[bytes], size: int) -> None:
         else:
             raise ValueError(f".npy version {version}")
     except (ValueError, TypeError, SyntaxError) as exc:
-        raise ModelFileError(f"{path}: {name} is not a plain array ({exc})") from None
+        raise ModelFileError(
+            f"{path}: not a triage model file ({name} is not a plain array: {exc})"
+        ) from None
     expected = _SHAPES.get(name)
     if expected is None:
-        raise ModelFileError(f"{path}: an array {name!r} that a triage model does not have")
+        raise ModelFileError(f"{path}: not a triage model file (it holds an array {name!r})")
     dims, kind = expected
     if len(shape) != dims or dtype.kind != kind or dtype.hasobject or dtype.itemsize > 8:
         raise ModelFileError(
-            f"{path}: {name} is {dtype.str} of shape {shape}, not what a triage model holds"
+            f"{path}: not a triage model file ({name} is {dtype.str} of shape {shape})"
         )
     declared = math.prod(shape) * dtype.itemsize
     if declared != size - stream.tell():
