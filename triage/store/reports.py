@@ -12,7 +12,8 @@ from triage.records import CallTotal, CostLine, LedgerKey, TicketCounts, TicketT
 from triage.store.database import Database
 from triage.store.rows import utc_text
 
-_LEDGER_COLUMNS: dict[LedgerKey, str] = {
+# What each ledger key groups by, in SQL both stores speak.
+LEDGER_KEYS: dict[LedgerKey, str] = {
     "workflow": "workflow",
     "tier": "tier",
     "template": "template",
@@ -40,14 +41,14 @@ class ReportQueries(Database):
         saving time lands on its day)."""
         window = (utc_text(since), utc_text(until))
         if "day" not in keys:
-            columns = ", ".join(_LEDGER_COLUMNS[key] for key in keys)
+            columns = ", ".join(LEDGER_KEYS[key] for key in keys)
             rows = self._read(
                 f"SELECT {columns}, {_COST_COLUMNS} FROM ledger WHERE at >= ? AND at < ?"
                 f" GROUP BY {columns} ORDER BY {columns}",
                 window,
             )
             return [_cost_line(row, len(keys)) for row in rows]
-        other = [_LEDGER_COLUMNS[key] for key in keys if key != "day"]
+        other = [LEDGER_KEYS[key] for key in keys if key != "day"]
         rows = self._read(
             f"SELECT at, {''.join(c + ', ' for c in other)}tokens_in, tokens_out, usd,"
             " baseline_usd, outcome FROM ledger WHERE at >= ? AND at < ?",

@@ -3,15 +3,17 @@ row for a booking, and moments as stored (UTC ISO 8601 text, which sorts as time
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from triage.records import LedgerEntry
 from triage.result import Result
 
 if TYPE_CHECKING:
-    from triage.records import LedgerEntry, TicketKeys
+    from triage.records import TicketKeys
 
 
 def ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, object]:
@@ -42,28 +44,21 @@ def ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, obj
     }
 
 
+# The ledger's columns, in the order of LedgerEntry's fields: both stores write and read them
+# so, and a field added to the record is added here with it.
+LEDGER_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(LedgerEntry))
+
+
+def ledger_values(entry: LedgerEntry) -> tuple[object, ...]:
+    """An entry's values in LEDGER_COLUMNS order, but `at`, which each store writes its way."""
+    return tuple(getattr(entry, column) for column in LEDGER_COLUMNS[1:])
+
+
 def insert_ledger(db: sqlite3.Connection, entry: LedgerEntry) -> None:
     db.execute(
-        "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template, template_version,"
-        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome, provider)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            utc(entry.at),
-            entry.ticket_id,
-            entry.workflow,
-            entry.tier,
-            entry.model,
-            entry.template,
-            entry.template_version,
-            entry.tokens_in,
-            entry.tokens_out,
-            entry.cached_tokens,
-            entry.seconds,
-            entry.usd,
-            entry.baseline_usd,
-            entry.outcome,
-            entry.provider,
-        ),
+        f"INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)})"
+        f" VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})",
+        (utc(entry.at), *ledger_values(entry)),
     )
 
 

@@ -18,7 +18,7 @@ from triage.result import Result
 from triage.rules.storm import Recent
 from triage.store.deliveries import DeliveryTables, insert_planned
 from triage.store.reports import ReportQueries
-from triage.store.rows import insert_ledger, ticket_row, utc, utc_text
+from triage.store.rows import LEDGER_COLUMNS, insert_ledger, ticket_row, utc, utc_text
 from triage.store.schema import MIGRATIONS
 
 __all__ = ["MIGRATIONS", "SqliteStore", "utc_text"]
@@ -195,9 +195,7 @@ class SqliteStore(DeliveryTables, ReportQueries):
 
     def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
         rows = self._read(
-            "SELECT at, ticket_id, workflow, tier, model, template, template_version, tokens_in,"
-            " tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome, provider FROM ledger"
-            " WHERE ticket_id = ? ORDER BY id",
+            f"SELECT {', '.join(LEDGER_COLUMNS)} FROM ledger WHERE ticket_id = ? ORDER BY id",
             (ticket_id,),
         )
         return [

@@ -13,6 +13,7 @@ from typing import Any
 
 from triage.errors import StoreError
 from triage.store.postgres.store import PostgresStore
+from triage.store.rows import LEDGER_COLUMNS
 
 # table -> (columns, the moment columns among them); copied in this order (aliases and labels
 # refer to tickets).
@@ -47,23 +48,7 @@ TABLES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "aliases": (("id", "ticket_id"), frozenset()),
     "cursors": (("source", "value", "updated_at"), frozenset({"updated_at"})),
     "ledger": (
-        (
-            "at",
-            "ticket_id",
-            "workflow",
-            "tier",
-            "model",
-            "template",
-            "template_version",
-            "tokens_in",
-            "tokens_out",
-            "cached_tokens",
-            "seconds",
-            "usd",
-            "baseline_usd",
-            "outcome",
-            "provider",
-        ),
+        LEDGER_COLUMNS,
         frozenset({"at"}),
     ),
     "answer_cache": (("key", "scope", "answer", "created_at", "hits"), frozenset({"created_at"})),

@@ -8,16 +8,8 @@ from datetime import datetime
 
 from triage.records import CallTotal, CostLine, LedgerKey, TicketCounts, TicketTotal
 from triage.store.postgres.database import PostgresDatabase, at, utc
-from triage.store.reports import grouped_by_day
+from triage.store.reports import LEDGER_KEYS, grouped_by_day
 
-_LEDGER_COLUMNS: dict[LedgerKey, str] = {
-    "workflow": "workflow",
-    "tier": "tier",
-    "template": "template",
-    "template_version": "template_version",
-    "provider": "coalesce(provider, '')",
-    "model": "coalesce(model, '')",
-}
 _COST_COLUMNS = (
     "count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
     " coalesce(sum(usd), 0), coalesce(sum(baseline_usd), 0),"
@@ -37,14 +29,14 @@ class PostgresReports(PostgresDatabase):
         own calendar day in `zone`."""
         window = (at(since), at(until))
         if "day" not in keys:
-            columns = ", ".join(_LEDGER_COLUMNS[key] for key in keys)
+            columns = ", ".join(LEDGER_KEYS[key] for key in keys)
             rows = self._read(
                 f"SELECT {columns}, {_COST_COLUMNS} FROM ledger WHERE at >= %s AND at < %s"
                 f" GROUP BY {columns} ORDER BY {columns}",
                 window,
             )
             return [_cost_line(row, len(keys)) for row in rows]
-        other = [_LEDGER_COLUMNS[key] for key in keys if key != "day"]
+        other = [LEDGER_KEYS[key] for key in keys if key != "day"]
         rows = self._read(
             f"SELECT at, {''.join(c + ', ' for c in other)}tokens_in, tokens_out, usd,"
             " baseline_usd, outcome FROM ledger WHERE at >= %s AND at < %s",

@@ -17,6 +17,7 @@ from triage.rules.storm import Recent
 from triage.store.postgres.database import Connection, at, utc
 from triage.store.postgres.deliveries import PostgresDeliveries, insert_planned
 from triage.store.postgres.reports import PostgresReports
+from triage.store.rows import LEDGER_COLUMNS, ledger_values
 
 __all__ = ["NodeSeen", "PostgresStore"]
 
@@ -183,9 +184,7 @@ class PostgresStore(PostgresDeliveries, PostgresReports):
 
     def ledger_for(self, ticket_id: str) -> list[LedgerEntry]:
         rows = self._read(
-            "SELECT at, ticket_id, workflow, tier, model, template, template_version, tokens_in,"
-            " tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome, provider FROM ledger"
-            " WHERE ticket_id = %s ORDER BY id",
+            f"SELECT {', '.join(LEDGER_COLUMNS)} FROM ledger WHERE ticket_id = %s ORDER BY id",
             (ticket_id,),
         )
         return [LedgerEntry(utc(row[0]), *row[1:]) for row in rows]
@@ -417,26 +416,9 @@ def _ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, ob
 
 def _insert_ledger(db: Connection, entry: LedgerEntry) -> None:
     db.execute(
-        "INSERT INTO ledger (at, ticket_id, workflow, tier, model, template, template_version,"
-        " tokens_in, tokens_out, cached_tokens, seconds, usd, baseline_usd, outcome, provider)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            at(entry.at),
-            entry.ticket_id,
-            entry.workflow,
-            entry.tier,
-            entry.model,
-            entry.template,
-            entry.template_version,
-            entry.tokens_in,
-            entry.tokens_out,
-            entry.cached_tokens,
-            entry.seconds,
-            entry.usd,
-            entry.baseline_usd,
-            entry.outcome,
-            entry.provider,
-        ),
+        f"INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)})"
+        f" VALUES ({', '.join(['%s'] * len(LEDGER_COLUMNS))})".encode(),
+        (at(entry.at), *ledger_values(entry)),
     )
 
 
