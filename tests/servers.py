@@ -88,12 +88,25 @@ def smtp_server(
 
 
 class Received:
-    """What the webhook receiver got; `statuses` are answered first, in order."""
+    """What the webhook receiver got; `statuses` are answered first, in order. `drip`: the
+    answer is written one byte every `drip` seconds (a receiver that never quite stops);
+    `location`: a Location header on every answer (for redirects)."""
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(
+        self, statuses: list[int] | None = None, drip: float = 0.0, location: str = ""
+    ) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.statuses = list(statuses or [])
+        self.drip = drip
+        self.location = location
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.arrived = threading.Condition(self.lock)
+
+    def wait_for(self, count: int, seconds: float) -> bool:
+        """True once `count` requests have arrived, False after `seconds`."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.requests) >= count, seconds)
 
 
 @contextlib.contextmanager
@@ -102,11 +115,31 @@ def http_server(received: Received) -> Iterator[str]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with received.lock:
-                received.requests.append((dict(self.headers.items()), body))
                 status = received.statuses.pop(0) if received.statuses else 200
+                if not received.drip:
+                    received.requests.append((dict(self.headers.items()), body))
+                    received.arrived.notify_all()
+            if received.drip:
+                self._drip(status)
+                return
             self.send_response(status)
             self.send_header("Content-Length", "0")
+            if received.location:
+                self.send_header("Location", received.location)
             self.end_headers()
+
+        def _drip(self, status: int) -> None:
+            """The answer one byte at a time; counted as received only once all is out."""
+            answer = f"HTTP/1.1 {status} OK\r\nContent-Length: 0\r\n\r\n".encode()
+            self.close_connection = True
+            try:
+                for byte in answer:
+                    if received.stopped.wait(received.drip):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            except OSError:
+                return  # the client gave up on us
 
         def log_message(self, *args: object) -> None:
             pass
@@ -117,6 +150,7 @@ def http_server(received: Received) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_port}/hook"
     finally:
+        received.stopped.set()
         server.shutdown()
         server.server_close()
         thread.join(5)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import time
 from datetime import timedelta
+from email import message_from_bytes
 
-from tests.conftest import mail
+from structlog.testing import capture_logs
+from triage.delivery.checks import delivery_checks
+from triage.metrics import MetricsSources, StoreCollector, registry_for
+
+from tests.conftest import mail, raw
 from tests.dovecot import free_port
 from tests.servers import Inbox, Received, http_server, smtp_server
+from triage.compose import build_pipeline
 from triage.delivery.webhook import verify
+from triage.ticket import RawInput
 
 SECRET = "0123456789abcdef-webhook"
 
@@ -26,6 +35,11 @@ def test_a_posted_result_carries_a_verifiable_signature_and_the_idempotency_key(
         result = hooks.triage(mail("VPN drops", "every hour"))
         assert hooks.sender("webhook").run_once() == 1
     [(headers, body)] = received.requests
+    # As the README tells a receiver: t and v1 from the header, HMAC-SHA256 of "<t>.<body>".
+    fields = dict(part.split("=", 1) for part in headers["X-Triage-Signature"].split(","))
+    assert set(fields) == {"t", "v1"} and fields["t"] == str(int(clock().timestamp()))
+    expected = hmac.new(SECRET.encode(), fields["t"].encode() + b"." + body, hashlib.sha256)
+    assert hmac.compare_digest(fields["v1"], expected.hexdigest())
     assert verify(SECRET.encode(), headers["X-Triage-Signature"], body, int(clock().timestamp()))
     assert not verify(
         b"another-secret-000", headers["X-Triage-Signature"], body, int(clock().timestamp())
@@ -100,3 +114,157 @@ def test_a_hanging_url_never_stalls_intake_nor_the_relay(harness_for, make_setti
     assert len(inbox.messages) == 20
     counts = hooks.service.counts()
     assert counts[("webhook", "pending")] == len(results)
+
+
+def two_hooks(slow: str, healthy: str) -> str:
+    # The slow receiver's byte every 0.4 s never lets one read reach its timeout.
+    return (
+        f"[[webhooks]]\nurl = '{slow}'\nsecret = '{SECRET}'\ntimeout_seconds = 3\n"
+        f"[[webhooks]]\nurl = '{healthy}'\nsecret = '{SECRET}'\ntimeout_seconds = 1\n"
+    )
+
+
+def test_a_receiver_that_answers_a_byte_at_a_time_delays_only_its_own_deliveries(
+    harness_for, clock
+):
+    slow, healthy = Received(drip=0.4), Received()
+    query = "SELECT state, attempts, last_error FROM deliveries WHERE destination = ?"
+    with http_server(slow) as slow_url, http_server(healthy) as healthy_url:
+        hooks = harness_for(two_hooks(slow_url, healthy_url))
+        hooks.service.start()
+        try:
+            for n in range(2):
+                hooks.triage(mail(f"VPN drops {n}", f"every hour on floor {n}"))
+            assert healthy.wait_for(2, 8.0), f"healthy got {len(healthy.requests)} of 2"
+            # ...while the slow one's first attempt has not even ended (its deadline is 3 s).
+            assert [a for _, a, _ in hooks.store.query(query, (slow_url,))] == [0, 0]
+            deadline = time.monotonic() + 15  # each slow attempt runs into its deadline
+            while time.monotonic() < deadline:
+                stuck = hooks.store.query(query, (slow_url,))
+                if all(attempts for _, attempts, _ in stuck):
+                    break
+                time.sleep(0.1)
+            # Cut off at the deadline, kept for a later attempt: none lost, none given up.
+            assert [(state, attempts) for state, attempts, _ in stuck] == [("pending", 1)] * 2
+            assert all(
+                error == "no complete answer within timeout_seconds (3 s)" for _, _, error in stuck
+            )
+            slow.drip = 0.0  # the receiver recovers; the retries are due minutes later
+            clock.moment += timedelta(minutes=10)
+            hooks.service.committed()
+            assert slow.wait_for(2, 10.0), f"slow got {len(slow.requests)} of 2"
+        finally:
+            hooks.service.stop()
+    assert hooks.service.counts() == {("webhook", "done"): 4}
+
+
+def test_a_webhook_that_redirects_is_reported_once_as_misconfigured_and_keeps_its_deliveries(
+    harness_for, clock
+):
+    received = Received(
+        statuses=[301, 308], location="https://elsewhere.example/hook?token=s3cr3t-t0ken"
+    )
+    with http_server(received) as url:
+        hooks = harness_for(hook_toml(url, "retry_cap_seconds = 300\n"))
+        for n in range(3):
+            hooks.triage(mail(f"VPN drops {n}", f"every hour on floor {n}"))
+        sender = hooks.sender("webhook")
+        with capture_logs() as logs:
+            assert sender.run_once() == 1  # one attempt finds it; the other two wait with it
+            assert sender.run_once() == 0
+            clock.moment += timedelta(seconds=299)
+            assert sender.run_once() == 0  # no hot loop: the next try after retry_cap_seconds
+            [problem] = hooks.service.problems()
+            [check] = [
+                f for f in delivery_checks(hooks.settings, hooks.store) if f[0] == "deliveries"
+            ]
+            registry = registry_for(StoreCollector(hooks.store, clock, MetricsSources({})))
+            wrong = registry.get_sample_value(
+                "triage_deliveries_misconfigured", {"kind": "webhook"}
+            )
+            clock.moment += timedelta(seconds=2)
+            assert sender.run_once() == 1  # still redirecting (308): said once, not twice
+            clock.moment += timedelta(seconds=301)
+            assert sender.run_once() == 3  # fixed at the receiver: all three delivered
+    assert f"webhook to {url} is misconfigured: HTTP 301 redirect to" in problem
+    assert "https://elsewhere.example/hook:" in problem and "3 waiting" in problem
+    assert "s3cr3t" not in problem
+    assert check[1] is False and "misconfigured" in check[2]
+    assert wrong == 1
+    said = [entry for entry in logs if entry["event"] == "delivery.misconfigured"]
+    assert len(said) == 1 and said[0]["log_level"] == "error"
+    assert len(received.requests) == 5
+    assert hooks.service.counts() == {("webhook", "done"): 3}
+    assert hooks.service.problems() == []
+
+
+VALID = json.dumps({"subject": "VPN down", "body": "The VPN drops every 5 minutes."}).encode()
+
+
+def replayed(hooks, clock):
+    """A dropped file quarantined, then fixed and replayed, through the real commit path
+    (deliveries written in the result's transaction): (quarantined result, replayed one)."""
+    pipeline = build_pipeline(hooks.settings, hooks.store, None, clock, deliveries=hooks.service)
+    bad = raw(b'{"subject": "no body"}', name="bad.json", source="dropfolder")
+    first = pipeline.handle(bad).result
+    assert first.status == "quarantined"
+    yield first
+    fixed = RawInput(first.id, VALID, first.source, first.source_ref, first.received_at)
+    second = pipeline.replay(fixed, alias="t-fixedalias").result
+    assert second.id == first.id and second.status == "triaged"
+    yield second
+
+
+def test_a_replayed_ticket_is_posted_again_as_its_next_revision(harness_for, clock):
+    received = Received()
+    with http_server(received) as url:
+        hooks = harness_for(hook_toml(url))
+        steps = replayed(hooks, clock)
+        first = next(steps)
+        assert hooks.sender("webhook").run_once() == 1
+        second = next(steps)
+        assert hooks.sender("webhook").run_once() == 1
+    (h1, b1), (h2, b2) = received.requests
+    assert json.loads(b1)["status"] == "quarantined" and json.loads(b2)["status"] == "triaged"
+    assert (h1["Idempotency-Key"], h1["X-Triage-Revision"]) == (first.id, "1")
+    assert (h2["Idempotency-Key"], h2["X-Triage-Revision"]) == (f"{second.id}.v2", "2")
+    assert hooks.service.counts() == {("webhook", "done"): 2}
+
+
+def test_a_replay_supersedes_the_earlier_revision_still_waiting(harness_for, clock):
+    received = Received(statuses=[503])
+    with http_server(received) as url:
+        hooks = harness_for(hook_toml(url))
+        steps = replayed(hooks, clock)
+        next(steps)
+        assert hooks.sender("webhook").run_once() == 1  # 503: the quarantined one waits
+        next(steps)
+        clock.moment += timedelta(minutes=10)
+        assert hooks.sender("webhook").run_once() == 1  # only the replayed result
+    assert [json.loads(body)["status"] for _, body in received.requests] == [
+        "quarantined",
+        "triaged",
+    ]
+    assert hooks.service.counts() == {("webhook", "done"): 1, ("webhook", "superseded"): 1}
+
+
+def test_the_relay_sends_a_replayed_ticket_again_under_a_new_message_id(harness_for, clock):
+    inbox = Inbox()
+    with smtp_server(inbox) as smtp:
+        relay = harness_for(
+            f"[relay]\nenabled = true\nhost = '127.0.0.1'\nport = {smtp.port}\ntls = 'none'\n"
+            "default_to = 'helpdesk@example.org'\n"
+            "statuses = ['triaged', 'quarantined']\n"
+        )
+        steps = replayed(relay, clock)
+        next(steps)
+        assert relay.sender("smtp").run_once() == 1
+        next(steps)
+        assert relay.sender("smtp").run_once() == 1
+    ids = [
+        message_from_bytes(content)["Resent-Message-ID"]
+        or message_from_bytes(content)["Message-ID"]
+        for _, _, content in inbox.messages
+    ]
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert relay.service.counts() == {("smtp", "done"): 2}

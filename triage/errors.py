@@ -88,9 +88,12 @@ class ImapSetupError(AccountError):
 
 
 class DeliveryError(TriageError):
-    """A delivery attempt failed: `permanent` ones are quarantined, the rest retried."""
+    """A delivery attempt failed: `permanent` ones are quarantined, the rest retried.
+    `misconfigured`: the destination is set up wrong (a webhook URL that redirects): its
+    deliveries are kept and tried again at the longest wait, until a person fixes it."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    def __init__(self, reason: str, *, permanent: bool, misconfigured: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.misconfigured = misconfigured

@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Protocol
 
 from triage.records import (
+    ALL_DESTINATIONS,
     CallTotal,
     CostLine,
     DeliveryKind,
     FailingDestination,
+    Lane,
     LedgerEntry,
     LedgerKey,
     Outcome,
@@ -76,8 +78,11 @@ class Deliveries(Protocol):
     """Where a result goes beyond the outbox (triage.delivery): its deliveries are written in
     the result's own transaction, and sent after the commit."""
 
-    def plan(self, result: Result, raw: bytes, now: datetime) -> Planned | None:
-        """The deliveries to write in `result`'s transaction; None when it goes nowhere."""
+    def plan(
+        self, result: Result, raw: bytes, now: datetime, replaces: bool = False
+    ) -> Planned | None:
+        """The deliveries to write in `result`'s transaction; None when it goes nowhere.
+        `replaces`: the result replaces one committed before (a replay)."""
         ...
 
     def committed(self) -> None:
@@ -139,10 +144,29 @@ class DeliveryStore(Protocol):
     the senders, counted for check, the digest, STATUS= and /metrics."""
 
     def deliveries_due(
-        self, kind: DeliveryKind, now: datetime, limit: int, batch_bytes: int
-    ) -> list[Pending]: ...
+        self,
+        kind: DeliveryKind,
+        now: datetime,
+        limit: int,
+        batch_bytes: int,
+        lane: Lane = ALL_DESTINATIONS,
+    ) -> list[Pending]:
+        """The oldest due deliveries of `lane`, up to `limit` and `batch_bytes` of payload
+        (at least one)."""
+        ...
 
-    def next_delivery_due(self, kind: DeliveryKind) -> datetime | None: ...
+    def next_delivery_due(
+        self, kind: DeliveryKind, lane: Lane = ALL_DESTINATIONS
+    ) -> datetime | None: ...
+
+    def delivery_revisions(self, ticket_id: str) -> dict[tuple[str, str], int]:
+        """(kind, destination) -> deliveries planned for this ticket so far (its earlier
+        results, when it is replayed)."""
+        ...
+
+    def deliveries_hold(self, kind: DeliveryKind, destination: str, until: datetime) -> None:
+        """No pending delivery to `destination` is due before `until` (misconfigured)."""
+        ...
 
     def deliveries_done(self, keys: Iterable[str], now: datetime) -> None: ...
 
@@ -155,6 +179,10 @@ class DeliveryStore(Protocol):
     def deliveries_retrying(self) -> dict[str, int]: ...
 
     def deliveries_failing(self, after: int) -> list[FailingDestination]: ...
+
+    def deliveries_misconfigured(self) -> list[FailingDestination]:
+        """Destinations held back as set up wrong; last_error says why."""
+        ...
 
     def deliveries_quarantined(self, limit: int) -> list[QuarantinedDelivery]: ...
 

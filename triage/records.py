@@ -13,6 +13,10 @@ from zoneinfo import ZoneInfo
 from models.schema import ModelAnswer
 from triage.result import Result
 
+# A pending delivery's last_error starts with this when its destination is set up wrong (a
+# webhook URL that redirects): kept and shown as such by check, the digest and metrics.
+DELIVERY_MISCONFIGURED = "misconfigured: "
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
@@ -107,7 +111,8 @@ class Prepared:
 
 
 DeliveryKind = Literal["smtp", "webhook"]
-DeliveryState = Literal["pending", "done", "quarantined"]
+# superseded: a pending delivery of a result replaced since (a replay), never to be sent.
+DeliveryState = Literal["pending", "done", "quarantined", "superseded"]
 
 
 @dataclass(frozen=True)
@@ -115,13 +120,25 @@ class Delivery:
     """One message to one destination, ready to send: `payload` is the exact bytes (the mail,
     or the webhook's JSON body), so a retry after a crash sends the same thing again."""
 
-    key: str  # stable: the ticket id and the destination; also the Message-ID's local part
+    key: str  # stable: the ticket id, the destination, the revision; the Message-ID's local part
     ticket_id: str
     kind: DeliveryKind
     destination: str  # the URL, or the route's name for mail
     recipients: tuple[str, ...]  # envelope RCPT TO; empty for webhooks
     payload: bytes
     created_at: datetime
+
+
+def delivery_key(base: str, revision: int) -> str:
+    """A delivery's key: `base` (the ticket id and the destination) for a result's first
+    revision, `<base>.v<n>` for the n-th (a replayed ticket's changed result)."""
+    return base if revision <= 1 else f"{base}.v{revision}"
+
+
+def revision_of(key: str) -> int:
+    """The revision a delivery key names (see `delivery_key`)."""
+    _, dot, tail = key.rpartition(".v")
+    return int(tail) if dot and tail.isdigit() else 1
 
 
 @dataclass(frozen=True)
@@ -133,12 +150,27 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Lane:
+    """The deliveries one sender works off: those to `destination`, or (None) those to any
+    destination outside `others` (each of which has a lane of its own)."""
+
+    destination: str | None = None
+    others: tuple[str, ...] = ()
+
+
+ALL_DESTINATIONS = Lane()
+
+
+@dataclass(frozen=True)
 class Planned:
     """The deliveries written in a result's own transaction, or why none could be built (then
     one quarantined row says so, for check and the digest)."""
 
     deliveries: tuple[Delivery, ...] = ()
     unbuildable: str | None = None  # the reason
+    # A replayed ticket's changed result: earlier revisions still pending to the same
+    # destinations are superseded (never sent: an old one sent after it would undo it).
+    revised: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ bytes and the settings. The pipeline stores what this returns in the result's tr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import PurePath
 
@@ -15,7 +15,7 @@ from triage.delivery.routes import Destination, Facts, pick_destination
 from triage.errors import ParseError
 from triage.parsing.detect import detect_format
 from triage.parsing.jsonticket import parse_json_ticket
-from triage.records import Delivery
+from triage.records import Delivery, delivery_key
 from triage.redaction import RESULT_TAGS, published
 from triage.result import Result
 from triage.rules.sensitivity import EMAIL, PHONE, scrub
@@ -29,19 +29,25 @@ def plan_deliveries(
     relay: RelayConfig,
     webhooks: Sequence[WebhookConfig],
     now: datetime,
+    earlier: Mapping[tuple[str, str], int] | None = None,
 ) -> list[Delivery]:
+    """`earlier`: (kind, destination) -> deliveries planned before for this ticket (a
+    replayed ticket's earlier results): this result is the next revision to each."""
+    earlier = earlier or {}
     result = published(result)  # a credential in a dropped file's name stays in the store
     planned = []
     if relay.enabled and result.status in relay.statuses:
         destination = pick_destination(Facts.of(result), relay)
         if destination is not None:
-            planned.append(_relayed(result, raw, destination, relay.sender, now))
+            revision = earlier.get(("smtp", destination.name), 0) + 1
+            planned.append(_relayed(result, raw, destination, relay.sender, now, revision))
     body = webhook_body(result)
     for hook in webhooks:
         if _wanted(hook, result):
+            revision = earlier.get(("webhook", hook.url), 0) + 1
             planned.append(
                 Delivery(
-                    key=f"{result.id}.w{_short(hook.url)}",
+                    key=delivery_key(f"{result.id}.w{_short(hook.url)}", revision),
                     ticket_id=result.id,
                     kind="webhook",
                     destination=hook.url,
@@ -69,9 +75,18 @@ def _wanted(hook: WebhookConfig, result: Result) -> bool:
 
 
 def _relayed(
-    result: Result, raw: bytes, destination: Destination, sender: str, now: datetime
+    result: Result,
+    raw: bytes,
+    destination: Destination,
+    sender: str,
+    now: datetime,
+    revision: int,
 ) -> Delivery:
-    key = f"{result.id}.r{_short(destination.name + ' ' + ' '.join(destination.to))}"
+    # A new revision is a new message (its own Message-ID): a helpdesk that drops a
+    # Message-ID it has seen takes the replayed ticket's changed result too.
+    key = delivery_key(
+        f"{result.id}.r{_short(destination.name + ' ' + ' '.join(destination.to))}", revision
+    )
     domain = sender.rpartition("@")[2] or "triage.invalid"
     msgid = f"<{key}@{domain}>"
     withheld = result.sensitivity.level == "restricted" and not destination.internal

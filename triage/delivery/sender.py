@@ -1,9 +1,11 @@
-"""The sender thread: works off due deliveries of one kind, oldest first, with capped
-backoff. Woken right after a commit that planned deliveries; otherwise it sleeps until the
-next retry is due. A failing destination costs its own retries, never intake."""
+"""A sender thread: works off the due deliveries of one kind and lane, oldest first, with
+capped backoff. Woken right after a commit that planned deliveries; otherwise it sleeps until
+the next retry is due. Each webhook URL has a lane (and a sender) of its own, so a slow or
+failing destination costs its own retries, never another's deliveries, never intake."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from datetime import timedelta
 from typing import Protocol
@@ -13,7 +15,7 @@ import structlog
 from triage.delivery.queue import DeliveryQueue, backoff_seconds
 from triage.errors import DeliveryError
 from triage.ports import Clock
-from triage.records import Delivery, Pending
+from triage.records import ALL_DESTINATIONS, DELIVERY_MISCONFIGURED, Delivery, Lane, Pending
 from triage.records import DeliveryKind as Kind
 
 log = structlog.get_logger("triage.delivery")
@@ -31,6 +33,11 @@ class Transport(Protocol):
         """(longest wait between attempts in seconds, give up after this many hours)."""
         ...
 
+    def destinations(self) -> tuple[str, ...]:
+        """The destinations that each get a sender of their own (a slow one then delays only
+        itself); () for one sender for every destination of this kind."""
+        ...
+
     def send(self, delivery: Delivery) -> None:
         """Returns once the destination accepted it; raises DeliveryError."""
         ...
@@ -41,45 +48,75 @@ class Transport(Protocol):
 
 
 class Sender:
-    def __init__(self, queue: DeliveryQueue, transport: Transport, clock: Clock) -> None:
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        transport: Transport,
+        clock: Clock,
+        lane: Lane = ALL_DESTINATIONS,
+    ) -> None:
         self._queue = queue
         self._transport = transport
         self._clock = clock
+        self._lane = lane
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sent: list[str] = []  # accepted, not yet marked in the store
+        self._misconfigured: set[str] = set()  # destinations already reported as such
+
+    @property
+    def kind(self) -> Kind:
+        return self._transport.kind
+
+    @property
+    def lane(self) -> Lane:
+        return self._lane
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"sender-{self._transport.kind}", daemon=True
-        )
+        name = f"sender-{self._transport.kind}"
+        if self._lane.destination is not None:  # a URL may hold a token: named by its hash
+            name += (
+                "-" + hashlib.blake2b(self._lane.destination.encode(), digest_size=4).hexdigest()
+            )
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
         """Something was committed: look for due deliveries now."""
         self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """After the delivery in flight (bounded by the transport's timeout)."""
+    def halt(self) -> None:
+        """Stop after the delivery in flight (bounded by the transport's deadline)."""
         self._stop.set()
         self._wake.set()
+
+    def join(self, timeout: float = 10.0) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """halt(), join() and close the transport (a sender that owns its transport)."""
+        self.halt()
+        self.join(timeout)
         self._transport.close()
 
     def run_once(self) -> int:
         """Attempt every delivery due now; how many were attempted."""
         attempted = 0
         while not self._stop.is_set():
-            batch = self._queue.due(self._transport.kind, self._clock())
+            batch = self._queue.due(self._transport.kind, self._clock(), lane=self._lane)
             if not batch:
                 break
+            held: set[str] = set()  # destinations found misconfigured in this batch
             try:
                 for pending in batch:
                     if self._stop.is_set():
                         break
-                    self._attempt(pending)
+                    if pending.delivery.destination in held:
+                        continue  # held back with the rest of its destination
+                    if not self._attempt(pending):
+                        held.add(pending.delivery.destination)
                     attempted += 1
             finally:
                 self._mark_sent()
@@ -98,21 +135,26 @@ class Sender:
 
     def _seconds_to_next(self) -> float:
         try:
-            due = self._queue.next_due(self._transport.kind)
+            due = self._queue.next_due(self._transport.kind, self._lane)
         except Exception:  # retried at the next wake-up
             return IDLE_SECONDS
         if due is None:
             return IDLE_SECONDS
         return min(IDLE_SECONDS, max(0.05, (due - self._clock()).total_seconds()))
 
-    def _attempt(self, pending: Pending) -> None:
+    def _attempt(self, pending: Pending) -> bool:
+        """False when the destination turned out misconfigured (its deliveries are held)."""
         delivery = pending.delivery
         try:
             self._transport.send(delivery)
         except DeliveryError as exc:
+            if exc.misconfigured:
+                self._hold(pending, exc)
+                return False
             self._failed(pending, exc)
-            return
+            return True
         now = self._clock()
+        self._misconfigured.discard(delivery.destination)
         self._sent.append(delivery.key)
         if len(self._sent) >= DONE_BATCH:
             self._mark_sent()
@@ -125,6 +167,7 @@ class Sender:
             attempts=pending.attempts + 1,
             seconds_after_commit=round((now - delivery.created_at).total_seconds(), 3),
         )
+        return True
 
     def _mark_sent(self) -> None:
         if self._sent:
@@ -153,3 +196,25 @@ class Sender:
         wait = backoff_seconds(attempts, cap)
         self._queue.retry(delivery.key, exc.reason, now + timedelta(seconds=wait))
         log.warning("delivery.retry", retry_in_seconds=wait, **fields)
+
+    def _hold(self, pending: Pending, exc: DeliveryError) -> None:
+        """A misconfigured destination: nothing is dropped and nothing given up on; its
+        deliveries wait the longest retry wait, so one attempt per wait asks whether it is
+        fixed. Said once (an error in the log), and shown by check, the digest and metrics."""
+        delivery, now = pending.delivery, self._clock()
+        cap, _ = self._transport.limits(delivery)
+        until = now + timedelta(seconds=cap)
+        self._queue.retry(delivery.key, DELIVERY_MISCONFIGURED + exc.reason, until)
+        self._queue.hold(delivery.kind, delivery.destination, until)
+        fields = {"kind": delivery.kind, "destination": delivery.destination}
+        if delivery.destination in self._misconfigured:
+            log.debug("delivery.still_misconfigured", error=exc.reason, **fields)
+            return
+        self._misconfigured.add(delivery.destination)
+        log.error(
+            "delivery.misconfigured",
+            error=exc.reason,
+            retry_in_seconds=cap,
+            hint="deliveries are kept; fix the destination in the configuration",
+            **fields,
+        )

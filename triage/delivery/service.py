@@ -11,7 +11,7 @@ import structlog
 
 from triage.config.delivery import RelayConfig, WebhookConfig
 from triage.delivery.plan import plan_deliveries
-from triage.delivery.queue import FAILING_AFTER, DeliveryQueue, problems
+from triage.delivery.queue import FAILING_AFTER, DeliveryQueue, lanes, problems
 from triage.delivery.sender import Sender, Transport
 from triage.logs import crash_site
 from triage.ports import Clock, DeliveryStore
@@ -34,22 +34,33 @@ class DeliveryService:
         self._webhooks = tuple(webhooks)
         self._store = store
         self.queue = DeliveryQueue(store)
-        self._senders = [Sender(self.queue, transport, clock) for transport in transports]
+        self._transports = tuple(transports)
+        self._senders = [
+            Sender(self.queue, transport, clock, lane)
+            for transport in transports
+            for lane in lanes(transport.destinations())
+        ]
 
     @property
     def active(self) -> bool:
         return self._relay.enabled or bool(self._webhooks)
 
-    def plan(self, result: Result, raw: bytes, now: datetime) -> Planned | None:
-        """The deliveries to write in `result`'s transaction (None: nothing to deliver)."""
+    def plan(
+        self, result: Result, raw: bytes, now: datetime, replaces: bool = False
+    ) -> Planned | None:
+        """The deliveries to write in `result`'s transaction (None: nothing to deliver).
+        `replaces`: the result replaces one committed before (a replay): to each destination
+        that had the earlier one it is the next revision, and earlier ones still pending are
+        superseded."""
         if not self.active:
             return None
         try:
-            planned = plan_deliveries(result, raw, self._relay, self._webhooks, now)
+            before = self._store.delivery_revisions(result.id) if replaces else {}
+            planned = plan_deliveries(result, raw, self._relay, self._webhooks, now, before)
         except Exception as exc:  # a bug must cost a visible delivery, never intake
             log.error("delivery.plan_crashed", ticket=result.id, **crash_site(exc))
             return Planned(unbuildable=f"could not be built: {type(exc).__name__} (see the log)")
-        return Planned(tuple(planned)) if planned else None
+        return Planned(tuple(planned), revised=bool(before)) if planned else None
 
     def committed(self) -> None:
         """Right after a commit that wrote deliveries: the senders look now, not later."""
@@ -61,8 +72,14 @@ class DeliveryService:
             sender.start()
 
     def stop(self) -> None:
+        """Every sender stops after its delivery in flight (each bounded by its transport's
+        deadline, all waited for together), then the transports close."""
         for sender in self._senders:
-            sender.stop()
+            sender.halt()
+        for sender in self._senders:
+            sender.join()
+        for transport in self._transports:
+            transport.close()
 
     def counts(self) -> dict[tuple[str, str], int]:
         return self._store.delivery_counts()

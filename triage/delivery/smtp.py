@@ -27,6 +27,10 @@ class SmtpTransport:
         """(retry cap in seconds, give up after hours)."""
         return self._config.retry_cap_seconds, self._config.give_up_hours
 
+    def destinations(self) -> tuple[str, ...]:
+        """One sender for all routes: they share the one relay server and its connection."""
+        return ()
+
     def send(self, delivery: Delivery) -> None:
         try:
             smtp = self._smtp or self._connect()

@@ -1,18 +1,24 @@
 """Webhooks: the result JSON POSTed with an HMAC-SHA256 signature over "<t>.<body>" (the
-Stripe/GitHub convention) and the ticket id as the idempotency key."""
+Stripe/GitHub convention) and the ticket id (with `.v<n>` from a replayed ticket's 2nd
+result on) as the idempotency key."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import socket
+import threading
 from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from triage.config.delivery import WebhookConfig
 from triage.errors import DeliveryError
 from triage.ports import Clock
-from triage.records import Delivery
+from triage.records import Delivery, delivery_key, revision_of
 from triage.records import DeliveryKind as Kind
 
 
@@ -33,6 +39,52 @@ def verify(secret: bytes, header: str, body: bytes, now: int, tolerance: int = 3
     return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
 
 
+class _Deadline:
+    """One attempt's overall deadline. httpx's timeouts apply to each read, so a receiver that
+    answers one byte a second would hold the attempt for ever: at the deadline the attempt's
+    socket is shut down, which ends any read or write in progress on it at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpx's trace extension: the new connection's socket as soon as it exists, and
+        its TLS socket once the handshake is done (which takes the first one's place)."""
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sockets.append(sock)
+                if self.expired:
+                    _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # socket.socket's own shutdown, also for an SSLSocket: the TLS layer is not touched from
+    # this thread, the blocked read just returns. OSError: closed already.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
 class WebhookTransport:
     kind: Kind = "webhook"
 
@@ -47,12 +99,18 @@ class WebhookTransport:
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
+            # A connection per attempt: its socket is the one the deadline can shut down.
+            limits=httpx.Limits(max_keepalive_connections=0),
             headers={"User-Agent": "triage-webhook/1", "Content-Type": "application/json"},
         )
 
     def limits(self, delivery: Delivery) -> tuple[float, float]:
         hook = self._hooks.get(delivery.destination)
         return (hook.retry_cap_seconds, hook.give_up_hours) if hook else (300.0, 24.0)
+
+    def destinations(self) -> tuple[str, ...]:
+        """Each URL has its own sender: a slow receiver delays only its own deliveries."""
+        return tuple(self._hooks)
 
     def send(self, delivery: Delivery) -> None:
         hook = self._hooks.get(delivery.destination)
@@ -63,19 +121,49 @@ class WebhookTransport:
             "X-Triage-Signature": signature(
                 hook.secret.get_secret_value().encode(), delivery.payload, stamp
             ),
-            "Idempotency-Key": delivery.ticket_id,
+            "Idempotency-Key": delivery_key(delivery.ticket_id, revision_of(delivery.key)),
+            "X-Triage-Revision": str(revision_of(delivery.key)),
         }
-        try:
-            response = self._client.post(
-                hook.url, content=delivery.payload, headers=headers, timeout=hook.timeout_seconds
+        seconds = hook.timeout_seconds
+        with _Deadline(seconds) as deadline:
+            try:
+                response = self._client.post(
+                    hook.url,
+                    content=delivery.payload,
+                    headers=headers,
+                    timeout=seconds,
+                    extensions={"trace": deadline.trace},
+                )
+            except httpx.HTTPError as exc:
+                if deadline.expired:
+                    raise DeliveryError(
+                        f"no complete answer within timeout_seconds ({seconds:g} s)",
+                        permanent=False,
+                    ) from None
+                raise DeliveryError(f"{type(exc).__name__}: {exc}"[:300], permanent=False) from None
+        if 300 <= response.status_code < 400:
+            raise DeliveryError(
+                f"HTTP {response.status_code} redirect to {_where(response)}: a"
+                " webhook is not followed to another address; set [[webhooks]] url to the"
+                " address that answers",
+                permanent=False,
+                misconfigured=True,
             )
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}"[:300], permanent=False) from None
         if not response.is_success:
             raise DeliveryError(f"HTTP {response.status_code}", permanent=False)
 
     def idle(self) -> None:
-        """Nothing due: keep the pooled connections (httpx closes idle ones itself)."""
+        """Nothing due: nothing held open (each attempt has its own connection)."""
 
     def close(self) -> None:
         self._client.close()
+
+
+def _where(response: httpx.Response) -> str:
+    """The redirect's target without its query (it may hold a token), for the log and check."""
+    location = str(response.headers.get("Location", ""))
+    if not location:
+        return "(no Location)"
+    parts = urlsplit(location)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))[:200]

@@ -154,7 +154,7 @@ class Pipeline:
                     result = clean_result(result, self._options.secrets)
                 # Its deliveries (relay, webhooks) are written in the result's transaction.
                 if self._deliveries is not None:
-                    planned = self._deliveries.plan(result, raw.data, now)
+                    planned = self._deliveries.plan(result, raw.data, now, current is not None)
                 if current is None:
                     self._store.save(result, keys, now, planned)
                 elif not self._store.replace_quarantined(result, keys, now, alias, planned):

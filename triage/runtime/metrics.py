@@ -118,6 +118,19 @@ class StoreCollector(Collector):
             failing.add_metric([kind], float(n))
         yield failing
 
+        wrong = GaugeMetricFamily(
+            "triage_deliveries_misconfigured",
+            "Destinations set up wrong (a webhook URL that redirects); their deliveries are"
+            " kept until the configuration is fixed.",
+            labels=["kind"],
+        )
+        found: dict[str, float] = {"smtp": 0.0, "webhook": 0.0}
+        for held in self._store.deliveries_misconfigured():
+            found[held.kind] = found.get(held.kind, 0.0) + 1
+        for kind, destinations in sorted(found.items()):
+            wrong.add_metric([kind], destinations)
+        yield wrong
+
         depth = GaugeMetricFamily("triage_queue_depth", "Input waiting.", labels=["queue"])
         for name, n in sorted(self._sources.queue_depth().items()):
             depth.add_metric([name], float(n))

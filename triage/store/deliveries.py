@@ -10,9 +10,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from triage.records import (
+    ALL_DESTINATIONS,
+    DELIVERY_MISCONFIGURED,
     Delivery,
     DeliveryKind,
     FailingDestination,
+    Lane,
     Pending,
     Planned,
     QuarantinedDelivery,
@@ -55,6 +58,25 @@ def insert_planned(db: sqlite3.Connection, ticket_id: str, planned: Planned, now
             for d in planned.deliveries
         ],
     )
+    if planned.revised:  # earlier revisions still pending are never sent: this one replaces them
+        db.executemany(
+            "UPDATE deliveries SET state = 'superseded', payload = NULL, done_at = ?,"
+            " last_error = ? WHERE ticket_id = ? AND kind = ? AND destination = ?"
+            " AND state = 'pending' AND key != ?",
+            [
+                (utc_text(now), f"superseded by {d.key}", ticket_id, d.kind, d.destination, d.key)
+                for d in planned.deliveries
+            ],
+        )
+
+
+def lane_filter(lane: Lane) -> tuple[str, tuple[str, ...]]:
+    """The SQL condition (placeholders only) and parameters that select `lane`'s rows."""
+    if lane.destination is not None:
+        return " AND destination = ?", (lane.destination,)
+    if lane.others:
+        return f" AND destination NOT IN ({', '.join('?' * len(lane.others))})", lane.others
+    return "", ()
 
 
 class DeliveryTables(Database):
@@ -67,15 +89,21 @@ class DeliveryTables(Database):
             insert_planned(db, ticket_id, planned, now)
 
     def deliveries_due(
-        self, kind: DeliveryKind, now: datetime, limit: int, batch_bytes: int
+        self,
+        kind: DeliveryKind,
+        now: datetime,
+        limit: int,
+        batch_bytes: int,
+        lane: Lane = ALL_DESTINATIONS,
     ) -> list[Pending]:
-        """The oldest due deliveries, up to `limit` and `batch_bytes` of payload (at least
-        one): a backlog of large mails is never read into memory at once."""
+        """The oldest due deliveries of `lane`, up to `limit` and `batch_bytes` of payload
+        (at least one): a backlog of large mails is never read into memory at once."""
+        where, params = lane_filter(lane)
         rows = self._read(
             "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
             " length(payload) FROM deliveries WHERE kind = ? AND state = 'pending'"
-            " AND next_at <= ? ORDER BY next_at, rowid LIMIT ?",
-            (kind, utc_text(now), limit),
+            f" AND next_at <= ?{where} ORDER BY next_at, rowid LIMIT ?",
+            (kind, utc_text(now), *params, limit),
         )
         batch: list[Pending] = []
         total = 0
@@ -101,12 +129,34 @@ class DeliveryTables(Database):
             )
         return batch
 
-    def next_delivery_due(self, kind: DeliveryKind) -> datetime | None:
+    def next_delivery_due(
+        self, kind: DeliveryKind, lane: Lane = ALL_DESTINATIONS
+    ) -> datetime | None:
+        where, params = lane_filter(lane)
         rows = self._read(
-            "SELECT min(next_at) FROM deliveries WHERE kind = ? AND state = 'pending'", (kind,)
+            f"SELECT min(next_at) FROM deliveries WHERE kind = ? AND state = 'pending'{where}",
+            (kind, *params),
         )
         value = rows[0][0]
         return datetime.fromisoformat(str(value)) if value is not None else None
+
+    def delivery_revisions(self, ticket_id: str) -> dict[tuple[str, str], int]:
+        """(kind, destination) -> deliveries planned for this ticket so far."""
+        rows = self._read(
+            "SELECT kind, destination, count(*) FROM deliveries WHERE ticket_id = ?"
+            " GROUP BY kind, destination",
+            (ticket_id,),
+        )
+        return {(str(kind), str(destination)): int(str(n)) for kind, destination, n in rows}
+
+    def deliveries_hold(self, kind: DeliveryKind, destination: str, until: datetime) -> None:
+        """No pending delivery to `destination` is due before `until` (misconfigured)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET next_at = max(next_at, ?) WHERE kind = ?"
+                " AND destination = ? AND state = 'pending'",
+                (utc_text(until), kind, destination),
+            )
 
     def deliveries_done(self, keys: Iterable[str], now: datetime) -> None:
         """Accepted by the destination: the payload is dropped, the facts kept."""
@@ -157,6 +207,21 @@ class DeliveryTables(Database):
             " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
             " HAVING max(attempts) >= ?",
             (after,),
+        )
+        return [
+            FailingDestination(str(kind), str(dest), int(str(n)), int(str(attempts)), _text(error))
+            for kind, dest, n, attempts, error in rows
+        ]
+
+    def deliveries_misconfigured(self) -> list[FailingDestination]:
+        """Destinations held back as set up wrong: last_error says why."""
+        pattern = DELIVERY_MISCONFIGURED + "%"
+        rows = self._read(
+            "SELECT kind, destination, count(*), max(attempts),"
+            " max(CASE WHEN last_error LIKE ? THEN last_error END)"
+            " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
+            " HAVING max(last_error LIKE ?)",
+            (pattern, pattern),
         )
         return [
             FailingDestination(str(kind), str(dest), int(str(n)), int(str(attempts)), _text(error))

@@ -10,9 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from triage.records import (
+    ALL_DESTINATIONS,
+    DELIVERY_MISCONFIGURED,
     Delivery,
     DeliveryKind,
     FailingDestination,
+    Lane,
     Pending,
     Planned,
     QuarantinedDelivery,
@@ -51,6 +54,25 @@ def insert_planned(db: Connection, ticket_id: str, planned: Planned, now: dateti
                 for d in planned.deliveries
             ],
         )
+    if planned.revised and planned.deliveries:  # earlier revisions still pending: never sent
+        db.cursor().executemany(
+            "UPDATE deliveries SET state = 'superseded', payload = NULL, done_at = %s,"
+            " last_error = %s WHERE ticket_id = %s AND kind = %s AND destination = %s"
+            " AND state = 'pending' AND key != %s",
+            [
+                (_at(now), f"superseded by {d.key}", ticket_id, d.kind, d.destination, d.key)
+                for d in planned.deliveries
+            ],
+        )
+
+
+def lane_filter(lane: Lane) -> tuple[str, tuple[Any, ...]]:
+    """The SQL condition (placeholders only) and parameters that select `lane`'s rows."""
+    if lane.destination is not None:
+        return " AND destination = %s", (lane.destination,)
+    if lane.others:
+        return " AND NOT (destination = ANY(%s))", (list(lane.others),)
+    return "", ()
 
 
 class PostgresDeliveries(PostgresDatabase):
@@ -62,19 +84,26 @@ class PostgresDeliveries(PostgresDatabase):
             insert_planned(db, ticket_id, planned, now)
 
     def deliveries_due(
-        self, kind: DeliveryKind, now: datetime, limit: int, batch_bytes: int
+        self,
+        kind: DeliveryKind,
+        now: datetime,
+        limit: int,
+        batch_bytes: int,
+        lane: Lane = ALL_DESTINATIONS,
     ) -> list[Pending]:
         """The oldest due deliveries, up to `limit` and `batch_bytes` of payload (at least
         one), claimed for this daemon: their next attempt moves `lease_seconds` on, so the
         other daemons of the fleet skip them (rows another daemon is claiming are skipped,
         never waited for). Each is then done, retried or quarantined; a daemon that dies
         first leaves them due again once the claim runs out."""
+        where, params = lane_filter(lane)
         with self._begin() as db:
             rows = db.execute(
                 "SELECT key, ticket_id, destination, recipients, created_at, attempts,"
                 " length(payload) FROM deliveries WHERE kind = %s AND state = 'pending'"
-                " AND next_at <= %s ORDER BY next_at, seq LIMIT %s FOR UPDATE SKIP LOCKED",
-                (kind, _at(now), limit),
+                f" AND next_at <= %s{where} ORDER BY next_at, seq LIMIT %s"
+                " FOR UPDATE SKIP LOCKED",
+                (kind, _at(now), *params, limit),
             ).fetchall()
             chosen: list[tuple[Any, ...]] = []
             total = 0
@@ -111,12 +140,33 @@ class PostgresDeliveries(PostgresDatabase):
             for key, ticket, destination, recipients, created, attempts, _ in chosen
         ]
 
-    def next_delivery_due(self, kind: DeliveryKind) -> datetime | None:
+    def next_delivery_due(
+        self, kind: DeliveryKind, lane: Lane = ALL_DESTINATIONS
+    ) -> datetime | None:
+        where, params = lane_filter(lane)
         rows = self._read(
-            "SELECT min(next_at) FROM deliveries WHERE kind = %s AND state = 'pending'", (kind,)
+            f"SELECT min(next_at) FROM deliveries WHERE kind = %s AND state = 'pending'{where}",
+            (kind, *params),
         )
         value = rows[0][0]
         return utc(value) if value is not None else None
+
+    def delivery_revisions(self, ticket_id: str) -> dict[tuple[str, str], int]:
+        """(kind, destination) -> deliveries planned for this ticket so far."""
+        rows = self._read(
+            "SELECT kind, destination, count(*) FROM deliveries WHERE ticket_id = %s"
+            " GROUP BY kind, destination",
+            (ticket_id,),
+        )
+        return {(str(kind), str(destination)): int(n) for kind, destination, n in rows}
+
+    def deliveries_hold(self, kind: DeliveryKind, destination: str, until: datetime) -> None:
+        """No pending delivery to `destination` is due before `until` (misconfigured)."""
+        self._write(
+            "UPDATE deliveries SET next_at = GREATEST(next_at, %s) WHERE kind = %s"
+            " AND destination = %s AND state = 'pending'",
+            (_at(until), kind, destination),
+        )
 
     def deliveries_done(self, keys: Iterable[str], now: datetime) -> None:
         """Accepted by the destination: the payload is dropped, the facts kept."""
@@ -165,6 +215,21 @@ class PostgresDeliveries(PostgresDatabase):
             " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
             " HAVING max(attempts) >= %s",
             (after,),
+        )
+        return [
+            FailingDestination(str(kind), str(dest), int(n), int(attempts), _text(error))
+            for kind, dest, n, attempts, error in rows
+        ]
+
+    def deliveries_misconfigured(self) -> list[FailingDestination]:
+        """Destinations held back as set up wrong: last_error says why."""
+        pattern = DELIVERY_MISCONFIGURED + "%"
+        rows = self._read(
+            "SELECT kind, destination, count(*), max(attempts),"
+            " max(last_error) FILTER (WHERE last_error LIKE %s)"
+            " FROM deliveries WHERE state = 'pending' GROUP BY kind, destination"
+            " HAVING bool_or(last_error LIKE %s)",
+            (pattern, pattern),
         )
         return [
             FailingDestination(str(kind), str(dest), int(n), int(attempts), _text(error))
