@@ -12,6 +12,7 @@ receiver (the baseline, same run). timeout_seconds is 2 for both hooks.
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 import threading
@@ -21,6 +22,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import structlog
 
 from triage.config import load_settings
 from triage.delivery.service import DeliveryService
@@ -128,6 +131,8 @@ def healthy_delay(urls: list[str], healthy: Receiver, tickets: int) -> float:
 
 def main() -> None:
     tickets = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    # Quiet: the senders' lines would bury the figures.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     alone = Receiver(0.0)
     with serving(alone) as url:
         baseline = healthy_delay([url], alone, tickets)
