@@ -172,9 +172,12 @@ def test_a_webhook_that_redirects_is_reported_once_as_misconfigured_and_keeps_it
         with capture_logs() as logs:
             assert sender.run_once() == 1  # one attempt finds it; the other two wait with it
             assert sender.run_once() == 0
+            hooks.triage(mail("VPN drops 3", "on floor 3"))  # planned since: waits as well
+            assert sender.run_once() == 0
             clock.moment += timedelta(seconds=299)
             assert sender.run_once() == 0  # no hot loop: the next try after retry_cap_seconds
             [problem] = hooks.service.problems()
+            assert hooks.service.status() == "deliveries 4 pending, 1 misconfigured"
             [check] = [
                 f for f in delivery_checks(hooks.settings, hooks.store) if f[0] == "deliveries"
             ]
@@ -185,16 +188,16 @@ def test_a_webhook_that_redirects_is_reported_once_as_misconfigured_and_keeps_it
             clock.moment += timedelta(seconds=2)
             assert sender.run_once() == 1  # still redirecting (308): said once, not twice
             clock.moment += timedelta(seconds=301)
-            assert sender.run_once() == 3  # fixed at the receiver: all three delivered
+            assert sender.run_once() == 4  # fixed at the receiver: all four delivered
     assert f"webhook to {url} is misconfigured: HTTP 301 redirect to" in problem
-    assert "https://elsewhere.example/hook:" in problem and "3 waiting" in problem
+    assert "https://elsewhere.example/hook:" in problem and "4 waiting" in problem
     assert "s3cr3t" not in problem
     assert check[1] is False and "misconfigured" in check[2]
     assert wrong == 1
     said = [entry for entry in logs if entry["event"] == "delivery.misconfigured"]
     assert len(said) == 1 and said[0]["log_level"] == "error"
-    assert len(received.requests) == 5
-    assert hooks.service.counts() == {("webhook", "done"): 3}
+    assert len(received.requests) == 6
+    assert hooks.service.counts() == {("webhook", "done"): 4}
     assert hooks.service.problems() == []
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import structlog
@@ -63,7 +63,8 @@ class Sender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sent: list[str] = []  # accepted, not yet marked in the store
-        self._misconfigured: set[str] = set()  # destinations already reported as such
+        # Misconfigured destinations (reported once) -> until when their deliveries wait.
+        self._held: dict[str, datetime] = {}
 
     @property
     def kind(self) -> Kind:
@@ -113,10 +114,14 @@ class Sender:
                 for pending in batch:
                     if self._stop.is_set():
                         break
-                    if pending.delivery.destination in held:
+                    destination = pending.delivery.destination
+                    if destination in held:
                         continue  # held back with the rest of its destination
+                    if self._still_held(pending.delivery):
+                        held.add(destination)  # planned since it was found misconfigured
+                        continue
                     if not self._attempt(pending):
-                        held.add(pending.delivery.destination)
+                        held.add(destination)
                     attempted += 1
             finally:
                 self._mark_sent()
@@ -154,7 +159,7 @@ class Sender:
             self._failed(pending, exc)
             return True
         now = self._clock()
-        self._misconfigured.discard(delivery.destination)
+        self._held.pop(delivery.destination, None)
         self._sent.append(delivery.key)
         if len(self._sent) >= DONE_BATCH:
             self._mark_sent()
@@ -197,6 +202,14 @@ class Sender:
         self._queue.retry(delivery.key, exc.reason, now + timedelta(seconds=wait))
         log.warning("delivery.retry", retry_in_seconds=wait, **fields)
 
+    def _still_held(self, delivery: Delivery) -> bool:
+        """A delivery to a destination held as misconfigured waits with the others."""
+        until = self._held.get(delivery.destination)
+        if until is None or self._clock() >= until:
+            return False
+        self._queue.hold(delivery.kind, delivery.destination, until)
+        return True
+
     def _hold(self, pending: Pending, exc: DeliveryError) -> None:
         """A misconfigured destination: nothing is dropped and nothing given up on; its
         deliveries wait the longest retry wait, so one attempt per wait asks whether it is
@@ -207,10 +220,11 @@ class Sender:
         self._queue.retry(delivery.key, DELIVERY_MISCONFIGURED + exc.reason, until)
         self._queue.hold(delivery.kind, delivery.destination, until)
         fields = {"kind": delivery.kind, "destination": delivery.destination}
-        if delivery.destination in self._misconfigured:
+        reported = delivery.destination in self._held
+        self._held[delivery.destination] = until
+        if reported:
             log.debug("delivery.still_misconfigured", error=exc.reason, **fields)
             return
-        self._misconfigured.add(delivery.destination)
         log.error(
             "delivery.misconfigured",
             error=exc.reason,

@@ -89,8 +89,14 @@ class DeliveryService:
         return problems(self._store)
 
     def status(self) -> str:
-        """For STATUS=: e.g. 'deliveries 2 pending, 1 failing'."""
+        """For STATUS=: e.g. 'deliveries 2 pending, 1 failing, 1 misconfigured'."""
         by_state = self._store.delivery_counts()
         pending = sum(n for (_, state), n in by_state.items() if state == "pending")
-        stuck = len(self._store.deliveries_failing(FAILING_AFTER))
-        return f"deliveries {pending} pending" + (f", {stuck} failing" if stuck else "")
+        wrong = {(f.kind, f.destination) for f in self._store.deliveries_misconfigured()}
+        failing = self._store.deliveries_failing(FAILING_AFTER)
+        stuck = len([f for f in failing if (f.kind, f.destination) not in wrong])
+        return (
+            f"deliveries {pending} pending"
+            + (f", {stuck} failing" if stuck else "")
+            + (f", {len(wrong)} misconfigured" if wrong else "")
+        )
