@@ -110,7 +110,9 @@ class Received:
 
 
 @contextlib.contextmanager
-def http_server(received: Received) -> Iterator[str]:
+def http_server(received: Received, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """The receiver on 127.0.0.1 (HTTPS with `tls`): yields its URL."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -145,10 +147,12 @@ def http_server(received: Received) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/hook"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}/hook"
     finally:
         received.stopped.set()
         server.shutdown()

@@ -6,19 +6,24 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import time
 from datetime import timedelta
 from email import message_from_bytes
 
+import httpx
+import pytest
 from structlog.testing import capture_logs
-from triage.delivery.checks import delivery_checks
-from triage.metrics import MetricsSources, StoreCollector, registry_for
 
 from tests.conftest import mail, raw
 from tests.dovecot import free_port
-from tests.servers import Inbox, Received, http_server, smtp_server
+from tests.servers import Inbox, Received, http_server, make_ca, smtp_server
+from triage.cli.check_delivery import delivery_checks
 from triage.compose import build_pipeline
-from triage.delivery.webhook import verify
+from triage.delivery.webhook import WebhookTransport, verify
+from triage.errors import DeliveryError
+from triage.records import Delivery
+from triage.runtime.metrics import MetricsSources, StoreCollector, registry_for
 from triage.ticket import RawInput
 
 SECRET = "0123456789abcdef-webhook"
@@ -156,6 +161,23 @@ def test_a_receiver_that_answers_a_byte_at_a_time_delays_only_its_own_deliveries
         finally:
             hooks.service.stop()
     assert hooks.service.counts() == {("webhook", "done"): 4}
+
+
+def test_an_https_receiver_answering_a_byte_at_a_time_is_cut_off_at_the_deadline(
+    tmp_path, make_settings, clock
+):
+    ca, tls = make_ca(tmp_path)
+    slow = Received(drip=0.4)  # the whole answer would take 15 s, each byte well in time
+    with http_server(slow, tls) as url:
+        settings = make_settings(hook_toml(url))
+        client = httpx.HTTPTransport(verify=ssl.create_default_context(cafile=str(ca)))
+        transport = WebhookTransport(settings.webhooks, clock, transport=client)
+        delivery = Delivery("t-1.wabc", "t-1", "webhook", url, (), b"{}", clock())
+        try:
+            with pytest.raises(DeliveryError, match=r"no complete answer within timeout_seconds"):
+                transport.send(delivery)
+        finally:
+            transport.close()
 
 
 def test_a_webhook_that_redirects_is_reported_once_as_misconfigured_and_keeps_its_deliveries(
