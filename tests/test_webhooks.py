@@ -293,3 +293,21 @@ def test_the_relay_sends_a_replayed_ticket_again_under_a_new_message_id(harness_
     ]
     assert len(ids) == 2 and len(set(ids)) == 2
     assert relay.service.counts() == {("smtp", "done"): 2}
+
+
+def test_a_delivery_to_a_url_no_longer_configured_is_refused_by_its_own_lane(harness_for):
+    received = Received()
+    with http_server(received) as kept:
+        gone = f"http://127.0.0.1:{free_port()}/old-hook"
+        before = harness_for(hook_toml(gone))
+        before.triage(mail("VPN drops", "every hour"))  # planned for the old URL, never sent
+        after = harness_for(hook_toml(kept))  # the same store, the URL changed since
+        after.triage(mail("Printer jams", "again"))
+        lanes = {sender.lane.destination: sender for sender in after.service._senders}
+        assert set(lanes) == {kept, None}
+        assert lanes[kept].run_once() == 1
+        assert lanes[None].run_once() == 1
+    [stuck] = after.store.deliveries_quarantined(20)
+    assert stuck.destination == gone and "no longer configured" in str(stuck.reason)
+    assert len(received.requests) == 1
+    assert after.service.counts() == {("webhook", "done"): 1, ("webhook", "quarantined"): 1}
