@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from tests.test_store import result
-from triage.records import Delivery, LedgerEntry, Planned, TicketKeys
+from triage.records import DELIVERY_MISCONFIGURED, Delivery, Lane, LedgerEntry, Planned, TicketKeys
 from triage.reporting.data import day_window, read_period
 from triage.result import Result
 
@@ -21,8 +21,8 @@ def booked(usd: float, ticket: str | None, outcome: str = "ok", at: datetime = N
     )
 
 
-def delivery(key: str, size: int = 10) -> Delivery:
-    return Delivery(key, "t-1", "webhook", "https://hook", ("a@x",), b"x" * size, NOW)
+def delivery(key: str, size: int = 10, to: str = "https://hook", ticket: str = "t-1") -> Delivery:
+    return Delivery(key, ticket, "webhook", to, ("a@x",), b"x" * size, NOW)
 
 
 def test_deliveries_are_queued_with_their_result_and_worked_off_alike(any_store):
@@ -61,6 +61,62 @@ def test_deliveries_are_queued_with_their_result_and_worked_off_alike(any_store)
     ]
     assert any_store.deliveries_due("webhook", NOW, 50, 1 << 20) == []
     assert any_store.next_delivery_due("webhook") == NOW + timedelta(minutes=5)
+
+
+def test_each_lane_sees_only_its_destination_and_the_catch_all_lane_the_rest(any_store):
+    planned = Planned(
+        (
+            delivery("a", to="https://one"),
+            delivery("b", to="https://two"),
+            delivery("c", to="https://gone"),
+        )
+    )
+    any_store.save(result("t-1"), TicketKeys(None), NOW, planned)
+    one, two = Lane("https://one"), Lane("https://two")
+    rest = Lane(None, ("https://one", "https://two"))
+
+    def due(lane: Lane) -> list[str]:
+        return [p.delivery.key for p in any_store.deliveries_due("webhook", NOW, 50, 1 << 20, lane)]
+
+    any_store.delivery_retry("b", "HTTP 503", NOW + timedelta(minutes=5))
+    assert any_store.next_delivery_due("webhook", two) == NOW + timedelta(minutes=5)
+    assert any_store.next_delivery_due("webhook", one) == NOW
+    assert (due(one), due(two), due(rest)) == (["a"], [], ["c"])
+
+
+def test_a_replayed_result_is_the_next_revision_and_supersedes_the_one_still_pending(any_store):
+    any_store.save(result("t-1"), TicketKeys(None), NOW, Planned((delivery("t-1.wx"),)))
+    assert any_store.delivery_revisions("t-1") == {("webhook", "https://hook"): 1}
+    assert any_store.delivery_revisions("t-9") == {}
+    later = NOW + timedelta(minutes=1)
+    any_store.add_deliveries("t-1", Planned((delivery("t-1.wx.v2"),), revised=True), later)
+    assert any_store.delivery_revisions("t-1") == {("webhook", "https://hook"): 2}
+    due = any_store.deliveries_due("webhook", later, 50, 1 << 20)
+    assert [p.delivery.key for p in due] == ["t-1.wx.v2"]  # the first is never sent
+    assert any_store.delivery_counts() == {("webhook", "pending"): 1, ("webhook", "superseded"): 1}
+
+
+def test_a_misconfigured_destination_is_held_and_named_with_its_reason(any_store):
+    planned = Planned((delivery("a"), delivery("b"), delivery("c", to="https://fine")))
+    any_store.save(result("t-1"), TicketKeys(None), NOW, planned)
+    until = NOW + timedelta(hours=1)
+    any_store.delivery_retry("a", DELIVERY_MISCONFIGURED + "HTTP 301 to https://elsewhere", until)
+    any_store.deliveries_hold("webhook", "https://hook", until)
+    assert [p.delivery.key for p in any_store.deliveries_due("webhook", NOW, 50, 1 << 20)] == ["c"]
+    assert any_store.next_delivery_due("webhook", Lane("https://hook")) == until
+    [held] = any_store.deliveries_misconfigured()
+    assert (held.kind, held.destination, held.pending, held.last_error) == (
+        "webhook",
+        "https://hook",
+        2,
+        "misconfigured: HTTP 301 to https://elsewhere",
+    )
+    # A hold never brings a later retry forward.
+    any_store.delivery_retry("b", "HTTP 503", until + timedelta(hours=1))
+    any_store.deliveries_hold("webhook", "https://hook", until)
+    assert any_store.next_delivery_due("webhook", Lane("https://hook")) == until
+    any_store.deliveries_done(["a"], until)
+    assert any_store.deliveries_misconfigured() == []
 
 
 def test_reports_read_the_same_period_alike(any_store):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import socket
+import sqlite3
 import ssl
 import time
 from datetime import timedelta
@@ -19,7 +21,7 @@ from tests.conftest import mail, raw
 from tests.dovecot import free_port
 from tests.servers import Inbox, Received, http_server, make_ca, smtp_server
 from triage.cli.check_delivery import delivery_checks
-from triage.compose import build_pipeline
+from triage.compose.app import build_pipeline
 from triage.delivery.webhook import WebhookTransport, verify
 from triage.errors import DeliveryError
 from triage.records import Delivery
@@ -121,6 +123,12 @@ def test_a_hanging_url_never_stalls_intake_nor_the_relay(harness_for, make_setti
     assert counts[("webhook", "pending")] == len(results)
 
 
+def stored(hooks, sql: str, *params: object) -> list[tuple]:
+    """Rows read straight from the harness's SQLite file, as an admin's sqlite3 would."""
+    with contextlib.closing(sqlite3.connect(hooks.settings.store.path)) as db:
+        return db.execute(sql, params).fetchall()
+
+
 def two_hooks(slow: str, healthy: str) -> str:
     # The slow receiver's byte every 0.4 s never lets one read reach its timeout.
     return (
@@ -142,10 +150,10 @@ def test_a_receiver_that_answers_a_byte_at_a_time_delays_only_its_own_deliveries
                 hooks.triage(mail(f"VPN drops {n}", f"every hour on floor {n}"))
             assert healthy.wait_for(2, 8.0), f"healthy got {len(healthy.requests)} of 2"
             # ...while the slow one's first attempt has not even ended (its deadline is 3 s).
-            assert [a for _, a, _ in hooks.store.query(query, (slow_url,))] == [0, 0]
+            assert [a for _, a, _ in stored(hooks, query, slow_url)] == [0, 0]
             deadline = time.monotonic() + 15  # each slow attempt runs into its deadline
             while time.monotonic() < deadline:
-                stuck = hooks.store.query(query, (slow_url,))
+                stuck = stored(hooks, query, slow_url)
                 if all(attempts for _, attempts, _ in stuck):
                     break
                 time.sleep(0.1)
