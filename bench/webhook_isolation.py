@@ -25,11 +25,12 @@ from pathlib import Path
 
 import structlog
 
-from triage.config import load_settings
+from triage.config.settings import load_settings
 from triage.delivery.service import DeliveryService
 from triage.delivery.webhook import WebhookTransport
 from triage.result import Result, Route
-from triage.store import SqliteStore, TicketKeys
+from triage.records import TicketKeys
+from triage.store.sqlite import SqliteStore
 from triage.ticket import input_id
 
 GIVE_UP = 40.0
@@ -119,7 +120,7 @@ def healthy_delay(urls: list[str], healthy: Receiver, tickets: int) -> float:
         try:
             for n in range(tickets):
                 result, now = result_of(n), clock()
-                store.save(result, TicketKeys(None), now, also=service.writer(result, b"", now))
+                store.save(result, TicketKeys(None), now, service.plan(result, b"", now))
                 service.committed()
             with healthy.lock:
                 done = healthy.lock.wait_for(lambda: healthy.count >= tickets, GIVE_UP)
