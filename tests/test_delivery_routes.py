@@ -38,11 +38,22 @@ FACTS = Facts(
         ({"source": ["dropfolder"]}, False),
         ({"storm": True}, False),
         ({"storm": False}, True),
+        ({"language": ["de"]}, False),  # the ticket's language unknown: never matches a list
     ],
 )
 def test_a_route_matches_when_every_list_it_gives_matches(route, matches):
     config = RelayRouteConfig(to=["x@example.com"], **route)
     assert route_matches(config, FACTS) is matches
+
+
+@pytest.mark.parametrize(
+    ("languages", "language", "matches"),
+    [(["de"], "de", True), (["de", "fr"], "fr", True), (["de"], "en", False), ([], "en", True)],
+)
+def test_a_route_may_match_the_tickets_language(languages, language, matches):
+    config = RelayRouteConfig(to=["x@example.com"], language=languages)
+    facts = Facts(**{**FACTS.__dict__, "language": language})
+    assert route_matches(config, facts) is matches
 
 
 def relay(routes: list[dict[str, object]], default_to: str = "") -> RelayConfig:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from triage.parsing.language import language_of
 from triage.records import TicketKeys
 from triage.result import Assignment, FieldsOut, FindingOut, Result, Route, SensitivityOut
 from triage.rules import RulesVerdict
@@ -38,7 +39,7 @@ class Case:
             ticket,
             verdict,
             content_key,
-            rules_result(raw, ticket, verdict),
+            rules_result(raw, ticket, verdict, language_of(f"{ticket.subject}\n{ticket.body}")),
             signature_of(ticket, verdict),
             reported_at(ticket, raw.received_at),
         )
@@ -67,7 +68,9 @@ def reported_at(ticket: Ticket, received_at: datetime) -> datetime:
     return received_at
 
 
-def rules_result(raw: RawInput, ticket: Ticket, verdict: RulesVerdict) -> Result:
+def rules_result(
+    raw: RawInput, ticket: Ticket, verdict: RulesVerdict, language: str | None = None
+) -> Result:
     sensitivity = verdict.sensitivity
     reason = (
         f"rules: {', '.join(verdict.matched_rules)}" if verdict.matched_rules else "rules: no match"
@@ -101,6 +104,7 @@ def rules_result(raw: RawInput, ticket: Ticket, verdict: RulesVerdict) -> Result
         tags=list(verdict.tags),
         matched_rules=list(verdict.matched_rules),
         log_slice=verdict.log_slice,
+        language=language,
     )
 
 

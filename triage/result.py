@@ -86,6 +86,14 @@ class Assignment(_Model):
     model: str | None = None  # the model's card id
 
 
+class Suggestion(_Model):
+    """A knowledge article or solved ticket that answers the ticket (CONTRACT.md)."""
+
+    title: str
+    source: str  # kb/<file> or ticket:<id>
+    score: float = Field(ge=0.0, le=1.0)  # calibrated: the share of such suggestions that answer
+
+
 class Result(_Model):
     id: str
     source: str
@@ -117,6 +125,8 @@ class Result(_Model):
     tags: list[str] = Field(default_factory=list)  # set by the admin's [[rules]]
     storm_of: str | None = None  # the first report of the same incident by others
     log_slice: str | None = None
+    language: str | None = None  # ISO 639-1, None when unsure
+    suggestions: list[Suggestion] = Field(default_factory=list)
 
     def revised(self, **changes: Unpack[ResultChanges]) -> Result:
         """A copy with some fields changed: keyword names and value types are checked by
@@ -156,3 +166,5 @@ class ResultChanges(TypedDict, total=False):
     subject: str
     log_slice: str | None
     assignment: Assignment | None
+    language: str | None
+    suggestions: list[Suggestion]

@@ -35,6 +35,7 @@ class RelayRouteConfig(Section):
     team: list[str] = Field(default_factory=list)
     source: list[str] = Field(default_factory=list)
     storm: bool | None = None
+    language: list[str] = Field(default_factory=list)  # ISO 639-1 codes: "de", "fr", ...
     to: list[str] = Field(min_length=1)
     headers: HeaderStyle = "plain"
     group: str = ""

@@ -69,6 +69,11 @@ def decision_fields(result: Result, style: HeaderStyle, group: str) -> list[tupl
         ("X-Triage-Sensitivity", result.sensitivity.level),
         ("X-Triage-Summary", safe_summary(result)),
     ]
+    if result.language is not None:
+        fields.append(("X-Triage-Language", result.language))
+    if result.suggestions:
+        titles = (" ".join(s.title.split()) for s in result.suggestions)
+        fields.append(("X-Triage-Suggested", "; ".join(titles)))
     queue = group or result.category
     if style == "zammad":
         fields += [

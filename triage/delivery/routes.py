@@ -22,6 +22,7 @@ class Facts:
     team: str | None
     source: str
     storm: bool  # a later report of an incident someone reported first
+    language: str | None = None  # ISO 639-1, None when unsure
 
     @classmethod
     def of(cls, result: Result) -> Facts:
@@ -37,6 +38,7 @@ class Facts:
             team=team if isinstance(team, str) else None,
             source=result.source,
             storm=getattr(result, "storm_of", None) is not None,
+            language=result.language,
         )
 
 
@@ -60,6 +62,7 @@ def route_matches(route: RelayRouteConfig, facts: Facts) -> bool:
         and listed(route.priority, facts.priority)
         and listed(route.workflow, facts.workflow)
         and listed(route.team, facts.team)
+        and listed(route.language, facts.language)
         and (not route.source or any(fnmatchcase(facts.source, p) for p in route.source))
         and (route.storm is None or route.storm == facts.storm)
     )

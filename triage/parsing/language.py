@@ -1,0 +1,55 @@
+"""The ticket's language as an ISO 639-1 code, or None when unsure, by lingua (a well-kept
+detector that ships its language models in the wheel, nothing downloaded).
+
+Measured on kb-dev's 120 tickets (short, typo-ridden mails in en/de/fr/es, subject and
+body): lingua 120/120 in both modes, py3langid 119/120. Lingua's high-accuracy mode costs
++275 MB and 1.4 s to load, and on subjects alone was right no more often (79/120, against
+78/120) while saying "unsure" far more; its low-accuracy mode (trigrams) costs +39 MB and
+0.18 s, and is used here. Its models load on the first ticket, only for the candidates."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+# The languages a European helpdesk sees (each costs memory). A ticket in another language
+# gets the nearest of these or None: the detector ranks the candidates, it knows no others.
+CANDIDATES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da")
+# Below this confidence the answer is None: a wrong language costs an acknowledgement the
+# requester cannot read, and a route that sends the ticket to the wrong desk.
+MIN_CONFIDENCE = 0.3
+# The start of the text is enough, and bounds the time a huge ticket costs.
+MAX_CHARS = 1000
+
+_lock = threading.Lock()
+_detector: LanguageDetector | None = None
+
+
+def detector() -> LanguageDetector:
+    global _detector  # built once, on first use, shared by every thread
+    with _lock:
+        if _detector is None:
+            from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+            wanted = [
+                Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+                for code in CANDIDATES
+            ]
+            _detector = (
+                LanguageDetectorBuilder.from_languages(*wanted).with_low_accuracy_mode().build()
+            )
+        return _detector
+
+
+def language_of(text: str) -> str | None:
+    """ISO 639-1 code of the language `text` is written in, None when unsure."""
+    sample = text[:MAX_CHARS]
+    if sum(ch.isalpha() for ch in sample) < 3:
+        return None
+    ranked = detector().compute_language_confidence_values(sample)
+    if not ranked or ranked[0].value < MIN_CONFIDENCE:
+        return None
+    return str(ranked[0].language.iso_code_639_1.name.lower())
