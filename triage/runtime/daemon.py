@@ -15,6 +15,7 @@ from typing import Protocol
 import structlog
 
 from triage.logs import crash_site
+from triage.parsing.language import warm as warm_language_models
 from triage.runtime.notify import Notifier
 
 log = structlog.get_logger("triage.runtime.daemon")
@@ -92,6 +93,7 @@ class Daemon:
             signal.signal(signal.SIGHUP, self.request_reload)
         if reload_pending():
             self._reload_requested.set()
+        warm_language_models()
         if not self._connectors:
             log.warning("daemon.no_connectors", hint="enable [dropfolder] or [imap] in the config")
         for connector in self._connectors:
