@@ -22,9 +22,10 @@ from tests.conftest import NO_SCHEDULE, daemon_running, mail
 from tests.dovecot import free_port
 from tests.servers import Inbox, smtp_server
 from tests.test_store import result as stored_result
+from triage.cli.check import run_checks
 from triage.cli.check_delivery import delivery_checks
 from triage.compose.delivery import build_delivery
-from triage.config.settings import load_settings
+from triage.config.settings import LoadedSettings, load_settings
 from triage.delivery.ack import AckPolicy, decide
 from triage.errors import ConfigError
 from triage.records import Delivery, Inbound, Planned, TicketKeys
@@ -437,6 +438,19 @@ def test_check_says_what_an_enabled_ack_is_missing(make_settings):
     assert ack[1] is False and ack[2].startswith("[relay] host is empty")
     [off] = [found for found in delivery_checks(make_settings(), None) if found[0] == "ack"]
     assert off == ("ack", True, "disabled")
+
+
+def test_check_logs_in_to_the_relays_server_for_the_ack_when_the_relay_is_off(tmp_path):
+    with smtp_server(Inbox()) as server:
+        config = tmp_path / "config.toml"
+        config.write_text(ack_toml(server.port))
+        loaded = LoadedSettings(load_settings(config, {}).settings, config)
+        [ack] = [check for check in run_checks(loaded) if check.name.startswith("ack")]
+    assert ack.name == f"ack (127.0.0.1:{server.port}, none)"
+    assert (ack.ok, ack.detail) == (
+        True,
+        "login ok; from helpdesk@example.com, at most 3 an hour per address",
+    )
 
 
 def test_the_daemon_refuses_an_enabled_ack_without_from(make_settings, store):
