@@ -69,7 +69,9 @@ def text_of(content: bytes) -> str:
     return text.replace("\r\n", "\n")
 
 
-def forwarded(subject: str, own: str, sender: str = "Ann Lee <ann.lee@example.com>") -> bytes:
+def forwarded(
+    subject: str, own: str, sender: str = "Ann Lee <ann.lee@example.com>", cc: str = ""
+) -> bytes:
     """A mail forwarded as an attachment, with the user's few words above it."""
     lure = EmailMessage()
     lure["From"] = "IT <it@quota.example.net>"
@@ -78,6 +80,8 @@ def forwarded(subject: str, own: str, sender: str = "Ann Lee <ann.lee@example.co
     message = EmailMessage()
     message["From"] = sender
     message["To"] = "helpdesk@example.com"
+    if cc:
+        message["Cc"] = cc
     message["Subject"] = subject
     message["Message-ID"] = "<fw-1@example.com>"
     message.set_content(own)
@@ -200,6 +204,10 @@ NO_ACK = [
      "phishing or spam from outside"),
     ("an outsider 'forwarding' a lure", "", "",
      forwarded("FW: Your mailbox is full", "is this legit?", "Eve <eve@elsewhere.test>"),
+     "triaged", "mail about phishing from outside the organisation"),
+    ("an outsider 'forwarding' a lure, copied to their own domain", "", "",
+     forwarded("FW: Your mailbox is full", "is this legit?", "Eve <eve@elsewhere.test>",
+               cc="eve@elsewhere.test"),
      "triaged", "mail about phishing from outside the organisation"),
     ("a colleague's mail the spam filter flagged", "", "",
      mail("Printer broken", PRINTER_EN, headers="X-Spam-Flag: YES"), "triaged",

@@ -60,7 +60,7 @@ class AckPolicy:
 
     config: AckConfig
     own_addresses: frozenset[str]  # lower-cased
-    own_domains: tuple[str, ...] = ()
+    own_domains: tuple[str, ...] = ()  # [senders] own_domains, else the domain of `from`
 
     @classmethod
     def of(
@@ -78,10 +78,13 @@ class AckPolicy:
             *(to for route in relay.routes for to in route.to),
             *logins,
         }
+        # Without own_domains the rules take the domains a mail was sent to, which its
+        # sender writes (a Cc to their own domain); an answer is decided on ours alone.
+        ours = tuple(own_domains) or (config.sender.rpartition("@")[2],)
         return cls(
             config,
             frozenset(a.strip().lower() for a in own if "@" in a),
-            tuple(own_domains),
+            tuple(domain for domain in ours if domain),
         )
 
     @property
