@@ -355,15 +355,31 @@ def test_a_secret_in_the_subject_never_reaches_the_ack(harness_for):
     inbox = Inbox()
     with smtp_server(inbox) as server:
         desk = harness_for(ack_toml(server.port))
-        desk.triage(
-            mail("VPN: my new password is Hunter2!x9 and bob@example.com", "VPN fails.\r\nBcc: x")
-        )
+        desk.triage(mail("VPN: my new password is Hunter2!x9 and bob@example.com", "VPN fails."))
         assert desk.sender("ack").run_once() == 1
     [(_, _, content)] = inbox.messages
     assert b"Hunter2" not in content and b"bob@example.com" not in content
-    message = parsed(content)
-    assert "[CREDENTIAL:password]" in message["Subject"]
-    assert "Bcc" not in message
+    assert "[CREDENTIAL:password]" in parsed(content)["Subject"]
+
+
+def test_a_hostile_or_endless_subject_stays_one_folded_header_line(harness_for):
+    inbox = Inbox()
+    smuggled = "=?utf-8?q?VPN_down=0D=0ABcc:_eve@evil.test=0D=0A=0D=0Afake_body?="
+    endless = "Drucker kaputt " + "äöü " * 600
+    with smtp_server(inbox) as server:
+        desk = harness_for(ack_toml(server.port))
+        desk.triage(mail(smuggled, PRINTER_EN))
+        desk.triage(mail(endless, PRINTER_EN + " Second floor.", sender="bob@example.com"))
+        assert desk.sender("ack").run_once() == 2
+    for _, recipients, content in inbox.messages:
+        assert recipients != ["eve@evil.test"]
+        assert max(len(line) for line in content.split(b"\r\n")) <= 998
+        message = parsed(content)
+        assert "Bcc" not in message and "\nfake body" not in text_of(content)
+        assert "\n" not in message["Subject"] and len(message["Subject"]) < 260
+    first, second = (parsed(content)["Subject"] for _, _, content in inbox.messages)
+    assert first.startswith("Re: VPN down Bcc: eve@evil.test fake body [t-")
+    assert second.startswith("Re: Drucker kaputt äöü äöü") and "…" in second
 
 
 def test_an_ack_planned_before_a_restart_is_sent_after_it(harness_for, clock):
