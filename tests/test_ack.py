@@ -27,7 +27,7 @@ from triage.cli.check_delivery import delivery_checks
 from triage.compose.delivery import build_delivery
 from triage.config.settings import LoadedSettings, load_settings
 from triage.delivery.ack import AckPolicy, decide
-from triage.errors import ConfigError
+from triage.errors import ConfigError, StoreError
 from triage.records import Delivery, Inbound, Planned, TicketKeys
 from triage.ticket import RawInput, Ticket
 
@@ -296,6 +296,26 @@ def test_a_replayed_ticket_is_acknowledged_once(harness_for, clock):
     assert recipients == ["ann@x.test"]
     assert parsed(content)["Subject"] == f"Re: VPN down [{bad.id}]"
     assert "In-Reply-To" not in parsed(content)  # a JSON ticket has no Message-ID
+    assert desk.service.counts() == {("ack", "done"): 1}
+
+
+def test_an_input_retried_after_its_publish_failed_makes_one_ack(harness_for):
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        desk = harness_for(ack_toml(server.port))
+        data = mail("Printer broken", PRINTER_EN)
+        outbox = desk.settings.outbox.dir
+        away = outbox.with_name("outbox-away")
+        outbox.rename(away)
+        outbox.write_text("")  # a file where the folder belongs: committed, not published
+        with pytest.raises(StoreError):
+            desk.triage(data)
+        outbox.unlink()
+        away.rename(outbox)
+        result = desk.triage(data)  # the input, not acknowledged, comes again
+        assert result.status == "triaged"
+        assert desk.sender("ack").run_once() == 1
+    assert [recipients for _, recipients, _ in inbox.messages] == [["ann@example.com"]]
     assert desk.service.counts() == {("ack", "done"): 1}
 
 
