@@ -261,6 +261,23 @@ def test_no_ack_to_automatic_bulk_spam_lure_or_own_mail(
     assert ("ack", "pending") not in desk.service.counts()
 
 
+def test_an_ack_that_comes_back_into_the_mailbox_is_ignored_not_answered(harness_for):
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        desk = harness_for(ack_toml(server.port))
+        first = desk.triage(mail("Printer broken", PRINTER_EN))
+        assert desk.sender("ack").run_once() == 1
+        [(_, _, ack)] = inbox.messages
+        back = desk.triage(ack, name="back.eml")  # an alias that forwards to the helpdesk
+        assert back.id != first.id
+        assert (back.status, back.status_reason) == (
+            "ignored",
+            "auto-reply: Auto-Submitted: auto-replied",
+        )
+        assert desk.sender("ack").run_once() == 0
+    assert len(inbox.messages) == 1
+
+
 def test_a_duplicate_gets_no_second_ack(harness_for):
     inbox = Inbox()
     with smtp_server(inbox) as server:
