@@ -14,6 +14,7 @@ from triage.delivery.ack import AckPolicy, ack_delivery, decide
 from triage.delivery.plan import plan_deliveries
 from triage.delivery.queue import FAILING_AFTER, DeliveryQueue, lanes, problems
 from triage.delivery.sender import Sender, Transport
+from triage.errors import StoreError
 from triage.logs import crash_site
 from triage.ports import Clock, DeliveryStore
 from triage.records import ACK_DESTINATION, Delivery, Inbound, Planned
@@ -96,6 +97,8 @@ class DeliveryService:
                 log.info("ack.none", ticket=result.id, reason="per_hour limit of its sender")
                 return None
             return ack_delivery(result, inbound, policy, decision, now)
+        except StoreError:
+            raise  # the commit fails and the input is retried, its acknowledgement with it
         except Exception as exc:
             log.error("ack.plan_crashed", ticket=result.id, **crash_site(exc))
             return None

@@ -152,7 +152,8 @@ class Pipeline:
                 if case is not None and result.status == "triaged" and self._duplicate_now(case):
                     result, keys, _ = self._triage(raw, case, None)  # a duplicate now: rules only
                     result = clean_result(result, self._options.secrets)
-                # Its deliveries (relay, webhooks) are written in the result's transaction.
+                # Its deliveries (relay, webhooks, the acknowledgement) are written in the
+                # result's transaction.
                 if self._deliveries is not None:
                     inbound = (
                         None if case is None else Inbound(case.ticket, case.verdict.unsolicited)
