@@ -28,8 +28,8 @@ import structlog
 from triage.config.settings import load_settings
 from triage.delivery.service import DeliveryService
 from triage.delivery.webhook import WebhookTransport
-from triage.result import Result, Route
 from triage.records import TicketKeys
+from triage.result import Result, Route
 from triage.store.sqlite import SqliteStore
 from triage.ticket import input_id
 

@@ -4,17 +4,17 @@ real pipeline and its deliveries written in a transaction, as the commit path do
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pytest
 
 from tests.conftest import FixedClock, raw
 from triage.compose.app import build_pipeline
+from triage.compose.delivery import build_delivery
 from triage.config.settings import Settings
 from triage.delivery.outbox import Outbox
-from triage.delivery.sender import Sender, Transport
+from triage.delivery.sender import Sender
 from triage.delivery.service import DeliveryService
-from triage.delivery.smtp import SmtpTransport
-from triage.delivery.webhook import WebhookTransport
 from triage.result import Result
 from triage.store.sqlite import SqliteStore
 
@@ -24,27 +24,27 @@ class Harness:
         self.settings = settings
         self.store = SqliteStore(settings.store.path)
         self.clock = clock
-        self.pipeline = build_pipeline(settings, self.store, Outbox(settings.outbox.dir), clock)
-        transports: list[Transport] = []
-        if settings.relay.enabled:
-            transports.append(SmtpTransport(settings.relay))
-        if settings.webhooks:
-            transports.append(WebhookTransport(settings.webhooks, clock))
-        self.service = DeliveryService(
-            self.store, settings.relay, settings.webhooks, clock, transports
+        # The composition root's delivery: the relay, webhooks and acknowledgements.
+        self.service = build_delivery(settings, self.store, clock) or DeliveryService(
+            self.store, settings.relay, settings.webhooks, clock, []
+        )
+        self.pipeline = build_pipeline(
+            settings, self.store, Outbox(settings.outbox.dir), clock, deliveries=self.service
         )
 
     def sender(self, kind: str) -> Sender:
         return next(s for s in self.service._senders if s._transport.kind == kind)
 
-    def triage(self, data: bytes | str, name: str = "ticket.eml", source: str = "cli") -> Result:
-        item = raw(data, name=name, source=source)
-        result = self.pipeline.handle(item).result
-        planned = self.service.plan(result, item.data, self.clock())
-        if planned is not None:
-            self.store.add_deliveries(result.id, planned, self.clock())
-            self.service.committed()
-        return result
+    def triage(
+        self,
+        data: bytes | str,
+        name: str = "ticket.eml",
+        source: str = "cli",
+        at: datetime | None = None,
+    ) -> Result:
+        """Through the real commit path: the deliveries are written in the result's
+        transaction."""
+        return self.pipeline.handle(raw(data, name=name, source=source, at=at)).result
 
     def close(self) -> None:
         self.service.stop()

@@ -14,6 +14,7 @@ from triage.records import (
     CostLine,
     DeliveryKind,
     FailingDestination,
+    Inbound,
     Lane,
     LedgerEntry,
     LedgerKey,
@@ -79,10 +80,16 @@ class Deliveries(Protocol):
     the result's own transaction, and sent after the commit."""
 
     def plan(
-        self, result: Result, raw: bytes, now: datetime, replaces: bool = False
+        self,
+        result: Result,
+        raw: bytes,
+        now: datetime,
+        replaces: bool = False,
+        inbound: Inbound | None = None,
     ) -> Planned | None:
         """The deliveries to write in `result`'s transaction; None when it goes nowhere.
-        `replaces`: the result replaces one committed before (a replay)."""
+        `replaces`: the result replaces one committed before (a replay); `inbound`: the
+        input as the rules read it (None when it could not be read)."""
         ...
 
     def committed(self) -> None:
@@ -162,6 +169,11 @@ class DeliveryStore(Protocol):
     def delivery_revisions(self, ticket_id: str) -> dict[tuple[str, str], int]:
         """(kind, destination) -> deliveries planned for this ticket so far (its earlier
         results, when it is replayed)."""
+        ...
+
+    def deliveries_to(self, kind: DeliveryKind, recipient: str, since: datetime) -> int:
+        """Deliveries of `kind` planned for the one recipient `recipient` (case ignored)
+        since `since`, whatever became of them (the per-address limit of acknowledgements)."""
         ...
 
     def deliveries_hold(self, kind: DeliveryKind, destination: str, until: datetime) -> None:

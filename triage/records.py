@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from models.schema import ModelAnswer
 from triage.result import Result
+from triage.ticket import Ticket
 
 # A pending delivery's last_error starts with this when its destination is set up wrong (a
 # webhook URL that redirects): kept and shown as such by check, the digest and metrics.
@@ -110,7 +111,11 @@ class Prepared:
     usd: float = 0.0
 
 
-DeliveryKind = Literal["smtp", "webhook"]
+# smtp: the relay to the helpdesk; webhook: a result posted; ack: the acknowledgement to the
+# requester, sent through the relay's SMTP server with a null envelope sender.
+DeliveryKind = Literal["smtp", "webhook", "ack"]
+# The destination of every acknowledgement (its recipient is the requester's address).
+ACK_DESTINATION = "requester"
 # superseded: a pending delivery of a result replaced since (a replay), never to be sent.
 DeliveryState = Literal["pending", "done", "quarantined", "superseded"]
 
@@ -139,6 +144,17 @@ def revision_of(key: str) -> int:
     """The revision a delivery key names (see `delivery_key`)."""
     _, dot, tail = key.rpartition(".v")
     return int(tail) if dot and tail.isdigit() else 1
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """The input a result was triaged from, as the rules read it: what the acknowledgement
+    to its requester is decided on, beside the result (triage.delivery.ack)."""
+
+    ticket: Ticket
+    # RulesVerdict.unsolicited: why this is a stranger's phishing or spam, or None; kept
+    # whatever the [senders] policy made of it.
+    unsolicited: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """What `triage check` says about delivery: the relay's SMTP server reached with its login,
-the metrics outputs, and what the store holds that keeps failing. (name, ok, detail)."""
+the acknowledgements' settings, the metrics outputs, and what the store holds that keeps
+failing. (name, ok, detail)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import smtplib
 import ssl
 
 from triage.config.settings import Settings
+from triage.delivery.ack import ack_problem
 from triage.delivery.queue import problems
 from triage.delivery.smtp import SmtpTransport
 from triage.ports import DeliveryStore
@@ -16,7 +18,7 @@ Finding = tuple[str, bool, str]
 
 
 def delivery_checks(settings: Settings, store: DeliveryStore | None) -> list[Finding]:
-    found = [_relay(settings)]
+    found = [_relay(settings), _ack(settings)]
     hooks = settings.webhooks
     found.append(("webhooks", True, f"{len(hooks)} configured" if hooks else "none configured"))
     found.append(_metrics(settings))
@@ -31,9 +33,28 @@ def _relay(settings: Settings) -> Finding:
     relay = settings.relay
     if not relay.enabled:
         return ("relay", True, "disabled")
-    login = f"{relay.username}@" if relay.username else ""
-    label = f"relay ({login}{relay.host}:{relay.port}, {relay.tls})"
     routes = f"{len(relay.routes)} routes, default to {', '.join(relay.default_to) or 'nowhere'}"
+    return _reach(settings, "relay", f"login ok; {routes}")
+
+
+def _ack(settings: Settings) -> Finding:
+    """[ack] sends through the relay's server, whether or not the relay itself is on."""
+    ack = settings.ack
+    if not ack.enabled:
+        return ("ack", True, "disabled")
+    problem = ack_problem(ack, settings.relay)
+    if problem is not None:
+        return ("ack", False, problem)
+    said = f"from {ack.sender}, at most {ack.per_hour} an hour per address"
+    if settings.relay.enabled:
+        return ("ack", True, f"{said}, through the relay's server")
+    return _reach(settings, "ack", f"login ok; {said}")
+
+
+def _reach(settings: Settings, name: str, ok: str) -> Finding:
+    relay = settings.relay
+    login = f"{relay.username}@" if relay.username else ""
+    label = f"{name} ({login}{relay.host}:{relay.port}, {relay.tls})"
     try:
         SmtpTransport(relay).reach()
     except smtplib.SMTPAuthenticationError as exc:
@@ -44,7 +65,7 @@ def _relay(settings: Settings) -> Finding:
         return (label, False, f"TLS failed ({exc.reason}): check tls, port and ca_file")
     except OSError as exc:
         return (label, False, f"cannot connect ({exc}): check host, port and the firewall")
-    return (label, True, f"login ok; {routes}")
+    return (label, True, ok)
 
 
 def _metrics(settings: Settings) -> Finding:

@@ -244,6 +244,7 @@ class App:
                 "store",
                 "outbox",
                 "relay",
+                "ack",
                 "webhooks",
                 "metrics",
             )

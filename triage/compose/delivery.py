@@ -12,10 +12,12 @@ import structlog
 from connectors.imap import ImapFolder
 from triage.compose.tiers import utc_now
 from triage.config.settings import Settings
+from triage.delivery.ack import AckPolicy, ack_problem
 from triage.delivery.sender import Transport
 from triage.delivery.service import DeliveryService
 from triage.delivery.smtp import SmtpTransport
 from triage.delivery.webhook import WebhookTransport
+from triage.errors import ConfigError
 from triage.ports import Clock, LeaseStore, Store
 from triage.runtime.daemon import Connector
 from triage.runtime.fleet import holdings
@@ -27,15 +29,34 @@ log = structlog.get_logger("triage.compose")
 def build_delivery(
     settings: Settings, store: Store, clock: Clock = utc_now
 ) -> DeliveryService | None:
-    """The relay and the webhooks, or None when neither is on."""
+    """The relay, the webhooks and the acknowledgements, or None when none is on. An
+    enabled [ack] that cannot send is a configuration error (`triage check` says why)."""
     transports: list[Transport] = []
     if settings.relay.enabled:
         transports.append(SmtpTransport(settings.relay))
     if settings.webhooks:
         transports.append(WebhookTransport(settings.webhooks, clock))
+    ack = ack_policy(settings)
+    if ack.enabled:
+        problem = ack_problem(settings.ack, settings.relay)
+        if problem is not None:
+            raise ConfigError(problem)
+        # Their own sender and connection, with the null envelope sender MAIL FROM:<>.
+        transports.append(SmtpTransport(settings.relay, kind="ack", envelope_from=""))
     if not transports:
         return None
-    return DeliveryService(store, settings.relay, settings.webhooks, clock, transports)
+    return DeliveryService(store, settings.relay, settings.webhooks, clock, transports, ack)
+
+
+def ack_policy(settings: Settings) -> AckPolicy:
+    """[ack] with our own addresses (the relay's, the mailboxes read) and the domains of
+    the organisation ([senders] own_domains)."""
+    logins = (
+        [account.username for _, account in settings.imap.account_list()]
+        if settings.imap.enabled
+        else []
+    )
+    return AckPolicy.of(settings.ack, settings.relay, settings.senders.own_domains, logins)
 
 
 def build_metrics(

@@ -1,7 +1,10 @@
-"""The configuration of delivery: [relay] with its [[relay.routes]], [[webhooks]], [metrics]."""
+"""The configuration of delivery: [relay] with its [[relay.routes]], [ack], [[webhooks]],
+[metrics]."""
 
 from __future__ import annotations
 
+import re
+import string
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +12,7 @@ from pydantic import (
     Field,
     SecretStr,
     field_validator,
+    model_validator,
 )
 
 from triage.config.sections import Section, ServerConfig, _empty_is_none
@@ -59,6 +63,83 @@ class RelayConfig(ServerConfig):
 
     _none_when_empty = field_validator("ca_file", "password", mode="before")(_empty_is_none)
     _listed = field_validator("default_to", mode="before")(_one_or_many)
+
+
+# What an acknowledgement's texts may name: the ticket's id and the requester's subject.
+ACK_PLACEHOLDERS = frozenset({"id", "subject"})
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+_PLAIN_ADDRESS = re.compile(r"^[!-~]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$")
+
+
+def _placeholders(value: str) -> str:
+    """Only {id} and {subject} (and {{ }} for a brace): anything else is refused at load,
+    never found out when the first ticket arrives."""
+    try:
+        parsed = list(string.Formatter().parse(value))
+    except ValueError as exc:
+        raise ValueError(f"{exc}; write {{{{ and }}}} for a brace") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in ACK_PLACEHOLDERS or spec or conversion:
+            raise ValueError(
+                f"unknown placeholder {{{name}}}: only {{id}} and {{subject}} are filled in"
+            )
+    return value
+
+
+class AckTextConfig(Section):
+    """One language's acknowledgement: {id} is the ticket's id, {subject} the requester's
+    subject (on one line, with anything sensitive masked)."""
+
+    subject: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+
+    _filled = field_validator("subject", "body")(_placeholders)
+
+
+class AckConfig(Section):
+    """[ack]: a short auto-reply to the requester (RFC 3834), through the relay's server."""
+
+    enabled: bool
+    sender: str = Field(alias="from")  # "" while disabled; `triage check` says what is missing
+    name: str  # the display name of From
+    language: str  # the texts used when the ticket's language has none (or is unsure)
+    per_hour: int = Field(ge=1)  # at most this many to one address within an hour
+    max_age_hours: float = Field(gt=0)  # older mail (a backlog, a re-read folder) gets none
+    sources: list[str]  # where the tickets come from (patterns with *), e.g. "imap:*"
+    never_to: list[str]  # further addresses (patterns with *) that never get one
+    texts: dict[str, AckTextConfig]
+    phishing: dict[str, AckTextConfig]  # for a colleague's report of a phishing mail
+
+    @field_validator("sender")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value and not _PLAIN_ADDRESS.match(value):
+            raise ValueError("must be one plain mail address, e.g. helpdesk@example.com")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if any(ch in value for ch in "\r\n\x00"):
+            raise ValueError("must be one line")
+        return value
+
+    @model_validator(mode="after")
+    def _languages(self) -> AckConfig:
+        if not _LANGUAGE.match(self.language):
+            raise ValueError(f"language {self.language!r} must be an ISO 639-1 code, e.g. 'en'")
+        for table in ("texts", "phishing"):
+            given: dict[str, AckTextConfig] = getattr(self, table)
+            wrong = [code for code in given if not _LANGUAGE.match(code)]
+            if wrong:
+                raise ValueError(f"{table}: {wrong[0]!r} is not an ISO 639-1 code, e.g. 'de'")
+            if self.language not in given:
+                raise ValueError(
+                    f"{table} has no text for language = {self.language!r}, the fallback"
+                )
+        return self
 
 
 class WebhookConfig(Section):

@@ -36,6 +36,7 @@ from pydantic_settings.sources import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from triage.config.delivery import (
+    AckConfig,
     MetricsConfig,
     RelayConfig,
     WebhookConfig,
@@ -102,6 +103,7 @@ class Settings(BaseSettings):
     report: ReportConfig
     log: LogConfig
     relay: RelayConfig
+    ack: AckConfig
     metrics: MetricsConfig
     rules_options: RulesOptions
     rules: list[RuleConfig]

@@ -5,17 +5,19 @@ stops it; check, the digest and STATUS= ask it what is stuck."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
 from triage.config.delivery import RelayConfig, WebhookConfig
+from triage.delivery.ack import AckPolicy, ack_delivery, decide
 from triage.delivery.plan import plan_deliveries
 from triage.delivery.queue import FAILING_AFTER, DeliveryQueue, lanes, problems
 from triage.delivery.sender import Sender, Transport
+from triage.errors import StoreError
 from triage.logs import crash_site
 from triage.ports import Clock, DeliveryStore
-from triage.records import Planned
+from triage.records import ACK_DESTINATION, Delivery, Inbound, Planned
 from triage.result import Result
 
 log = structlog.get_logger("triage.delivery")
@@ -29,8 +31,10 @@ class DeliveryService:
         webhooks: Sequence[WebhookConfig],
         clock: Clock,
         transports: Sequence[Transport],
+        ack: AckPolicy | None = None,
     ) -> None:
         self._relay = relay
+        self._ack = ack if ack is not None and ack.enabled else None
         self._webhooks = tuple(webhooks)
         self._store = store
         self.queue = DeliveryQueue(store)
@@ -43,15 +47,20 @@ class DeliveryService:
 
     @property
     def active(self) -> bool:
-        return self._relay.enabled or bool(self._webhooks)
+        return self._relay.enabled or bool(self._webhooks) or self._ack is not None
 
     def plan(
-        self, result: Result, raw: bytes, now: datetime, replaces: bool = False
+        self,
+        result: Result,
+        raw: bytes,
+        now: datetime,
+        replaces: bool = False,
+        inbound: Inbound | None = None,
     ) -> Planned | None:
         """The deliveries to write in `result`'s transaction (None: nothing to deliver).
         `replaces`: the result replaces one committed before (a replay): to each destination
         that had the earlier one it is the next revision, and earlier ones still pending are
-        superseded."""
+        superseded. `inbound`: the input as the rules read it, for the acknowledgement."""
         if not self.active:
             return None
         try:
@@ -60,7 +69,39 @@ class DeliveryService:
         except Exception as exc:  # a bug must cost a visible delivery, never intake
             log.error("delivery.plan_crashed", ticket=result.id, **crash_site(exc))
             return Planned(unbuildable=f"could not be built: {type(exc).__name__} (see the log)")
+        ack = self._acknowledgement(result, inbound, now, before)
+        if ack is not None:
+            planned.append(ack)
         return Planned(tuple(planned), revised=bool(before)) if planned else None
+
+    def _acknowledgement(
+        self,
+        result: Result,
+        inbound: Inbound | None,
+        now: datetime,
+        before: dict[tuple[str, str], int],
+    ) -> Delivery | None:
+        """The requester's acknowledgement, if this ticket gets one: never a second for one
+        ticket (its key never changes: a replay or a retried commit writes no new row), at
+        most `per_hour` to one address. A bug here costs the acknowledgement alone."""
+        policy = self._ack
+        if policy is None or ("ack", ACK_DESTINATION) in before:
+            return None
+        try:
+            decision = decide(result, inbound, policy, now)
+            if decision.to is None or inbound is None:
+                log.debug("ack.none", ticket=result.id, reason=decision.skipped)
+                return None
+            hour = now - timedelta(hours=1)
+            if self._store.deliveries_to("ack", decision.to, hour) >= policy.config.per_hour:
+                log.info("ack.none", ticket=result.id, reason="per_hour limit of its sender")
+                return None
+            return ack_delivery(result, inbound, policy, decision, now)
+        except StoreError:
+            raise  # the commit fails and the input is retried, its acknowledgement with it
+        except Exception as exc:
+            log.error("ack.plan_crashed", ticket=result.id, **crash_site(exc))
+            return None
 
     def committed(self) -> None:
         """Right after a commit that wrote deliveries: the senders look now, not later."""

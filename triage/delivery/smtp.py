@@ -19,8 +19,15 @@ log = structlog.get_logger("triage.delivery.smtp")
 class SmtpTransport:
     kind: Kind = "smtp"
 
-    def __init__(self, config: RelayConfig) -> None:
+    def __init__(
+        self, config: RelayConfig, kind: Kind = "smtp", envelope_from: str | None = None
+    ) -> None:
+        """`kind`: the deliveries it sends ("ack": the acknowledgements, with their own
+        sender and connection); `envelope_from`: MAIL FROM, [relay] from when None, ""
+        for the null sender <> of an auto-reply (RFC 3834 3.3: nothing bounces back)."""
         self._config = config
+        self.kind = kind
+        self._envelope_from = config.sender if envelope_from is None else envelope_from
         self._smtp: smtplib.SMTP | None = None
 
     def limits(self, delivery: Delivery) -> tuple[float, float]:
@@ -39,7 +46,7 @@ class SmtpTransport:
             smtp.ehlo_or_helo_if_needed()
             eight_bit = not delivery.payload.isascii() and smtp.has_extn("8bitmime")
             refused = smtp.sendmail(
-                self._config.sender,
+                self._envelope_from,
                 list(delivery.recipients),
                 delivery.payload,
                 mail_options=["BODY=8BITMIME"] if eight_bit else [],

@@ -19,7 +19,7 @@ from triage.logs import crash_site
 from triage.parsing import parse_ticket
 from triage.pipeline.stages import Context, decide, find_duplicate
 from triage.ports import Clock, Deliveries, ResultSink, TicketStore
-from triage.records import Outcome, Prepared, TicketKeys
+from triage.records import Inbound, Outcome, Prepared, TicketKeys
 from triage.redaction import clean_result
 from triage.result import Result
 from triage.rules import evaluate
@@ -152,9 +152,15 @@ class Pipeline:
                 if case is not None and result.status == "triaged" and self._duplicate_now(case):
                     result, keys, _ = self._triage(raw, case, None)  # a duplicate now: rules only
                     result = clean_result(result, self._options.secrets)
-                # Its deliveries (relay, webhooks) are written in the result's transaction.
+                # Its deliveries (relay, webhooks, the acknowledgement) are written in the
+                # result's transaction.
                 if self._deliveries is not None:
-                    planned = self._deliveries.plan(result, raw.data, now, current is not None)
+                    inbound = (
+                        None if case is None else Inbound(case.ticket, case.verdict.unsolicited)
+                    )
+                    planned = self._deliveries.plan(
+                        result, raw.data, now, current is not None, inbound
+                    )
                 if current is None:
                     self._store.save(result, keys, now, planned)
                 elif not self._store.replace_quarantined(result, keys, now, alias, planned):

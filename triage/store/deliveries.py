@@ -149,6 +149,18 @@ class DeliveryTables(Database):
         )
         return {(str(kind), str(destination)): int(str(n)) for kind, destination, n in rows}
 
+    def deliveries_to(self, kind: DeliveryKind, recipient: str, since: datetime) -> int:
+        """Deliveries of `kind` planned for the one recipient `recipient` (case ignored)
+        since `since`, whatever became of them. A row's next_at is never before its
+        created_at, so the due index bounds the rows read to those of the last hours."""
+        rows = self._read(
+            "SELECT count(*) FROM deliveries WHERE kind = ?"
+            " AND state IN ('pending', 'done', 'quarantined') AND next_at >= ?"
+            " AND created_at >= ? AND lower(recipients) = ?",
+            (kind, utc_text(since), utc_text(since), json.dumps([recipient.lower()])),
+        )
+        return int(str(rows[0][0]))
+
     def deliveries_hold(self, kind: DeliveryKind, destination: str, until: datetime) -> None:
         """No pending delivery to `destination` is due before `until` (misconfigured)."""
         with self._write() as db:

@@ -160,6 +160,18 @@ class PostgresDeliveries(PostgresDatabase):
         )
         return {(str(kind), str(destination)): int(n) for kind, destination, n in rows}
 
+    def deliveries_to(self, kind: DeliveryKind, recipient: str, since: datetime) -> int:
+        """Deliveries of `kind` planned for the one recipient `recipient` (case ignored)
+        since `since`, whatever became of them. A row's next_at is never before its
+        created_at, so the due index bounds the rows read to those of the last hours."""
+        rows = self._read(
+            "SELECT count(*) FROM deliveries WHERE kind = %s"
+            " AND state IN ('pending', 'done', 'quarantined') AND next_at >= %s"
+            " AND created_at >= %s AND lower(recipients) = %s",
+            (kind, _at(since), _at(since), json.dumps([recipient.lower()])),
+        )
+        return int(rows[0][0])
+
     def deliveries_hold(self, kind: DeliveryKind, destination: str, until: datetime) -> None:
         """No pending delivery to `destination` is due before `until` (misconfigured)."""
         self._write(
