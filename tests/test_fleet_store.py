@@ -225,3 +225,40 @@ def test_daemons_working_off_the_deliveries_never_take_the_same_one(two_nodes):
     assert b.deliveries_due("webhook", NOW + timedelta(seconds=29), 50, 1 << 20) == []
     again = b.deliveries_due("webhook", NOW + timedelta(seconds=31), 50, 1 << 20)
     assert len(again) == 40
+
+
+def test_the_crying_wolf_guard_trips_for_every_daemon_on_the_fleets_answers(
+    make_settings, clock, postgres_url
+):
+    """Two daemons' pipelines on one PostgreSQL, a model that raises the risk of every
+    ticket: each answers three tickets, fewer than the guard needs to judge (5), yet together
+    they passed the share, so the guard trips for both and holds back the raises after."""
+    from tests.conftest import raw
+    from tests.test_judge import always_high
+    from triage.compose.app import build_pipeline
+    from triage.tiers.trust import held_back
+
+    settings = make_settings("[local]\nwolf_share = 0.5\nwolf_window = 10\n")
+    stores = [PostgresStore(postgres_url, node=name) for name in ("a", "b")]
+    try:
+        pipelines = [
+            build_pipeline(settings, store, None, clock, local=always_high(), guard_memory=store)
+            for store in stores
+        ]
+        outcomes = []
+        for n in range(6):  # alternately on a and b: three answers each
+            ticket = raw(mail(f"Printer {n}", f"tray {n} jams on floor {n}"), name=f"{n}.eml")
+            outcomes.append(pipelines[n % 2].handle(ticket))
+        assert not any(held_back(o.result.needs_review) for o in outcomes[:5])
+        assert held_back(outcomes[5].result.needs_review)  # after five raises of six
+        for pipeline in pipelines:
+            guard = pipeline.model_guard()
+            assert guard.tripped and guard.state()["seen"] == 6 and guard.state()["raises"] == 6
+        later = [
+            pipeline.handle(raw(mail(f"Printer {n}", f"tray {n} is empty"), name=f"x{n}.eml"))
+            for n, pipeline in enumerate(pipelines)
+        ]
+        assert all(held_back(o.result.needs_review) and o.result.risk != "high" for o in later)
+    finally:
+        for store in stores:
+            store.close()

@@ -13,6 +13,7 @@ from triage.records import (
     CostLine,
     DeliveryKind,
     FailingDestination,
+    GuardAnswer,
     LedgerEntry,
     LedgerKey,
     Outcome,
@@ -82,6 +83,25 @@ class Deliveries(Protocol):
 
     def committed(self) -> None:
         """After the commit: send now."""
+        ...
+
+
+class GuardMemory(Protocol):
+    """The crying-wolf guard's memory (triage.tiers.judge): the recent fresh model answers of
+    every daemon and command on the store, so a fleet on one PostgreSQL judges its model on
+    all of their tickets. An answer is remembered in the transaction of its ticket's result."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def guard_answers(self, limit: int) -> list[GuardAnswer]:
+        """The last `limit` answers remembered, oldest first."""
+        ...
+
+    def remember_guard_answer(
+        self, answer: GuardAnswer, ticket_id: str, model: str, now: datetime, keep: int
+    ) -> None:
+        """Append one answer (after every answer remembered before it, whoever wrote them);
+        only the last `keep` are kept."""
         ...
 
 
@@ -211,7 +231,9 @@ class JobStore(ReportStore, Protocol):
     def first_record_at(self) -> datetime | None: ...
 
 
-class Store(TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, Protocol):
+class Store(
+    TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, GuardMemory, Protocol
+):
     """A whole store, as `triage.store.open_store` returns it: every port above, and what the
     commands and the daemon's health need besides."""
 

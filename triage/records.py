@@ -224,6 +224,16 @@ class TicketKeys:
 
 
 @dataclass(frozen=True)
+class GuardAnswer:
+    """One fresh model answer as the crying-wolf guard remembers it (triage.tiers.trust):
+    whether it proposed raising the rules' risk, and whether the guard held raises back once
+    it had counted this answer (its hysteresis lives in that flag)."""
+
+    raised: bool
+    held: bool
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What handling one input gave: its result, and whether it was committed just now."""
 

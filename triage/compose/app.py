@@ -40,6 +40,7 @@ from triage.ports import (
     BatchStore,
     Clock,
     Deliveries,
+    GuardMemory,
     LeaseStore,
     ResultSink,
     Store,
@@ -122,7 +123,10 @@ def build_pipeline(
     offloader: Offloader | None = None,
     deliveries: Deliveries | None = None,
     learned: LearnedTier | None = None,
+    guard_memory: GuardMemory | None = None,
 ) -> Pipeline:
+    """`guard_memory`: the crying-wolf guard's memory, `store` itself (every daemon and
+    command on the store then shares it); None keeps it in the pipeline (dry runs, eval)."""
     return Pipeline(
         store,
         rules_from(settings),
@@ -134,6 +138,7 @@ def build_pipeline(
         offloader,
         deliveries,
         learned,
+        guard_memory,
     )
 
 
@@ -284,6 +289,7 @@ def build_batch(settings: Settings, dry_run: bool = False) -> tuple[Pipeline, Ba
         # Planned with the result; `triage run` (now or at its next start) sends them.
         deliveries=build_delivery(settings, store),
         learned=learned,
+        guard_memory=store,
     )
     return pipeline, store
 
@@ -307,6 +313,7 @@ def build_app(
         offloader=offloader,
         deliveries=delivery,
         learned=learned,
+        guard_memory=store,
     )
     stop = stop or threading.Event()
     jobs = Jobs(store, settings, clock)

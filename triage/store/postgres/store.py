@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from triage.records import LedgerEntry, Planned, TicketKeys
+from triage.records import GuardAnswer, LedgerEntry, Planned, TicketKeys
 from triage.result import Result
 from triage.rules.storm import Recent
 from triage.store.postgres.database import Connection, at, utc
@@ -253,6 +253,29 @@ class PostgresStore(PostgresDeliveries, PostgresReports):
             " answer = excluded.answer, created_at = excluded.created_at",
             (key, scope, answer, at(now)),
         )
+
+    # -- the crying-wolf guard's memory ------------------------------------------------------
+
+    def guard_answers(self, limit: int) -> list[GuardAnswer]:
+        """The last `limit` model answers remembered by any daemon, oldest first."""
+        rows = self._read(
+            "SELECT raised, held FROM guard_answers ORDER BY seq DESC LIMIT %s", (limit,)
+        )
+        return [GuardAnswer(bool(raised), bool(held)) for raised, held in reversed(rows)]
+
+    def remember_guard_answer(
+        self, answer: GuardAnswer, ticket_id: str, model: str, now: datetime, keep: int
+    ) -> None:
+        """Append one answer (in one round trip); only the last `keep` stay. Under the commit
+        lock, as the pipeline's transaction() is: the sequence follows the commits, so the
+        answers every daemon reads back are in the order they were counted."""
+        with self._begin(serialised=True) as db:
+            db.execute(
+                "WITH added AS (INSERT INTO guard_answers (at, ticket_id, model, raised, held)"
+                " VALUES (%s, %s, %s, %s, %s) RETURNING seq)"
+                " DELETE FROM guard_answers WHERE seq <= (SELECT seq FROM added) - %s",
+                (at(now), ticket_id, model, answer.raised, answer.held, keep),
+            )
 
     # -- scheduled jobs -------------------------------------------------------------------
 
