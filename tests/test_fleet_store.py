@@ -3,6 +3,7 @@ a time (`Leased`), `triage check` on a fleet's store, and moving a SQLite store 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from tests.conftest import NO_SCHEDULE, mail
 from tests.test_daemon_faults import triage
 from tests.test_store import result
 from triage.records import Delivery, Planned, TicketKeys
-from triage.runtime.fleet import Heartbeat, Leased, Liveness, holdings
+from triage.runtime.fleet import Heartbeat, Leased, Liveness, claim_node, holdings
 from triage.store import safe_url
 from triage.store.postgres import PostgresStore
 
@@ -119,6 +120,56 @@ def test_a_heartbeat_holds_the_node_lease_and_gives_it_back_at_a_clean_stop(two_
     assert b.lease_holder("node:a", datetime.now(UTC)) is None
 
 
+def test_a_second_process_under_a_live_nodes_name_is_refused_and_a_dead_ones_taken_over(
+    postgres_url,
+):
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    first, second, third = (PostgresStore(postgres_url, node="web-1") for _ in range(3))
+    try:
+        stop = threading.Event()
+        beat = Heartbeat(first, 1.0, now, stop)
+        beat.start()  # alive: renews its node lease every third of a second
+        assert not second.take_lease("node:web-1", 1.0, now())  # one name, another process
+        refused = claim_node(second, 1.0, now, threading.Event())
+        assert refused is not None
+        assert "the node name 'web-1' ([store] node) is in use" in refused
+        assert f"pid {os.getpid()} on host {os.uname().nodename}" in refused
+        assert "set [store] node in this daemon's config.toml" in refused
+        assert first.leases_held(now()) == ["node:web-1"]  # the first one keeps its name
+        stop.set()  # the first one dies: no clean stop, its lease is not given back
+        assert beat._thread is not None
+        beat._thread.join(timeout=5)
+        assert claim_node(third, 1.0, now, threading.Event()) is None  # after it runs out
+        assert third.leases_held(now()) == ["node:web-1"]
+        assert first.leases_held(now()) == []
+    finally:
+        for store in (first, second, third):
+            store.close()
+
+
+@pytest.mark.parametrize(
+    ("held_by", "ok", "says"),
+    [
+        (None, True, "'web-1': no daemon of the fleet runs under this name now"),
+        ("here:4242:ab12cd34", True, "'web-1': the daemon on this host (pid 4242)"),
+        (
+            "other-host:4242:ab12cd34",
+            False,
+            "'web-1' ([store] node) is in use by a daemon on host other-host (pid 4242)",
+        ),
+    ],
+)
+def test_check_says_whether_this_configs_node_name_is_held_from_another_host(held_by, ok, says):
+    from triage.cli.check import _node_name
+    from triage.records import Lease
+
+    held = Lease("node:web-1", "web-1", held_by, NOW) if held_by else None
+    check = _node_name("web-1", held, "here")
+    assert check.ok is ok and says in check.detail
+
+
 def test_the_url_password_is_never_shown():
     assert safe_url("postgresql://triage:s3cret@db:5432/t") == "postgresql://triage:***@db:5432/t"
     assert safe_url("postgresql://triage@db/t") == "postgresql://triage@db/t"
@@ -137,7 +188,8 @@ def test_check_names_the_store_its_version_and_the_daemons_seen(tmp_path, postgr
     assert "s3cret-pw" not in done.stdout + done.stderr
     store_line = next(line for line in done.stdout.splitlines() if " store: " in line)
     assert store_line.startswith("ok   store: PostgreSQL 1")
-    assert "postgres:***@127.0.0.1" in store_line and "schema v2" in store_line
+    assert "postgres:***@127.0.0.1" in store_line and "schema v4" in store_line
+    assert "ok   node: " in done.stdout  # this config's node name: free
     fleet = done.stdout.split("fleet: ", 1)[1]
     assert fleet.startswith("1 daemons seen in the last 5 minutes")
     assert "web-1 (pid " in fleet and "holds jobs" in fleet

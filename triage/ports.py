@@ -14,6 +14,7 @@ from triage.records import (
     DeliveryKind,
     FailingDestination,
     GuardAnswer,
+    Lease,
     LedgerEntry,
     LedgerKey,
     Outcome,
@@ -231,9 +232,7 @@ class JobStore(ReportStore, Protocol):
     def first_record_at(self) -> datetime | None: ...
 
 
-class Store(
-    TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, GuardMemory, Protocol
-):
+class Store(TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, GuardMemory, Protocol):
     """A whole store, as `triage.store.open_store` returns it: every port above, and what the
     commands and the daemon's health need besides."""
 
@@ -295,8 +294,13 @@ class LeaseStore(Protocol):
     (triage.runtime.fleet)."""
 
     node: str  # this daemon's name in the fleet
+    instance: str  # this process: "host:pid:random"; two daemons under one name differ here
 
     def take_lease(self, name: str, seconds: float, now: datetime) -> bool: ...
+
+    def lease_of(self, name: str, now: datetime) -> Lease | None:
+        """The lease `name` while it is held (not run out), else None."""
+        ...
 
     def release_lease(self, name: str) -> None: ...
 

@@ -32,7 +32,7 @@ from triage.config.sections import ImapAccountConfig
 from triage.config.settings import Settings, secret_values
 from triage.delivery.outbox import Outbox
 from triage.delivery.service import DeliveryService
-from triage.errors import ConfigError
+from triage.errors import ConfigError, NodeNameTaken
 from triage.learned.classifier import LearnedTier
 from triage.parsing import MailLimits
 from triage.pipeline import Pipeline
@@ -49,7 +49,14 @@ from triage.ports import (
 from triage.records import month_window
 from triage.rules.keywords import CompiledRule, compile_rules
 from triage.runtime.daemon import Connector
-from triage.runtime.fleet import Heartbeat, Leased, Liveness, holdings, lease_gate
+from triage.runtime.fleet import (
+    Heartbeat,
+    Leased,
+    Liveness,
+    claim_node,
+    holdings,
+    lease_gate,
+)
 from triage.runtime.metrics import MetricsServer
 from triage.runtime.scheduler import Jobs, Scheduler
 from triage.store import open_dry_run, open_shared, open_store
@@ -297,8 +304,14 @@ def build_batch(settings: Settings, dry_run: bool = False) -> tuple[Pipeline, Ba
 def build_app(
     settings: Settings, clock: Clock = utc_now, stop: threading.Event | None = None
 ) -> App:
+    stop = stop or threading.Event()
     local = build_local_model(settings)
     store, fleet = open_configured(settings)
+    if fleet is not None:  # this node's lease: alive before the first file is claimed
+        refused = claim_node(fleet, settings.store.lease_seconds, clock, stop)
+        if refused is not None:
+            store.close()
+            raise NodeNameTaken(refused)
     escalator = build_escalator(settings, store, clock)
     offloader = build_offloader(settings, store, clock)
     delivery = build_delivery(settings, store, clock)
@@ -315,7 +328,6 @@ def build_app(
         learned=learned,
         guard_memory=store,
     )
-    stop = stop or threading.Event()
     jobs = Jobs(store, settings, clock)
     seconds = settings.store.lease_seconds
     if fleet is not None:  # the jobs run on the node that holds the "jobs" lease
@@ -334,8 +346,6 @@ def build_app(
         fleet=fleet,
         heartbeat=Heartbeat(fleet, seconds, clock, stop) if fleet is not None else None,
     )
-    if app.heartbeat is not None:
-        app.heartbeat.beat()  # alive before the first file is claimed: never taken for dead
     if settings.dropfolder.enabled:
         options = dropfolder_options(settings)
         liveness = None

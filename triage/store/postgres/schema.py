@@ -157,6 +157,11 @@ MIGRATIONS: tuple[str, ...] = (
         held BOOLEAN NOT NULL
     );
     """,
+    # 4: which process holds a lease (host:pid:random): two daemons started under one node
+    # name are told apart, and the second is refused
+    """
+    ALTER TABLE leases ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
