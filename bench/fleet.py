@@ -1,25 +1,40 @@
 """A fleet on one PostgreSQL against one daemon on SQLite: the rules tier through a shared drop
-folder, N tickets (default 400).
+folder, N tickets (default 400), and the same with a model step that costs a fixed CPU time
+per ticket.
 
-    python bench/fleet.py [N] [TAKEOVERS]
+    python bench/fleet.py [N] [TAKEOVERS] [--model-ms MS] [--only rules|model]
 
 Prints tickets/s for one daemon on SQLite (the baseline, measured in the same run) and one,
 two and three daemons on PostgreSQL (a durable server: fsync on, as SQLite's synchronous=FULL),
 the PostgreSQL statements per ticket (the server's log: each is a round trip), and the time a
 dead daemon's claimed files wait after SIGKILL until another daemon takes them over (median
-and maximum of TAKEOVERS kills, default 3) against the lease time, and what one claim costs
-by rename against SELECT ... FOR UPDATE SKIP LOCKED. Goals: PostgreSQL per-ticket
+and maximum of TAKEOVERS kills, default 3; 0 skips them) against the lease time, and what one
+claim costs by rename against SELECT ... FOR UPDATE SKIP LOCKED. Goals: PostgreSQL per-ticket
 overhead within 2x SQLite for one daemon; takeover within twice the lease.
+
+The model variant: each daemon has its own local model server (`[local] base_url`, reached
+through models/local_server.py and the openai SDK, as a daemon reaches llama-server), a
+loopback stand-in (tests/standins/chat_api.py) in a process of its own whose written summary,
+asked once per ticket, costs MS milliseconds of CPU (default 20), as a model's decoding would;
+the scored questions cost it only their HTTP round trips. The same baseline, one daemon on
+SQLite with its model server, is measured in the same run. A daemon waits for its server, so
+each daemon with its server keeps about one core busy: on a machine with C cores the fleet
+cannot go faster than C daemons do (the bench prints C).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -31,12 +46,50 @@ from tests.postgres import PostgresServer
 from tests.test_load import write_backlog
 
 LEASE = 2.0
+DAEMONS = (1, 2, 3)
 
 
-def sqlite_run(root: Path, count: int) -> float:
+def local_config(base_url: str) -> str:
+    """The daemon's local tier from a model server."""
+    return f'[local]\nenabled = true\nbase_url = "{base_url}"\nmodel = "burner"\n'
+
+
+@contextmanager
+def model_servers(count: int, cpu_ms: float) -> Iterator[list[tuple[str, list[int]]]]:
+    """`count` model servers, each in a process of its own: (base_url, [summaries written])
+    each; the counts are filled in when they stop."""
+    processes, served = [], []
+    try:
+        for _ in range(count):
+            process = subprocess.Popen(
+                [sys.executable, __file__, "--serve-model", str(cpu_ms)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            processes.append(process)
+            assert process.stdout is not None
+            served.append((process.stdout.readline().strip(), []))
+        yield served
+    finally:
+        for process, (_, summaries) in zip(processes, served, strict=False):
+            out, _ = process.communicate(timeout=60)  # stdin closed: it stops and counts
+            summaries.extend(int(line) for line in out.split() if line.isdigit())
+
+
+def serve_model(cpu_ms: float) -> None:
+    """The model server's process: serves until stdin closes, then prints the summaries."""
+    from tests.standins.chat_api import ChatStandIn
+
+    server = ChatStandIn(models=["burner"], summary_cpu_seconds=cpu_ms / 1000).start()
+    print(server.base_url, flush=True)
+    sys.stdin.read()
+    server.stop()
+    print(sum(1 for r in server.completions() if not r.body.get("logprobs")), flush=True)
+
+
+def sqlite_run(root: Path, count: int, extra: str = "") -> float:
     """Seconds for one daemon on SQLite to work off `count` tickets dropped at once."""
-    import subprocess
-
     folders = shared_folders(root)
     config = root / "config.toml"
     config.write_text(
@@ -44,6 +97,7 @@ def sqlite_run(root: Path, count: int) -> float:
         f'[dropfolder]\ninbox = "{folders["inbox"]}"\nprocessed = "{folders["processed"]}"\n'
         f'failed = "{folders["failed"]}"\nsettle_seconds = 0.2\nrescan_seconds = 0.5\n'
         + NO_SCHEDULE
+        + extra
     )
     notify = NotifySocket(root)
     with (root / "daemon.log").open("wb") as log:
@@ -62,10 +116,17 @@ def sqlite_run(root: Path, count: int) -> float:
         notify.close()
 
 
-def fleet_run(root: Path, server: PostgresServer, daemons: int, count: int) -> tuple[float, int]:
-    """Seconds for `daemons` daemons on one PostgreSQL database, and the statements run."""
+def fleet_run(
+    root: Path,
+    server: PostgresServer,
+    daemons: int,
+    count: int,
+    extra: Callable[[int], str] = lambda k: "",
+) -> tuple[float, int]:
+    """Seconds for `daemons` daemons on one PostgreSQL database, and the statements run.
+    `extra(k)`: more configuration for daemon k."""
     url = server.create_database("bench")
-    nodes = [Node(root, f"n{k}", url, LEASE, NO_SCHEDULE) for k in range(daemons)]
+    nodes = [Node(root, f"n{k}", url, LEASE, NO_SCHEDULE + extra(k)) for k in range(daemons)]
     for node in nodes:
         node.start()
     before = _statements(server)
@@ -154,22 +215,71 @@ def claim_costs(root: Path, server: PostgresServer, count: int = 2000) -> tuple[
     return rename, skip_locked
 
 
-def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 400
-    kills = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+def rules_tier(count: int, server: PostgresServer) -> None:
     with tempfile.TemporaryDirectory() as folder:
         base = sqlite_run(Path(folder), count)
-    print(f"SQLite, 1 daemon:      {count / base:7.1f} tickets/s (baseline)")
+    print(f"rules tier, {count} tickets")
+    print(f"  SQLite, 1 daemon:      {count / base:7.1f} tickets/s (baseline)")
+    for daemons in DAEMONS:
+        with tempfile.TemporaryDirectory() as folder:
+            seconds, statements = fleet_run(Path(folder), server, daemons, count)
+        print(
+            f"  PostgreSQL, {daemons} daemon{'s' if daemons > 1 else ' '}: "
+            f"{count / seconds:7.1f} tickets/s ({base / seconds:.2f}x SQLite's tickets/s, "
+            f"{seconds / base:.2f}x its time), {statements / count:.1f} statements per ticket"
+        )
+
+
+def model_step(count: int, server: PostgresServer, cpu_ms: float) -> None:
+    print(
+        f"with a model step of {cpu_ms:g} ms CPU per ticket (a model server per daemon), "
+        f"{count} tickets"
+    )
+    with model_servers(1, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
+        base = sqlite_run(Path(folder), count, local_config(served[0][0]))
+    calls = sum(summaries[0] for _, summaries in served if summaries)
+    print(
+        f"  SQLite, 1 daemon:      {count / base:7.1f} tickets/s (baseline; "
+        f"{calls / count:.2f} model calls per ticket)"
+    )
+    for daemons in DAEMONS:
+        with model_servers(daemons, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
+            urls = [url for url, _ in served]
+            seconds, _ = fleet_run(
+                Path(folder), server, daemons, count, lambda k, urls=urls: local_config(urls[k])
+            )
+        calls = sum(summaries[0] for _, summaries in served if summaries)
+        print(
+            f"  PostgreSQL, {daemons} daemon{'s' if daemons > 1 else ' '}: "
+            f"{count / seconds:7.1f} tickets/s ({base / seconds:.2f}x SQLite's tickets/s), "
+            f"{calls / count:.2f} model calls per ticket"
+        )
+    cores = os.cpu_count() or 1
+    print(
+        f"  this machine has {cores} cores (shared with whatever else runs): each daemon with "
+        f"its model server keeps about one busy, so more than {cores} daemons cannot scale here"
+    )
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve-model":
+        serve_model(float(sys.argv[2]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("count", nargs="?", type=int, default=400, help="tickets (400)")
+    parser.add_argument("kills", nargs="?", type=int, default=3, help="SIGKILLs timed (3)")
+    parser.add_argument("--model-ms", type=float, default=20.0, help="CPU ms per ticket (20)")
+    parser.add_argument("--only", choices=("rules", "model"), help="one variant and no takeovers")
+    args = parser.parse_args()
+    count = args.count
     server = PostgresServer(durable=True, log_statements=True)
     try:
-        for daemons in (1, 2, 3):
-            with tempfile.TemporaryDirectory() as folder:
-                seconds, statements = fleet_run(Path(folder), server, daemons, count)
-            print(
-                f"PostgreSQL, {daemons} daemon{'s' if daemons > 1 else ' '}: "
-                f"{count / seconds:7.1f} tickets/s ({seconds / base:.2f}x the SQLite time), "
-                f"{statements / count:.1f} statements per ticket"
-            )
+        if args.only in (None, "rules"):
+            rules_tier(count, server)
+        if args.only in (None, "model"):
+            model_step(count, server, args.model_ms)
+        if args.only is not None:
+            return
         with tempfile.TemporaryDirectory() as folder:
             rename, skip_locked = claim_costs(Path(folder), server)
         print(
@@ -177,13 +287,14 @@ def main() -> None:
             f"(+ commit) {skip_locked:.0f} us"
         )
         times = []
-        for _ in range(kills):
+        for _ in range(args.kills):
             with tempfile.TemporaryDirectory() as folder:
                 times.append(takeover(Path(folder), server))
-        print(
-            f"takeover after SIGKILL: median {statistics.median(times):.2f} s, max "
-            f"{max(times):.2f} s, lease {LEASE:.1f} s (goal: within {2 * LEASE:.1f} s)"
-        )
+        if times:
+            print(
+                f"takeover after SIGKILL: median {statistics.median(times):.2f} s, max "
+                f"{max(times):.2f} s, lease {LEASE:.1f} s (goal: within {2 * LEASE:.1f} s)"
+            )
     finally:
         server.stop()
 
