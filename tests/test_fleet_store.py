@@ -14,10 +14,11 @@ import pytest
 from tests.conftest import NO_SCHEDULE, mail
 from tests.test_daemon_faults import triage
 from tests.test_store import result
-from triage.records import Delivery, Planned, TicketKeys
+from triage.records import Delivery, GuardAnswer, Planned, TicketKeys
 from triage.runtime.fleet import Heartbeat, Leased, Liveness, claim_node, holdings
 from triage.store import safe_url
 from triage.store.postgres import PostgresStore
+from triage.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -207,6 +208,10 @@ def test_a_sqlite_store_moves_to_postgresql_whole_and_only_into_an_empty_databas
     (tickets / "b.eml").write_text(mail("VPN down", "vpn fails since 9", message_id="<a@x>"))
     (tickets / "c.txt").write_text("Printer jams\nfloor 3")
     assert triage(config, tmp_path, "process", str(tickets)).returncode == 0
+    sqlite = SqliteStore(tmp_path / "var" / "triage.sqlite3")  # the guard's memory moves too
+    for raised, held in ((True, False), (True, True), (False, True)):
+        sqlite.remember_guard_answer(GuardAnswer(raised, held), "t-x", "m.gguf", NOW, keep=200)
+    sqlite.close()
     done = triage(config, tmp_path, "store-to-postgres", TRIAGE_STORE__URL=postgres_url)
     assert done.returncode == 0, done.stderr
     assert "3 tickets" in done.stdout
@@ -218,6 +223,11 @@ def test_a_sqlite_store_moves_to_postgresql_whole_and_only_into_an_empty_databas
         original = moved.find_by_message_id("<a@x>")
         assert original is not None and moved.get_result(original) is not None
         moved.save(result("t-new"), TicketKeys(None), NOW)
+        assert moved.guard_answers(20) == [
+            GuardAnswer(True, False),
+            GuardAnswer(True, True),
+            GuardAnswer(False, True),
+        ]
     finally:
         moved.close()
     again = triage(config, tmp_path, "store-to-postgres", TRIAGE_STORE__URL=postgres_url)

@@ -234,6 +234,7 @@ class Pipeline:
         except Exception as exc:  # a bug must cost one quarantine, not the daemon
             # The exception's message may quote the ticket: log only its type and place.
             log.error("ticket.triage_crashed", id=raw.id, source=raw.source, **crash_site(exc))
+            self._tiers.judge.forget()  # a model answer it had is no part of the quarantine
             reason = f"internal error while triaging: {type(exc).__name__}"
             return quarantined(raw, reason), TicketKeys(content_key=None), None
 
