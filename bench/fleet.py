@@ -2,11 +2,15 @@
 folder, N tickets (default 400), and the same with a model step that costs a fixed CPU time
 per ticket.
 
-    python bench/fleet.py [N] [TAKEOVERS] [--model-ms MS] [--only rules|model]
+    python bench/fleet.py [N] [TAKEOVERS] [--rounds R] [--model-ms MS] [--only rules|model]
 
 Prints tickets/s for one daemon on SQLite (the baseline, measured in the same run) and one,
-two and three daemons on PostgreSQL (a durable server: fsync on, as SQLite's synchronous=FULL),
-the PostgreSQL statements per ticket (the server's log: each is a round trip), and the time a
+two and three daemons on PostgreSQL (a durable server: fsync on, as SQLite's synchronous=FULL).
+One daemon on each runs alternately R times (default 3; the machine's other load drifts, and
+a pair run back to back shares it): the overhead is the median of the pairs' time ratios,
+with the CPU per ticket of the daemon and of the database server beside it. Then the
+PostgreSQL statements per ticket (each a round trip; counted in a separate run on a server
+that logs every statement, since logging slows it down), and the time a
 dead daemon's claimed files wait after SIGKILL until another daemon takes them over (median
 and maximum of TAKEOVERS kills, default 3; 0 skips them) against the lease time, and what one
 claim costs by rename against SELECT ... FOR UPDATE SKIP LOCKED. Goals: PostgreSQL per-ticket
@@ -35,6 +39,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -88,8 +93,44 @@ def serve_model(cpu_ms: float) -> None:
     print(sum(1 for r in server.completions() if not r.body.get("logprobs")), flush=True)
 
 
-def sqlite_run(root: Path, count: int, extra: str = "") -> float:
-    """Seconds for one daemon on SQLite to work off `count` tickets dropped at once."""
+@dataclass(frozen=True)
+class Run:
+    """One timed work-off: wall seconds, and the CPU seconds the daemons and the database
+    server spent meanwhile (less sensitive than wall time to what else runs on the machine)."""
+
+    seconds: float
+    daemon_cpu: float
+    server_cpu: float = 0.0
+    statements: int = 0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system, with that of waited-for children) of these processes."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(field) for field in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(server: PostgresServer) -> list[int]:
+    """The postmaster and its children (backends, WAL writer, checkpointer)."""
+    master = int((server.data / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return [master, *children]
+
+
+def sqlite_run(root: Path, count: int, extra: str = "") -> Run:
+    """One daemon on SQLite working off `count` tickets dropped at once."""
     folders = shared_folders(root)
     config = root / "config.toml"
     config.write_text(
@@ -109,7 +150,9 @@ def sqlite_run(root: Path, count: int, extra: str = "") -> float:
         )
     try:
         notify.wait_for("READY", "1", seconds=90)
-        return _work_off(root, folders, count)
+        before = cpu_seconds([process.pid])
+        seconds = _work_off(root, folders, count)
+        return Run(seconds, cpu_seconds([process.pid]) - before)
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -122,20 +165,25 @@ def fleet_run(
     daemons: int,
     count: int,
     extra: Callable[[int], str] = lambda k: "",
-) -> tuple[float, int]:
-    """Seconds for `daemons` daemons on one PostgreSQL database, and the statements run.
-    `extra(k)`: more configuration for daemon k."""
+) -> Run:
+    """`daemons` daemons on one PostgreSQL database working off `count` tickets, and the
+    statements the server ran (when it logs them). `extra(k)`: more configuration for
+    daemon k."""
     url = server.create_database("bench")
     nodes = [Node(root, f"n{k}", url, LEASE, NO_SCHEDULE + extra(k)) for k in range(daemons)]
     for node in nodes:
         node.start()
     before = _statements(server)
+    pids = [node.process.pid for node in nodes if node.process is not None]
+    on_server = server_pids(server)
+    cpu, server_cpu = cpu_seconds(pids), cpu_seconds(on_server)
     try:
         seconds = _work_off(root, shared_folders(root), count)
+        cpu, server_cpu = cpu_seconds(pids) - cpu, cpu_seconds(on_server) - server_cpu
     finally:
         for node in nodes:
             node.stop()
-    return seconds, _statements(server) - before
+    return Run(seconds, cpu, server_cpu, _statements(server) - before)
 
 
 def _work_off(root: Path, folders: dict[str, Path], count: int) -> float:
@@ -215,19 +263,50 @@ def claim_costs(root: Path, server: PostgresServer, count: int = 2000) -> tuple[
     return rename, skip_locked
 
 
-def rules_tier(count: int, server: PostgresServer) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        base = sqlite_run(Path(folder), count)
-    print(f"rules tier, {count} tickets")
-    print(f"  SQLite, 1 daemon:      {count / base:7.1f} tickets/s (baseline)")
-    for daemons in DAEMONS:
+def rules_tier(count: int, server: PostgresServer, rounds: int) -> None:
+    """One daemon on SQLite and one on PostgreSQL, alternately `rounds` times (the machine's
+    other load drifts: a pair run back to back shares it), then two and three daemons."""
+    print(f"rules tier, {count} tickets; SQLite and PostgreSQL alternately, {rounds} rounds")
+    ratios, bases = [], []
+    for round_ in range(1, rounds + 1):
         with tempfile.TemporaryDirectory() as folder:
-            seconds, statements = fleet_run(Path(folder), server, daemons, count)
+            base = sqlite_run(Path(folder), count)
+        with tempfile.TemporaryDirectory() as folder:
+            shared = fleet_run(Path(folder), server, 1, count)
+        bases.append(base.seconds)
+        ratios.append(shared.seconds / base.seconds)
         print(
-            f"  PostgreSQL, {daemons} daemon{'s' if daemons > 1 else ' '}: "
-            f"{count / seconds:7.1f} tickets/s ({base / seconds:.2f}x SQLite's tickets/s, "
-            f"{seconds / base:.2f}x its time), {statements / count:.1f} statements per ticket"
+            f"  round {round_}: SQLite {count / base.seconds:6.1f} tickets/s, "
+            f"PostgreSQL {count / shared.seconds:6.1f} tickets/s: {ratios[-1]:.2f}x the time; "
+            f"CPU per ticket: SQLite daemon {base.daemon_cpu / count * 1000:.1f} ms, "
+            f"PostgreSQL daemon {shared.daemon_cpu / count * 1000:.1f} ms "
+            f"+ server {shared.server_cpu / count * 1000:.1f} ms"
         )
+    print(
+        f"  PostgreSQL per-ticket overhead, one daemon: median {statistics.median(ratios):.2f}x "
+        f"SQLite's time (range {min(ratios):.2f}-{max(ratios):.2f}x; goal within 2x)"
+    )
+    base_seconds = statistics.median(bases)
+    print(f"  SQLite, 1 daemon:      {count / base_seconds:7.1f} tickets/s (median, baseline)")
+    for daemons in DAEMONS[1:]:
+        with tempfile.TemporaryDirectory() as folder:
+            run = fleet_run(Path(folder), server, daemons, count)
+        print(
+            f"  PostgreSQL, {daemons} daemons: {count / run.seconds:7.1f} tickets/s "
+            f"({base_seconds / run.seconds:.2f}x SQLite's tickets/s)"
+        )
+
+
+def round_trips(count: int) -> None:
+    """Statements per ticket (each a round trip), on a server that logs every one: logging
+    costs the server time, so this run is not one of the timed ones."""
+    server = PostgresServer(durable=True, log_statements=True)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            run = fleet_run(Path(folder), server, 1, count)
+    finally:
+        server.stop()
+    print(f"  round trips: {run.statements / count:.1f} statements per ticket (one daemon)")
 
 
 def model_step(count: int, server: PostgresServer, cpu_ms: float) -> None:
@@ -236,7 +315,7 @@ def model_step(count: int, server: PostgresServer, cpu_ms: float) -> None:
         f"{count} tickets"
     )
     with model_servers(1, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
-        base = sqlite_run(Path(folder), count, local_config(served[0][0]))
+        base = sqlite_run(Path(folder), count, local_config(served[0][0])).seconds
     calls = sum(summaries[0] for _, summaries in served if summaries)
     print(
         f"  SQLite, 1 daemon:      {count / base:7.1f} tickets/s (baseline; "
@@ -245,9 +324,9 @@ def model_step(count: int, server: PostgresServer, cpu_ms: float) -> None:
     for daemons in DAEMONS:
         with model_servers(daemons, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
             urls = [url for url, _ in served]
-            seconds, _ = fleet_run(
+            seconds = fleet_run(
                 Path(folder), server, daemons, count, lambda k, urls=urls: local_config(urls[k])
-            )
+            ).seconds
         calls = sum(summaries[0] for _, summaries in served if summaries)
         print(
             f"  PostgreSQL, {daemons} daemon{'s' if daemons > 1 else ' '}: "
@@ -270,12 +349,14 @@ def main() -> None:
     parser.add_argument("kills", nargs="?", type=int, default=3, help="SIGKILLs timed (3)")
     parser.add_argument("--model-ms", type=float, default=20.0, help="CPU ms per ticket (20)")
     parser.add_argument("--only", choices=("rules", "model"), help="one variant and no takeovers")
+    parser.add_argument("--rounds", type=int, default=3, help="SQLite/PostgreSQL pairs (3)")
     args = parser.parse_args()
     count = args.count
-    server = PostgresServer(durable=True, log_statements=True)
+    server = PostgresServer(durable=True)
     try:
         if args.only in (None, "rules"):
-            rules_tier(count, server)
+            rules_tier(count, server, args.rounds)
+            round_trips(min(count, 200))
         if args.only in (None, "model"):
             model_step(count, server, args.model_ms)
         if args.only is not None:
