@@ -39,7 +39,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -59,11 +59,20 @@ def local_config(base_url: str) -> str:
     return f'[local]\nenabled = true\nbase_url = "{base_url}"\nmodel = "burner"\n'
 
 
+@dataclass
+class Served:
+    """Running model servers: their URLs and processes; the summaries each wrote, once
+    they stopped."""
+
+    urls: list[str] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)
+    summaries: list[int] = field(default_factory=list)
+
+
 @contextmanager
-def model_servers(count: int, cpu_ms: float) -> Iterator[list[tuple[str, list[int]]]]:
-    """`count` model servers, each in a process of its own: (base_url, [summaries written])
-    each; the counts are filled in when they stop."""
-    processes, served = [], []
+def model_servers(count: int, cpu_ms: float) -> Iterator[Served]:
+    """`count` model servers, each in a process of its own."""
+    processes, served = [], Served()
     try:
         for _ in range(count):
             process = subprocess.Popen(
@@ -74,12 +83,13 @@ def model_servers(count: int, cpu_ms: float) -> Iterator[list[tuple[str, list[in
             )
             processes.append(process)
             assert process.stdout is not None
-            served.append((process.stdout.readline().strip(), []))
+            served.urls.append(process.stdout.readline().strip())
+            served.pids.append(process.pid)
         yield served
     finally:
-        for process, (_, summaries) in zip(processes, served, strict=False):
+        for process in processes:
             out, _ = process.communicate(timeout=60)  # stdin closed: it stops and counts
-            summaries.extend(int(line) for line in out.split() if line.isdigit())
+            served.summaries.extend(int(line) for line in out.split() if line.isdigit())
 
 
 def serve_model(cpu_ms: float) -> None:
@@ -102,6 +112,16 @@ class Run:
     daemon_cpu: float
     server_cpu: float = 0.0
     statements: int = 0
+    model_cpu: float = 0.0  # the model servers'
+
+    def cpu_ms(self, count: int) -> str:
+        """CPU per ticket, by whom."""
+        parts = [f"daemons {self.daemon_cpu / count * 1000:.1f}"]
+        if self.server_cpu:
+            parts.append(f"PostgreSQL {self.server_cpu / count * 1000:.1f}")
+        if self.model_cpu:
+            parts.append(f"model servers {self.model_cpu / count * 1000:.1f}")
+        return " + ".join(parts) + " ms CPU per ticket"
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -129,7 +149,7 @@ def server_pids(server: PostgresServer) -> list[int]:
     return [master, *children]
 
 
-def sqlite_run(root: Path, count: int, extra: str = "") -> Run:
+def sqlite_run(root: Path, count: int, extra: str = "", watch: tuple[int, ...] = ()) -> Run:
     """One daemon on SQLite working off `count` tickets dropped at once."""
     folders = shared_folders(root)
     config = root / "config.toml"
@@ -150,9 +170,10 @@ def sqlite_run(root: Path, count: int, extra: str = "") -> Run:
         )
     try:
         notify.wait_for("READY", "1", seconds=90)
-        before = cpu_seconds([process.pid])
+        before, model = cpu_seconds([process.pid]), cpu_seconds(list(watch))
         seconds = _work_off(root, folders, count)
-        return Run(seconds, cpu_seconds([process.pid]) - before)
+        cpu = cpu_seconds([process.pid]) - before
+        return Run(seconds, cpu, model_cpu=cpu_seconds(list(watch)) - model)
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -165,6 +186,7 @@ def fleet_run(
     daemons: int,
     count: int,
     extra: Callable[[int], str] = lambda k: "",
+    watch: tuple[int, ...] = (),
 ) -> Run:
     """`daemons` daemons on one PostgreSQL database working off `count` tickets, and the
     statements the server ran (when it logs them). `extra(k)`: more configuration for
@@ -176,14 +198,15 @@ def fleet_run(
     before = _statements(server)
     pids = [node.process.pid for node in nodes if node.process is not None]
     on_server = server_pids(server)
-    cpu, server_cpu = cpu_seconds(pids), cpu_seconds(on_server)
+    cpu, server_cpu, model = cpu_seconds(pids), cpu_seconds(on_server), cpu_seconds(list(watch))
     try:
         seconds = _work_off(root, shared_folders(root), count)
         cpu, server_cpu = cpu_seconds(pids) - cpu, cpu_seconds(on_server) - server_cpu
+        model = cpu_seconds(list(watch)) - model
     finally:
         for node in nodes:
             node.stop()
-    return Run(seconds, cpu, server_cpu, _statements(server) - before)
+    return Run(seconds, cpu, server_cpu, _statements(server) - before, model)
 
 
 def _work_off(root: Path, folders: dict[str, Path], count: int) -> float:
@@ -315,28 +338,33 @@ def model_step(count: int, server: PostgresServer, cpu_ms: float) -> None:
         f"{count} tickets"
     )
     with model_servers(1, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
-        base = sqlite_run(Path(folder), count, local_config(served[0][0])).seconds
-    calls = sum(summaries[0] for _, summaries in served if summaries)
+        base = sqlite_run(Path(folder), count, local_config(served.urls[0]), tuple(served.pids))
     print(
-        f"  SQLite, 1 daemon:      {count / base:7.1f} tickets/s (baseline; "
-        f"{calls / count:.2f} model calls per ticket)"
+        f"  SQLite, 1 daemon:      {count / base.seconds:7.1f} tickets/s (baseline; "
+        f"{sum(served.summaries) / count:.2f} model calls per ticket; {base.cpu_ms(count)})"
     )
     for daemons in DAEMONS:
         with model_servers(daemons, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
-            urls = [url for url, _ in served]
-            seconds = fleet_run(
-                Path(folder), server, daemons, count, lambda k, urls=urls: local_config(urls[k])
-            ).seconds
-        calls = sum(summaries[0] for _, summaries in served if summaries)
+            urls = served.urls
+            run = fleet_run(
+                Path(folder),
+                server,
+                daemons,
+                count,
+                lambda k, urls=urls: local_config(urls[k]),
+                tuple(served.pids),
+            )
         print(
             f"  PostgreSQL, {daemons} daemon{'s' if daemons > 1 else ' '}: "
-            f"{count / seconds:7.1f} tickets/s ({base / seconds:.2f}x SQLite's tickets/s), "
-            f"{calls / count:.2f} model calls per ticket"
+            f"{count / run.seconds:7.1f} tickets/s ({base.seconds / run.seconds:.2f}x SQLite's "
+            f"tickets/s; {sum(served.summaries) / count:.2f} model calls per ticket; "
+            f"{run.cpu_ms(count)})"
         )
     cores = os.cpu_count() or 1
     print(
         f"  this machine has {cores} cores (shared with whatever else runs): each daemon with "
-        f"its model server keeps about one busy, so more than {cores} daemons cannot scale here"
+        f"its model server keeps about one busy, so more than {cores} daemons cannot scale "
+        "here; the CPU per ticket says what a host of its own would give each"
     )
 
 
