@@ -150,6 +150,24 @@ def test_a_second_process_under_a_live_nodes_name_is_refused_and_a_dead_ones_tak
             store.close()
 
 
+def test_a_daemon_whose_node_name_was_taken_while_it_stalled_says_it_must_stop(postgres_url):
+    stalled, other = (PostgresStore(postgres_url, node="web-1") for _ in range(2))
+    try:
+        beat = Heartbeat(stalled, 1.0, lambda: NOW, threading.Event())
+        assert beat.beat() and beat.lost is None
+        # it stalls past its lease; another daemon under the same name starts meanwhile
+        assert claim_node(other, 1.0, lambda: NOW + timedelta(seconds=2), threading.Event()) is None
+        late = Heartbeat(stalled, 1.0, lambda: NOW + timedelta(seconds=2.5), threading.Event())
+        assert not late.beat()
+        assert late.lost is not None
+        assert "took the node name 'web-1' ([store] node)" in late.lost
+        assert f"(pid {os.getpid()} on host {os.uname().nodename})" in late.lost
+        assert other.leases_held(NOW + timedelta(seconds=2.5)) == ["node:web-1"]
+    finally:
+        stalled.close()
+        other.close()
+
+
 @pytest.mark.parametrize(
     ("held_by", "ok", "says"),
     [

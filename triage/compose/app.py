@@ -193,6 +193,14 @@ class App:
     def close(self) -> None:
         self.store.close()
 
+    def health(self) -> str | None:
+        """What makes going on wrong: the store file replaced under the daemon, or its node
+        name taken by another daemon of the fleet (the daemon then stops with an error)."""
+        problem = self.store.identity_problem()
+        if problem is None and self.heartbeat is not None:
+            problem = self.heartbeat.lost
+        return problem
+
     def publish(self, status: str) -> None:
         """The daemon's status line where `triage check` reads it: a fleet's store."""
         if self.fleet is not None:

@@ -62,22 +62,32 @@ class Heartbeat:
         self._stop = stop
         self._thread: threading.Thread | None = None
         self.beats = 0
+        # Why this daemon must stop: another process took its node name (the daemon's health)
+        self.lost: str | None = None
 
     def beat(self) -> bool:
-        """Renew now; False when the store could not be reached (or another process runs
-        under this node's name and holds its lease)."""
+        """Renew now; False when the store could not be reached, or another process runs
+        under this node's name and holds its lease: then `lost` says so, and the daemon stops
+        (its health), since two daemons under one name would take each other's claims."""
+        name = NODE_PREFIX + self._store.node
         try:
-            held = self._store.take_lease(
-                NODE_PREFIX + self._store.node, self._lease, self._clock()
-            )
+            held = self._store.take_lease(name, self._lease, self._clock())
+            other = None if held else self._store.lease_of(name, self._clock())
         except Exception as exc:
             log.warning("fleet.heartbeat_failed", node=self._store.node, **crash_site(exc))
             return False
-        if not held:
+        if other is not None and other.instance != self._store.instance:
             log.error(
                 "fleet.node_name_taken",
                 node=self._store.node,
+                by=other.instance,
                 hint="another daemon runs under this [store] node name: give each its own",
+            )
+            self.lost = (
+                f"another daemon (pid {other.pid} on host {other.host}) took the node name "
+                f"{self._store.node!r} ([store] node) while this one had not renewed its lease "
+                f"for {self._lease:g} s (stalled?): this one stops. Give each daemon its own "
+                "[store] node name"
             )
         self.beats += 1
         return held
