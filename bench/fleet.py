@@ -1,6 +1,6 @@
 """A fleet on one PostgreSQL against one daemon on SQLite: the rules tier through a shared drop
 folder, N tickets (default 400), and the same with a model step that costs a fixed CPU time
-per ticket.
+per ticket (at most 150 tickets).
 
     python bench/fleet.py [N] [TAKEOVERS] [--rounds R] [--model-ms MS] [--only rules|model]
 
@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -320,30 +321,67 @@ def rules_tier(count: int, server: PostgresServer, rounds: int) -> None:
         )
 
 
-def round_trips(count: int) -> None:
+def round_trips(count: int, cpu_ms: float | None = None) -> None:
     """Statements per ticket (each a round trip), on a server that logs every one: logging
-    costs the server time, so this run is not one of the timed ones."""
+    costs the server time, so this run is not one of the timed ones. With `cpu_ms`: with
+    the model step."""
     server = PostgresServer(durable=True, log_statements=True)
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            run = fleet_run(Path(folder), server, 1, count)
+        with (
+            model_servers(1 if cpu_ms is not None else 0, cpu_ms or 0) as served,
+            tempfile.TemporaryDirectory() as folder,
+        ):
+            extra = local_config(served.urls[0]) if served.urls else ""
+            run = fleet_run(Path(folder), server, 1, count, lambda k: extra)
+        counted = Counter(
+            re.sub(r"\s+", " ", statement)[:48]
+            for statement in re.findall(
+                r"LOG:  (?:statement|execute [^:]*): (.*)", server.log.read_text(errors="replace")
+            )
+        )
     finally:
         server.stop()
     print(f"  round trips: {run.statements / count:.1f} statements per ticket (one daemon)")
+    for statement, times in counted.most_common(12):
+        if times >= count // 2:
+            print(f"    {times / count:4.2f} {statement}")
 
 
-def model_step(count: int, server: PostgresServer, cpu_ms: float) -> None:
+def model_step(count: int, server: PostgresServer, cpu_ms: float, rounds: int) -> None:
+    """As the rules tier, each daemon with a model server of its own."""
     print(
         f"with a model step of {cpu_ms:g} ms CPU per ticket (a model server per daemon), "
-        f"{count} tickets"
+        f"{count} tickets; SQLite and PostgreSQL alternately, {rounds} rounds"
     )
-    with model_servers(1, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
-        base = sqlite_run(Path(folder), count, local_config(served.urls[0]), tuple(served.pids))
+    ratios, bases = [], []
+    for round_ in range(1, rounds + 1):
+        with model_servers(1, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
+            base = sqlite_run(Path(folder), count, local_config(served.urls[0]), tuple(served.pids))
+        with model_servers(1, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
+            url = served.urls[0]
+            one = fleet_run(
+                Path(folder),
+                server,
+                1,
+                count,
+                lambda k, url=url: local_config(url),
+                tuple(served.pids),
+            )
+        bases.append(base.seconds)
+        ratios.append(one.seconds / base.seconds)
+        print(
+            f"  round {round_}: SQLite {count / base.seconds:5.1f} tickets/s "
+            f"({base.cpu_ms(count)}), PostgreSQL {count / one.seconds:5.1f} tickets/s "
+            f"({one.cpu_ms(count)}): {ratios[-1]:.2f}x the time"
+        )
     print(
-        f"  SQLite, 1 daemon:      {count / base.seconds:7.1f} tickets/s (baseline; "
-        f"{sum(served.summaries) / count:.2f} model calls per ticket; {base.cpu_ms(count)})"
+        f"  one daemon on PostgreSQL: median {statistics.median(ratios):.2f}x SQLite's time "
+        f"(range {min(ratios):.2f}-{max(ratios):.2f}x); "
+        f"{sum(served.summaries) / count:.2f} model calls per ticket"
     )
-    for daemons in DAEMONS:
+    base_seconds = statistics.median(bases)
+    print(f"  SQLite, 1 daemon:      {count / base_seconds:7.1f} tickets/s (median, baseline)")
+    for daemons in DAEMONS[1:]:
         with model_servers(daemons, cpu_ms) as served, tempfile.TemporaryDirectory() as folder:
             urls = served.urls
             run = fleet_run(
@@ -355,10 +393,8 @@ def model_step(count: int, server: PostgresServer, cpu_ms: float) -> None:
                 tuple(served.pids),
             )
         print(
-            f"  PostgreSQL, {daemons} daemon{'s' if daemons > 1 else ' '}: "
-            f"{count / run.seconds:7.1f} tickets/s ({base.seconds / run.seconds:.2f}x SQLite's "
-            f"tickets/s; {sum(served.summaries) / count:.2f} model calls per ticket; "
-            f"{run.cpu_ms(count)})"
+            f"  PostgreSQL, {daemons} daemons: {count / run.seconds:7.1f} tickets/s "
+            f"({base_seconds / run.seconds:.2f}x SQLite's tickets/s; {run.cpu_ms(count)})"
         )
     cores = os.cpu_count() or 1
     print(
@@ -386,7 +422,8 @@ def main() -> None:
             rules_tier(count, server, args.rounds)
             round_trips(min(count, 200))
         if args.only in (None, "model"):
-            model_step(count, server, args.model_ms)
+            model_step(min(count, 150), server, args.model_ms, args.rounds)
+            round_trips(min(count, 100), args.model_ms)
         if args.only is not None:
             return
         with tempfile.TemporaryDirectory() as folder:
