@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from tests.conftest import NO_SCHEDULE, child_env, mail
+from tests.conftest import NO_SCHEDULE, child_env, mail, triage_command
 from tests.dovecot import Dovecot
 from tests.dovecot import available as dovecot_available
 from tests.fleet_harness import Node, drop, files_in, shared_folders, wait_until
@@ -80,6 +80,34 @@ def test_three_daemons_share_a_drop_folder_and_one_killed_twice_loses_nothing(
     found_done = {ticket for node in nodes for ticket in logged_ids(node, "ticket.already_handled")}
     assert set(done) | found_done == expected
     assert expected - set(done) <= found_done
+
+
+def test_a_second_daemon_under_a_running_ones_node_name_refuses_to_start(tmp_path, postgres_url):
+    first = Node(tmp_path, "web-1", postgres_url, extra=NO_SCHEDULE)
+    twin = Node(tmp_path / "elsewhere", "web-1", postgres_url, extra=NO_SCHEDULE)
+    first.start()
+    assert first.process is not None
+    pid = first.process.pid
+    try:
+        twin.start(wait=False)
+        assert twin.process is not None
+        assert twin.process.wait(timeout=60) == 1
+        said = twin.log()
+        assert "triage: the node name 'web-1' ([store] node) is in use by another running" in said
+        assert f"(pid {pid} on host " in said
+        assert "set [store] node in this daemon's config.toml" in said
+        assert first.process.poll() is None  # the running one goes on
+        done = subprocess.run(
+            [*triage_command(), "--config", str(twin.config), "check"],
+            cwd=twin.cwd,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert f"ok   node: 'web-1': the daemon on this host (pid {pid})" in done.stdout
+    finally:
+        assert first.stop() == 0
 
 
 def logged_ids(node: Node, event: str) -> list[str]:

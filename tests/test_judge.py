@@ -186,3 +186,31 @@ def test_the_pipeline_shows_the_crying_wolf_guard_for_status(make_settings, tmp_
     guard = pipeline.model_guard()
     assert guard.tripped and "raises held back from the paid tier" in guard.describe()
     store.close()
+
+
+def test_the_guard_remembers_in_the_store_so_a_restarted_daemon_is_still_held(
+    make_settings, tmp_path
+):
+    from tests.conftest import mail, raw
+    from triage.compose.app import build_pipeline
+    from triage.store.sqlite import SqliteStore
+
+    settings = make_settings()
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    pipeline = build_pipeline(settings, store, None, local=always_high(), guard_memory=store)
+    for n in range(6):
+        pipeline.handle(raw(mail(f"Printer {n}", f"tray {n} is empty"), name=f"{n}.eml"))
+    assert pipeline.model_guard().tripped
+    store.close()
+    again = SqliteStore(tmp_path / "store.sqlite3")  # the daemon started again
+    restarted = build_pipeline(settings, again, None, local=always_high(), guard_memory=again)
+    assert restarted.model_guard().state() == {
+        "tripped": True,
+        "raises": 6,
+        "seen": 6,
+        "share": 1.0,
+        "limit": 0.5,
+    }
+    held = restarted.handle(raw(mail("Printer 9", "tray 9 is empty"), name="9.eml"))
+    assert held_back(held.result.needs_review)
+    again.close()

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import Store
 from tests.test_store import result
 from triage.errors import StoreError
-from triage.records import LedgerEntry, TicketKeys
+from triage.records import GuardAnswer, LedgerEntry, TicketKeys
 from triage.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -288,6 +288,44 @@ def test_the_answer_cache_answers_within_its_scope_and_age(any_store):
     any_store.cache_put("key", "paid", '{"a": 2}', NOW)
     assert any_store.cache_get("key", "paid", NOW) == '{"a": 2}'
     assert any_store.cache_get("key", "local", NOW) is None
+
+
+# -- the crying-wolf guard's memory ---------------------------------------------------------
+
+RAISED, HELD = GuardAnswer(raised=True, held=True), GuardAnswer(raised=True, held=False)
+QUIET = GuardAnswer(raised=False, held=False)
+
+
+def test_guard_answers_come_back_oldest_first_and_only_the_last_kept_stay(any_store):
+    assert any_store.guard_answers(20) == []
+    for n, answer in enumerate([QUIET, HELD, RAISED, QUIET, RAISED]):
+        any_store.remember_guard_answer(answer, f"t-{n}", "m.gguf", NOW, keep=3)
+    assert any_store.guard_answers(20) == [RAISED, QUIET, RAISED]  # the last three kept
+    assert any_store.guard_answers(2) == [QUIET, RAISED]
+
+
+def test_the_guards_memory_is_one_for_every_handle_on_the_store(backend):
+    one, two = backend(), backend()
+    one.remember_guard_answer(RAISED, "t-1", "m.gguf", NOW, keep=200)
+    two.remember_guard_answer(QUIET, "t-2", "m.gguf", NOW, keep=200)
+    one.remember_guard_answer(HELD, "t-3", "m.gguf", NOW, keep=200)
+    assert one.guard_answers(20) == two.guard_answers(20) == [RAISED, QUIET, HELD]
+
+
+def test_a_guard_answer_of_a_ticket_whose_commit_failed_is_not_remembered(any_store):
+    any_store.save(result("t-1"), TicketKeys("k"), NOW)
+    with pytest.raises(StoreError), any_store.transaction():
+        any_store.remember_guard_answer(RAISED, "t-1", "m.gguf", NOW, keep=200)
+        any_store.save(result("t-1"), TicketKeys("k"), NOW)  # a second result for t-1
+    with pytest.raises(RuntimeError), any_store.transaction():
+        any_store.save(result("t-2"), TicketKeys("k"), NOW)
+        any_store.remember_guard_answer(RAISED, "t-2", "m.gguf", NOW, keep=200)
+        raise RuntimeError("triage crashed before the commit")
+    assert any_store.guard_answers(20) == []
+    with any_store.transaction():
+        any_store.save(result("t-2"), TicketKeys("k"), NOW)
+        any_store.remember_guard_answer(QUIET, "t-2", "m.gguf", NOW, keep=200)
+    assert any_store.guard_answers(20) == [QUIET]
 
 
 # -- jobs and labels ------------------------------------------------------------------------

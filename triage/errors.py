@@ -11,6 +11,7 @@ TriageError
 ├── StoreError             the result could not be committed: do not acknowledge, retry later
 │   ├── StoreReplaced      the store file was deleted or replaced under the daemon
 │   └── StoreLocked        another daemon runs on this store (exit 1)
+│       └── NodeNameTaken  another live daemon of the fleet runs under this node name
 ├── BackendUnavailable     a model or model file cannot be used: fall through to the rules
 │   ├── LocalModelError    the configured GGUF cannot be loaded or run
 │   └── ModelFileError     the learned tier's model file is missing, broken or mismatched
@@ -56,6 +57,10 @@ class StoreReplaced(StoreError):
 
 class StoreLocked(StoreError):
     """Another daemon runs on this store."""
+
+
+class NodeNameTaken(StoreLocked):
+    """Another live daemon of the fleet runs under this `[store] node` name."""
 
 
 class BackendUnavailable(TriageError):

@@ -14,8 +14,10 @@ from triage.records import (
     CostLine,
     DeliveryKind,
     FailingDestination,
+    GuardAnswer,
     Inbound,
     Lane,
+    Lease,
     LedgerEntry,
     LedgerKey,
     Outcome,
@@ -94,6 +96,25 @@ class Deliveries(Protocol):
 
     def committed(self) -> None:
         """After the commit: send now."""
+        ...
+
+
+class GuardMemory(Protocol):
+    """The crying-wolf guard's memory (triage.tiers.judge): the recent fresh model answers of
+    every daemon and command on the store, so a fleet on one PostgreSQL judges its model on
+    all of their tickets. An answer is remembered in the transaction of its ticket's result."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def guard_answers(self, limit: int) -> list[GuardAnswer]:
+        """The last `limit` answers remembered, oldest first."""
+        ...
+
+    def remember_guard_answer(
+        self, answer: GuardAnswer, ticket_id: str, model: str, now: datetime, keep: int
+    ) -> None:
+        """Append one answer (after every answer remembered before it, whoever wrote them);
+        only the last `keep` are kept."""
         ...
 
 
@@ -251,7 +272,7 @@ class JobStore(ReportStore, Protocol):
     def first_record_at(self) -> datetime | None: ...
 
 
-class Store(TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, Protocol):
+class Store(TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, GuardMemory, Protocol):
     """A whole store, as `triage.store.open_store` returns it: every port above, and what the
     commands and the daemon's health need besides."""
 
@@ -313,8 +334,13 @@ class LeaseStore(Protocol):
     (triage.runtime.fleet)."""
 
     node: str  # this daemon's name in the fleet
+    instance: str  # this process: "host:pid:random"; two daemons under one name differ here
 
     def take_lease(self, name: str, seconds: float, now: datetime) -> bool: ...
+
+    def lease_of(self, name: str, now: datetime) -> Lease | None:
+        """The lease `name` while it is held (not run out), else None."""
+        ...
 
     def release_lease(self, name: str) -> None: ...
 

@@ -272,6 +272,36 @@ class TicketKeys:
 
 
 @dataclass(frozen=True)
+class Lease:
+    """A lease of a fleet's store (triage.runtime.fleet): its holder (a node name), the process
+    holding it (`instance`: "host:pid:random", one per store opened), and until when."""
+
+    name: str
+    holder: str
+    instance: str
+    until: datetime
+
+    @property
+    def host(self) -> str:
+        return self.instance.rsplit(":", 2)[0]
+
+    @property
+    def pid(self) -> int | None:
+        parts = self.instance.rsplit(":", 2)
+        return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+@dataclass(frozen=True)
+class GuardAnswer:
+    """One fresh model answer as the crying-wolf guard remembers it (triage.tiers.trust):
+    whether it proposed raising the rules' risk, and whether the guard held raises back once
+    it had counted this answer (its hysteresis lives in that flag)."""
+
+    raised: bool
+    held: bool
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What handling one input gave: its result, and whether it was committed just now."""
 

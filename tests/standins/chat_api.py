@@ -73,6 +73,9 @@ class ChatStandIn:
         default_factory=lambda: {"prompt_tokens": 900, "completion_tokens": 180, "cached": 600}
     )
     requests: list[Recorded] = field(default_factory=list)
+    # CPU seconds each written summary costs the server (a model's decoding; bench/fleet.py),
+    # spent on the answering thread's own clock, so waiting for a core does not count
+    summary_cpu_seconds: float = 0.0
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -187,6 +190,7 @@ class ChatStandIn:
             content = "Sure! Here is my analysis." if invalid else json.dumps(self.analysis)
         else:
             content = self.summary
+            _burn(self.summary_cpu_seconds)
         usage = self.usage
         return {
             "id": f"chatcmpl-standin-{len(self.requests)}",
@@ -212,3 +216,10 @@ class ChatStandIn:
 
 def _error(kind: str, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+
+
+def _burn(cpu_seconds: float) -> None:
+    """Spend `cpu_seconds` of this thread's CPU time."""
+    until = time.thread_time() + cpu_seconds
+    while time.thread_time() < until:
+        pass

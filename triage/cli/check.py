@@ -17,6 +17,8 @@ from triage.config.paths import writable_paths
 from triage.config.sections import ImapAccountConfig
 from triage.config.settings import LoadedSettings, Settings
 from triage.errors import StoreError
+from triage.records import Lease
+from triage.runtime.fleet import NODE_PREFIX
 from triage.store import open_store
 from triage.store.guard import missing_store, running_daemon
 
@@ -43,7 +45,9 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
     checks = [Check("config", True, f"{where}; {rules}")]
     checks.append(_paths(loaded, os.environ.get("STATE_DIRECTORY")))
     if settings.store.url is not None:
-        checks.extend(_shared_store(settings.store.url.get_secret_value()))
+        from triage.compose.app import node_name
+
+        checks.extend(_shared_store(settings.store.url.get_secret_value(), node_name(settings)))
     else:
         checks.append(_store(settings.store.path, settings.outbox.dir))
         checks.append(_daemon(settings.store.path))
@@ -93,9 +97,10 @@ def _learned(settings: Settings) -> Check:
 FLEET_SEEN_MINUTES = 5  # `check` lists the daemons whose heartbeat is this recent
 
 
-def _shared_store(url: str) -> list[Check]:
-    """A fleet's PostgreSQL store: reached, its server's version and schema, and the
-    daemons seen in the last minutes with what each said. Migrates nothing."""
+def _shared_store(url: str, own: str) -> list[Check]:
+    """A fleet's PostgreSQL store: reached, its server's version and schema, whether this
+    config's node name is free or this host's, and the daemons seen in the last minutes with
+    what each said. Migrates nothing."""
     from datetime import UTC, datetime, timedelta
 
     from triage.store import open_shared, safe_url
@@ -126,6 +131,7 @@ def _shared_store(url: str) -> list[Check]:
         now = datetime.now(UTC)
         seen = store.fleet(now - timedelta(minutes=FLEET_SEEN_MINUTES))
         held = store.all_leases(now)
+        named = store.lease_of(NODE_PREFIX + own, now)
     except StoreError as exc:
         return [Check("store", False, f"{where}: {exc}")]
     finally:
@@ -136,7 +142,8 @@ def _shared_store(url: str) -> list[Check]:
             True,
             f"PostgreSQL {server} at {where}, schema v{version}, shared by a fleet; "
             f"{count} tickets, {quarantined} quarantined",
-        )
+        ),
+        _node_name(own, named, os.uname().nodename),
     ]
     if not seen:
         checks.append(
@@ -154,6 +161,22 @@ def _shared_store(url: str) -> list[Check]:
         )
     summary = f"{len(seen)} daemons seen in the last {FLEET_SEEN_MINUTES} minutes"
     return [*checks, Check("fleet", True, summary + "\n" + "\n".join(lines))]
+
+
+def _node_name(node: str, held: Lease | None, host: str) -> Check:
+    """Pure: is this config's node name free, or held by a daemon here? Held from another
+    host, a daemon started here under it would be refused (triage.runtime.fleet)."""
+    if held is None:
+        return Check("node", True, f"{node!r}: no daemon of the fleet runs under this name now")
+    if held.host == host:
+        return Check("node", True, f"{node!r}: the daemon on this host (pid {held.pid})")
+    return Check(
+        "node",
+        False,
+        f"{node!r} ([store] node) is in use by a daemon on host {held.host} (pid {held.pid}): "
+        "a daemon started here with this config would be refused. Give it its own name: set "
+        "[store] node in its config.toml (or TRIAGE_STORE__NODE) to a name no other daemon uses",
+    )
 
 
 def _deliveries(settings: Settings) -> list[tuple[str, bool, str]]:

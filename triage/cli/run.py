@@ -100,7 +100,7 @@ def _run_locked(loaded: LoadedSettings, lock: DaemonLock | None) -> int:
         reload=reload,
         start_jobs=app.start_jobs,  # the scheduler, delivery senders, metrics
         stop_jobs=app.stop_jobs,
-        health=app.store.identity_problem,
+        health=app.health,
         publish=lock.publish if lock is not None else app.publish,
     )
     return daemon.run(reload_pending=hangup.hangup_pending)

@@ -32,7 +32,7 @@ from triage.config.sections import ImapAccountConfig
 from triage.config.settings import Settings, secret_values
 from triage.delivery.outbox import Outbox
 from triage.delivery.service import DeliveryService
-from triage.errors import ConfigError
+from triage.errors import ConfigError, NodeNameTaken
 from triage.learned.classifier import LearnedTier
 from triage.parsing import MailLimits
 from triage.pipeline import Pipeline
@@ -40,6 +40,7 @@ from triage.ports import (
     BatchStore,
     Clock,
     Deliveries,
+    GuardMemory,
     LeaseStore,
     ResultSink,
     Store,
@@ -48,7 +49,14 @@ from triage.ports import (
 from triage.records import month_window
 from triage.rules.keywords import CompiledRule, compile_rules
 from triage.runtime.daemon import Connector
-from triage.runtime.fleet import Heartbeat, Leased, Liveness, holdings, lease_gate
+from triage.runtime.fleet import (
+    Heartbeat,
+    Leased,
+    Liveness,
+    claim_node,
+    holdings,
+    lease_gate,
+)
 from triage.runtime.metrics import MetricsServer
 from triage.runtime.scheduler import Jobs, Scheduler
 from triage.store import open_dry_run, open_shared, open_store
@@ -122,7 +130,10 @@ def build_pipeline(
     offloader: Offloader | None = None,
     deliveries: Deliveries | None = None,
     learned: LearnedTier | None = None,
+    guard_memory: GuardMemory | None = None,
 ) -> Pipeline:
+    """`guard_memory`: the crying-wolf guard's memory, `store` itself (every daemon and
+    command on the store then shares it); None keeps it in the pipeline (dry runs, eval)."""
     return Pipeline(
         store,
         rules_from(settings),
@@ -134,6 +145,7 @@ def build_pipeline(
         offloader,
         deliveries,
         learned,
+        guard_memory,
     )
 
 
@@ -180,6 +192,14 @@ class App:
 
     def close(self) -> None:
         self.store.close()
+
+    def health(self) -> str | None:
+        """What makes going on wrong: the store file replaced under the daemon, or its node
+        name taken by another daemon of the fleet (the daemon then stops with an error)."""
+        problem = self.store.identity_problem()
+        if problem is None and self.heartbeat is not None:
+            problem = self.heartbeat.lost
+        return problem
 
     def publish(self, status: str) -> None:
         """The daemon's status line where `triage check` reads it: a fleet's store."""
@@ -285,6 +305,7 @@ def build_batch(settings: Settings, dry_run: bool = False) -> tuple[Pipeline, Ba
         # Planned with the result; `triage run` (now or at its next start) sends them.
         deliveries=build_delivery(settings, store),
         learned=learned,
+        guard_memory=store,
     )
     return pipeline, store
 
@@ -292,8 +313,14 @@ def build_batch(settings: Settings, dry_run: bool = False) -> tuple[Pipeline, Ba
 def build_app(
     settings: Settings, clock: Clock = utc_now, stop: threading.Event | None = None
 ) -> App:
+    stop = stop or threading.Event()
     local = build_local_model(settings)
     store, fleet = open_configured(settings)
+    if fleet is not None:  # this node's lease: alive before the first file is claimed
+        refused = claim_node(fleet, settings.store.lease_seconds, clock, stop)
+        if refused is not None:
+            store.close()
+            raise NodeNameTaken(refused)
     escalator = build_escalator(settings, store, clock)
     offloader = build_offloader(settings, store, clock)
     delivery = build_delivery(settings, store, clock)
@@ -308,8 +335,8 @@ def build_app(
         offloader=offloader,
         deliveries=delivery,
         learned=learned,
+        guard_memory=store,
     )
-    stop = stop or threading.Event()
     jobs = Jobs(store, settings, clock)
     seconds = settings.store.lease_seconds
     if fleet is not None:  # the jobs run on the node that holds the "jobs" lease
@@ -328,8 +355,6 @@ def build_app(
         fleet=fleet,
         heartbeat=Heartbeat(fleet, seconds, clock, stop) if fleet is not None else None,
     )
-    if app.heartbeat is not None:
-        app.heartbeat.beat()  # alive before the first file is claimed: never taken for dead
     if settings.dropfolder.enabled:
         options = dropfolder_options(settings)
         liveness = None

@@ -18,7 +18,7 @@ from triage.errors import InputError, StoreError
 from triage.logs import crash_site
 from triage.parsing import parse_ticket
 from triage.pipeline.stages import Context, decide, find_duplicate
-from triage.ports import Clock, Deliveries, ResultSink, TicketStore
+from triage.ports import Clock, Deliveries, GuardMemory, ResultSink, TicketStore
 from triage.records import Inbound, Outcome, Prepared, TicketKeys
 from triage.redaction import clean_result
 from triage.result import Result
@@ -50,14 +50,19 @@ class Pipeline:
         offloader: Offloader | None = None,
         deliveries: Deliveries | None = None,
         learned: Assigner | None = None,
+        guard_memory: GuardMemory | None = None,
     ) -> None:
+        """`guard_memory`: where the crying-wolf guard remembers the model's answers; it must
+        be `store` itself, so that an answer is remembered in its result's transaction."""
         self._store = store
         self._deliveries = deliveries
         self._rules = rules
         self._options = options
         self._clock = clock
         self._sink = sink
-        self._tiers = Tiers(store, options, clock, local, escalator, offloader, learned)
+        self._tiers = Tiers(
+            store, options, clock, local, escalator, offloader, learned, guard_memory
+        )
         # One ticket at a time: dedup look-ups and the commit must not interleave.
         self._lock = threading.Lock()
 
@@ -165,6 +170,8 @@ class Pipeline:
                     self._store.save(result, keys, now, planned)
                 elif not self._store.replace_quarantined(result, keys, now, alias, planned):
                     raise StoreError(f"{raw.id} changed while it was replayed: run replay again")
+                # The model's answer counts for the crying-wolf guard in the same commit.
+                self._tiers.judge.remember(result.id, now)
             self._publish(result, only_if_missing=False)
         if planned is not None and self._deliveries is not None:
             self._deliveries.committed()
@@ -218,6 +225,7 @@ class Pipeline:
     ) -> tuple[Result, TicketKeys, Case | None]:
         """The result, its dedup keys, and the case it was judged from (None when the input
         could not be read), so the commit never parses it again."""
+        self._tiers.judge.forget()  # an answer judged before belongs to no result now
         if raw.refused:
             return quarantined(raw, raw.refused), TicketKeys(content_key=None), None
         try:
@@ -232,6 +240,7 @@ class Pipeline:
         except Exception as exc:  # a bug must cost one quarantine, not the daemon
             # The exception's message may quote the ticket: log only its type and place.
             log.error("ticket.triage_crashed", id=raw.id, source=raw.source, **crash_site(exc))
+            self._tiers.judge.forget()  # a model answer it had is no part of the quarantine
             reason = f"internal error while triaging: {type(exc).__name__}"
             return quarantined(raw, reason), TicketKeys(content_key=None), None
 

@@ -8,6 +8,9 @@
   connector only while the lease is held; a node that dies is taken over once it runs out).
 - Scheduled jobs run on the node that holds `jobs` (`lease_gate`), once per period (the
   store's jobs_done).
+- A node name is one daemon's: a daemon started under a name whose lease another live
+  process renews is refused (`claim_node`); one whose holder died (a restart after a crash)
+  waits for that lease to run out, at most the lease time, and starts.
 
 `leases_for` is pure: which of the leases wanted a node asks for now.
 """
@@ -24,6 +27,7 @@ import structlog
 
 from triage.logs import crash_site
 from triage.ports import LeaseStore
+from triage.records import Lease
 
 log = structlog.get_logger("triage.fleet")
 
@@ -58,22 +62,32 @@ class Heartbeat:
         self._stop = stop
         self._thread: threading.Thread | None = None
         self.beats = 0
+        # Why this daemon must stop: another process took its node name (the daemon's health)
+        self.lost: str | None = None
 
     def beat(self) -> bool:
-        """Renew now; False when the store could not be reached (or another process runs
-        under this node's name and holds its lease)."""
+        """Renew now; False when the store could not be reached, or another process runs
+        under this node's name and holds its lease: then `lost` says so, and the daemon stops
+        (its health), since two daemons under one name would take each other's claims."""
+        name = NODE_PREFIX + self._store.node
         try:
-            held = self._store.take_lease(
-                NODE_PREFIX + self._store.node, self._lease, self._clock()
-            )
+            held = self._store.take_lease(name, self._lease, self._clock())
+            other = None if held else self._store.lease_of(name, self._clock())
         except Exception as exc:
             log.warning("fleet.heartbeat_failed", node=self._store.node, **crash_site(exc))
             return False
-        if not held:
+        if other is not None and other.instance != self._store.instance:
             log.error(
                 "fleet.node_name_taken",
                 node=self._store.node,
+                by=other.instance,
                 hint="another daemon runs under this [store] node name: give each its own",
+            )
+            self.lost = (
+                f"another daemon (pid {other.pid} on host {other.host}) took the node name "
+                f"{self._store.node!r} ([store] node) while this one had not renewed its lease "
+                f"for {self._lease:g} s (stalled?): this one stops. Give each daemon its own "
+                "[store] node name"
             )
         self.beats += 1
         return held
@@ -95,6 +109,49 @@ class Heartbeat:
             self._store.release_lease(NODE_PREFIX + self._store.node)
         except Exception as exc:
             log.warning("fleet.release_failed", node=self._store.node, **crash_site(exc))
+
+
+def claim_node(
+    store: LeaseStore, lease_seconds: float, clock: Callable[[], datetime], stop: threading.Event
+) -> str | None:
+    """Take this node's lease at start; None once it is ours, else why not (another live
+    daemon holds the name). A live holder renews its lease every third of the lease time, so
+    its lease never runs out; a dead one's runs out within `lease_seconds`. So when the lease
+    is held, wait until the moment it was held until (at most the lease time) and try again:
+    still held then means renewed, by a live daemon."""
+    name = NODE_PREFIX + store.node
+    if store.take_lease(name, lease_seconds, clock()):
+        return None
+    held = store.lease_of(name, clock())
+    if held is not None:
+        wait = min(max((held.until - clock()).total_seconds(), 0.0), lease_seconds)
+        log.warning(
+            "fleet.node_name_held",
+            node=store.node,
+            by=held.instance,
+            wait_seconds=round(wait, 1),
+            hint="waiting for the lease to run out (a daemon that died), else refusing",
+        )
+        if stop.wait(wait + min(0.5, lease_seconds / 3)):
+            return f"stopped while waiting for the node name {store.node!r}"
+    if store.take_lease(name, lease_seconds, clock()):
+        if held is not None:
+            log.info("fleet.node_taken_over", node=store.node, was=held.instance)
+        return None
+    return name_taken(store.node, store.lease_of(name, clock()) or held, lease_seconds)
+
+
+def name_taken(node: str, held: Lease | None, lease_seconds: float) -> str:
+    """Pure: what to tell the admin of a daemon refused for its node name."""
+    who = f"pid {held.pid} on host {held.host}" if held is not None else "another process"
+    return (
+        f"the node name {node!r} ([store] node) is in use by another running daemon ({who}), "
+        f"which renewed its lease within the last {lease_seconds:g} s. Each daemon of a fleet "
+        "needs its own name: set [store] node in this daemon's config.toml (or "
+        "TRIAGE_STORE__NODE) to a name no other daemon uses, or stop the other daemon first. "
+        "(A daemon that died holds its name only until its lease runs out: it is then taken "
+        "over at start.)"
+    )
 
 
 class Runnable(Protocol):

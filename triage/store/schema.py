@@ -147,6 +147,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE ledger ADD COLUMN provider TEXT;
     """,
+    # 10: the crying-wolf guard's memory: the model's recent fresh answers (did it raise the
+    # rules' risk; was the guard holding raises back after counting it), in commit order
+    """
+    CREATE TABLE guard_answers (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        ticket_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        raised INTEGER NOT NULL,
+        held INTEGER NOT NULL
+    );
+    """,
 )
 
 

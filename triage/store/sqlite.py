@@ -13,7 +13,7 @@ import functools
 import json
 from datetime import datetime
 
-from triage.records import LedgerEntry, Planned, TicketKeys
+from triage.records import GuardAnswer, LedgerEntry, Planned, TicketKeys
 from triage.result import Result
 from triage.rules.storm import Recent
 from triage.store.deliveries import DeliveryTables, insert_planned
@@ -267,6 +267,27 @@ class SqliteStore(DeliveryTables, ReportQueries):
                 " answer = excluded.answer, created_at = excluded.created_at",
                 (key, scope, answer, utc(now)),
             )
+
+    # -- the crying-wolf guard's memory ------------------------------------------------------
+
+    def guard_answers(self, limit: int) -> list[GuardAnswer]:
+        """The last `limit` model answers remembered, oldest first."""
+        rows = self._read(
+            "SELECT raised, held FROM guard_answers ORDER BY seq DESC LIMIT ?", (limit,)
+        )
+        return [GuardAnswer(bool(raised), bool(held)) for raised, held in reversed(rows)]
+
+    def remember_guard_answer(
+        self, answer: GuardAnswer, ticket_id: str, model: str, now: datetime, keep: int
+    ) -> None:
+        """Append one answer; only the last `keep` stay."""
+        with self._write() as db:
+            seq = db.execute(
+                "INSERT INTO guard_answers (at, ticket_id, model, raised, held)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (utc(now), ticket_id, model, int(answer.raised), int(answer.held)),
+            ).lastrowid
+            db.execute("DELETE FROM guard_answers WHERE seq <= ?", ((seq or 0) - keep,))
 
     # -- reports --------------------------------------------------------------------------
 

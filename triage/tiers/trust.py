@@ -15,11 +15,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from models.schema import ModelAnswer
 from triage.errors import ConfigError
+from triage.records import GuardAnswer
 from triage.result import FieldsOut
 from triage.rules import RulesVerdict
 from triage.rules.extract import Fields
@@ -27,7 +29,7 @@ from triage.ticket import RISK_ORDER, Category, Priority, Risk, Tier
 from triage.tiers.merge import Opinion, merge
 
 # The review note of a raise the crying-wolf guard held back: the digest counts results
-# carrying it (`held_back`), since the guard itself lives in the daemon's memory.
+# carrying it (`held_back`), since the guard keeps only its recent answers.
 HELD_BACK = "held back: the local model is raising risk on too many tickets"
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # the probabilities a profile is measured at
 PROFILE_VERSION = 1
@@ -127,6 +129,20 @@ class WolfGuard:
     held: bool = False  # tripped: it stays so until the share falls below RECOVER x limit
 
     RECOVER = 0.8  # hysteresis: a share hovering at the limit does not flap
+
+    @classmethod
+    def recalled(
+        cls, window: int, limit: float, answers: Sequence[GuardAnswer], min_seen: int = 5
+    ) -> WolfGuard:
+        """The guard as the remembered answers leave it (oldest first, as the store's
+        GuardMemory gives them): the last `window` of them, held as the latest one left it."""
+        recent = tuple(answer.raised for answer in answers[-window:])
+        return cls(window, limit, min_seen, recent, answers[-1].held if answers else False)
+
+    def remembered(self, raised: bool) -> tuple[WolfGuard, GuardAnswer]:
+        """`observe`, and the answer to remember so that `recalled` gives the same guard."""
+        after = self.observe(raised)
+        return after, GuardAnswer(raised=raised, held=after.held)
 
     def observe(self, raised: bool) -> WolfGuard:
         recent = (*self.recent, raised)[-self.window :]

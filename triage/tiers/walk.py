@@ -18,7 +18,7 @@ from models.prompt import load_prompt
 from models.schema import ModelAnswer
 from triage.case import Case
 from triage.costs import baseline_usd
-from triage.ports import Clock, TicketStore
+from triage.ports import Clock, GuardMemory, TicketStore
 from triage.records import LedgerEntry, Prepared
 from triage.redaction import mask_secrets
 from triage.result import Attempt, Cost, FieldsOut, Result, Route
@@ -53,6 +53,7 @@ class Tiers:
         escalator: Escalator | None = None,
         offloader: Offloader | None = None,
         learned: Assigner | None = None,
+        guard_memory: GuardMemory | None = None,
     ) -> None:
         self._store = store
         self._learned = learned
@@ -64,9 +65,10 @@ class Tiers:
         self._cache = AnswerCache(store, clock, options.cache_ttl)
         self._analyst = Analyst(escalator, store, clock, self._cache) if escalator else None
         # Every model answer below paid passes triage/trust.py's gates through the judge,
-        # which carries the crying-wolf guard from ticket to ticket.
+        # which carries the crying-wolf guard from ticket to ticket (in `guard_memory`, the
+        # store's, when there is one).
         self.judge = ModelJudge(
-            options.trust, options.trust_bars, load_prompt("triage").instructions
+            options.trust, options.trust_bars, load_prompt("triage").instructions, guard_memory
         )
 
     def replace_options(self, options: PipelineOptions) -> None:

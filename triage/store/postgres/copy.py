@@ -75,7 +75,10 @@ TABLES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
         ("ticket_id", "team", "category", "predicted", "source", "at"),
         frozenset({"at"}),
     ),
+    "guard_answers": (("at", "ticket_id", "model", "raised", "held"), frozenset({"at"})),
 }
+ORDERED = {"ledger": "id", "guard_answers": "seq"}  # copied in this order: it means something
+BOOLEANS = frozenset({"raised", "held"})  # SQLite's 0 and 1
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def copy_to_postgres(sqlite_path: Path, target: PostgresStore) -> Copied:
             for table, (columns, moments) in TABLES.items():
                 rows = source.execute(
                     f"SELECT {', '.join(columns)} FROM {table}"
-                    + (" ORDER BY id" if table == "ledger" else "")
+                    + (f" ORDER BY {ORDERED[table]}" if table in ORDERED else "")
                 ).fetchall()
                 converted = [_row(columns, moments, row) for row in rows]
                 marks = ", ".join(["%s"] * len(columns))
@@ -130,5 +133,7 @@ def _row(columns: tuple[str, ...], moments: frozenset[str], row: tuple[Any, ...]
             value = datetime.fromisoformat(str(value))
         elif value is not None and column == "incident":
             value = list(json.loads(str(value)))
+        elif value is not None and column in BOOLEANS:
+            value = bool(value)
         values.append(value)
     return values

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,9 @@ class PostgresDatabase:
         self.url = url
         self.path = safe_url(url)  # what messages call the store (never with its password)
         self.node = node or os.uname().nodename
+        # This process among the fleet's: a second daemon started under the same node name
+        # holds no lease of the first (triage.runtime.fleet.claim_node refuses to start it).
+        self.instance = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(4)}"
         self.lease_seconds = lease_seconds
         self._local = threading.local()
         try:

@@ -145,6 +145,23 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE ledger ADD COLUMN provider TEXT;
     """,
+    # 3: the crying-wolf guard's memory (the SQLite store's migration 10): the model's recent
+    # fresh answers of every daemon, in commit order (written under the commit lock)
+    """
+    CREATE TABLE guard_answers (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at TIMESTAMPTZ NOT NULL,
+        ticket_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        raised BOOLEAN NOT NULL,
+        held BOOLEAN NOT NULL
+    );
+    """,
+    # 4: which process holds a lease (host:pid:random): two daemons started under one node
+    # name are told apart, and the second is refused
+    """
+    ALTER TABLE leases ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from triage.records import LedgerEntry, Planned, TicketKeys
+from triage.records import GuardAnswer, Lease, LedgerEntry, Planned, TicketKeys
 from triage.result import Result
 from triage.rules.storm import Recent
 from triage.store.postgres.database import Connection, at, utc
@@ -254,6 +254,29 @@ class PostgresStore(PostgresDeliveries, PostgresReports):
             (key, scope, answer, at(now)),
         )
 
+    # -- the crying-wolf guard's memory ------------------------------------------------------
+
+    def guard_answers(self, limit: int) -> list[GuardAnswer]:
+        """The last `limit` model answers remembered by any daemon, oldest first."""
+        rows = self._read(
+            "SELECT raised, held FROM guard_answers ORDER BY seq DESC LIMIT %s", (limit,)
+        )
+        return [GuardAnswer(bool(raised), bool(held)) for raised, held in reversed(rows)]
+
+    def remember_guard_answer(
+        self, answer: GuardAnswer, ticket_id: str, model: str, now: datetime, keep: int
+    ) -> None:
+        """Append one answer (in one round trip); only the last `keep` stay. Under the commit
+        lock, as the pipeline's transaction() is: the sequence follows the commits, so the
+        answers every daemon reads back are in the order they were counted."""
+        with self._begin(serialised=True) as db:
+            db.execute(
+                "WITH added AS (INSERT INTO guard_answers (at, ticket_id, model, raised, held)"
+                " VALUES (%s, %s, %s, %s, %s) RETURNING seq)"
+                " DELETE FROM guard_answers WHERE seq <= (SELECT seq FROM added) - %s",
+                (at(now), ticket_id, model, answer.raised, answer.held, keep),
+            )
+
     # -- scheduled jobs -------------------------------------------------------------------
 
     def job_done(self, kind: str, period: str) -> bool:
@@ -272,22 +295,29 @@ class PostgresStore(PostgresDeliveries, PostgresReports):
 
     def take_lease(self, name: str, seconds: float, now: datetime) -> bool:
         """Hold `name` (a mailbox, a job, this node's claims) for `seconds` from `now`: taken
-        when free or run out, renewed when ours. False while another node holds it."""
+        when free or run out, renewed when ours (this node, this process). False while
+        another holds it, also another process under this node's name."""
         rows = self._read(
-            "INSERT INTO leases (name, holder, until, since) VALUES (%s, %s, %s, %s)"
+            "INSERT INTO leases (name, holder, instance, until, since)"
+            " VALUES (%s, %s, %s, %s, %s)"
             " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
-            " until = excluded.until, since = CASE WHEN leases.holder = excluded.holder"
-            " THEN leases.since ELSE excluded.since END"
-            " WHERE leases.holder = excluded.holder OR leases.until < excluded.since"
+            " instance = excluded.instance, until = excluded.until,"
+            " since = CASE WHEN leases.holder = excluded.holder"
+            " AND leases.instance = excluded.instance THEN leases.since ELSE excluded.since END"
+            " WHERE (leases.holder = excluded.holder AND leases.instance = excluded.instance)"
+            " OR leases.until < excluded.since"
             " RETURNING holder",
-            (name, self.node, at(now) + timedelta(seconds=seconds), at(now)),
+            (name, self.node, self.instance, at(now) + timedelta(seconds=seconds), at(now)),
         )
         return bool(rows)
 
     def release_lease(self, name: str) -> None:
         """Let go of a lease of ours (at a clean stop: taken over at once, not after it runs
         out)."""
-        self._write("DELETE FROM leases WHERE name = %s AND holder = %s", (name, self.node))
+        self._write(
+            "DELETE FROM leases WHERE name = %s AND holder = %s AND instance = %s",
+            (name, self.node, self.instance),
+        )
 
     def lease_holder(self, name: str, now: datetime) -> str | None:
         """Who holds `name` now; None when nobody does (free, or run out)."""
@@ -296,12 +326,23 @@ class PostgresStore(PostgresDeliveries, PostgresReports):
         )
         return str(rows[0][0]) if rows else None
 
-    def leases_held(self, now: datetime, prefix: str = "") -> list[str]:
-        """The names this node holds now (starting with `prefix`), sorted."""
+    def lease_of(self, name: str, now: datetime) -> Lease | None:
+        """The lease `name` while it is held: who, which process, until when."""
         rows = self._read(
-            "SELECT name FROM leases WHERE holder = %s AND until >= %s"
+            "SELECT holder, instance, until FROM leases WHERE name = %s AND until >= %s",
+            (name, at(now)),
+        )
+        if not rows:
+            return None
+        holder, instance, until = rows[0]
+        return Lease(name, str(holder), str(instance), utc(until))
+
+    def leases_held(self, now: datetime, prefix: str = "") -> list[str]:
+        """The names this node (this process) holds now (starting with `prefix`), sorted."""
+        rows = self._read(
+            "SELECT name FROM leases WHERE holder = %s AND instance = %s AND until >= %s"
             " AND left(name, %s) = %s ORDER BY name",
-            (self.node, at(now), len(prefix), prefix),
+            (self.node, self.instance, at(now), len(prefix), prefix),
         )
         return [str(row[0]) for row in rows]
 
