@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -14,6 +14,8 @@ from triage.records import (
     CostLine,
     DeliveryKind,
     FailingDestination,
+    KnowledgeDoc,
+    KnowledgeFound,
     Lane,
     LedgerEntry,
     LedgerKey,
@@ -25,7 +27,7 @@ from triage.records import (
     TicketKeys,
     TicketTotal,
 )
-from triage.result import Result
+from triage.result import Result, Suggestion
 from triage.rules.storm import Recent
 from triage.ticket import RawInput
 
@@ -239,7 +241,38 @@ class JobStore(ReportStore, Protocol):
     def first_record_at(self) -> datetime | None: ...
 
 
-class Store(TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, Protocol):
+class KnowledgeIndex(Protocol):
+    """The knowledge index's search, in the store's own full-text engine (SQLite FTS5,
+    PostgreSQL full-text search): documents holding any of `terms`, ranked by BM25."""
+
+    def knowledge_search(self, terms: Sequence[str], limit: int) -> KnowledgeFound: ...
+
+
+class KnowledgeStore(KnowledgeIndex, Protocol):
+    """What the indexer (triage.knowledge.indexer) keeps in step with the folders."""
+
+    def knowledge_digests(self) -> dict[str, str]:
+        """source -> digest of every indexed document."""
+        ...
+
+    def knowledge_update(self, put: Sequence[KnowledgeDoc], remove: Iterable[str]) -> None:
+        """Add or replace `put` and drop the sources in `remove`, in one transaction."""
+        ...
+
+    def knowledge_text(self, sources: Sequence[str]) -> dict[str, str]:
+        """source -> body of those indexed (for a grounded draft)."""
+        ...
+
+
+class Suggester(Protocol):
+    """What the pipeline asks for a ticket's suggestions (triage.knowledge.suggest)."""
+
+    def suggest(self, text: str, language: str | None) -> list[Suggestion]: ...
+
+
+class Store(
+    TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, KnowledgeStore, Protocol
+):
     """A whole store, as `triage.store.open_store` returns it: every port above, and what the
     commands and the daemon's health need besides."""
 

@@ -276,3 +276,37 @@ def month_window(moment: datetime, zone: str) -> tuple[datetime, datetime]:
     report's `[digest] timezone`), so the budget and the monthly report count the same days."""
     local = moment.astimezone(ZoneInfo(zone))
     return month_bounds(local.year, local.month, zone)
+
+
+# -- the knowledge index (triage.knowledge, triage.ports.KnowledgeIndex) -------------------
+
+
+@dataclass(frozen=True)
+class KnowledgeDoc:
+    """One article or solved ticket as the index holds it. `terms`: its index terms
+    (triage.knowledge.terms), space-separated; `body`: its text, for a grounded draft."""
+
+    source: str  # "kb/<file>" or "ticket:<id>"
+    title: str
+    terms: str
+    body: str
+    digest: str  # of the file (or row) it was read from: unchanged ones are not read again
+
+
+@dataclass(frozen=True)
+class KnowledgeHit:
+    """An indexed document matching a query, with its Okapi BM25 score (k1 1.2, b 0.75,
+    both backends alike): higher is better."""
+
+    source: str
+    title: str
+    bm25: float
+
+
+@dataclass(frozen=True)
+class KnowledgeFound:
+    """A query's best hits, best first, and the number of documents indexed (what a score
+    is measured against)."""
+
+    hits: tuple[KnowledgeHit, ...]
+    documents: int

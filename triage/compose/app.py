@@ -14,6 +14,7 @@ from connectors.dropfolder import DropFolder, DropFolderOptions
 from connectors.imap import ImapFolder
 from models.port import TicketModel
 from triage.compose.delivery import build_delivery, build_metrics
+from triage.compose.knowledge import build_indexer, build_suggester
 from triage.compose.tiers import (
     build_escalator,
     build_learned,
@@ -33,6 +34,8 @@ from triage.config.settings import Settings, secret_values
 from triage.delivery.outbox import Outbox
 from triage.delivery.service import DeliveryService
 from triage.errors import ConfigError
+from triage.knowledge.indexer import KnowledgeIndexer
+from triage.knowledge.suggest import KnowledgeSuggester
 from triage.learned.classifier import LearnedTier
 from triage.parsing import MailLimits
 from triage.pipeline import Pipeline
@@ -43,6 +46,7 @@ from triage.ports import (
     LeaseStore,
     ResultSink,
     Store,
+    Suggester,
     TicketStore,
 )
 from triage.records import month_window
@@ -122,6 +126,7 @@ def build_pipeline(
     offloader: Offloader | None = None,
     deliveries: Deliveries | None = None,
     learned: LearnedTier | None = None,
+    suggester: Suggester | None = None,
 ) -> Pipeline:
     return Pipeline(
         store,
@@ -134,6 +139,7 @@ def build_pipeline(
         offloader,
         deliveries,
         learned,
+        suggester,
     )
 
 
@@ -155,11 +161,15 @@ class App:
     metrics: MetricsServer | None = None
     fleet: LeaseStore | None = None  # the store's leases, when a fleet shares it (PostgreSQL)
     heartbeat: Heartbeat | None = None  # this node's lease in the fleet
+    indexer: KnowledgeIndexer | None = None  # [knowledge]: follows the folders
+    suggester: KnowledgeSuggester | None = None
 
     def start_jobs(self) -> None:
         """After the connectors: the scheduler, the delivery senders, the metrics."""
         if self.heartbeat is not None:
             self.heartbeat.start()
+        if self.indexer is not None:
+            self.indexer.start(self.stop)  # builds the index in the background
         if self.scheduler is not None:
             self.scheduler.start()
         if self.delivery is not None:
@@ -177,6 +187,8 @@ class App:
             self.metrics.stop()
         if self.heartbeat is not None:
             self.heartbeat.stop()
+        if self.indexer is not None:
+            self.indexer.stop_and_join()
 
     def close(self) -> None:
         self.store.close()
@@ -235,6 +247,10 @@ class App:
             # the running model stays (logged).
             self.learned.replace_policy(learned_policy(new))
             self.learned.reload(new.learned.model_path)
+        knowledge = new.knowledge
+        if self.suggester is not None and self.indexer is not None and knowledge.enabled:
+            self.suggester.replace(knowledge.max_suggestions, knowledge.min_score)
+            self.indexer.replace(knowledge.dirs, knowledge.history, knowledge.rescan_seconds)
         restart = [
             name
             for name in (
@@ -250,7 +266,7 @@ class App:
             if getattr(old, name) != getattr(new, name)
         ] + [
             name
-            for name in ("paid", "runpod", "learned")
+            for name in ("paid", "runpod", "learned", "knowledge")
             if getattr(old, name).enabled != getattr(new, name).enabled
         ]
         self.settings = new
@@ -264,13 +280,24 @@ def build_batch(settings: Settings, dry_run: bool = False) -> tuple[Pipeline, Ba
     if dry_run:
         dry = open_dry_run(settings.store.path)
         learned = build_learned(settings, dry)
-        pipeline = build_pipeline(settings, dry, None, local=local, dry_run=True, learned=learned)
+        pipeline = build_pipeline(
+            settings,
+            dry,
+            None,
+            local=local,
+            dry_run=True,
+            learned=learned,
+            suggester=build_suggester(settings, dry),  # the index as it is: nothing written
+        )
         return pipeline, dry
     store, _ = open_configured(settings)
     try:
         escalator = build_escalator(settings, store)
         offloader = build_offloader(settings, store)
         learned = build_learned(settings, store)
+        indexer = build_indexer(settings, store)
+        if indexer is not None:
+            indexer.sync()  # a one-off command: the index brought up to date first
     except BaseException:
         store.close()
         raise
@@ -284,6 +311,7 @@ def build_batch(settings: Settings, dry_run: bool = False) -> tuple[Pipeline, Ba
         # Planned with the result; `triage run` (now or at its next start) sends them.
         deliveries=build_delivery(settings, store),
         learned=learned,
+        suggester=build_suggester(settings, store),
     )
     return pipeline, store
 
@@ -297,6 +325,7 @@ def build_app(
     offloader = build_offloader(settings, store, clock)
     delivery = build_delivery(settings, store, clock)
     learned = build_learned(settings, store, clock)
+    suggester = build_suggester(settings, store)
     pipeline = build_pipeline(
         settings,
         store,
@@ -307,6 +336,7 @@ def build_app(
         offloader=offloader,
         deliveries=delivery,
         learned=learned,
+        suggester=suggester,
     )
     stop = stop or threading.Event()
     jobs = Jobs(store, settings, clock)
@@ -326,6 +356,8 @@ def build_app(
         learned=learned,
         fleet=fleet,
         heartbeat=Heartbeat(fleet, seconds, clock, stop) if fleet is not None else None,
+        indexer=build_indexer(settings, store),
+        suggester=suggester,
     )
     if app.heartbeat is not None:
         app.heartbeat.beat()  # alive before the first file is claimed: never taken for dead

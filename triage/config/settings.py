@@ -58,6 +58,7 @@ from triage.config.sections import (
     DigestConfig,
     DropFolderConfig,
     ImapConfig,
+    KnowledgeConfig,
     LearnedConfig,
     LocalConfig,
     LogConfig,
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
     imap: ImapConfig
     local: LocalConfig
     learned: LearnedConfig
+    knowledge: KnowledgeConfig
     routing: RoutingConfig
     paid: PaidConfig
     runpod: RunpodConfig

@@ -18,7 +18,7 @@ from triage.errors import InputError, StoreError
 from triage.logs import crash_site
 from triage.parsing import parse_ticket
 from triage.pipeline.stages import Context, decide, find_duplicate
-from triage.ports import Clock, Deliveries, ResultSink, TicketStore
+from triage.ports import Clock, Deliveries, ResultSink, Suggester, TicketStore
 from triage.records import Outcome, Prepared, TicketKeys
 from triage.redaction import clean_result
 from triage.result import Result
@@ -50,8 +50,10 @@ class Pipeline:
         offloader: Offloader | None = None,
         deliveries: Deliveries | None = None,
         learned: Assigner | None = None,
+        suggester: Suggester | None = None,
     ) -> None:
         self._store = store
+        self._suggester = suggester
         self._deliveries = deliveries
         self._rules = rules
         self._options = options
@@ -230,7 +232,7 @@ class Pipeline:
             return quarantined(raw, reason), TicketKeys(content_key=None), None
 
     def _decide(self, case: Case, prepared: Prepared | None) -> Result:
-        context = Context(self._store, self._options, self._tiers, prepared)
+        context = Context(self._store, self._options, self._tiers, prepared, self._suggester)
         return decide(case, context)
 
     def _duplicate_now(self, case: Case) -> bool:

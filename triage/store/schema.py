@@ -147,6 +147,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE ledger ADD COLUMN provider TEXT;
     """,
+    # 10: the knowledge index (triage.knowledge): articles and solved tickets, their index
+    # terms (folded and stemmed by triage, split on spaces here) in FTS5, ranked by BM25
+    """
+    CREATE TABLE knowledge (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL UNIQUE,  -- kb/<file> or ticket:<id>
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        tokens INTEGER NOT NULL
+    );
+    CREATE VIRTUAL TABLE knowledge_fts USING fts5(terms, tokenize = 'unicode61');
+    """,
 )
 
 
