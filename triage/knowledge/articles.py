@@ -25,6 +25,10 @@ SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
 MAX_BYTES = 2_000_000  # an article larger than this is skipped (it is not an article)
 BODY_CHARS = 20_000  # of an article's text kept for a grounded draft
 TITLE_CHARS = 200
+# Characters of an article (a solved ticket) its language is told from: lingua's time grows
+# with the text, and a history export has tens of thousands of rows.
+LANGUAGE_SAMPLE = 500
+TICKET_SAMPLE = 200
 # A history export's columns (case, spaces and underscores ignored), as helpdesks name them.
 ID_NAMES = ("number", "id", "ticketid", "ticket", "key", "sysid", "incident", "reference")
 TITLE_NAMES = ("subject", "shortdescription", "title", "summary")
@@ -86,10 +90,12 @@ def article(source: str, path: Path, data: bytes) -> KnowledgeDoc:
     return document(source, title, text, digest(data))
 
 
-def document(source: str, title: str, text: str, fingerprint: str) -> KnowledgeDoc:
+def document(
+    source: str, title: str, text: str, fingerprint: str, sample: int = LANGUAGE_SAMPLE
+) -> KnowledgeDoc:
     """The index terms are the title's twice and the text's: a title names what the article
-    is about, and weighs so."""
-    language = language_of(f"{title}\n{text}") or "en"
+    is about, and weighs so. The language is told from the title and `sample` characters."""
+    language = language_of(f"{title}\n{text[:sample]}") or "en"
     indexed = terms(f"{title}\n{title}\n{text}", language)
     return KnowledgeDoc(source, title, " ".join(indexed), text[:BODY_CHARS], fingerprint)
 
@@ -151,6 +157,7 @@ def history(path: Path) -> Iterator[KnowledgeDoc]:
             (title or answer.splitlines()[0])[:TITLE_CHARS],
             f"{text}\nResolution: {answer}",
             fingerprint,
+            TICKET_SAMPLE,
         )
 
 

@@ -43,7 +43,9 @@ def _stemmer(language: str) -> snowballstemmer.Stemmer:
 @functools.lru_cache(maxsize=65536)
 def stem(word: str, language: str) -> str:
     """The folded stem of a lower-case word (stemmed before folding: the stemmers know the
-    accented letters)."""
+    accented letters). Codes and numbers (809, fs01, 0x80070005) are kept whole."""
+    if any(ch.isdigit() for ch in word):
+        return fold(word)
     return fold(_stemmer(language).stemWord(word))
 
 

@@ -1,7 +1,11 @@
 """The knowledge index on SQLite: articles and solved tickets in an FTS5 table, ranked by
 FTS5's own BM25 (k1 1.2, b 0.75). The index terms come already folded and stemmed
 (triage.knowledge.terms), so the table only splits them on spaces: both backends index the
-same terms."""
+same terms.
+
+Terms that half the documents or more hold are left out of the query: their idf is nil
+(FTS5 floors it at 1e-6), so they change no ranking, and their long posting lists are most of
+a search's time on a big index."""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ class KnowledgeTables(Database):
 
     def knowledge_search(self, terms: Sequence[str], limit: int) -> KnowledgeFound:
         documents = int(str(self._read("SELECT count(*) FROM knowledge")[0][0]))
-        wanted = [term for term in dict.fromkeys(terms) if term]
+        wanted = self._informative([term for term in dict.fromkeys(terms) if term], documents)
         if not wanted or not documents:
             return KnowledgeFound((), documents)
         rows = self._read(
@@ -33,6 +37,20 @@ class KnowledgeTables(Database):
         )
         hits = tuple(KnowledgeHit(str(s), str(t), float(str(score))) for s, t, score in rows)
         return KnowledgeFound(hits, documents)
+
+    def _informative(self, terms: list[str], documents: int) -> list[str]:
+        """The terms fewer than half the documents hold (idf above nil), in their order."""
+        if not terms:
+            return []
+        marks = ", ".join("?" * len(terms))
+        common = {
+            str(term)
+            for term, held in self._read(
+                f"SELECT term, doc FROM knowledge_vocab WHERE term IN ({marks})", tuple(terms)
+            )
+            if int(str(held)) * 2 >= documents
+        }
+        return [term for term in terms if term not in common]
 
     def knowledge_digests(self) -> dict[str, str]:
         return {str(s): str(d) for s, d in self._read("SELECT source, digest FROM knowledge")}

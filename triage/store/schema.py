@@ -159,6 +159,7 @@ MIGRATIONS: tuple[str, ...] = (
         tokens INTEGER NOT NULL
     );
     CREATE VIRTUAL TABLE knowledge_fts USING fts5(terms, tokenize = 'unicode61');
+    CREATE VIRTUAL TABLE knowledge_vocab USING fts5vocab(knowledge_fts, 'row');
     """,
 )
 

@@ -1,8 +1,8 @@
 """The knowledge index on PostgreSQL: the same documents and terms as the SQLite store
 (triage.store.knowledge), in a tsvector of the 'simple' configuration (the terms come already
 folded and stemmed) with a GIN index, and ranked by the same Okapi BM25 as SQLite's FTS5
-(k1 1.2, b 0.75, its idf floor), computed in SQL from the tsvector's positions, so a score
-means the same on both stores."""
+(k1 1.2, b 0.75), computed in SQL from the tsvector's positions, so a score means the same
+on both stores. As there, terms that half the documents or more hold are left out."""
 
 from __future__ import annotations
 
@@ -11,40 +11,40 @@ from collections.abc import Iterable, Sequence
 from triage.records import KnowledgeDoc, KnowledgeFound, KnowledgeHit
 from triage.store.postgres.database import PostgresDatabase
 
-# Candidates are the documents holding any term (the GIN index); each is scored by summing,
-# over the query terms it holds, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen)).
+# Candidates are the documents holding any kept term (the GIN index); each is scored by
+# summing, over the kept query terms it holds, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen)).
 _SEARCH = """
 WITH q(term) AS (SELECT DISTINCT unnest(%s::text[])),
 stats AS (
     SELECT count(*)::float8 AS docs, coalesce(avg(tokens), 1)::float8 AS avglen FROM knowledge
 ),
-idf AS (
-    SELECT q.term, greatest(ln((s.docs - d.n + 0.5) / (d.n + 0.5)), 1e-6) AS idf
-    FROM q CROSS JOIN stats s
+held AS (
+    SELECT q.term, d.n, s.docs FROM q CROSS JOIN stats s
     CROSS JOIN LATERAL (
         SELECT count(*)::float8 AS n FROM knowledge k
         WHERE k.tsv @@ to_tsquery('simple', quote_literal(q.term))
     ) d
 ),
+kept AS (
+    SELECT term, ln((docs - n + 0.5) / (n + 0.5)) AS idf FROM held WHERE n * 2 < docs
+),
+query AS (
+    SELECT to_tsquery('simple', string_agg(quote_literal(term), ' | ')) AS tsq FROM kept
+),
 scored AS (
     SELECT k.source, k.title, sum(
         i.idf * (u.tf * 2.2) / (u.tf + 1.2 * (0.25 + 0.75 * k.tokens / s.avglen))
     ) AS score
-    FROM knowledge k CROSS JOIN stats s
+    FROM knowledge k CROSS JOIN stats s CROSS JOIN query
     CROSS JOIN LATERAL (
         SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf FROM unnest(k.tsv)
     ) u
-    JOIN idf i ON i.term = u.lexeme
-    WHERE k.tsv @@ to_tsquery('simple', %s)
+    JOIN kept i ON i.term = u.lexeme
+    WHERE k.tsv @@ query.tsq
     GROUP BY k.source, k.title
 )
 SELECT source, title, score FROM scored ORDER BY score DESC, source LIMIT %s
 """
-
-
-def tsquery(terms: Sequence[str]) -> str:
-    """Any of the terms, each quoted as a literal lexeme."""
-    return " | ".join("'" + term.replace("'", "''").replace("\\", "\\\\") + "'" for term in terms)
 
 
 class PostgresKnowledge(PostgresDatabase):
@@ -55,7 +55,7 @@ class PostgresKnowledge(PostgresDatabase):
         wanted = [term for term in dict.fromkeys(terms) if term]
         if not wanted or not documents:
             return KnowledgeFound((), documents)
-        rows = self._read(_SEARCH, (wanted, tsquery(wanted), limit))
+        rows = self._read(_SEARCH, (wanted, limit))
         hits = tuple(KnowledgeHit(str(s), str(t), float(score)) for s, t, score in rows)
         return KnowledgeFound(hits, documents)
 
