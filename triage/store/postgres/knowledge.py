@@ -12,7 +12,8 @@ from triage.records import KnowledgeDoc, KnowledgeFound, KnowledgeHit
 from triage.store.postgres.database import PostgresDatabase
 
 # Candidates are the documents holding any kept term (the GIN index); each is scored by
-# summing, over the kept query terms it holds, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen)).
+# summing, over the kept query terms it holds,
+# idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen)).
 _SEARCH = """
 WITH q(term) AS (SELECT DISTINCT unnest(%s::text[])),
 stats AS (
