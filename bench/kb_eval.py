@@ -1,6 +1,7 @@
 """Knowledge suggestions scored on a kb-dev-format folder, through the daemon's own path:
 
     python bench/kb_eval.py OUTDIR [--min-score X ...] [--max-suggestions N]
+                                   [--option lexicon|stems|english]
 
 OUTDIR holds kb/ (the articles), tickets/ and labels.jsonl (see shared/evalsets/kb-dev/
 README.md). A config in a temporary folder points `[knowledge] dirs` at OUTDIR/kb; the
@@ -12,6 +13,12 @@ for those not in English, the share of unanswerable tickets (answer []) shown a 
 and the share of tickets whose `language` is right. The goals: >= 0.85, >= 0.75, <= 0.10,
 >= 0.95. The results are kept, so the sweep re-scores the same suggestions (asked with
 min_score 0) rather than triaging again.
+
+`--option` measures the ways of letting a ticket in one language find an article in another
+(the same run of everything else): `lexicon` (shipped: each language's Snowball stems, and the
+helpdesk words of German, French and Spanish also as English terms, triage/knowledge/
+lexicon.py), `stems` (each language's own stems, no lexicon: only words spelt alike in both
+languages meet), `english` (every text stemmed as English, no lexicon).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.compose.app import build_batch
+from triage.knowledge import terms
 from triage.config.settings import load_settings
 from triage.result import Result
 from triage.ticket import RawInput
@@ -94,14 +102,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("root", type=Path)
     parser.add_argument("--min-score", type=float, action="append")
     parser.add_argument("--max-suggestions", type=int, default=3)
+    parser.add_argument("--option", choices=("lexicon", "stems", "english"), default="lexicon")
     args = parser.parse_args(argv)
+    # The alternatives are measured by switching the shipped code's parts off in this process.
+    if args.option == "stems":
+        terms._lexicon = lambda language: ({}, {})  # type: ignore[assignment]
+    elif args.option == "english":
+        terms.TRANSLATED = ()
     configured = load_settings(None, {}).settings.knowledge.min_score
     thresholds = args.min_score or [configured, *SWEEP]
     labels, results = triage_all(args.root, args.max_suggestions)
     languages = sum(
         r.language == label["language"] for label, r in zip(labels, results, strict=True)
     )
-    print(f"tickets {len(results)}, language right {languages / len(results):.3f}")
+    print(f"option {args.option}: tickets {len(results)}, language right "
+          f"{languages / len(results):.3f}")  # fmt: skip
     print("min_score  answerable  non-English  unanswerable shown")
     for threshold in thresholds:
         answered, foreign, shown = figures(labels, results, threshold)
