@@ -33,8 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.compose.app import build_batch
-from triage.knowledge import terms
 from triage.config.settings import load_settings
+from triage.knowledge import terms
 from triage.result import Result
 from triage.ticket import RawInput
 
