@@ -14,6 +14,7 @@ from triage.records import (
     CostLine,
     DeliveryKind,
     FailingDestination,
+    Grounding,
     KnowledgeDoc,
     KnowledgeFound,
     Lane,
@@ -247,6 +248,10 @@ class KnowledgeIndex(Protocol):
 
     def knowledge_search(self, terms: Sequence[str], limit: int) -> KnowledgeFound: ...
 
+    def knowledge_text(self, sources: Sequence[str]) -> dict[str, str]:
+        """source -> body of those indexed (for a grounded draft)."""
+        ...
+
 
 class KnowledgeStore(KnowledgeIndex, Protocol):
     """What the indexer (triage.knowledge.indexer) keeps in step with the folders."""
@@ -259,15 +264,15 @@ class KnowledgeStore(KnowledgeIndex, Protocol):
         """Add or replace `put` and drop the sources in `remove`, in one transaction."""
         ...
 
-    def knowledge_text(self, sources: Sequence[str]) -> dict[str, str]:
-        """source -> body of those indexed (for a grounded draft)."""
-        ...
-
 
 class Suggester(Protocol):
     """What the pipeline asks for a ticket's suggestions (triage.knowledge.suggest)."""
 
     def suggest(self, text: str, language: str | None) -> list[Suggestion]: ...
+
+    def grounding(self, suggestions: Sequence[Suggestion]) -> tuple[Grounding, ...]:
+        """The suggested documents' text, in their order (those still indexed)."""
+        ...
 
 
 class Store(

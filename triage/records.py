@@ -304,6 +304,16 @@ class KnowledgeHit:
 
 
 @dataclass(frozen=True)
+class Grounding:
+    """A suggested article's text, handed to the paid tier so its draft reply can rest on it
+    (and cite `source`)."""
+
+    source: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class KnowledgeFound:
     """A query's best hits, best first, and the number of documents indexed (what a score
     is measured against)."""

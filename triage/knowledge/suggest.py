@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 
 import structlog
 
 from triage.errors import StoreError
 from triage.knowledge.terms import query_terms
 from triage.ports import KnowledgeIndex
-from triage.records import KnowledgeFound
+from triage.records import Grounding, KnowledgeFound
 from triage.result import Suggestion
 
 log = structlog.get_logger("triage.knowledge")
@@ -85,3 +86,17 @@ class KnowledgeSuggester:
             log.warning("knowledge.search_failed", error=str(exc))
             return []
         return suggestions(found, limit, min_score)
+
+    def grounding(self, suggestions: Sequence[Suggestion]) -> tuple[Grounding, ...]:
+        """The suggested documents' text (for the paid tier's draft); () when the store
+        fails: the draft is then written without them."""
+        if not suggestions:
+            return ()
+        try:
+            texts = self._index.knowledge_text([s.source for s in suggestions])
+        except StoreError as exc:
+            log.warning("knowledge.text_failed", error=str(exc))
+            return ()
+        return tuple(
+            Grounding(s.source, s.title, texts[s.source]) for s in suggestions if s.source in texts
+        )

@@ -180,7 +180,11 @@ def knowledge(case: Case, ctx: Context) -> Case | Result:
     found = ctx.suggester.suggest(f"{ticket.subject}\n{ticket.body}", base.language)
     if not found:
         return case
-    return dataclasses.replace(case, base=base.revised(suggestions=found))
+    return dataclasses.replace(
+        case,
+        base=base.revised(suggestions=found),
+        grounding=ctx.suggester.grounding(found),
+    )
 
 
 def tiers(case: Case, ctx: Context) -> Result:

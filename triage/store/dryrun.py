@@ -87,6 +87,9 @@ class DryRunStore:
             return KnowledgeFound((), 0)
         return self._real.knowledge_search(terms, limit)
 
+    def knowledge_text(self, sources: Sequence[str]) -> dict[str, str]:
+        return self._real.knowledge_text(sources) if self._real is not None else {}
+
     def close(self) -> None:
         self._memory.close()
         if self._real is not None:
