@@ -5,13 +5,14 @@ asked to cite the one it used; a draft citing a source it was not given is flagg
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import mail, raw
-from tests.standins.anthropic_api import DEFAULT_ANALYSIS
+from tests.standins.anthropic_api import DEFAULT_ANALYSIS, MessagesStandIn
 from tests.test_knowledge import write_kb
-from tests.test_paid import api, escalator  # noqa: F401  (the stand-in fixture)
+from tests.test_paid import escalator
 from triage.compose.app import build_pipeline
 from triage.compose.knowledge import build_indexer, build_suggester
 from triage.delivery.outbox import Outbox
@@ -31,7 +32,14 @@ TICKET = mail(
 
 
 @pytest.fixture
-def grounded(api, make_settings, tmp_path, clock):  # noqa: F811
+def api() -> Iterator[MessagesStandIn]:
+    stand_in = MessagesStandIn().start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def grounded(api, make_settings, tmp_path, clock):
     kb = write_kb(tmp_path / "kb")
     (kb / "phishing-clicked.md").write_text(PHISHING_ARTICLE, encoding="utf-8")
     settings = make_settings(f"[knowledge]\ndirs = ['{kb}']\n")
