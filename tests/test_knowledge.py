@@ -184,19 +184,22 @@ def test_solved_tickets_come_from_a_history_export_with_a_resolution(tmp_path):
         "Number,Short description,Description,Resolution\n"
         'INC1,Badge reader at door B,"door B rejects every badge",Reset the reader at panel 3\n'
         "INC2,Laptop fan noisy,loud fan,\n"  # not solved: left out
-        "INC3,Shared drive S: slow,opening files takes minutes,Mapped S: by FQDN\n",
+        "INC3,Shared drive S: slow,opening files takes minutes,Mapped S: by FQDN\n"
+        "INC4,Monitor flickers,the screen flickers,Replaced the cable\n"
+        "INC5,Outlook crashes,crash at start,Repaired Office\n",
         encoding="utf-8",
     )
     store = SqliteStore(tmp_path / "store.sqlite3")
     indexer = KnowledgeIndexer(store, [], history)
-    assert indexer.sync().added == 2
-    assert set(store.knowledge_digests()) == {"ticket:INC1", "ticket:INC3"}
+    assert indexer.sync().added == 4
+    solved = {"ticket:INC1", "ticket:INC3", "ticket:INC4", "ticket:INC5"}
+    assert set(store.knowledge_digests()) == solved
     [hit, *_] = store.knowledge_search(["badg", "reader"], 5).hits
     assert (hit.source, hit.title) == ("ticket:INC1", "Badge reader at door B")
     history.write_text("Number,Short description\nINC9,no resolution column\n", "utf-8")
     counts = indexer.sync()
     assert counts.history_error is not None and "no resolution column" in counts.history_error
-    assert set(store.knowledge_digests()) == {"ticket:INC1", "ticket:INC3"}  # kept
+    assert set(store.knowledge_digests()) == solved  # kept
     store.close()
 
 

@@ -82,3 +82,15 @@ def test_a_changed_document_replaces_its_old_terms_and_a_removed_one_is_gone(any
 def test_an_empty_index_finds_nothing(any_store):
     found = any_store.knowledge_search(["vpn"], 10)
     assert (found.hits, found.documents) == ((), 0)
+
+
+def test_only_the_sixteen_rarest_terms_of_a_query_are_searched(any_store):
+    # 16 rare terms each in one document, "usual" in 10 of the 40 (fewer than half).
+    rare = [doc(f"kb/r{n}.md", f"rare{n} filler") for n in range(16)]
+    usual = [doc(f"kb/u{n}.md", "usual filler") for n in range(10)]
+    other = [doc(f"kb/o{n}.md", "other words") for n in range(14)]
+    any_store.knowledge_update([*rare, *usual, *other], ())
+    query = ["usual", *(f"rare{n}" for n in range(16))]
+    found = {hit.source for hit in any_store.knowledge_search(query, 40).hits}
+    assert found == {f"kb/r{n}.md" for n in range(16)}
+    assert len(any_store.knowledge_search(["usual"], 40).hits) == 10

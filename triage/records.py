@@ -280,6 +280,11 @@ def month_window(moment: datetime, zone: str) -> tuple[datetime, datetime]:
 
 # -- the knowledge index (triage.knowledge, triage.ports.KnowledgeIndex) -------------------
 
+# A search asks for a ticket's RAREST_TERMS rarest terms (those fewer than half the documents
+# hold): the rare ones carry BM25's ranking, and the common ones' long posting lists are most
+# of a search's time on a big index (both stores alike).
+RAREST_TERMS = 16
+
 
 @dataclass(frozen=True)
 class KnowledgeDoc:

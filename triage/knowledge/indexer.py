@@ -76,16 +76,18 @@ class KnowledgeIndexer:
         # path -> (size, mtime_ns, digest): a file whose stat is unchanged is not read again
         self._seen: dict[Path, tuple[int, int, str]] = {}
         self._history_seen: tuple[int, int] | None = None
+        self._reread_history = False
         self._lock = threading.Lock()  # one pass at a time
+        self._config_lock = threading.Lock()  # a reload never waits for a pass
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last: SyncCounts | None = None
 
     def replace(self, dirs: Sequence[Path], history_file: Path | None, rescan: float) -> None:
         """A reload: the next pass (started now) follows the new folders."""
-        with self._lock:
+        with self._config_lock:
             self._dirs, self._history, self.rescan_seconds = tuple(dirs), history_file, rescan
-            self._history_seen = None
+            self._reread_history = True
         self.wake()
 
     def wake(self) -> None:
@@ -96,6 +98,10 @@ class KnowledgeIndexer:
         """One pass: index what is new or changed, drop what is gone. `rebuild`: every
         document read and indexed again. Raises StoreError when the store fails."""
         with self._lock:
+            with self._config_lock:
+                dirs, history_file = self._dirs, self._history
+                if self._reread_history:
+                    self._history_seen, self._reread_history = None, False
             if rebuild:
                 self._seen.clear()
                 self._history_seen = None
@@ -103,7 +109,7 @@ class KnowledgeIndexer:
             indexed = self._store.knowledge_digests()
             wanted: dict[str, str] = {}  # source -> digest, of what the folders hold now
             put: list[KnowledgeDoc] = []
-            found, counts.missing = scan(self._dirs)
+            found, counts.missing = scan(dirs)
             for item in found:
                 fingerprint = self._fingerprint(item.path, counts)
                 if fingerprint is None:
@@ -121,7 +127,7 @@ class KnowledgeIndexer:
                     counts.changed += 1
                 else:
                     counts.added += 1
-            self._history_docs(indexed, wanted, put, counts, rebuild)
+            self._history_docs(history_file, indexed, wanted, put, counts, rebuild)
             removed = [source for source in indexed if source not in wanted]
             counts.removed = len(removed)
             if put or removed:
@@ -165,6 +171,7 @@ class KnowledgeIndexer:
 
     def _history_docs(
         self,
+        history_file: Path | None,
         indexed: dict[str, str],
         wanted: dict[str, str],
         put: list[KnowledgeDoc],
@@ -173,12 +180,12 @@ class KnowledgeIndexer:
     ) -> None:
         """The solved tickets: the export is read again only when its size or modification
         time changed; meanwhile the ones indexed stay."""
-        if self._history is None:
+        if history_file is None:
             return
         try:
-            info = self._history.stat()
+            info = history_file.stat()
         except OSError as exc:
-            counts.history_error = f"{self._history}: {exc.strerror or exc}"
+            counts.history_error = f"{history_file}: {exc.strerror or exc}"
             self._keep_indexed_tickets(indexed, wanted)
             return
         stamp = (info.st_size, info.st_mtime_ns)
@@ -189,7 +196,7 @@ class KnowledgeIndexer:
                     counts.unchanged += 1
             return
         try:
-            docs = list(history(self._history))
+            docs = list(history(history_file))
         except InputError as exc:
             counts.history_error = str(exc)
             self._keep_indexed_tickets(indexed, wanted)

@@ -4,14 +4,14 @@ FTS5's own BM25 (k1 1.2, b 0.75). The index terms come already folded and stemme
 same terms.
 
 Terms that half the documents or more hold are left out of the query: their idf is nil
-(FTS5 floors it at 1e-6), so they change no ranking, and their long posting lists are most of
-a search's time on a big index."""
+(FTS5 floors it at 1e-6), so they change no ranking. Of the rest, the RAREST_TERMS rarest are
+asked for (triage.records)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from triage.records import KnowledgeDoc, KnowledgeFound, KnowledgeHit
+from triage.records import RAREST_TERMS, KnowledgeDoc, KnowledgeFound, KnowledgeHit
 from triage.store.database import Database
 
 
@@ -39,18 +39,19 @@ class KnowledgeTables(Database):
         return KnowledgeFound(hits, documents)
 
     def _informative(self, terms: list[str], documents: int) -> list[str]:
-        """The terms fewer than half the documents hold (idf above nil), in their order."""
+        """The RAREST_TERMS rarest terms that fewer than half the documents hold (idf above
+        nil); ties by their order in the ticket."""
         if not terms:
             return []
         marks = ", ".join("?" * len(terms))
-        common = {
-            str(term)
-            for term, held in self._read(
+        held = {
+            str(term): int(str(count))
+            for term, count in self._read(
                 f"SELECT term, doc FROM knowledge_vocab WHERE term IN ({marks})", tuple(terms)
             )
-            if int(str(held)) * 2 >= documents
         }
-        return [term for term in terms if term not in common]
+        kept = [term for term in terms if 0 < held.get(term, 0) and held[term] * 2 < documents]
+        return sorted(kept, key=lambda term: held[term])[:RAREST_TERMS]
 
     def knowledge_digests(self) -> dict[str, str]:
         return {str(s): str(d) for s, d in self._read("SELECT source, digest FROM knowledge")}

@@ -2,13 +2,14 @@
 (triage.store.knowledge), in a tsvector of the 'simple' configuration (the terms come already
 folded and stemmed) with a GIN index, and ranked by the same Okapi BM25 as SQLite's FTS5
 (k1 1.2, b 0.75), computed in SQL from the tsvector's positions, so a score means the same
-on both stores. As there, terms that half the documents or more hold are left out."""
+on both stores. As there, terms that half the documents or more hold are left out, and of the
+rest the RAREST_TERMS rarest are asked for."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from triage.records import KnowledgeDoc, KnowledgeFound, KnowledgeHit
+from triage.records import RAREST_TERMS, KnowledgeDoc, KnowledgeFound, KnowledgeHit
 from triage.store.postgres.database import PostgresDatabase
 
 # Candidates are the documents holding any kept term (the GIN index); each is scored by
@@ -27,7 +28,8 @@ held AS (
     ) d
 ),
 kept AS (
-    SELECT term, ln((docs - n + 0.5) / (n + 0.5)) AS idf FROM held WHERE n * 2 < docs
+    SELECT term, ln((docs - n + 0.5) / (n + 0.5)) AS idf FROM held
+    WHERE n > 0 AND n * 2 < docs ORDER BY n, array_position(%s::text[], term) LIMIT %s
 ),
 query AS (
     SELECT to_tsquery('simple', string_agg(quote_literal(term), ' | ')) AS tsq FROM kept
@@ -56,7 +58,7 @@ class PostgresKnowledge(PostgresDatabase):
         wanted = [term for term in dict.fromkeys(terms) if term]
         if not wanted or not documents:
             return KnowledgeFound((), documents)
-        rows = self._read(_SEARCH, (wanted, limit))
+        rows = self._read(_SEARCH, (wanted, wanted, RAREST_TERMS, limit))
         hits = tuple(KnowledgeHit(str(s), str(t), float(score)) for s, t, score in rows)
         return KnowledgeFound(hits, documents)
 
@@ -70,8 +72,12 @@ class PostgresKnowledge(PostgresDatabase):
                 db.execute(b"DELETE FROM knowledge WHERE source = ANY(%s)", (gone,))
             for doc in put:
                 db.execute(
+                    # Every daemon of a fleet keeps the one index in step: the same new
+                    # article written by two of them at once is one row.
                     b"INSERT INTO knowledge (source, title, body, digest, terms, tokens)"
-                    b" VALUES (%s, %s, %s, %s, %s, %s)",
+                    b" VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET"
+                    b" title = excluded.title, body = excluded.body, digest = excluded.digest,"
+                    b" terms = excluded.terms, tokens = excluded.tokens",
                     (
                         doc.source,
                         doc.title,
