@@ -50,7 +50,7 @@ class KnowledgeTables(Database):
                 f"SELECT term, doc FROM knowledge_vocab WHERE term IN ({marks})", tuple(terms)
             )
         }
-        kept = [term for term in terms if 0 < held.get(term, 0) and held[term] * 2 < documents]
+        kept = [term for term in terms if held.get(term, 0) > 0 and held[term] * 2 < documents]
         return sorted(kept, key=lambda term: held[term])[:RAREST_TERMS]
 
     def knowledge_digests(self) -> dict[str, str]:
