@@ -137,7 +137,7 @@ def test_check_names_the_store_its_version_and_the_daemons_seen(tmp_path, postgr
     assert "s3cret-pw" not in done.stdout + done.stderr
     store_line = next(line for line in done.stdout.splitlines() if " store: " in line)
     assert store_line.startswith("ok   store: PostgreSQL 1")
-    assert "postgres:***@127.0.0.1" in store_line and "schema v2" in store_line
+    assert "postgres:***@127.0.0.1" in store_line and "schema v3" in store_line
     fleet = done.stdout.split("fleet: ", 1)[1]
     assert fleet.startswith("1 daemons seen in the last 5 minutes")
     assert "web-1 (pid " in fleet and "holds jobs" in fleet
