@@ -48,6 +48,7 @@ VALUES = {
     "summary": "The user typed a password into a phishing page.",
     "ticket": "Subject: Phishing\n\nI clicked a link and typed my password [CREDENTIAL:password]."
     * 5,
+    "knowledge": "none: no article answers this ticket",
 }
 
 

@@ -31,6 +31,7 @@ VALUES = {
     "risk_reasons": "credential entered on a phishing page",
     "summary": "The user typed a password into a phishing page.",
     "ticket": "Subject: Phishing\n\nI clicked a link and typed my password [CREDENTIAL:password].",
+    "knowledge": "none: no article answers this ticket",  # the analysis prompt's v2 asks for it
 }
 
 

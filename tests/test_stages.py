@@ -51,6 +51,7 @@ def test_the_stages_are_listed_in_their_order():
         "dedup",
         "sender flood",
         "storm",
+        "knowledge",
         "tiers",
         "commit",
         "publish",
@@ -61,6 +62,7 @@ def test_the_stages_are_listed_in_their_order():
         "dedup",
         "sender flood",
         "storm",
+        "knowledge",
     ]
 
 

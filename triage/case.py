@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from triage.parsing.language import language_of
-from triage.records import TicketKeys
+from triage.records import Grounding, TicketKeys
 from triage.result import Assignment, FieldsOut, FindingOut, Result, Route, SensitivityOut
 from triage.rules import RulesVerdict
 from triage.rules.storm import signature_of
@@ -31,6 +31,7 @@ class Case:
     incident: frozenset[str]  # what identifies the incident it reports (storms)
     occurred_at: datetime  # when it was reported: the mail's Date, else when it arrived
     withheld: str | None = None  # why model spend is withheld (a sender flood), if it is
+    grounding: tuple[Grounding, ...] = ()  # the suggested articles' text, for a paid draft
 
     @classmethod
     def of(cls, raw: RawInput, ticket: Ticket, verdict: RulesVerdict, content_key: str) -> Case:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -14,8 +14,11 @@ from triage.records import (
     CostLine,
     DeliveryKind,
     FailingDestination,
+    Grounding,
     GuardAnswer,
     Inbound,
+    KnowledgeDoc,
+    KnowledgeFound,
     Lane,
     Lease,
     LedgerEntry,
@@ -28,7 +31,7 @@ from triage.records import (
     TicketKeys,
     TicketTotal,
 )
-from triage.result import Result
+from triage.result import Result, Suggestion
 from triage.rules.storm import Recent
 from triage.ticket import RawInput
 
@@ -272,7 +275,49 @@ class JobStore(ReportStore, Protocol):
     def first_record_at(self) -> datetime | None: ...
 
 
-class Store(TicketStore, CursorStore, BudgetStore, JobStore, MetricsStore, GuardMemory, Protocol):
+class KnowledgeIndex(Protocol):
+    """The knowledge index's search, in the store's own full-text engine (SQLite FTS5,
+    PostgreSQL full-text search): documents holding any of `terms`, ranked by BM25."""
+
+    def knowledge_search(self, terms: Sequence[str], limit: int) -> KnowledgeFound: ...
+
+    def knowledge_text(self, sources: Sequence[str]) -> dict[str, str]:
+        """source -> body of those indexed (for a grounded draft)."""
+        ...
+
+
+class KnowledgeStore(KnowledgeIndex, Protocol):
+    """What the indexer (triage.knowledge.indexer) keeps in step with the folders."""
+
+    def knowledge_digests(self) -> dict[str, str]:
+        """source -> digest of every indexed document."""
+        ...
+
+    def knowledge_update(self, put: Sequence[KnowledgeDoc], remove: Iterable[str]) -> None:
+        """Add or replace `put` and drop the sources in `remove`, in one transaction."""
+        ...
+
+
+class Suggester(Protocol):
+    """What the pipeline asks for a ticket's suggestions (triage.knowledge.suggest)."""
+
+    def suggest(self, text: str, language: str | None) -> list[Suggestion]: ...
+
+    def grounding(self, suggestions: Sequence[Suggestion]) -> tuple[Grounding, ...]:
+        """The suggested documents' text, in their order (those still indexed)."""
+        ...
+
+
+class Store(
+    TicketStore,
+    CursorStore,
+    BudgetStore,
+    JobStore,
+    MetricsStore,
+    GuardMemory,
+    KnowledgeStore,
+    Protocol,
+):
     """A whole store, as `triage.store.open_store` returns it: every port above, and what the
     commands and the daemon's health need besides."""
 

@@ -322,3 +322,52 @@ def month_window(moment: datetime, zone: str) -> tuple[datetime, datetime]:
     report's `[digest] timezone`), so the budget and the monthly report count the same days."""
     local = moment.astimezone(ZoneInfo(zone))
     return month_bounds(local.year, local.month, zone)
+
+
+# -- the knowledge index (triage.knowledge, triage.ports.KnowledgeIndex) -------------------
+
+# A search asks for a ticket's RAREST_TERMS rarest terms (those fewer than half the documents
+# hold): the rare ones carry BM25's ranking, and the common ones' long posting lists are most
+# of a search's time on a big index (both stores alike).
+RAREST_TERMS = 16
+
+
+@dataclass(frozen=True)
+class KnowledgeDoc:
+    """One article or solved ticket as the index holds it. `terms`: its index terms
+    (triage.knowledge.terms), space-separated; `body`: its text, for a grounded draft."""
+
+    source: str  # "kb/<file>" or "ticket:<id>"
+    title: str
+    terms: str
+    body: str
+    digest: str  # of the file (or row) it was read from: unchanged ones are not read again
+
+
+@dataclass(frozen=True)
+class KnowledgeHit:
+    """An indexed document matching a query, with its Okapi BM25 score (k1 1.2, b 0.75,
+    both backends alike): higher is better."""
+
+    source: str
+    title: str
+    bm25: float
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """A suggested article's text, handed to the paid tier so its draft reply can rest on it
+    (and cite `source`)."""
+
+    source: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class KnowledgeFound:
+    """A query's best hits, best first, and the number of documents indexed (what a score
+    is measured against)."""
+
+    hits: tuple[KnowledgeHit, ...]
+    documents: int

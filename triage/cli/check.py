@@ -26,6 +26,7 @@ _STATUS_STALE_SECONDS = 60.0  # the daemon publishes its status every 10 s
 
 if TYPE_CHECKING:
     from models.port import TicketModel
+    from triage.ports import Store
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
     else:
         checks.append(Check("dropfolder", True, "disabled"))
     checks.append(_learned(settings))
+    checks.append(_knowledge(settings))
     checks.append(_local(settings))
     checks.extend(_paid(settings))
     checks.append(_runpod(settings))
@@ -92,6 +94,50 @@ def _learned(settings: Settings) -> Check:
         f"{config.model_path} loads, min_probability {config.min_probability}\n"
         + render_card(card, config.min_probability),
     )
+
+
+def _knowledge(settings: Settings) -> Check:
+    """The folders and the history export are there; what the index holds (read-only)."""
+    from triage.knowledge.articles import scan
+
+    config = settings.knowledge
+    if not config.enabled:
+        return Check("knowledge", True, "disabled (set [knowledge] dirs to folders of articles)")
+    found, missing = scan(config.dirs)
+    problems = [f"folder {path} is missing: make it or fix [knowledge] dirs" for path in missing]
+    if config.history is not None and not config.history.is_file():
+        problems.append(f"history {config.history} is missing: fix [knowledge] history")
+    indexed = _indexed(settings)
+    folders = len(config.dirs) - len(missing)
+    detail = f"{len(found)} articles in {folders} folder{'s' if folders != 1 else ''}; {indexed}"
+    if problems:
+        return Check("knowledge", False, "; ".join([*problems, detail]))
+    return Check("knowledge", True, detail)
+
+
+def _indexed(settings: Settings) -> str:
+    """What the store's index holds, read-only: "indexed: 25 articles, 0 solved tickets"."""
+    from triage.store import open_shared
+
+    url, path = settings.store.url, settings.store.path
+    if url is None and not path.exists():
+        return "not indexed yet (`triage run` or `triage knowledge` builds the index)"
+    try:
+        store: Store = (
+            open_store(path, read_only=True)
+            if url is None
+            else open_shared(url.get_secret_value(), node="check", migrate=False)
+        )
+    except (ImportError, StoreError) as exc:
+        return f"index not read ({exc})"
+    try:
+        sources = store.knowledge_digests()
+    except StoreError:
+        return "not indexed yet (`triage run` migrates the store and builds the index)"
+    finally:
+        store.close()
+    articles = sum(source.startswith("kb/") for source in sources)
+    return f"indexed: {articles} articles, {len(sources) - articles} solved tickets"
 
 
 FLEET_SEEN_MINUTES = 5  # `check` lists the daemons whose heartbeat is this recent

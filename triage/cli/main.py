@@ -15,14 +15,25 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from triage.cli import check, evaluate, learn, move_store, process, replay, reports, run, show
+from triage.cli import (
+    check,
+    evaluate,
+    knowledge,
+    learn,
+    move_store,
+    process,
+    replay,
+    reports,
+    run,
+    show,
+)
 from triage.cli.common import EXIT_CONFIG, EXIT_OK, refuse
 from triage.config.settings import find_config, load_settings, secret_values
 from triage.errors import ConfigError, TriageError
 from triage.logs import configure_logging
 
 # The commands in the order of `triage --help`; each module's `register` adds its parsers.
-COMMANDS = (run, process, reports, evaluate, replay, show, learn, move_store, check)
+COMMANDS = (run, process, reports, evaluate, replay, show, learn, knowledge, move_store, check)
 
 __all__ = ["EXIT_CONFIG", "EXIT_OK", "main"]
 

@@ -256,6 +256,15 @@ def describe(result: Result, label: Label | None = None) -> str:
         )
     if result.needs_review:
         rows.append(("needs review", "; ".join(result.needs_review)))
+    if result.language:
+        rows.append(("language", result.language))
+    for number, suggestion in enumerate(result.suggestions):
+        rows.append(
+            (
+                "suggested" if not number else "",
+                f"{suggestion.title} ({suggestion.source}, score {suggestion.score:.2f})",
+            )
+        )
     width = max(len(label) for label, _ in rows)
     lines += [f"  {label:<{width}}  {value}" for label, value in rows]
     steps = _next_steps(result)

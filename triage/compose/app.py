@@ -14,6 +14,7 @@ from connectors.dropfolder import DropFolder, DropFolderOptions
 from connectors.imap import ImapFolder
 from models.port import TicketModel
 from triage.compose.delivery import build_delivery, build_metrics
+from triage.compose.knowledge import build_indexer, build_suggester
 from triage.compose.tiers import (
     build_escalator,
     build_learned,
@@ -33,6 +34,8 @@ from triage.config.settings import Settings, secret_values
 from triage.delivery.outbox import Outbox
 from triage.delivery.service import DeliveryService
 from triage.errors import ConfigError, NodeNameTaken
+from triage.knowledge.indexer import KnowledgeIndexer
+from triage.knowledge.suggest import KnowledgeSuggester
 from triage.learned.classifier import LearnedTier
 from triage.parsing import MailLimits
 from triage.pipeline import Pipeline
@@ -44,6 +47,7 @@ from triage.ports import (
     LeaseStore,
     ResultSink,
     Store,
+    Suggester,
     TicketStore,
 )
 from triage.records import month_window
@@ -131,6 +135,7 @@ def build_pipeline(
     deliveries: Deliveries | None = None,
     learned: LearnedTier | None = None,
     guard_memory: GuardMemory | None = None,
+    suggester: Suggester | None = None,
 ) -> Pipeline:
     """`guard_memory`: the crying-wolf guard's memory, `store` itself (every daemon and
     command on the store then shares it); None keeps it in the pipeline (dry runs, eval)."""
@@ -146,6 +151,7 @@ def build_pipeline(
         deliveries,
         learned,
         guard_memory,
+        suggester,
     )
 
 
@@ -167,11 +173,15 @@ class App:
     metrics: MetricsServer | None = None
     fleet: LeaseStore | None = None  # the store's leases, when a fleet shares it (PostgreSQL)
     heartbeat: Heartbeat | None = None  # this node's lease in the fleet
+    indexer: KnowledgeIndexer | None = None  # [knowledge]: follows the folders
+    suggester: KnowledgeSuggester | None = None
 
     def start_jobs(self) -> None:
         """After the connectors: the scheduler, the delivery senders, the metrics."""
         if self.heartbeat is not None:
             self.heartbeat.start()
+        if self.indexer is not None:
+            self.indexer.start(self.stop)  # builds the index in the background
         if self.scheduler is not None:
             self.scheduler.start()
         if self.delivery is not None:
@@ -189,6 +199,8 @@ class App:
             self.metrics.stop()
         if self.heartbeat is not None:
             self.heartbeat.stop()
+        if self.indexer is not None:
+            self.indexer.stop_and_join()
 
     def close(self) -> None:
         self.store.close()
@@ -255,6 +267,10 @@ class App:
             # the running model stays (logged).
             self.learned.replace_policy(learned_policy(new))
             self.learned.reload(new.learned.model_path)
+        knowledge = new.knowledge
+        if self.suggester is not None and self.indexer is not None and knowledge.enabled:
+            self.suggester.replace(knowledge.max_suggestions, knowledge.min_score)
+            self.indexer.replace(knowledge.dirs, knowledge.history, knowledge.rescan_seconds)
         restart = [
             name
             for name in (
@@ -271,7 +287,7 @@ class App:
             if getattr(old, name) != getattr(new, name)
         ] + [
             name
-            for name in ("paid", "runpod", "learned")
+            for name in ("paid", "runpod", "learned", "knowledge")
             if getattr(old, name).enabled != getattr(new, name).enabled
         ]
         self.settings = new
@@ -285,13 +301,24 @@ def build_batch(settings: Settings, dry_run: bool = False) -> tuple[Pipeline, Ba
     if dry_run:
         dry = open_dry_run(settings.store.path)
         learned = build_learned(settings, dry)
-        pipeline = build_pipeline(settings, dry, None, local=local, dry_run=True, learned=learned)
+        pipeline = build_pipeline(
+            settings,
+            dry,
+            None,
+            local=local,
+            dry_run=True,
+            learned=learned,
+            suggester=build_suggester(settings, dry),  # the index as it is: nothing written
+        )
         return pipeline, dry
     store, _ = open_configured(settings)
     try:
         escalator = build_escalator(settings, store)
         offloader = build_offloader(settings, store)
         learned = build_learned(settings, store)
+        indexer = build_indexer(settings, store)
+        if indexer is not None:
+            indexer.sync()  # a one-off command: the index brought up to date first
     except BaseException:
         store.close()
         raise
@@ -306,6 +333,7 @@ def build_batch(settings: Settings, dry_run: bool = False) -> tuple[Pipeline, Ba
         deliveries=build_delivery(settings, store),
         learned=learned,
         guard_memory=store,
+        suggester=build_suggester(settings, store),
     )
     return pipeline, store
 
@@ -325,6 +353,7 @@ def build_app(
     offloader = build_offloader(settings, store, clock)
     delivery = build_delivery(settings, store, clock)
     learned = build_learned(settings, store, clock)
+    suggester = build_suggester(settings, store)
     pipeline = build_pipeline(
         settings,
         store,
@@ -336,6 +365,7 @@ def build_app(
         deliveries=delivery,
         learned=learned,
         guard_memory=store,
+        suggester=suggester,
     )
     jobs = Jobs(store, settings, clock)
     seconds = settings.store.lease_seconds
@@ -354,6 +384,8 @@ def build_app(
         learned=learned,
         fleet=fleet,
         heartbeat=Heartbeat(fleet, seconds, clock, stop) if fleet is not None else None,
+        indexer=build_indexer(settings, store),
+        suggester=suggester,
     )
     if settings.dropfolder.enabled:
         options = dropfolder_options(settings)

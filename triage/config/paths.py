@@ -72,6 +72,8 @@ def resolve_paths(settings: Model, base: Path, state: Path) -> Model:
             return value.model_copy(update=update)
         if isinstance(value, dict):
             return {key: resolve(item) for key, item in value.items()}
+        if isinstance(value, list):  # [knowledge] dirs: each folder as a lone path would be
+            return [resolve(item, writable) for item in value]
         return value
 
     resolved: Model = resolve(settings)

@@ -254,6 +254,23 @@ class LearnedConfig(Section):
         return self
 
 
+class KnowledgeConfig(Section):
+    """Knowledge suggestions: folders of articles and an optional solved-ticket export,
+    indexed in the store's own full-text engine. Off while both are empty."""
+
+    dirs: list[Path] = Field(default_factory=list)
+    history: Path | None = None
+    max_suggestions: int = Field(ge=1, le=20)
+    min_score: float = Field(ge=0, le=1)
+    rescan_seconds: float = Field(ge=1, le=86400)
+
+    _none_when_empty = field_validator("history", mode="before")(_empty_is_none)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.dirs) or self.history is not None
+
+
 class RoutingConfig(Section):
     paid_risks: list[Risk]
     escalate_to_paid: bool

@@ -59,6 +59,7 @@ from triage.config.sections import (
     DigestConfig,
     DropFolderConfig,
     ImapConfig,
+    KnowledgeConfig,
     LearnedConfig,
     LocalConfig,
     LogConfig,
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     imap: ImapConfig
     local: LocalConfig
     learned: LearnedConfig
+    knowledge: KnowledgeConfig
     routing: RoutingConfig
     paid: PaidConfig
     runpod: RunpodConfig

@@ -116,12 +116,7 @@ def read_history(
     one found among TIME_NAMES). Raises InputError naming the file and what is wrong."""
     history = History()
     for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-        content = decode(data)
-        rows = _json_rows(content, path) if _looks_like_json(content) else _csv_rows(content, path)
+        rows = read_rows(path)
         columns = _columns(rows, path)
         text_columns = tuple(text) if text else _guess(columns, TEXT_NAMES, many=True)
         label_column = label or (_guess(columns, LABEL_NAMES, many=False) or ("",))[0]
@@ -142,6 +137,23 @@ def read_history(
         history.examples = [Example(e.text, e.label) for e in history.examples]
         history.time_column = ""
     return history
+
+
+def read_rows(path: Path) -> list[dict[str, object]]:
+    """The rows of a CSV (with a header) or JSON Lines export, whatever its encoding. Raises
+    InputError naming the file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    content = decode(data)
+    return _json_rows(content, path) if _looks_like_json(content) else _csv_rows(content, path)
+
+
+def find_columns(columns: Sequence[str], wanted: Sequence[str]) -> tuple[str, ...]:
+    """The columns among `columns` named as in `wanted` (case, spaces, underscores and
+    dashes ignored), in the order of `wanted`."""
+    return _guess(columns, wanted, many=True)
 
 
 def parse_time(value: str, fmt: str) -> float | None:

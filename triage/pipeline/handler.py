@@ -18,7 +18,7 @@ from triage.errors import InputError, StoreError
 from triage.logs import crash_site
 from triage.parsing import parse_ticket
 from triage.pipeline.stages import Context, decide, find_duplicate
-from triage.ports import Clock, Deliveries, GuardMemory, ResultSink, TicketStore
+from triage.ports import Clock, Deliveries, GuardMemory, ResultSink, Suggester, TicketStore
 from triage.records import Inbound, Outcome, Prepared, TicketKeys
 from triage.redaction import clean_result
 from triage.result import Result
@@ -51,10 +51,12 @@ class Pipeline:
         deliveries: Deliveries | None = None,
         learned: Assigner | None = None,
         guard_memory: GuardMemory | None = None,
+        suggester: Suggester | None = None,
     ) -> None:
         """`guard_memory`: where the crying-wolf guard remembers the model's answers; it must
         be `store` itself, so that an answer is remembered in its result's transaction."""
         self._store = store
+        self._suggester = suggester
         self._deliveries = deliveries
         self._rules = rules
         self._options = options
@@ -245,7 +247,7 @@ class Pipeline:
             return quarantined(raw, reason), TicketKeys(content_key=None), None
 
     def _decide(self, case: Case, prepared: Prepared | None) -> Result:
-        context = Context(self._store, self._options, self._tiers, prepared)
+        context = Context(self._store, self._options, self._tiers, prepared, self._suggester)
         return decide(case, context)
 
     def _duplicate_now(self, case: Case) -> bool:

@@ -8,6 +8,8 @@
     dedup        the same Message-ID, or the same words from the same sender: a duplicate
     sender flood a sender over the hourly limit: triaged by the rules, model spend withheld
     storm        the same failure reported by others shortly before: `storm_of`, and risk
+    knowledge    the articles and solved tickets that answer it (`suggestions`), found before
+                 the model tiers so a paid draft can be grounded on them
     tiers        the learned tier, then the model tiers the router picks (triage.tiers)
     commit       the result, its dedup keys and its deliveries in one store transaction
     publish      the outbox file; only then does the connector acknowledge the input
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from triage.case import Case
-from triage.ports import TicketStore
+from triage.ports import Suggester, TicketStore
 from triage.records import Prepared
 from triage.result import Result
 from triage.rules.automated import detect_automated, relayed_id
@@ -48,6 +50,7 @@ class Context:
     options: PipelineOptions
     tiers: Tiers
     prepared: Prepared | None = None  # a Runpod batch's answer for this ticket, if any
+    suggester: Suggester | None = None  # the knowledge index ([knowledge]), when configured
 
 
 Stage = Callable[[Case, Context], "Case | Result"]
@@ -168,6 +171,22 @@ def storm(case: Case, ctx: Context) -> Case | Result:
     )
 
 
+def knowledge(case: Case, ctx: Context) -> Case | Result:
+    """The articles and solved tickets that answer the ticket, best first (none when nothing
+    scores `min_score`): never settles it."""
+    if ctx.suggester is None:
+        return case
+    ticket, base = case.ticket, case.base
+    found = ctx.suggester.suggest(f"{ticket.subject}\n{ticket.body}", base.language)
+    if not found:
+        return case
+    return dataclasses.replace(
+        case,
+        base=base.revised(suggestions=found),
+        grounding=ctx.suggester.grounding(found),
+    )
+
+
 def tiers(case: Case, ctx: Context) -> Result:
     """The learned tier, then whichever model tiers the router picks: always settles."""
     return ctx.tiers.refine(case, ctx.prepared, withheld=case.withheld)
@@ -181,6 +200,7 @@ DECISIONS: tuple[tuple[str, Stage], ...] = (
     ("dedup", dedup),
     ("sender flood", sender_flood),
     ("storm", storm),
+    ("knowledge", knowledge),
 )
 # Every stage of a ticket by name, in order (the docstring above says what each does).
 STAGES = ("read", *(name for name, _ in DECISIONS), "tiers", "commit", "publish")

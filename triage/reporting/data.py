@@ -62,6 +62,7 @@ class TicketLine:
     source: str = ""
     storm_of: str | None = None
     team: str | None = None
+    suggested: str | None = None  # the top knowledge suggestion: "title (source)"
 
 
 @dataclass
@@ -135,7 +136,15 @@ def _line(result_json: str) -> TicketLine:
         source=result.get("source", ""),
         storm_of=result.get("storm_of"),
         team=((result.get("assignment") or {}).get("team")),
+        suggested=_top_suggestion(result.get("suggestions") or []),
     )
+
+
+def _top_suggestion(suggestions: list[dict[str, object]]) -> str | None:
+    if not suggestions:
+        return None
+    top = suggestions[0]
+    return f"{top.get('title', '')} ({top.get('source', '')})"
 
 
 @dataclass(frozen=True)

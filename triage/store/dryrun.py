@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
-from triage.records import LedgerEntry, Planned, TicketKeys
+from triage.records import KnowledgeFound, LedgerEntry, Planned, TicketKeys
 from triage.result import Result
 from triage.rules.storm import Recent
 from triage.store.sqlite import SqliteStore
@@ -79,6 +80,15 @@ class DryRunStore:
 
     def cache_put(self, key: str, scope: str, answer: str, now: datetime) -> None:
         self._memory.cache_put(key, scope, answer, now)
+
+    def knowledge_search(self, terms: Sequence[str], limit: int) -> KnowledgeFound:
+        """The real store's knowledge index, as it is (a dry run builds nothing)."""
+        if self._real is None:
+            return KnowledgeFound((), 0)
+        return self._real.knowledge_search(terms, limit)
+
+    def knowledge_text(self, sources: Sequence[str]) -> dict[str, str]:
+        return self._real.knowledge_text(sources) if self._real is not None else {}
 
     def close(self) -> None:
         self._memory.close()

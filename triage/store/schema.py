@@ -159,6 +159,20 @@ MIGRATIONS: tuple[str, ...] = (
         held INTEGER NOT NULL
     );
     """,
+    # 11: the knowledge index (triage.knowledge): articles and solved tickets, their index
+    # terms (folded and stemmed by triage, split on spaces here) in FTS5, ranked by BM25
+    """
+    CREATE TABLE knowledge (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL UNIQUE,  -- kb/<file> or ticket:<id>
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        tokens INTEGER NOT NULL
+    );
+    CREATE VIRTUAL TABLE knowledge_fts USING fts5(terms, tokenize = 'unicode61');
+    CREATE VIRTUAL TABLE knowledge_vocab USING fts5vocab(knowledge_fts, 'row');
+    """,
 )
 
 

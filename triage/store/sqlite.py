@@ -17,6 +17,7 @@ from triage.records import GuardAnswer, LedgerEntry, Planned, TicketKeys
 from triage.result import Result
 from triage.rules.storm import Recent
 from triage.store.deliveries import DeliveryTables, insert_planned
+from triage.store.knowledge import KnowledgeTables
 from triage.store.reports import ReportQueries
 from triage.store.rows import LEDGER_COLUMNS, insert_ledger, ticket_row, utc, utc_text
 from triage.store.schema import MIGRATIONS
@@ -40,10 +41,10 @@ def _signature(stored: str) -> frozenset[str]:
     return frozenset(json.loads(stored))
 
 
-class SqliteStore(DeliveryTables, ReportQueries):
+class SqliteStore(DeliveryTables, ReportQueries, KnowledgeTables):
     """Tickets and their results, cursors, the ledger and budgets, the answer cache, jobs
-    done, labels, the delivery queue and the reports' queries, on one SQLite file
-    (triage.store.database.Database)."""
+    done, labels, the delivery queue, the reports' queries and the knowledge index, on one
+    SQLite file (triage.store.database.Database)."""
 
     # -- tickets ------------------------------------------------------------------------
 

@@ -3,9 +3,11 @@ same words, else the escalator's call), folded in by the one merge policy."""
 
 from __future__ import annotations
 
+import re
+
 from triage.case import Case
 from triage.ports import Clock, TicketStore
-from triage.records import LedgerEntry, ModelRef
+from triage.records import Grounding, LedgerEntry, ModelRef
 from triage.redaction import mask_secrets
 from triage.result import Attempt, Cost, Result, Route
 from triage.rules.dedup import answer_key
@@ -17,6 +19,11 @@ from triage.tiers.options import PipelineOptions
 from triage.tiers.paid import EscalationOutcome, Escalator
 
 PAID_CONTEXT_CHARS = 12_000
+# The suggested articles' text given with it (the best first), for a draft reply grounded in
+# them: each cut to ARTICLE_CHARS, all of them to KNOWLEDGE_CHARS.
+ARTICLE_CHARS = 3_000
+KNOWLEDGE_CHARS = 6_000
+NO_KNOWLEDGE = "none: no article answers this ticket"
 
 
 class Analyst:
@@ -59,7 +66,12 @@ class Analyst:
         # it never overrides one they were (a ticket cannot talk its way out).
         opinion = Opinion.of_analysis(analysis)
         merged = merge(result, result.fields, case.verdict.category_confident, opinion, 0)
+        unknown = uncited_sources(analysis.draft_reply, case.grounding)
         return result.revised(
+            needs_review=[
+                *result.needs_review,
+                *(f"the draft reply cites {source}, which it was not given" for source in unknown),
+            ],
             cost=spent,
             escalation={
                 **analysis.model_dump(),
@@ -83,6 +95,7 @@ class Analyst:
             "ticket": compact_text(
                 case.ticket, case.verdict, PAID_CONTEXT_CHARS, redacted=True, redact_tags=redact
             ),
+            "knowledge": knowledge_text(case.grounding),
         }
         # A safety net behind the redacted context: the summary and reasons may come from the
         # local model, which saw everything; scan every value again before it leaves.
@@ -129,6 +142,30 @@ class Analyst:
             return
         entry = CachedAnalysis(ticket=case.raw.id, answer=outcome.analysis, usd=outcome.usd)
         self._cache.keep(key, case.verdict.sensitivity.level, entry)
+
+
+_CITED = re.compile(r"\[((?:kb/|ticket:)[^\]\s]+)\]")
+
+
+def uncited_sources(draft: str | None, grounding: tuple[Grounding, ...]) -> list[str]:
+    """The [sources] a draft reply cites that were not among the articles given: a model's
+    citation is checked, not believed."""
+    given = {article.source for article in grounding}
+    return [s for s in dict.fromkeys(_CITED.findall(draft or "")) if s not in given]
+
+
+def knowledge_text(grounding: tuple[Grounding, ...]) -> str:
+    """The articles as the prompt gives them: each under its [source] and title, cut to fit
+    (scanned and masked with every other value before it leaves)."""
+    parts: list[str] = []
+    room = KNOWLEDGE_CHARS
+    for article in grounding:
+        text = " ".join(article.text.split(" "))[: min(ARTICLE_CHARS, room)].strip()
+        if not text:
+            break
+        parts.append(f"[{article.source}] {article.title}\n{text}")
+        room -= len(text)
+    return "\n\n".join(parts) or NO_KNOWLEDGE
 
 
 def named(model: ModelRef) -> tuple[str, str, str]:

@@ -162,6 +162,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE leases ADD COLUMN instance TEXT NOT NULL DEFAULT '';
     """,
+    # 5: the knowledge index (the SQLite store's migration 11): the terms come folded and
+    # stemmed by triage, so the 'simple' configuration only splits them
+    """
+    CREATE TABLE knowledge (
+        source TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        terms TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        tsv TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', terms)) STORED
+    );
+    CREATE INDEX knowledge_tsv ON knowledge USING GIN (tsv);
+    """,
 )
 
 

@@ -16,6 +16,7 @@ from triage.result import Result
 from triage.rules.storm import Recent
 from triage.store.postgres.database import Connection, at, utc
 from triage.store.postgres.deliveries import PostgresDeliveries, insert_planned
+from triage.store.postgres.knowledge import PostgresKnowledge
 from triage.store.postgres.reports import PostgresReports
 from triage.store.rows import LEDGER_COLUMNS, ledger_values
 
@@ -35,7 +36,7 @@ class NodeSeen:
     status: str
 
 
-class PostgresStore(PostgresDeliveries, PostgresReports):
+class PostgresStore(PostgresDeliveries, PostgresReports, PostgresKnowledge):
     """The Store port (triage.ports) on PostgreSQL."""
 
     # -- tickets ------------------------------------------------------------------------

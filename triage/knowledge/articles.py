@@ -1,0 +1,165 @@
+"""Reading what the index holds: articles from the admin's folders (Markdown, HTML, text; the
+title is the first heading) and solved tickets from a history export (CSV or JSON Lines with a
+resolution column, read as `triage learn` reads its history), each into a KnowledgeDoc with its
+index terms and a digest of what it was read from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from selectolax.lexbor import LexborHTMLParser
+
+from triage.errors import InputError
+from triage.knowledge.terms import terms
+from triage.learned.history import decode, find_columns, read_rows
+from triage.parsing.language import language_of
+from triage.parsing.mail import html_to_text
+from triage.records import KnowledgeDoc
+
+SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
+MAX_BYTES = 2_000_000  # an article larger than this is skipped (it is not an article)
+BODY_CHARS = 20_000  # of an article's text kept for a grounded draft
+TITLE_CHARS = 200
+# Characters of an article (a solved ticket) its language is told from: lingua's time grows
+# with the text, and a history export has tens of thousands of rows.
+LANGUAGE_SAMPLE = 500
+TICKET_SAMPLE = 200
+# A history export's columns (case, spaces and underscores ignored), as helpdesks name them.
+ID_NAMES = ("number", "id", "ticketid", "ticket", "key", "sysid", "incident", "reference")
+TITLE_NAMES = ("subject", "shortdescription", "title", "summary")
+TEXT_NAMES = ("description", "body", "text", "details")
+RESOLUTION_NAMES = (
+    "resolution",
+    "resolutionnotes",
+    "solution",
+    "closenotes",
+    "closurenotes",
+    "fix",
+    "answer",
+    "resolvedby",
+)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+
+
+@dataclass(frozen=True)
+class Found:
+    """An article file in one of the folders: its source name and where it is."""
+
+    source: str  # "kb/<path relative to its folder>"
+    path: Path
+
+
+def scan(dirs: Sequence[Path]) -> tuple[list[Found], list[Path]]:
+    """The article files under the folders (recursively, hidden ones and links left out), and
+    the folders that are missing. A name found in two folders is the first folder's."""
+    found: dict[str, Found] = {}
+    missing: list[Path] = []
+    for folder in dirs:
+        if not folder.is_dir():
+            missing.append(folder)
+            continue
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if any(part.startswith(".") for part in relative.parts):
+                continue
+            if path.suffix.lower() not in SUFFIXES or path.is_symlink() or not path.is_file():
+                continue
+            source = "kb/" + relative.as_posix()
+            found.setdefault(source, Found(source, path))
+    return list(found.values()), missing
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def article(source: str, path: Path, data: bytes) -> KnowledgeDoc:
+    """The document of one article file's bytes."""
+    content = decode(data)
+    if path.suffix.lower() in {".html", ".htm"}:
+        title, text = _html(content)
+    else:
+        title, text = _plain(content, markdown=path.suffix.lower() != ".txt")
+    title = (title or path.stem.replace("-", " ").replace("_", " ")).strip()[:TITLE_CHARS]
+    return document(source, title, text, digest(data))
+
+
+def document(
+    source: str, title: str, text: str, fingerprint: str, sample: int = LANGUAGE_SAMPLE
+) -> KnowledgeDoc:
+    """The index terms are the title's twice and the text's: a title names what the article
+    is about, and weighs so. The language is told from the title and `sample` characters."""
+    language = language_of(f"{title}\n{text[:sample]}") or "en"
+    indexed = terms(f"{title}\n{title}\n{text}", language)
+    return KnowledgeDoc(source, title, " ".join(indexed), text[:BODY_CHARS], fingerprint)
+
+
+def _plain(content: str, markdown: bool) -> tuple[str, str]:
+    """The first heading (Markdown: `# Title`, or a line underlined with === or ---), else
+    the first line that is not empty."""
+    lines = content.splitlines()
+    first = ""
+    for number, line in enumerate(lines):
+        if markdown:
+            heading = _HEADING.match(line)
+            if heading:
+                return heading.group(1), content
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            if line.strip() and _SETEXT.match(following):
+                return line.strip(), content
+        if not first and line.strip():
+            first = line.strip().lstrip("#").strip()
+    return first, content
+
+
+def _html(content: str) -> tuple[str, str]:
+    tree = LexborHTMLParser(content)
+    title = ""
+    for selector in ("h1", "h2", "h3", "title"):
+        node = tree.css_first(selector)
+        if node is not None and node.text(strip=True):
+            title = " ".join(node.text(separator=" ").split())
+            break
+    return title, html_to_text(content)
+
+
+def history(path: Path) -> Iterator[KnowledgeDoc]:
+    """The solved tickets of a history export: those with a resolution. Raises InputError
+    naming the file and what is wrong (no resolution column, say)."""
+    rows = read_rows(path)
+    columns = list(dict.fromkeys(key for row in rows[:1000] for key in row))
+    resolution = find_columns(columns, RESOLUTION_NAMES)[:1]
+    if not resolution:
+        known = ", ".join(repr(c) for c in columns)
+        raise InputError(
+            f"{path}: no resolution column (one of Resolution, Solution, Close notes...;"
+            f" columns: {known})"
+        )
+    ids = find_columns(columns, ID_NAMES)[:1]
+    titles = find_columns(columns, TITLE_NAMES)[:1]
+    texts = find_columns(columns, TEXT_NAMES)
+    for number, row in enumerate(rows, start=1):
+        answer = _cell(row.get(resolution[0]))
+        if not answer:
+            continue  # not solved, or solved without saying how: nothing to suggest
+        title = _cell(row.get(titles[0])) if titles else ""
+        text = "\n".join(_cell(row.get(name)) for name in texts)
+        ident = (_cell(row.get(ids[0])) if ids else "") or f"{path.stem}-{number}"
+        fingerprint = digest(json.dumps(row, sort_keys=True, default=str).encode())
+        yield document(
+            f"ticket:{ident}",
+            (title or answer.splitlines()[0])[:TITLE_CHARS],
+            f"{text}\nResolution: {answer}",
+            fingerprint,
+            TICKET_SAMPLE,
+        )
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value).strip()
