@@ -107,7 +107,11 @@ def evaluate(
         risk_reasons=reasons,
         matched_rules=match.matched,
         sensitivity=sensitivity,
-        fields=extract_fields((ticket.subject, ticket.body, log_slice or ""), ticket.requester),
+        fields=extract_fields(
+            (ticket.subject, ticket.body, log_slice or ""),
+            ticket.requester,
+            TextIndex.combined(words, TextIndex(log_slice or "")),
+        ),
         log_slice=log_slice,
         summary=scrub(summarise(ticket), RESTRICTING),
         hits=match.hits,

@@ -16,18 +16,26 @@ class TextIndex:
 
     def __init__(self, text: str, words: list[str] | None = None) -> None:
         self.text = text
-        self.words = _WORD.findall(text) if words is None else words
+        self._parts: tuple[TextIndex, ...] = ()  # an index combined from these: reuse theirs
+        if words is not None:
+            self.__dict__["words"] = words
+
+    @cached_property
+    def words(self) -> list[str]:
+        # Split on first use: most of a ticket's indexes (one per header) are never read.
+        return _WORD.findall(self.text)
 
     @classmethod
     def combined(cls, *parts: TextIndex) -> TextIndex:
         """One index over several texts, reusing their words (no second tokenisation)."""
         index = cls("\n".join(p.text for p in parts), [w for p in parts for w in p.words])
-        if all("lower" in p.__dict__ for p in parts):  # lower-cased already: reuse it
-            index.__dict__["lower"] = [w for p in parts for w in p.lower]
+        index._parts = parts
         return index
 
     @cached_property
     def lower(self) -> list[str]:
+        if self._parts:  # each part's lower-cased words, computed once for all who share it
+            return [word for part in self._parts for word in part.lower]
         return [word.lower() for word in self.words]
 
     @cached_property
