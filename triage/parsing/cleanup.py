@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from triage.rules.sensitivity import keep_whole
+from triage.rules.starts import lower_reads_as_ignorecase
 
 # A line that starts the quoted original of a reply, in the languages helpdesks see most.
 _REPLY_HEADER = re.compile(
@@ -49,6 +50,10 @@ _LOG_LINE = re.compile(
     )""",
     re.VERBOSE,
 )
+# The same, at the start of any line of a text whose lines are joined by "\n": it finds every
+# line _LOG_LINE matches (and may find more, the newline counting as a blank), so a text it
+# finds nothing in has no log-shaped line.
+_LOG_LINE_ANY = re.compile(_LOG_LINE.pattern, re.VERBOSE | re.MULTILINE)
 _MIN_LOG_RUN = 5
 QUOTED_LINES = 200
 QUOTED_CHARS = 8192
@@ -96,6 +101,22 @@ _DISCLAIMER_WORDS = (
 )
 
 
+# One of these is in every text _DISCLAIMER finds (the first word of each of its branches).
+_DISCLAIMER_OPENERS = (
+    "confidenti",
+    "vertraulich",
+    "confidencial",
+    "privileged",
+    "received",
+    "erhalten",
+    "reçu",
+    "recibido",
+    "irrtümlich",
+    "fälschlicherweise",
+    "versehentlich",
+)
+
+
 def strip_disclaimers(text: str) -> str:
     """Drop legal-disclaimer paragraphs and antivirus stamps: boilerplate whose words would
     trip the keyword rules."""
@@ -112,7 +133,13 @@ def strip_disclaimers(text: str) -> str:
 
 def _is_disclaimer(paragraph: str) -> bool:
     lower = paragraph.lower()
-    return any(word in lower for word in _DISCLAIMER_WORDS) and bool(_DISCLAIMER.search(paragraph))
+    if not any(word in lower for word in _DISCLAIMER_WORDS):
+        return False
+    if lower_reads_as_ignorecase(paragraph, lower) and not any(
+        word in lower for word in _DISCLAIMER_OPENERS
+    ):
+        return False  # none of the words a disclaimer's pattern begins with: spare the search
+    return bool(_DISCLAIMER.search(paragraph))
 
 
 def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
@@ -191,6 +218,9 @@ def _reply_header_lines(lines: list[str], index: int) -> int:
 def split_pasted_logs(text: str) -> tuple[str, list[str]]:
     """Lift runs of log-shaped lines out of a body; leave a marker where each was."""
     lines = text.splitlines()
+    joined = "\n".join(lines)
+    if not _LOG_LINE_ANY.search(joined):
+        return joined, []  # no line is log-shaped: one search instead of one per line
     body: list[str] = []
     logs: list[str] = []
     index = 0
@@ -218,6 +248,10 @@ def split_pasted_logs(text: str) -> tuple[str, list[str]]:
 
 
 def _tidy(text: str) -> str:
-    text = re.sub(r"(?<![ \t])[ \t]++\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    # Each substitution only where it has something to do: a substring test is far cheaper
+    # than a pattern that opens with a look-behind.
+    if " \n" in text or "\t\n" in text:
+        text = re.sub(r"(?<![ \t])[ \t]++\n", "\n", text)
+    if "\n\n\n" in text:
+        text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()

@@ -124,6 +124,8 @@ def decode_header(value: object) -> str:
 def _decode_header(raw: str) -> str:
     if not raw.isascii():
         raw = _undo_surrogates(raw)
+    if "=?" not in raw:  # no encoded word: the stdlib would hand the value back as it is
+        return " ".join(raw.split())
     try:
         chunks = email.header.decode_header(raw)
         text = "".join(_chunk_text(chunk, charset) for chunk, charset in chunks)

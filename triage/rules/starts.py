@@ -40,9 +40,7 @@ class Starts:
         """The same matches as `pattern.finditer(text)`; `lower` is text.lower(), if known."""
         if lower is None:
             lower = text.lower()
-        if len(lower) != len(text) or (
-            not text.isascii() and any(odd in lower for odd in _ODD_CASES)
-        ):
+        if not lower_reads_as_ignorecase(text, lower):
             yield from self.pattern.finditer(text)
             return
         end = 0
@@ -54,6 +52,14 @@ class Starts:
             if match is not None:
                 end = match.end()
                 yield match
+
+
+def lower_reads_as_ignorecase(text: str, lower: str) -> bool:
+    """Whether an ASCII word IGNORECASE finds in `text` is, at the same place, that word in
+    `lower` (text.lower()): no character grew on lower-casing and none of the odd cases."""
+    return len(lower) == len(text) and (
+        text.isascii() or not any(odd in lower for odd in _ODD_CASES)
+    )
 
 
 def _can_overlap(words: list[str]) -> bool:
