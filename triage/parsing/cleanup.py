@@ -3,6 +3,8 @@ pasted logs lifted out for slicing."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 
 from triage.rules.sensitivity import keep_whole
@@ -61,6 +63,11 @@ QUOTED_CHARS = 8192
 # checking this first spares a regular expression on most lines.
 _SPECIAL_STARTS = tuple(
     "on |am |le |el |--|__|sent|envoy|enviado|von |get |from|von:|de:|de :|da:|*|>".split("|")
+)
+# The same, at the start of any line of the text joined by "\n" (IGNORECASE finds all that
+# lower-casing does, and blanks other than a newline are what str.lstrip() strips in a line).
+_SPECIAL_START = re.compile(
+    r"^[^\S\n]*+(?:" + "|".join(map(re.escape, _SPECIAL_STARTS)) + ")", re.IGNORECASE | re.MULTILINE
 )
 
 
@@ -172,15 +179,19 @@ def split_quotes(text: str) -> tuple[str, str]:
     A reply header followed by ">"-quoted lines only hides those lines (the answer may come
     below them); followed by unquoted text, it starts the original: the rest is cut."""
     lines = text.splitlines()
+    special = _special_lines(lines)
     kept: list[str] = []
     removed: list[str] = []
     index = 0
     while index < len(lines):
+        # the lines up to the next one that can start a quote or a signature are kept as they are
+        after = bisect.bisect_left(special, index)
+        following_special = special[after] if after < len(special) else len(lines)
+        kept.extend(lines[index:following_special])
+        index = following_special
+        if index == len(lines):
+            break
         line = lines[index]
-        if not line.lstrip()[:7].lower().startswith(_SPECIAL_STARTS):
-            kept.append(line)
-            index += 1
-            continue
         header_lines = _reply_header_lines(lines, index)
         if header_lines:
             following = next((line for line in lines[index + header_lines :] if line.strip()), "")
@@ -203,6 +214,23 @@ def split_quotes(text: str) -> tuple[str, str]:
     # what was taken, up to QUOTED_CHARS: header blocks and signatures come first
     removed.extend(lines[index : index + QUOTED_LINES])
     return stripped, keep_whole("\n".join(line for line in removed if line.strip()), QUOTED_CHARS)
+
+
+def _special_lines(lines: list[str]) -> list[int]:
+    """The numbers of the lines that begin (after blanks, lower-cased) like a line the
+    patterns above look for, in order: one search of the whole text finds every such line (it
+    may find more, which the test on the line itself drops)."""
+    text = "\n".join(lines)
+    line_starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    found = (
+        bisect.bisect_right(line_starts, match.start()) - 1
+        for match in _SPECIAL_START.finditer(text)
+    )
+    return [
+        number
+        for number in dict.fromkeys(found)
+        if lines[number].lstrip()[:7].lower().startswith(_SPECIAL_STARTS)
+    ]
 
 
 def _reply_header_lines(lines: list[str], index: int) -> int:

@@ -274,7 +274,8 @@ def _part_text(part: Message, walk: _Walk) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    text, note = decode_bytes(payload, part.get_content_charset())
+    charset = part.get_content_charset() if _may_have_param(part, "content-type", "charset") else None
+    text, note = decode_bytes(payload, charset)
     if note:
         walk.defects.append(note)
     return text
@@ -315,11 +316,23 @@ def _decoded_size(part: Message, encoded: str) -> int:
 
 
 def _filename(part: Message) -> str | None:
+    if not (
+        _may_have_param(part, "content-disposition", "name")
+        or _may_have_param(part, "content-type", "name")
+    ):
+        return None  # neither header names a file: the stdlib's parameter parsing is spared
     try:
         name = part.get_filename()
     except Exception:  # broken RFC 2231 parameters
         return None
     return decode_header(name) if name else None
+
+
+def _may_have_param(part: Message, header: str, word: str) -> bool:
+    """Whether the part's `header` can hold a parameter whose name holds `word` (lower case):
+    a parameter's name is written in the header's value."""
+    value = part.get(header)
+    return value is not None and (not isinstance(value, str) or word in value.lower())
 
 
 def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
