@@ -146,6 +146,36 @@ _APPLICATIONS = {
 _APPS_ANY_CASE = Terms([name for name, cased in _APPLICATIONS.items() if not cased])
 _APPS_CASED = Terms([name for name, cased in _APPLICATIONS.items() if cased], case_sensitive=True)
 _ASSET_TAG = re.compile(r"\b(?:ASSET|INV|PC|LT|NB|WS|DT|TAG)[-_#:]?\s?\d{3,10}\b", re.I)
+_MODELS = (
+    "ThinkPad",
+    "Latitude",
+    "EliteBook",
+    "ProBook",
+    "MacBook",
+    "iMac",
+    "Surface",
+    "iPhone",
+    "iPad",
+    "Galaxy",
+    "Pixel",
+    "OptiPlex",
+    "XPS",
+    "Precision",
+    "ZBook",
+    "LaserJet",
+    "OfficeJet",
+    "DeskJet",
+    "imageRUNNER",
+    "WorkCentre",
+    "IdeaPad",
+    "ThinkCentre",
+    "Yubikey",
+)
+_MODEL = re.compile(
+    r"\b(?:" + "|".join(_MODELS).replace("MacBook", "MacBook(?: Pro| Air)?").replace(
+        "Surface", "Surface(?: Pro| Laptop)?"
+    ) + r")(?:\s+[A-Z]?\d[\w-]{0,10})?\b"
+)
 _DEVICES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         _ASSET_TAG,
@@ -172,12 +202,7 @@ _DEVICES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
     ),
     (
-        re.compile(
-            r"\b(?:ThinkPad|Latitude|EliteBook|ProBook|MacBook(?: Pro| Air)?|iMac"
-            r"|Surface(?: Pro| Laptop)?|iPhone|iPad|Galaxy|Pixel|OptiPlex|XPS|Precision|ZBook"
-            r"|LaserJet|OfficeJet|DeskJet|imageRUNNER|WorkCentre|IdeaPad|ThinkCentre|Yubikey)"
-            r"(?:\s+[A-Z]?\d[\w-]{0,10})?\b"
-        ),
+        _MODEL,
         (
             "Think",
             "Latitude",
@@ -211,9 +236,8 @@ _DEVICES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 _STARTS = {
     _CODE_AFTER_WORD: Starts(_CODE_AFTER_WORD, ("error", "fehler", "erreur", "code")),
     _HTTP_STATUS: Starts(_HTTP_STATUS, ("http",)),
-    _ASSET_TAG: Starts(
-        _ASSET_TAG, ("asset", "inv", "pc", "lt", "nb", "ws", "dt", "tag"), word_start=True
-    ),
+    _ASSET_TAG: Starts(_ASSET_TAG, ("asset", "inv", "pc", "lt", "nb", "ws", "dt", "tag")),
+    _MODEL: Starts(_MODEL, _MODELS, case_sensitive=True),
 }
 
 
@@ -274,7 +298,7 @@ def _hosts(text: str, lower: str) -> Iterable[str]:
 def _ips(text: str) -> Iterable[str]:
     seen: set[str] = set()
     candidates: Iterator[re.Match[str]] = (
-        m for m in _IPV4.finditer(text) if _standalone(text, m, before=".", after=".")
+        m for m in _ipv4_matches(text) if _standalone(text, m, before=".", after=".")
     )
     if "::" in text or text.count(":") >= 7:
         candidates = itertools.chain(
@@ -288,6 +312,22 @@ def _ips(text: str) -> Iterable[str]:
             yield str(ipaddress.ip_address(match.group()))
         except ValueError:
             continue
+
+
+def _ipv4_matches(text: str) -> Iterator[re.Match[str]]:
+    """The same matches as `_IPV4.finditer(text)`, tried only where they can begin: after the
+    digits (up to three) right before a dot, as _ipv6_matches does before a colon."""
+    end = 0
+    dot = text.find(".")
+    while dot >= 0:
+        start = dot
+        while start > max(dot - 3, end) and text[start - 1].isdecimal():
+            start -= 1
+        match = _IPV4.match(text, start) if start < dot else None
+        if match is not None:
+            end = match.end()
+            yield match
+        dot = text.find(".", max(dot + 1, end))
 
 
 def _ipv6_matches(text: str) -> Iterator[re.Match[str]]:

@@ -21,18 +21,16 @@ _NOTABLE = re.compile(
     r"(?i)\b(warn\w*|invalid|illegal|unable|cannot|can't|could not|retry\w*|disconnect\w*"
     r"|accepted password|authentication|rejected|expired|lost)\b"
 )
-# Where each can begin (both open with a word boundary): they are tried there only.
+# Where each can begin: they are tried there only.
 _SEVERE_STARTS = Starts(
     _SEVERE,
     "fatal panic crit emerg alert segfault traceback exception oom killed break corrupt err"
     " fail denied refused unreachable time abort".split(),
-    word_start=True,
 )
 _NOTABLE_STARTS = Starts(
     _NOTABLE,
     "warn invalid illegal unable can could retry disconnect accepted authentication rejected"
     " expired lost".split(),
-    word_start=True,
 )
 # Masked when a line's shape is computed: numbers, hex, and the name after words like "user".
 _VARIABLE = re.compile(

@@ -19,39 +19,44 @@ _ODD_CASES = ("ı", "ſ")
 
 
 class Starts:
-    """`pattern` (its matches never empty) begins each match with one of `anchors`
-    (lower-case ASCII letters), as IGNORECASE reads them. `word_start`: the pattern also opens
-    with a word boundary (`\\b`), so a match never begins inside a run of letters."""
+    """`pattern` (its matches never empty) begins each match with one of `anchors`, as
+    IGNORECASE reads them (lower-case ASCII letters), or exactly as written where
+    `case_sensitive` (the pattern is not IGNORECASE)."""
 
     def __init__(
-        self, pattern: re.Pattern[str], anchors: Iterable[str], word_start: bool = False
+        self, pattern: re.Pattern[str], anchors: Iterable[str], case_sensitive: bool = False
     ) -> None:
         words = sorted(set(anchors), key=lambda word: (-len(word), word))
-        if not words or not all(word.isascii() and word.isalpha() and word.islower() for word in words):
+        if not words or not case_sensitive and not all(_lower_ascii_word(word) for word in words):
             raise ValueError(f"anchors must be lower-case ASCII words: {words}")
         self.pattern = pattern
-        alternation = "|".join(map(re.escape, words))
-        # A plain search skips past each word it finds; where one word can begin inside
-        # another (and the pattern can begin there), every position is looked at instead.
-        overlapping = not word_start and _can_overlap(words)
-        self._finder = re.compile(f"(?={alternation})" if overlapping else alternation)
+        self.case_sensitive = case_sensitive
+        self._finder = re.compile("|".join(map(re.escape, words)))
 
     def finditer(self, text: str, lower: str | None = None) -> Iterator[re.Match[str]]:
         """The same matches as `pattern.finditer(text)`; `lower` is text.lower(), if known."""
-        if lower is None:
+        if self.case_sensitive:
+            lower = text
+        elif lower is None:
             lower = text.lower()
-        if not lower_reads_as_ignorecase(text, lower):
+        if not self.case_sensitive and not lower_reads_as_ignorecase(text, lower):
             yield from self.pattern.finditer(text)
             return
-        end = 0
-        for found in self._finder.finditer(lower):
-            start = found.start()
-            if start < end:
-                continue
-            match = self.pattern.match(text, start)
-            if match is not None:
-                end = match.end()
+        # Each place an anchor begins, left to right (after a place that gives no match the
+        # next search starts one character on, so an anchor inside another is not skipped);
+        # after a match, the search goes on from its end, as finditer's does.
+        position = 0
+        while (found := self._finder.search(lower, position)) is not None:
+            match = self.pattern.match(text, found.start())
+            if match is None:
+                position = found.start() + 1
+            else:
+                position = match.end()
                 yield match
+
+
+def _lower_ascii_word(word: str) -> bool:
+    return word.isascii() and word.isalpha() and word.islower()
 
 
 def lower_reads_as_ignorecase(text: str, lower: str) -> bool:
@@ -59,14 +64,4 @@ def lower_reads_as_ignorecase(text: str, lower: str) -> bool:
     `lower` (text.lower()): no character grew on lower-casing and none of the odd cases."""
     return len(lower) == len(text) and (
         text.isascii() or not any(odd in lower for odd in _ODD_CASES)
-    )
-
-
-def _can_overlap(words: list[str]) -> bool:
-    """Whether one word can begin inside an occurrence of another (or of itself)."""
-    return any(
-        first[offset : offset + len(second)] == second[: len(first) - offset]
-        for first in words
-        for second in words
-        for offset in range(1, len(first))
     )
