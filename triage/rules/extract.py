@@ -63,10 +63,6 @@ _FILE_SUFFIXES = frozenset(
 # Word boundaries are checked in Python (_standalone). A name starts at a label's start, never
 # inside a run of letters, so a long run is read once, not once per letter.
 _FQDN = re.compile(r"(?<![a-z0-9])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}", re.I)
-# A whitespace-separated token (as str.split() cuts them) that holds a dot. It can begin only
-# where a token begins, and each part is possessive: every character is read a bounded number
-# of times.
-_DOTTED_TOKEN = re.compile(r"(?<!\S)[^\s.]*+\.\S*+")
 _TOKEN_SPLIT = re.compile(r"[()<>\[\]{},;'\"`|=]+")
 _UNC = re.compile(r"\\\\([A-Za-z0-9][\w.-]{0,62})\\")
 _NAMED_HOST = re.compile(
@@ -271,10 +267,10 @@ def extract_fields(
 
 
 def _hosts(text: str, lower: str) -> Iterable[str]:
-    # Host names are whitespace-separated tokens with a dot: finding those first is far
-    # cheaper than scanning the whole text with the host pattern, or looping over every token.
-    for found in _DOTTED_TOKEN.finditer(text):
-        token = found.group()
+    # Host names are whitespace-separated tokens with a dot: splitting first is far cheaper
+    # than scanning the whole text with the host pattern (and a list comprehension keeps the
+    # tokens with a dot at C speed).
+    for token in [token for token in text.split() if "." in token]:
         if "@" in token:
             continue  # an e-mail address
         if "://" in token:

@@ -39,6 +39,8 @@ _CONTEXT = re.compile(
     r"|contacto)\W{0,20}(?:\w+\W{1,3}){0,2}$"
 )
 
+PHONE_DIGITS = 8  # the fewest digits of a phone number: a text with fewer holds none
+
 
 def find_phones(text: str) -> Iterator[tuple[int, int]]:
     """Where each phone number is (start, end)."""
@@ -59,7 +61,7 @@ def find_phones(text: str) -> Iterator[tuple[int, int]]:
 
 def _is_phone(number: str, before: str) -> bool:
     digits = re.sub(r"\D", "", number)
-    if not 8 <= len(digits) <= 15 or _holds_a_date(number):
+    if not PHONE_DIGITS <= len(digits) <= 15 or _holds_a_date(number):
         return False
     if number.startswith("+"):
         return True  # international, whatever word comes before it
