@@ -274,7 +274,9 @@ def _part_text(part: Message, walk: _Walk) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    charset = part.get_content_charset() if _may_have_param(part, "content-type", "charset") else None
+    charset = (
+        part.get_content_charset() if _may_have_param(part, "content-type", "charset") else None
+    )
     text, note = decode_bytes(payload, charset)
     if note:
         walk.defects.append(note)

@@ -168,9 +168,11 @@ _MODELS = (
     "Yubikey",
 )
 _MODEL = re.compile(
-    r"\b(?:" + "|".join(_MODELS).replace("MacBook", "MacBook(?: Pro| Air)?").replace(
-        "Surface", "Surface(?: Pro| Laptop)?"
-    ) + r")(?:\s+[A-Z]?\d[\w-]{0,10})?\b"
+    r"\b(?:"
+    + "|".join(_MODELS)
+    .replace("MacBook", "MacBook(?: Pro| Air)?")
+    .replace("Surface", "Surface(?: Pro| Laptop)?")
+    + r")(?:\s+[A-Z]?\d[\w-]{0,10})?\b"
 )
 _DEVICES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (

@@ -27,7 +27,7 @@ class Starts:
         self, pattern: re.Pattern[str], anchors: Iterable[str], case_sensitive: bool = False
     ) -> None:
         words = sorted(set(anchors), key=lambda word: (-len(word), word))
-        if not words or not case_sensitive and not all(_lower_ascii_word(word) for word in words):
+        if not words or not (case_sensitive or all(map(_lower_ascii_word, words))):
             raise ValueError(f"anchors must be lower-case ASCII words: {words}")
         self.pattern = pattern
         self.case_sensitive = case_sensitive
