@@ -160,7 +160,7 @@ def html_to_text(html: str) -> str:
 
     Block elements nested thousands deep make lexbor quadratic (40,000 nested divs: 3 s), so
     such a body is read by stripping its tags instead."""
-    html = _BLOCK_END.sub(lambda match: match.group(0) + "\n", html[:_MAX_HTML_CHARS])
+    html = _BLOCK_END.sub("\\g<0>\n", html[:_MAX_HTML_CHARS])
     if _nested_too_deep(html):
         text = htmllib.unescape(_TAG.sub("", _INVISIBLE.sub("", html)))
     else:
@@ -174,9 +174,12 @@ def html_to_text(html: str) -> str:
 
 
 def _nested_too_deep(html: str) -> bool:
+    slashes = _BLOCK_TAG.findall(html)  # "/" for a closing tag, "" for an opening one
+    if len(slashes) - slashes.count("/") <= _MAX_HTML_DEPTH:
+        return False  # fewer opening tags than the bound: never that deep
     depth = 0
-    for match in _BLOCK_TAG.finditer(html):
-        depth += -1 if match.group(1) else 1
+    for slash in slashes:
+        depth += -1 if slash else 1
         if depth > _MAX_HTML_DEPTH:
             return True
     return False
