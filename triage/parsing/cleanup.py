@@ -54,8 +54,11 @@ _LOG_LINE = re.compile(
 )
 # The same, at the start of any line of a text whose lines are joined by "\n": it finds every
 # line _LOG_LINE matches (and may find more, the newline counting as a blank), so a text it
-# finds nothing in has no log-shaped line.
-_LOG_LINE_ANY = re.compile(_LOG_LINE.pattern, re.VERBOSE | re.MULTILINE)
+# finds nothing in has no log-shaped line. Its leading blanks stop at the line's end (blank
+# lines are not read once for every line above them).
+_LOG_LINE_ANY = re.compile(
+    _LOG_LINE.pattern.replace(r"^\s*+", r"^[^\S\n]*+", 1), re.VERBOSE | re.MULTILINE
+)
 _MIN_LOG_RUN = 5
 QUOTED_LINES = 200
 QUOTED_CHARS = 8192
