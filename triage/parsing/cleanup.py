@@ -4,7 +4,6 @@ pasted logs lifted out for slicing."""
 from __future__ import annotations
 
 import bisect
-import itertools
 import re
 
 from triage.rules.sensitivity import keep_whole
@@ -52,13 +51,6 @@ _LOG_LINE = re.compile(
     )""",
     re.VERBOSE,
 )
-# The same, at the start of any line of a text whose lines are joined by "\n": it finds every
-# line _LOG_LINE matches (and may find more, the newline counting as a blank), so a text it
-# finds nothing in has no log-shaped line. Its leading blanks stop at the line's end (blank
-# lines are not read once for every line above them).
-_LOG_LINE_ANY = re.compile(
-    _LOG_LINE.pattern.replace(r"^\s*+", r"^[^\S\n]*+", 1), re.VERBOSE | re.MULTILINE
-)
 _MIN_LOG_RUN = 5
 QUOTED_LINES = 200
 QUOTED_CHARS = 8192
@@ -67,12 +59,6 @@ QUOTED_CHARS = 8192
 _SPECIAL_STARTS = tuple(
     "on |am |le |el |--|__|sent|envoy|enviado|von |get |from|von:|de:|de :|da:|*|>".split("|")
 )
-# The same, at the start of any line of the text joined by "\n" (IGNORECASE finds all that
-# lower-casing does, and blanks other than a newline are what str.lstrip() strips in a line).
-_SPECIAL_START = re.compile(
-    r"^[^\S\n]*+(?:" + "|".join(map(re.escape, _SPECIAL_STARTS)) + ")", re.IGNORECASE | re.MULTILINE
-)
-
 
 _DISCLAIMER = re.compile(
     r"""(?isx)
@@ -221,18 +207,12 @@ def split_quotes(text: str) -> tuple[str, str]:
 
 def _special_lines(lines: list[str]) -> list[int]:
     """The numbers of the lines that begin (after blanks, lower-cased) like a line the
-    patterns above look for, in order: one search of the whole text finds every such line (it
-    may find more, which the test on the line itself drops)."""
-    text = "\n".join(lines)
-    line_starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-    found = (
-        bisect.bisect_right(line_starts, match.start()) - 1
-        for match in _SPECIAL_START.finditer(text)
-    )
+    patterns above look for, in order (one comprehension: the loop in split_quotes then
+    looks at these lines only)."""
     return [
         number
-        for number in dict.fromkeys(found)
-        if lines[number].lstrip()[:7].lower().startswith(_SPECIAL_STARTS)
+        for number, line in enumerate(lines)
+        if line.lstrip()[:7].lower().startswith(_SPECIAL_STARTS)
     ]
 
 
@@ -249,27 +229,27 @@ def _reply_header_lines(lines: list[str], index: int) -> int:
 def split_pasted_logs(text: str) -> tuple[str, list[str]]:
     """Lift runs of log-shaped lines out of a body; leave a marker where each was."""
     lines = text.splitlines()
-    joined = "\n".join(lines)
-    if not _LOG_LINE_ANY.search(joined):
-        return joined, []  # no line is log-shaped: one search instead of one per line
+    log_shaped = [_LOG_LINE.match(line) is not None for line in lines]  # each line once
+    if not any(log_shaped):
+        return "\n".join(lines), []
     body: list[str] = []
     logs: list[str] = []
     index = 0
     while index < len(lines):
-        if not _LOG_LINE.match(lines[index]):
+        if not log_shaped[index]:
             body.append(lines[index])
             index += 1
             continue
         # A run: log-shaped lines, allowing single continuation lines between them.
         end, last_log = index, index
         while end < len(lines) and (
-            _LOG_LINE.match(lines[end]) or (end == last_log + 1 and lines[end].strip())
+            log_shaped[end] or (end == last_log + 1 and lines[end].strip())
         ):
-            if _LOG_LINE.match(lines[end]):
+            if log_shaped[end]:
                 last_log = end
             end += 1
         run = lines[index : last_log + 1]
-        if sum(1 for line in run if _LOG_LINE.match(line)) >= _MIN_LOG_RUN:
+        if sum(log_shaped[index : last_log + 1]) >= _MIN_LOG_RUN:
             logs.append("\n".join(run))
             body.append(f"[pasted log: {len(run)} lines, see the log slice]")
         else:
