@@ -22,7 +22,9 @@ _CANDIDATE = re.compile(
     rf"(?:(?<=:)\+|(?<![\w+.,/=:-])(?:\+\s?|\b|(?=\()))(?:{_GROUP})"
     rf"(?:{_SEPARATOR}?(?=\(){_GROUP}|{_SEPARATOR}{_GROUP}){{0,7}}(?![\w]|[.,/-]?\d)"
 )
-_RUN = re.compile(r"[+(]?\d[\d ().\-/]{6,}")  # room for 8 digits, or no phone
+# Room for 8 digits, or no phone: [+(]?\d[\d ().\-/]{6,}, written to open with one character
+# class (a + or bracket must be followed by a digit) so the engine skips to where it can begin.
+_RUN = re.compile(r"[+(\d](?:(?<=\d)|\d)[\d ().\-/]{6,}")
 _NORTH_AMERICAN = re.compile(r"(?:\+?1[ .-]?)?\(\d{3}\)\s?\d{3}[ .-]\d{4}|\d{3}-\d{3}-\d{4}")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
 _YEAR_MONTH_DAY = re.compile(r"\b\d{4}[./-](\d{1,2})[./-](\d{1,2})\b")
