@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage.parsing.cleanup import clean_body, split_pasted_logs, strip_quotes
+from triage.parsing.cleanup import clean_body, split_pasted_logs, split_quotes, strip_quotes
 
 
 @pytest.mark.parametrize(
@@ -115,3 +115,21 @@ def test_split_quotes_returns_what_it_took_away():
     own, quoted = split_quotes("Thanks!\n\nOn Mon, 5 May 2025, Bob wrote:\nold text\n-- \nBob")
     assert own == "Thanks!" and quoted.startswith("On Mon") and "old text" in quoted
     assert split_quotes("only words") == ("only words", "")
+
+
+def test_a_signature_indented_with_non_breaking_spaces_is_found_in_a_long_text():
+    own = "\n".join(f"line {number} of the report" for number in range(300))
+    text = f"{own}\n\u00a0\u00a0-- \nAnn Muster\nIT"
+    assert split_quotes(text) == (own, "\u00a0\u00a0-- \nAnn Muster\nIT")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\u2028"])
+def test_a_pasted_log_is_found_whatever_ends_its_lines(newline):
+    log = [f"2026-11-02 10:00:0{second} ERROR tunnel down" for second in range(5)]
+    body, logs = split_pasted_logs(newline.join(["VPN broken:", *log, "thanks"]))
+    assert body == "VPN broken:\n[pasted log: 5 lines, see the log slice]\nthanks"
+    assert logs == ["\n".join(log)]
+
+
+def test_a_text_without_log_lines_comes_back_with_its_lines_joined_by_newlines():
+    assert split_pasted_logs("one\r\ntwo\rthree") == ("one\ntwo\nthree", [])

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from triage.rules.extract import MAX_PER_FIELD, extract_fields
+from triage.rules.extract import (
+    _IPV4,
+    _IPV6,
+    MAX_PER_FIELD,
+    _ipv4_matches,
+    _ipv6_matches,
+    extract_fields,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +68,25 @@ def test_requester_is_passed_through_and_lists_are_capped():
     fields = extract_fields([many], "ann@example.com")
     assert fields.requester == "ann@example.com"
     assert len(fields.ips) == MAX_PER_FIELD
+
+
+_ADDRESS_TEXT = st.lists(
+    st.sampled_from(["1", "12", "123", "1234", "a", "F", "g", ".", ":", "::", " ", "\n", "١"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_ADDRESS_TEXT)
+def test_addresses_are_tried_only_where_they_can_begin_and_found_as_a_search_finds_them(text):
+    # the stdlib's finditer is the oracle: same matches, same places
+    assert [m.span() for m in _ipv4_matches(text)] == [m.span() for m in _IPV4.finditer(text)]
+    assert [m.span() for m in _ipv6_matches(text)] == [m.span() for m in _IPV6.finditer(text)]
+
+
+def test_an_address_after_a_longer_run_of_digits_is_found_where_a_search_finds_it():
+    assert [m.group() for m in _ipv4_matches("12345.6.7.8 and 10.0.0.1")] == [
+        "345.6.7.8",
+        "10.0.0.1",
+    ]
+    assert extract_fields(["12345.6.7.8 and 10.0.0.1"], None).ips == ("10.0.0.1",)

@@ -113,6 +113,25 @@ def test_attachments_are_recorded_and_small_text_logs_kept():
     assert ticket.logs == ("2026-11-02 10:00:00 ERROR tunnel down",)
 
 
+def test_file_names_and_charsets_are_read_in_any_case_and_rfc_2231_form():
+    data = multipart(
+        'Content-Type: text/plain; CHARSET="ISO-8859-1"\nContent-Transfer-Encoding: base64'
+        "\n\nR3L832U=",
+        'Content-Type: application/octet-stream; NAME="trace.log"\n\nERROR x',
+        "Content-Type: application/pdf\nContent-Disposition: attachment;"
+        ' filename*0="quar"; filename*1="terly.pdf"\n\n%PDF',
+        "Content-Type: image/png\nContent-Disposition: inline; size=3\n\nPNG",
+    )
+    ticket = parse_ticket(data, LIMITS)
+    assert ticket.body == "Grüße"
+    assert [(a.filename, a.kept) for a in ticket.attachments] == [
+        ("trace.log", True),
+        ("quarterly.pdf", False),
+        (None, False),
+    ]
+    assert ticket.defects == ()
+
+
 def test_oversize_text_attachments_are_recorded_but_not_kept():
     big = "x" * 20_000
     data = multipart(

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage.rules.phones import _RUN
 from triage.rules.sensitivity import iban_valid, luhn_valid, redact, scan, scan_text
 
 AWS = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -141,3 +146,10 @@ def test_phone_numbers_in_the_shapes_of_signatures_and_call_back_requests(text, 
 )
 def test_identifiers_dates_addresses_and_extensions_are_not_phone_numbers(text):
     assert [f for f in scan_text(text, "body") if f.tag == "pii.phone"] == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet="+(0123456789 ().-/a\n٣", max_size=30))
+def test_digit_runs_for_phone_numbers_are_the_runs_the_plain_pattern_finds(text):
+    plain = re.compile(r"[+(]?\d[\d ().\-/]{6,}")  # _RUN as first written: the oracle
+    assert [m.span() for m in _RUN.finditer(text)] == [m.span() for m in plain.finditer(text)]

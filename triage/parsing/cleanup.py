@@ -3,9 +3,11 @@ pasted logs lifted out for slicing."""
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from triage.rules.sensitivity import keep_whole
+from triage.rules.starts import lower_reads_as_ignorecase
 
 # A line that starts the quoted original of a reply, in the languages helpdesks see most.
 _REPLY_HEADER = re.compile(
@@ -58,7 +60,6 @@ _SPECIAL_STARTS = tuple(
     "on |am |le |el |--|__|sent|envoy|enviado|von |get |from|von:|de:|de :|da:|*|>".split("|")
 )
 
-
 _DISCLAIMER = re.compile(
     r"""(?isx)
         (confidential|vertraulich|confidentiel|confidencial|privileged)
@@ -96,6 +97,22 @@ _DISCLAIMER_WORDS = (
 )
 
 
+# One of these is in every text _DISCLAIMER finds (the first word of each of its branches).
+_DISCLAIMER_OPENERS = (
+    "confidenti",
+    "vertraulich",
+    "confidencial",
+    "privileged",
+    "received",
+    "erhalten",
+    "reçu",
+    "recibido",
+    "irrtümlich",
+    "fälschlicherweise",
+    "versehentlich",
+)
+
+
 def strip_disclaimers(text: str) -> str:
     """Drop legal-disclaimer paragraphs and antivirus stamps: boilerplate whose words would
     trip the keyword rules."""
@@ -112,7 +129,13 @@ def strip_disclaimers(text: str) -> str:
 
 def _is_disclaimer(paragraph: str) -> bool:
     lower = paragraph.lower()
-    return any(word in lower for word in _DISCLAIMER_WORDS) and bool(_DISCLAIMER.search(paragraph))
+    if not any(word in lower for word in _DISCLAIMER_WORDS):
+        return False
+    if lower_reads_as_ignorecase(paragraph, lower) and not any(
+        word in lower for word in _DISCLAIMER_OPENERS
+    ):
+        return False  # none of the words a disclaimer's pattern begins with: spare the search
+    return bool(_DISCLAIMER.search(paragraph))
 
 
 def clean_body(text: str, max_chars: int) -> tuple[str, list[str]]:
@@ -145,15 +168,19 @@ def split_quotes(text: str) -> tuple[str, str]:
     A reply header followed by ">"-quoted lines only hides those lines (the answer may come
     below them); followed by unquoted text, it starts the original: the rest is cut."""
     lines = text.splitlines()
+    special = _special_lines(lines)
     kept: list[str] = []
     removed: list[str] = []
     index = 0
     while index < len(lines):
+        # the lines up to the next one that can start a quote or a signature are kept as they are
+        after = bisect.bisect_left(special, index)
+        following_special = special[after] if after < len(special) else len(lines)
+        kept.extend(lines[index:following_special])
+        index = following_special
+        if index == len(lines):
+            break
         line = lines[index]
-        if not line.lstrip()[:7].lower().startswith(_SPECIAL_STARTS):
-            kept.append(line)
-            index += 1
-            continue
         header_lines = _reply_header_lines(lines, index)
         if header_lines:
             following = next((line for line in lines[index + header_lines :] if line.strip()), "")
@@ -178,6 +205,17 @@ def split_quotes(text: str) -> tuple[str, str]:
     return stripped, keep_whole("\n".join(line for line in removed if line.strip()), QUOTED_CHARS)
 
 
+def _special_lines(lines: list[str]) -> list[int]:
+    """The numbers of the lines that begin (after blanks, lower-cased) like a line the
+    patterns above look for, in order (one comprehension: the loop in split_quotes then
+    looks at these lines only)."""
+    return [
+        number
+        for number, line in enumerate(lines)
+        if line.lstrip()[:7].lower().startswith(_SPECIAL_STARTS)
+    ]
+
+
 def _reply_header_lines(lines: list[str], index: int) -> int:
     """1 or 2 when a reply header ("On ... wrote:") starts at this line, else 0."""
     if _REPLY_HEADER.match(lines[index]):
@@ -191,24 +229,27 @@ def _reply_header_lines(lines: list[str], index: int) -> int:
 def split_pasted_logs(text: str) -> tuple[str, list[str]]:
     """Lift runs of log-shaped lines out of a body; leave a marker where each was."""
     lines = text.splitlines()
+    log_shaped = [_LOG_LINE.match(line) is not None for line in lines]  # each line once
+    if not any(log_shaped):
+        return "\n".join(lines), []
     body: list[str] = []
     logs: list[str] = []
     index = 0
     while index < len(lines):
-        if not _LOG_LINE.match(lines[index]):
+        if not log_shaped[index]:
             body.append(lines[index])
             index += 1
             continue
         # A run: log-shaped lines, allowing single continuation lines between them.
         end, last_log = index, index
         while end < len(lines) and (
-            _LOG_LINE.match(lines[end]) or (end == last_log + 1 and lines[end].strip())
+            log_shaped[end] or (end == last_log + 1 and lines[end].strip())
         ):
-            if _LOG_LINE.match(lines[end]):
+            if log_shaped[end]:
                 last_log = end
             end += 1
         run = lines[index : last_log + 1]
-        if sum(1 for line in run if _LOG_LINE.match(line)) >= _MIN_LOG_RUN:
+        if sum(log_shaped[index : last_log + 1]) >= _MIN_LOG_RUN:
             logs.append("\n".join(run))
             body.append(f"[pasted log: {len(run)} lines, see the log slice]")
         else:
@@ -218,6 +259,10 @@ def split_pasted_logs(text: str) -> tuple[str, list[str]]:
 
 
 def _tidy(text: str) -> str:
-    text = re.sub(r"(?<![ \t])[ \t]++\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    # Each substitution only where it has something to do: a substring test is far cheaper
+    # than a pattern that opens with a look-behind.
+    if " \n" in text or "\t\n" in text:
+        text = re.sub(r"(?<![ \t])[ \t]++\n", "\n", text)
+    if "\n\n\n" in text:
+        text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()

@@ -124,6 +124,8 @@ def decode_header(value: object) -> str:
 def _decode_header(raw: str) -> str:
     if not raw.isascii():
         raw = _undo_surrogates(raw)
+    if "=?" not in raw:  # no encoded word: the stdlib would hand the value back as it is
+        return " ".join(raw.split())
     try:
         chunks = email.header.decode_header(raw)
         text = "".join(_chunk_text(chunk, charset) for chunk, charset in chunks)
@@ -158,7 +160,7 @@ def html_to_text(html: str) -> str:
 
     Block elements nested thousands deep make lexbor quadratic (40,000 nested divs: 3 s), so
     such a body is read by stripping its tags instead."""
-    html = _BLOCK_END.sub(lambda match: match.group(0) + "\n", html[:_MAX_HTML_CHARS])
+    html = _BLOCK_END.sub("\\g<0>\n", html[:_MAX_HTML_CHARS])
     if _nested_too_deep(html):
         text = htmllib.unescape(_TAG.sub("", _INVISIBLE.sub("", html)))
     else:
@@ -172,9 +174,12 @@ def html_to_text(html: str) -> str:
 
 
 def _nested_too_deep(html: str) -> bool:
+    slashes = _BLOCK_TAG.findall(html)  # "/" for a closing tag, "" for an opening one
+    if len(slashes) - slashes.count("/") <= _MAX_HTML_DEPTH:
+        return False  # fewer opening tags than the bound: never that deep
     depth = 0
-    for match in _BLOCK_TAG.finditer(html):
-        depth += -1 if match.group(1) else 1
+    for slash in slashes:
+        depth += -1 if slash else 1
         if depth > _MAX_HTML_DEPTH:
             return True
     return False
@@ -272,7 +277,10 @@ def _part_text(part: Message, walk: _Walk) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    text, note = decode_bytes(payload, part.get_content_charset())
+    charset = (
+        part.get_content_charset() if _may_have_param(part, "content-type", "charset") else None
+    )
+    text, note = decode_bytes(payload, charset)
     if note:
         walk.defects.append(note)
     return text
@@ -313,11 +321,23 @@ def _decoded_size(part: Message, encoded: str) -> int:
 
 
 def _filename(part: Message) -> str | None:
+    if not (
+        _may_have_param(part, "content-disposition", "name")
+        or _may_have_param(part, "content-type", "name")
+    ):
+        return None  # neither header names a file: the stdlib's parameter parsing is spared
     try:
         name = part.get_filename()
     except Exception:  # broken RFC 2231 parameters
         return None
     return decode_header(name) if name else None
+
+
+def _may_have_param(part: Message, header: str, word: str) -> bool:
+    """Whether the part's `header` can hold a parameter whose name holds `word` (lower case):
+    a parameter's name is written in the header's value."""
+    value = part.get(header)
+    return value is not None and (not isinstance(value, str) or word in value.lower())
 
 
 def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:

@@ -107,7 +107,11 @@ def evaluate(
         risk_reasons=reasons,
         matched_rules=match.matched,
         sensitivity=sensitivity,
-        fields=extract_fields((ticket.subject, ticket.body, log_slice or ""), ticket.requester),
+        fields=extract_fields(
+            (ticket.subject, ticket.body, log_slice or ""),
+            ticket.requester,
+            TextIndex.combined(words, TextIndex(log_slice or "")),
+        ),
         log_slice=log_slice,
         summary=scrub(summarise(ticket), RESTRICTING),
         hits=match.hits,
@@ -158,7 +162,11 @@ def _reported(words: TextIndex, ticket: Ticket, own_domains: tuple[str, ...]) ->
 def summarise(ticket: Ticket) -> str:
     """The rules tier's summary: the subject, and the body's first sentence."""
     subject = ticket.subject.strip() or "(no subject)"
-    body = re.sub(r"\[pasted log:[^\]]*\]", "", ticket.body)
+    body = ticket.body
+    if (
+        "[pasted log:" in body
+    ):  # the marker split_pasted_logs leaves: the substitution's only target
+        body = re.sub(r"\[pasted log:[^\]]*\]", "", body)
     body = " ".join(body.split())
     first = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0] if body else ""
     summary = subject if not first else f"{subject.rstrip('.')}. {first}"

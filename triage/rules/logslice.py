@@ -3,10 +3,13 @@ repeats collapsed, size capped."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 
 from triage.rules.sensitivity import keep_whole
+from triage.rules.starts import Starts
 
 _MAX_LINE_CHARS = 300
 _TAIL_WHEN_QUIET = 8
@@ -17,6 +20,17 @@ _SEVERE = re.compile(
 _NOTABLE = re.compile(
     r"(?i)\b(warn\w*|invalid|illegal|unable|cannot|can't|could not|retry\w*|disconnect\w*"
     r"|accepted password|authentication|rejected|expired|lost)\b"
+)
+# Where each can begin: they are tried there only.
+_SEVERE_STARTS = Starts(
+    _SEVERE,
+    "fatal panic crit emerg alert segfault traceback exception oom killed break corrupt err"
+    " fail denied refused unreachable time abort".split(),
+)
+_NOTABLE_STARTS = Starts(
+    _NOTABLE,
+    "warn invalid illegal unable can could retry disconnect accepted authentication rejected"
+    " expired lost".split(),
 )
 # Masked when a line's shape is computed: numbers, hex, and the name after words like "user".
 _VARIABLE = re.compile(
@@ -33,6 +47,20 @@ def slice_logs(logs: Sequence[str], max_lines: int, context: int = 1) -> str | N
     return "\n".join(part for part in parts if part) or None
 
 
+def _ranked_lines(lines: list[str]) -> dict[int, int]:
+    """line number -> rank (0 severe, 1 notable) of each line a pattern finds something in,
+    from one search of the whole text per pattern, not one per line (a match never spans a
+    line: the patterns read no line break)."""
+    text = "\n".join(lines)
+    lower = text.lower()
+    line_starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    ranks: dict[int, int] = {}
+    for rank, starts in ((1, _NOTABLE_STARTS), (0, _SEVERE_STARTS)):
+        for match in starts.finditer(text, lower):
+            ranks[bisect.bisect_right(line_starts, match.start()) - 1] = rank
+    return ranks
+
+
 def _slice_one(log: str, index: int, budget: int, context: int) -> str:
     lines = log.splitlines()
     # Each distinct line shape counts once; its repeats are reported, not repeated.
@@ -40,10 +68,9 @@ def _slice_one(log: str, index: int, budget: int, context: int) -> str:
     repeats: dict[int, int] = {}
     repeated_lines: set[int] = set()
     ranked: list[tuple[int, int]] = []  # (rank, line index); rank 0 = most severe
-    for number, line in enumerate(lines):
-        rank = 0 if _SEVERE.search(line) else 1 if _NOTABLE.search(line) else None
-        if rank is None:
-            continue
+    ranks = _ranked_lines(lines)
+    for number in sorted(ranks):
+        rank, line = ranks[number], lines[number]
         shape = _VARIABLE.sub(lambda m: (m.group(1) or "") + "#", line.strip())
         if shape in first_of:
             repeats[first_of[shape]] = repeats.get(first_of[shape], 0) + 1

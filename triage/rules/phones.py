@@ -22,7 +22,9 @@ _CANDIDATE = re.compile(
     rf"(?:(?<=:)\+|(?<![\w+.,/=:-])(?:\+\s?|\b|(?=\()))(?:{_GROUP})"
     rf"(?:{_SEPARATOR}?(?=\(){_GROUP}|{_SEPARATOR}{_GROUP}){{0,7}}(?![\w]|[.,/-]?\d)"
 )
-_RUN = re.compile(r"[+(]?\d[\d ().\-/]{6,}")  # room for 8 digits, or no phone
+# Room for 8 digits, or no phone: [+(]?\d[\d ().\-/]{6,}, written to open with one character
+# class (a + or bracket must be followed by a digit) so the engine skips to where it can begin.
+_RUN = re.compile(r"[+(\d](?:(?<=\d)|\d)[\d ().\-/]{6,}")
 _NORTH_AMERICAN = re.compile(r"(?:\+?1[ .-]?)?\(\d{3}\)\s?\d{3}[ .-]\d{4}|\d{3}-\d{3}-\d{4}")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
 _YEAR_MONTH_DAY = re.compile(r"\b\d{4}[./-](\d{1,2})[./-](\d{1,2})\b")
@@ -38,6 +40,8 @@ _CONTEXT = re.compile(
     r"|téléphone|appel\w*|joindre|joignable|rappel\w*|teléfono|móvil|celular|ll[aá]m\w*"
     r"|contacto)\W{0,20}(?:\w+\W{1,3}){0,2}$"
 )
+
+PHONE_DIGITS = 8  # the fewest digits of a phone number: a text with fewer holds none
 
 
 def find_phones(text: str) -> Iterator[tuple[int, int]]:
@@ -59,7 +63,7 @@ def find_phones(text: str) -> Iterator[tuple[int, int]]:
 
 def _is_phone(number: str, before: str) -> bool:
     digits = re.sub(r"\D", "", number)
-    if not 8 <= len(digits) <= 15 or _holds_a_date(number):
+    if not PHONE_DIGITS <= len(digits) <= 15 or _holds_a_date(number):
         return False
     if number.startswith("+"):
         return True  # international, whatever word comes before it

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from triage.rules.credentials import SHAPES
-from triage.rules.phones import find_phones
+from triage.rules.phones import PHONE_DIGITS, find_phones
 from triage.rules.shapes import Shape, secret_span
 from triage.ticket import Level
 
@@ -61,11 +61,46 @@ for _row, _shape in enumerate(SHAPES):
     for _anchor in _shape.anchors:
         _ROWS_BY_ANCHOR.setdefault(_anchor, []).append(_row)
 
+# Letters from the rarest to the commonest in running text (English letter frequencies).
+_LETTERS_BY_RARITY = "qjzxkvbpygfwmucldrhsnioate"
+
+
+def _gate(anchor: str) -> str:
+    """The character of an anchor least likely to be in a text: a sign or digit before any
+    letter, a letter outside ASCII before one inside, then by rarity."""
+    return min(
+        anchor,
+        key=lambda char: (char.isalpha(), _LETTERS_BY_RARITY.find(char)),
+    )
+
+
+# gate character -> the anchors that hold it (with their rows): a text without the character
+# holds none of them, so one test spares a dozen ("_" gates every "ghp_", "sk_live_" ...).
+_ANCHORS_BY_GATE: dict[str, list[tuple[str, list[int]]]] = {}
+for _anchor, _rows in _ROWS_BY_ANCHOR.items():
+    _ANCHORS_BY_GATE.setdefault(_gate(_anchor), []).append((_anchor, _rows))
+
 
 def shapes_in(lower: str) -> list[Shape]:
     """The table's rows worth trying on a lower-cased text, in table order."""
-    rows = {row for anchor, wanted in _ROWS_BY_ANCHOR.items() if anchor in lower for row in wanted}
+    rows = {
+        row
+        for gate, anchors in _ANCHORS_BY_GATE.items()
+        if gate in lower
+        for anchor, wanted in anchors
+        if anchor in lower
+        for row in wanted
+    }
     return [SHAPES[row] for row in sorted(rows)]
+
+
+_CARD_DIGITS = 13  # the fewest digits _CARD reads
+
+
+def may_hold_digits(text: str, count: int) -> bool:
+    """False where the text has fewer than `count` digits (counted without a regular
+    expression; a text with other than ASCII characters may hold other digits: True)."""
+    return not text.isascii() or sum(map(text.count, "0123456789")) >= count
 
 
 # "pw:abcd": no text shorter holds a finding (a card or an IBAN needs 13 digits or more)
@@ -89,7 +124,7 @@ def scan_text(text: str, field: str) -> list[Finding]:
         for match in shape.found(text, lower):
             start, end = secret_span(match)
             add(CREDENTIAL, shape.name, start, end)
-    for match in _CARD.finditer(text):
+    for match in _CARD.finditer(text) if may_hold_digits(text, _CARD_DIGITS) else ():
         digits = re.sub(r"\D", "", match.group())
         if (
             _isolated(text, match.start(), match.end(), "-")
@@ -102,7 +137,7 @@ def scan_text(text: str, field: str) -> list[Finding]:
             add(IBAN, IBAN, match.start(), match.end())
     for match in _EMAIL.finditer(text) if "@" in text else ():
         add(EMAIL, EMAIL, match.start(), match.end())
-    for start, end in find_phones(text):
+    for start, end in find_phones(text) if may_hold_digits(text, PHONE_DIGITS) else ():
         add(PHONE, PHONE, start, end)
     return sorted(found, key=lambda finding: finding.start)
 

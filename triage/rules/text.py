@@ -16,19 +16,35 @@ class TextIndex:
 
     def __init__(self, text: str, words: list[str] | None = None) -> None:
         self.text = text
-        self.words = _WORD.findall(text) if words is None else words
+        self._parts: tuple[TextIndex, ...] = ()  # an index combined from these: reuse theirs
+        self._words_given = words is not None
+        if words is not None:
+            self.__dict__["words"] = words
 
     @classmethod
     def combined(cls, *parts: TextIndex) -> TextIndex:
-        """One index over several texts, reusing their words (no second tokenisation)."""
-        index = cls("\n".join(p.text for p in parts), [w for p in parts for w in p.words])
-        if all("lower" in p.__dict__ for p in parts):  # lower-cased already: reuse it
-            index.__dict__["lower"] = [w for p in parts for w in p.lower]
+        """One index over several texts, reusing their words (no second tokenisation): the
+        words of texts joined by a newline are the words of each, one after the other."""
+        index = cls("\n".join(p.text for p in parts))
+        index._parts = parts
         return index
+
+    # Each list is made on first use: most of a ticket's indexes (one per header) are never
+    # read, and most readers want the lower-cased words only.
+    @cached_property
+    def words(self) -> list[str]:
+        if self._parts:
+            return [word for part in self._parts for word in part.words]
+        return _WORD.findall(self.text)
 
     @cached_property
     def lower(self) -> list[str]:
-        return [word.lower() for word in self.words]
+        if self._parts:  # each part's lower-cased words, computed once for all who share it
+            return [word for part in self._parts for word in part.lower]
+        if self.text.isascii() and not self._words_given:
+            # ASCII lower-casing keeps every word's bounds: one split of the lower-cased text
+            return _WORD.findall(self.text.lower())
+        return list(map(str.lower, self.words))
 
     @cached_property
     def lower_set(self) -> frozenset[str]:
