@@ -69,7 +69,10 @@ def test_three_daemons_share_a_drop_folder_and_one_killed_twice_loses_nothing(
     assert sorted(p.name for p in files_in(folders["processed"])) == sorted(files)
     assert files_in(folders["inbox"]) == []
     assert files_in(folders["failed"]) == []
-    assert len(files_in(folders["outbox"])) == INPUTS
+    # One result file per input (a temporary file of a write the SIGKILL cut short may be
+    # left beside them: a later start sweeps it once it is old, test_outbox_sweep).
+    results = [p for p in files_in(folders["outbox"]) if not p.name.startswith(".")]
+    assert len(results) == INPUTS
     # The survivors did the work of the dead one: each of the three took some.
     triaged = {node.name: logged_ids(node, "ticket.result") for node in nodes}
     assert all(triaged.values()), {name: len(ids) for name, ids in triaged.items()}
