@@ -18,7 +18,7 @@ from triage.store.postgres.database import Connection, at, utc
 from triage.store.postgres.deliveries import PostgresDeliveries, insert_planned
 from triage.store.postgres.knowledge import PostgresKnowledge
 from triage.store.postgres.reports import PostgresReports
-from triage.store.rows import LEDGER_COLUMNS, ledger_values
+from triage.store.rows import LEDGER_COLUMNS, ledger_values, ticket_row
 
 __all__ = ["NodeSeen", "PostgresStore"]
 
@@ -429,30 +429,15 @@ _SPENT_SQL = (
 
 
 def _ticket_row(result: Result, keys: TicketKeys, now: datetime) -> dict[str, object]:
-    """The tickets table's columns for one result (column names are ours, never input)."""
+    """The tickets table's columns (rows.ticket_row, the one list of them), with moments as
+    timestamptz and the incident as a text array, as PostgreSQL keeps them."""
+    incident = bool(keys.incident)
     return {
-        "id": result.id,
-        "source": result.source,
-        "source_ref": result.source_ref,
-        "message_id": result.message_id,
-        "content_key": keys.content_key,
-        "sender": result.sender,
+        **ticket_row(result, keys, now),
         "received_at": at(result.received_at),
         "created_at": at(now),
-        "status": result.status,
-        "status_reason": result.status_reason,
-        "duplicate_of": result.duplicate_of,
-        "category": result.category,
-        "priority": result.priority,
-        "risk": result.risk,
-        "sensitivity": result.sensitivity.level,
-        "tier": result.route.tier,
-        "workflow": result.workflow,
-        "cost_usd": result.cost.usd,
-        "result": result.to_json(),
-        "incident": sorted(keys.incident) if keys.incident else None,
-        "incident_at": at(keys.incident_at) if keys.incident and keys.incident_at else None,
-        "storm_of": result.storm_of,
+        "incident": sorted(keys.incident) if incident else None,
+        "incident_at": at(keys.incident_at) if incident and keys.incident_at else None,
     }
 
 
