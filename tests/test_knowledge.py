@@ -95,6 +95,22 @@ def test_helpdesk_words_in_other_languages_give_english_terms(text, language, en
     assert english <= set(terms(text, language))
 
 
+@pytest.mark.parametrize(
+    ("written", "language", "expected"),
+    [
+        ("Guest Wi-Fi for visitors", "en", {"wi", "fi", "wifi", "guest", "visitor"}),
+        ("send it by e-mail", "en", {"mail", "email"}),
+        ("USB-Stick gefunden", "de", {"usb", "stick", "usbstick"}),
+    ],
+)
+def test_a_hyphenated_word_gives_its_parts_and_the_parts_written_as_one(
+    written, language, expected
+):
+    # so an article's "Wi-Fi" meets a ticket's "wifi", and "e-mail" meets "email"
+    assert expected <= set(terms(written, language))
+    assert "wifi" in terms("the wifi is down", "en")
+
+
 def test_english_text_is_stemmed_and_says_nothing_with_its_fillers():
     assert terms("Hi, printers are printing nothing, thanks!", "en") == [
         "printer",

@@ -24,6 +24,8 @@ STEMMERS = {"en": "english", "de": "german", "fr": "french", "es": "spanish"}
 # Languages whose words are mapped to English terms: the lexicon's.
 TRANSLATED = tuple(LEXICONS)
 _WORD = re.compile(r"[^\W_]+")
+# Words joined by hyphens (Wi-Fi, e-mail, USB-Stick): also written as one word (wifi).
+_JOINED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 MIN_PART = 4  # the shortest word a German compound is split into
 MAX_TERMS = 64  # a query of more terms says less, and costs more: the first ones are kept
 
@@ -74,7 +76,21 @@ def _lexicon(language: str) -> tuple[dict[str, tuple[str, ...]], dict[tuple[str,
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text.casefold())
+    """The words of `text`, lower case; a hyphenated word gives its parts and then the
+    parts written as one (Wi-Fi: wi, fi, wifi), as either spelling may be the one used."""
+    folded = text.casefold()
+    if "-" not in folded:
+        return _WORD.findall(folded)
+    out: list[str] = []
+    at = 0
+    for joined in _JOINED.finditer(folded):
+        out.extend(_WORD.findall(folded, at, joined.start()))
+        parts = joined.group().split("-")
+        out.extend(parts)
+        out.append("".join(parts))
+        at = joined.end()
+    out.extend(_WORD.findall(folded, at))
+    return out
 
 
 def _kept(word: str) -> bool:
