@@ -101,3 +101,17 @@ def test_without_a_fitting_article_the_paid_tier_is_told_there_is_none(api, grou
     [request] = api.messages()
     user = request.body["messages"][0]["content"]
     assert user.endswith("Knowledge articles:\nnone: no article answers this ticket")
+
+
+def test_a_ticket_the_rules_answer_alone_costs_no_paid_call_for_a_draft(api, grounded):
+    # The rules settle a routine ticket (low risk, its category sure); that an article answers
+    # it is shown as a suggestion, and no paid call is made just to write a reply.
+    routine = mail(
+        "Outlook mailbox full",
+        "Outlook says my mailbox is full and I cannot send mail. How do I clean it up?",
+    )
+    result = grounded.handle(raw(routine)).result
+    assert result.suggestions[0].source == "kb/mailbox-quota.md"
+    assert result.route.tier == "rules"
+    assert result.escalation is None and result.cost.usd == 0
+    assert api.messages() == []
