@@ -94,3 +94,46 @@ def test_only_the_sixteen_rarest_terms_of_a_query_are_searched(any_store):
     found = {hit.source for hit in any_store.knowledge_search(query, 40).hits}
     assert found == {f"kb/r{n}.md" for n in range(16)}
     assert len(any_store.knowledge_search(["usual"], 40).hits) == 10
+
+
+def test_a_postgres_index_of_the_tsvector_schema_is_migrated_to_postings_with_the_same_scores(
+    postgres_url,
+):
+    # A store written by the version before the postings (schema 5: a tsvector of the terms)
+    # is migrated on open; its documents are found with the scores worked out above.
+    import psycopg
+
+    from triage.store import open_shared
+    from triage.store.postgres.schema import MIGRATIONS
+
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute("CREATE TABLE triage_schema (version INTEGER NOT NULL)")
+        for script in MIGRATIONS[:5]:
+            db.execute(script.encode("utf-8"))
+        db.execute("INSERT INTO triage_schema (version) VALUES (5)")
+        for each in CORPUS:
+            db.execute(
+                "INSERT INTO knowledge (source, title, body, digest, terms, tokens)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    each.source,
+                    each.title,
+                    each.body,
+                    each.digest,
+                    each.terms,
+                    len(each.terms.split()),
+                ),
+            )
+    store = open_shared(postgres_url, node="test")
+    try:
+        found = store.knowledge_search(["printer", "error"], 10)
+        assert found.documents == 4
+        assert [(h.source, h.bm25) for h in found.hits] == [
+            ("kb/printer.md", pytest.approx(PRINTER_BM25, rel=1e-4))
+        ]
+        # and it is kept up to date as postings from then on
+        store.knowledge_update([doc("kb/printer.md", "scanner", "d2")], ())
+        assert store.knowledge_search(["printer"], 10).hits == ()
+        assert [h.source for h in store.knowledge_search(["scanner"], 10).hits] == ["kb/printer.md"]
+    finally:
+        store.close()
