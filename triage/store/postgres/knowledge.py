@@ -77,6 +77,11 @@ class PostgresKnowledge(PostgresDatabase):
 
     def knowledge_update(self, put: Sequence[KnowledgeDoc], remove: Iterable[str]) -> None:
         gone = [*remove, *(doc.source for doc in put)]
+        ids: list[int] = []
+        terms: list[str] = []
+        docs: list[int] = []
+        counts: list[int] = []
+        lengths: list[int] = []
         with self._begin() as db:
             if gone:  # their postings go with them (ON DELETE CASCADE)
                 db.execute(b"DELETE FROM knowledge WHERE source = ANY(%s)", (gone,))
@@ -94,13 +99,19 @@ class PostgresKnowledge(PostgresDatabase):
                 ).fetchone()
                 if row is None:  # INSERT ... RETURNING returns the row it wrote
                     raise StoreError(f"the knowledge index did not take {doc.source}")
-                ident = int(row[0])
-                db.execute(b"DELETE FROM knowledge_postings WHERE doc = %s", (ident,))
-                counts = Counter(words)
+                ids.append(int(row[0]))
+                for term, count in Counter(words).items():
+                    terms.append(term)
+                    docs.append(ids[-1])
+                    counts.append(count)
+                    lengths.append(len(words))
+            if ids:
+                # The postings of the whole batch in one statement.
+                db.execute(b"DELETE FROM knowledge_postings WHERE doc = ANY(%s)", (ids,))
                 db.execute(
                     b"INSERT INTO knowledge_postings (term, doc, tf, tokens)"
-                    b" SELECT term, %s, tf, %s FROM unnest(%s::text[], %s::int[]) AS p(term, tf)",
-                    (ident, len(words), list(counts), list(counts.values())),
+                    b" SELECT * FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::int[])",
+                    (terms, docs, counts, lengths),
                 )
 
     def knowledge_text(self, sources: Sequence[str]) -> dict[str, str]:
