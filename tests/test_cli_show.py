@@ -212,6 +212,9 @@ def test_show_lists_the_ack_sent_the_relay_retrying_and_the_webhook_masked(
     )
     assert ack == "    ack to ann@example.com: sent 2026-11-02 09:30 UTC"
     assert "s3cr3tT0ken" not in text and "key=abc" not in text
+    assert main(["--config", config, "explain", ticket.id]) == 0
+    explained = capsys.readouterr().out
+    assert "\n".join(["  deliveries:", relay, webhook_line, ack]) in explained
     assert main(["--config", config, "show", "--json", ticket.id]) == 0
     stored = desk.store.get_result(ticket.id)
     assert stored is not None

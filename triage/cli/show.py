@@ -79,7 +79,7 @@ def explain_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         explained = _explain_id(settings, args.target)
     if isinstance(explained, int):
         return explained
-    sys.stdout.write(explained)
+    sys.stdout.write(mask_secrets(explained, secret_values(settings)))
     return EXIT_OK
 
 
@@ -91,7 +91,7 @@ def _explain_file(settings: Settings, path: Path) -> str | int:
         return EXIT_FAILURE
     stored = _stored(settings, raw.id, quiet=True)
     if isinstance(stored, tuple):
-        result, ledger, label, _ = stored
+        result, ledger, label, deliveries = stored
         note = "stored result: this input was handled before"
     elif stored != _NOT_FOUND:
         return stored  # the store is missing while the outbox holds results, or unreadable
@@ -104,10 +104,10 @@ def _explain_file(settings: Settings, path: Path) -> str | int:
             result = pipeline.handle(raw).result
         finally:
             store.close()
-        ledger, label = [], None
+        ledger, label, deliveries = [], None, []
         note = "not handled yet: triaged now in dry-run (nothing written, nothing spent)"
     hits = rule_hits(settings, raw.data, raw.source)
-    return explain(result, ledger, hits, note, label)
+    return explain(result, ledger, hits, note, label, deliveries)
 
 
 def _explain_id(settings: Settings, ticket_id: str) -> str | int:
@@ -120,9 +120,9 @@ def _explain_id(settings: Settings, ticket_id: str) -> str | int:
         return EXIT_FAILURE
     if isinstance(found, int):
         return found
-    result, ledger, label, _ = found
+    result, ledger, label, deliveries = found
     hits = _hits_of_stored(settings, result)
-    return explain(result, ledger, hits, "stored result", label)
+    return explain(result, ledger, hits, "stored result", label, deliveries)
 
 
 _NOT_FOUND = -1  # `_stored` with quiet=True: no store yet, or no such ticket in it
@@ -311,8 +311,9 @@ def explain(
     hits: list[Hit] | None,
     note: str,
     label: Label | None = None,
+    deliveries: Sequence[DeliveryFacts] = (),
 ) -> str:
-    out = [describe(result, label).rstrip("\n"), "", f"Why: {note}", ""]
+    out = [describe(result, label, deliveries).rstrip("\n"), "", f"Why: {note}", ""]
     out.append("Rules:")
     if hits is None:
         names = ", ".join(result.matched_rules) or "none"
