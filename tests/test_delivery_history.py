@@ -104,3 +104,9 @@ def test_a_long_error_is_cut_to_one_short_line():
 )
 def test_a_webhook_url_keeps_its_host_and_hides_its_path_query_and_login(url, shown):
     assert masked_url(url) == f"{shown} #{tag(url)}"
+
+
+def test_a_configured_secret_quoted_in_an_error_is_masked_and_a_short_one_left_alone():
+    error = "535 5.7.8 login failed for desk / Relay-Passw0rd at host a"
+    [line] = delivery_lines([facts(state="pending", error=error)], ["Relay-Passw0rd", "a"])
+    assert line.endswith("(last error: 535 5.7.8 login failed for desk / [SECRET] at host a)")

@@ -26,8 +26,6 @@ from triage.cli.common import (
 from triage.config.settings import LoadedSettings, Settings, secret_values
 from triage.delivery.history import delivery_lines
 from triage.errors import InputError, StoreError
-from triage.records import DeliveryFacts
-from triage.redaction import mask_secrets
 from triage.result import Result
 from triage.rules.keywords import Hit
 
@@ -65,8 +63,7 @@ def show_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(result.to_json() + "\n")
     else:
-        text = describe(result, label, deliveries)
-        sys.stdout.write(mask_secrets(text, secret_values(loaded.settings)))
+        sys.stdout.write(describe(result, label, deliveries))
     return EXIT_OK
 
 
@@ -79,7 +76,7 @@ def explain_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         explained = _explain_id(settings, args.target)
     if isinstance(explained, int):
         return explained
-    sys.stdout.write(mask_secrets(explained, secret_values(settings)))
+    sys.stdout.write(explained)
     return EXIT_OK
 
 
@@ -128,7 +125,8 @@ def _explain_id(settings: Settings, ticket_id: str) -> str | int:
 _NOT_FOUND = -1  # `_stored` with quiet=True: no store yet, or no such ticket in it
 
 Label = tuple[str, str | None]  # a person's (team, category), from `triage label`
-Stored = tuple[Result, list[Any], Label | None, list[DeliveryFacts]]
+# The result, its ledger, a person's label, its deliveries in words (triage.delivery.history).
+Stored = tuple[Result, list[Any], Label | None, list[str]]
 
 
 def _stored(settings: Settings, ticket_id: str, quiet: bool = False) -> Stored | int:
@@ -147,7 +145,7 @@ def _stored(settings: Settings, ticket_id: str, quiet: bool = False) -> Stored |
         result = store.get_result(ticket_id)
         ledger = store.ledger_for(result.id) if result is not None else []
         label = _label_of(store.labelled(), result.id) if result is not None else None
-        deliveries = store.deliveries_of(result.id) if result is not None else []
+        planned = store.deliveries_of(result.id) if result is not None else []
     except StoreError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -158,7 +156,7 @@ def _stored(settings: Settings, ticket_id: str, quiet: bool = False) -> Stored |
             return _NOT_FOUND
         print(f"triage: no ticket {ticket_id} in {path}", file=sys.stderr)
         return EXIT_FAILURE
-    return result, list(ledger), label, deliveries
+    return result, list(ledger), label, delivery_lines(planned, secret_values(settings))
 
 
 def _label_of(labelled: Sequence[tuple[str, str | None, Result]], ticket_id: str) -> Label | None:
@@ -204,11 +202,9 @@ def _money(usd: float) -> str:
     return f"${usd:,.4f}" if 0 < usd < 0.01 else f"${usd:,.2f}"
 
 
-def describe(
-    result: Result, label: Label | None = None, deliveries: Sequence[DeliveryFacts] = ()
-) -> str:
+def describe(result: Result, label: Label | None = None, deliveries: Sequence[str] = ()) -> str:
     """The result as a person reads it; `label` is a person's (team, category) for it;
-    `deliveries` what was planned to be sent for it (relay, webhooks, the acknowledgement)."""
+    `deliveries` what became of what was sent for it, a line each (delivery_lines)."""
     lines = [
         f"{result.id}  {result.status}"
         + (f": {result.status_reason}" if result.status_reason else "")
@@ -280,7 +276,7 @@ def describe(
         lines += [f"    {n}. {step}" for n, step in enumerate(steps, 1)]
     if deliveries:
         lines.append("  deliveries:")
-        lines += [f"    {line}" for line in delivery_lines(deliveries)]
+        lines += [f"    {line}" for line in deliveries]
     return "\n".join(lines) + "\n"
 
 
@@ -311,7 +307,7 @@ def explain(
     hits: list[Hit] | None,
     note: str,
     label: Label | None = None,
-    deliveries: Sequence[DeliveryFacts] = (),
+    deliveries: Sequence[str] = (),
 ) -> str:
     out = [describe(result, label, deliveries).rstrip("\n"), "", f"Why: {note}", ""]
     out.append("Rules:")

@@ -5,11 +5,12 @@ store's facts in, text out; a webhook URL is never printed whole, it may hold a 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from triage.records import DeliveryFacts
+from triage.redaction import mask_secrets
 
 # The words an admin knows each kind by (the config's tables).
 KIND_WORDS = {"smtp": "relay", "webhook": "webhook", "ack": "ack"}
@@ -26,8 +27,11 @@ def masked_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, "/…" if rest else "", "", "")) + f" #{tag}"
 
 
-def delivery_lines(deliveries: Sequence[DeliveryFacts]) -> list[str]:
-    return [f"{_target(d)}: {_what_became(d)}" for d in deliveries]
+def delivery_lines(deliveries: Sequence[DeliveryFacts], secrets: Iterable[str] = ()) -> list[str]:
+    """A line each; configured `secrets` (those of 4 characters or more, as in the logs) that
+    a server's error quoted are masked."""
+    masked = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
+    return [mask_secrets(f"{_target(d)}: {_what_became(d)}", masked) for d in deliveries]
 
 
 def _target(delivery: DeliveryFacts) -> str:
