@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -177,3 +178,44 @@ def test_process_of_a_folder_skips_a_readme_and_a_license_with_a_ticket_suffix(
     captured = capsys.readouterr()
     assert "README.md" not in captured.out
     assert "skipped 2 files that are not tickets" in captured.err
+
+
+def test_show_lists_the_ack_sent_the_relay_retrying_and_the_webhook_masked(
+    harness_for, tmp_path, capsys
+):
+    from tests.servers import Inbox, smtp_server
+    from tests.test_ack import PRINTER_EN, ack_toml
+
+    hook = "https://hooks.example.com/services/T0/B0/s3cr3tT0ken?key=abc"
+    webhook = f"[[webhooks]]\nurl = '{hook}'\nsecret = 'a long random string'\n"
+    inbox = Inbox(replies=["451 4.3.0 mailbox busy, try later"])  # the relay's first try
+    with smtp_server(inbox) as server:
+        desk = harness_for(ack_toml(server.port, relay=True, tables=webhook))
+        ticket = desk.triage(mail("Printer broken", PRINTER_EN))
+        assert desk.sender("smtp").run_once() == 1  # tried once, refused for now
+        assert desk.sender("ack").run_once() == 1
+    config = str(tmp_path / "config.toml")
+    assert main(["--config", config, "show", ticket.id]) == 0
+    text = capsys.readouterr().out
+    tag = hashlib.blake2b(hook.encode(), digest_size=4).hexdigest()
+    lines = text.splitlines()
+    start = lines.index("  deliveries:")
+    relay, webhook_line, ack = lines[start + 1 :]
+    assert relay.startswith(
+        "    relay to helpdesk@example.org (route default): pending, 1 attempt,"
+        " next attempt 2026-11-02 09:30 UTC (last error: "
+    )
+    assert "451" in relay and "mailbox busy" in relay
+    assert webhook_line == (
+        f"    webhook https://hooks.example.com/… #{tag}: pending,"
+        " next attempt 2026-11-02 09:30 UTC"
+    )
+    assert ack == "    ack to ann@example.com: sent 2026-11-02 09:30 UTC"
+    assert "s3cr3tT0ken" not in text and "key=abc" not in text
+    assert main(["--config", config, "explain", ticket.id]) == 0
+    explained = capsys.readouterr().out
+    assert "\n".join(["  deliveries:", relay, webhook_line, ack]) in explained
+    assert main(["--config", config, "show", "--json", ticket.id]) == 0
+    stored = desk.store.get_result(ticket.id)
+    assert stored is not None
+    assert capsys.readouterr().out == stored.to_json() + "\n"  # the result JSON, as it was

@@ -96,6 +96,40 @@ def test_a_replayed_result_is_the_next_revision_and_supersedes_the_one_still_pen
     assert any_store.delivery_counts() == {("webhook", "pending"): 1, ("webhook", "superseded"): 1}
 
 
+def test_a_tickets_deliveries_are_listed_in_the_order_planned_with_their_fate(any_store):
+    ack = Delivery("t-1.ack", "t-1", "ack", "requester", ("ann@example.com",), b"a", NOW)
+    relay = Delivery("t-1.r1", "t-1", "smtp", "default", ("desk@example.org",), b"m", NOW)
+    hook = delivery("t-1.wx", to="https://hook/T0/s3cret")
+    other = delivery("t-2.wx", ticket="t-2")
+    any_store.save(result("t-1"), TicketKeys(None), NOW, Planned((relay, hook, ack)))
+    any_store.save(result("t-2"), TicketKeys(None), NOW, Planned((other,)))
+    sent, retry = NOW + timedelta(minutes=2), NOW + timedelta(minutes=5)
+    any_store.deliveries_done(["t-1.ack"], sent)
+    any_store.delivery_retry("t-1.r1", "421 4.3.2 try later", retry)
+    any_store.delivery_quarantine("t-1.wx", "HTTP 410", sent)
+    later = NOW + timedelta(minutes=9)
+    revised = delivery("t-1.wx.v2", to="https://hook/T0/s3cret")
+    any_store.add_deliveries("t-1", Planned((revised,), revised=True), later)
+    facts = any_store.deliveries_of("t-1")
+    assert [
+        (f.key, f.kind, f.destination, f.recipients, f.state, f.attempts, f.last_error)
+        for f in facts
+    ] == [
+        ("t-1.r1", "smtp", "default", ("desk@example.org",), "pending", 1, "421 4.3.2 try later"),
+        ("t-1.wx", "webhook", "https://hook/T0/s3cret", ("a@x",), "quarantined", 1, "HTTP 410"),
+        ("t-1.ack", "ack", "requester", ("ann@example.com",), "done", 1, None),
+        ("t-1.wx.v2", "webhook", "https://hook/T0/s3cret", ("a@x",), "pending", 0, None),
+    ]
+    assert [(f.created_at, f.next_at, f.done_at) for f in facts] == [
+        (NOW, retry, None),
+        (NOW, NOW, sent),
+        (NOW, NOW, sent),
+        (NOW, NOW, None),
+    ]
+    assert [f.revision for f in facts] == [1, 1, 1, 2]
+    assert any_store.deliveries_of("t-9") == []
+
+
 def test_a_misconfigured_destination_is_held_and_named_with_its_reason(any_store):
     planned = Planned((delivery("a"), delivery("b"), delivery("c", to="https://fine")))
     any_store.save(result("t-1"), TicketKeys(None), NOW, planned)

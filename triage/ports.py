@@ -12,6 +12,7 @@ from triage.records import (
     ALL_DESTINATIONS,
     CallTotal,
     CostLine,
+    DeliveryFacts,
     DeliveryKind,
     FailingDestination,
     Grounding,
@@ -193,6 +194,11 @@ class DeliveryStore(Protocol):
     def delivery_revisions(self, ticket_id: str) -> dict[tuple[str, str], int]:
         """(kind, destination) -> deliveries planned for this ticket so far (its earlier
         results, when it is replayed)."""
+        ...
+
+    def deliveries_of(self, ticket_id: str) -> list[DeliveryFacts]:
+        """Every delivery planned for this ticket, whatever became of it, in the order they
+        were planned (`triage show`)."""
         ...
 
     def deliveries_to(self, kind: DeliveryKind, recipient: str, since: datetime) -> int:

@@ -210,6 +210,27 @@ class QuarantinedDelivery:
 
 
 @dataclass(frozen=True)
+class DeliveryFacts:
+    """One delivery of a ticket as the store keeps it, payload aside: what became of it
+    (`triage show`). `kind` and `state` are the stored words (DeliveryKind, DeliveryState)."""
+
+    key: str
+    kind: str
+    destination: str  # the URL (it may hold a token), the relay route's name, or "requester"
+    recipients: tuple[str, ...]
+    state: str
+    attempts: int
+    last_error: str | None  # the last failure; why it was quarantined or superseded
+    created_at: datetime
+    next_at: datetime  # a pending delivery's next attempt
+    done_at: datetime | None  # when it was sent, quarantined or superseded
+
+    @property
+    def revision(self) -> int:
+        return revision_of(self.key)
+
+
+@dataclass(frozen=True)
 class CostLine:
     """Ledger rows grouped by some keys (the report's tables, the inventory, the chart)."""
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from triage.cli import show as cli_show
 from triage.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILURE,
@@ -23,6 +23,7 @@ from triage.cli.common import (
 from triage.config.settings import LoadedSettings
 from triage.errors import StoreError
 from triage.redaction import published
+from triage.result import Result
 from triage.store.guard import missing_store
 
 
@@ -65,7 +66,7 @@ def _process(loaded: LoadedSettings, args: argparse.Namespace) -> int:
             f" .eml/.txt/.md file; .csv and .jsonl are history or labels): {names}{more}",
             file=sys.stderr,
         )
-    table = None if args.json else cli_show.ProcessTable()
+    table = None if args.json else ProcessTable()
     statuses: Counter[str] = Counter()
     try:
         for path in files:
@@ -108,3 +109,47 @@ def summary_line(statuses: Counter[str], failures: int) -> str:
     if failures:
         line += f"; {plural(failures, 'input')} got no result (see above)"
     return line
+
+
+class ProcessTable:
+    """`process` without --json: one line per input as it is done, under a header."""
+
+    COLUMNS = (("file", 28), ("status", 11), ("category", 9), ("prio", 4), ("risk", 6), ("tier", 6))
+
+    def __init__(self, stream: Any = None) -> None:
+        self._stream = stream or sys.stdout
+        self._header = False
+
+    def row(self, path: Path, result: Result, stored: bool) -> None:
+        if not self._header:
+            head = "  ".join(f"{name:<{width}}" for name, width in self.COLUMNS)
+            self._stream.write(f"{head}  reason\n")
+            self._header = True
+        status = result.status + ("*" if stored else "")
+        cells = (
+            _fit(path.name, 28),
+            status,
+            result.category,
+            result.priority,
+            result.risk,
+            result.route.tier,
+        )
+        line = "  ".join(f"{cell:<{w}}" for cell, (_, w) in zip(cells, self.COLUMNS, strict=True))
+        self._stream.write(f"{line}  {_fit(one_line_reason(result), 60)}\n")
+        self._stream.flush()
+
+    def footer(self, stored: int) -> None:
+        if stored:
+            self._stream.write(f"* handled before: the stored result ({plural(stored, 'input')})\n")
+
+
+def one_line_reason(result: Result) -> str:
+    """Why, in a line: the status reason, else the rules or the tier that decided."""
+    if result.status != "triaged" and result.status_reason:
+        return result.status_reason
+    return result.route.reason
+
+
+def _fit(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,9 +1,10 @@
 """`triage show ID` and `triage explain FILE|ID`: one ticket's result, readable, and why.
 
-`show` prints the stored result (or its JSON). `explain` adds which rules fired and on what
-words, why this risk, which tier answered and why (the route's decision and its chain), and
-what each call cost as the ledger booked it. A FILE that was not handled yet is triaged in
-dry-run (nothing written, nothing spent) so the explanation is of what would happen.
+`show` prints the stored result (or its JSON) and what was delivered for it. `explain` adds
+which rules fired and on what words, why this risk, which tier answered and why (the route's
+decision and its chain), and what each call cost as the ledger booked it. A FILE that was not
+handled yet is triaged in dry-run (nothing written, nothing spent) so the explanation is of
+what would happen.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from triage.cli.common import (
     Commands,
     open_batch,
     open_existing_store,
-    plural,
     read_input,
 )
-from triage.config.settings import LoadedSettings, Settings
+from triage.config.settings import LoadedSettings, Settings, secret_values
+from triage.delivery.history import delivery_lines
 from triage.errors import InputError, StoreError
 from triage.result import Result
 from triage.rules.keywords import Hit
@@ -58,11 +59,11 @@ def show_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     found = _stored(loaded.settings, args.id)
     if isinstance(found, int):
         return found
-    result, _, label = found
+    result, _, label, deliveries = found
     if args.json:
         sys.stdout.write(result.to_json() + "\n")
     else:
-        sys.stdout.write(describe(result, label))
+        sys.stdout.write(describe(result, label, deliveries))
     return EXIT_OK
 
 
@@ -87,7 +88,7 @@ def _explain_file(settings: Settings, path: Path) -> str | int:
         return EXIT_FAILURE
     stored = _stored(settings, raw.id, quiet=True)
     if isinstance(stored, tuple):
-        result, ledger, label = stored
+        result, ledger, label, deliveries = stored
         note = "stored result: this input was handled before"
     elif stored != _NOT_FOUND:
         return stored  # the store is missing while the outbox holds results, or unreadable
@@ -100,10 +101,10 @@ def _explain_file(settings: Settings, path: Path) -> str | int:
             result = pipeline.handle(raw).result
         finally:
             store.close()
-        ledger, label = [], None
+        ledger, label, deliveries = [], None, []
         note = "not handled yet: triaged now in dry-run (nothing written, nothing spent)"
     hits = rule_hits(settings, raw.data, raw.source)
-    return explain(result, ledger, hits, note, label)
+    return explain(result, ledger, hits, note, label, deliveries)
 
 
 def _explain_id(settings: Settings, ticket_id: str) -> str | int:
@@ -116,21 +117,21 @@ def _explain_id(settings: Settings, ticket_id: str) -> str | int:
         return EXIT_FAILURE
     if isinstance(found, int):
         return found
-    result, ledger, label = found
+    result, ledger, label, deliveries = found
     hits = _hits_of_stored(settings, result)
-    return explain(result, ledger, hits, "stored result", label)
+    return explain(result, ledger, hits, "stored result", label, deliveries)
 
 
 _NOT_FOUND = -1  # `_stored` with quiet=True: no store yet, or no such ticket in it
 
 Label = tuple[str, str | None]  # a person's (team, category), from `triage label`
+# The result, its ledger, a person's label, its deliveries in words (triage.delivery.history).
+Stored = tuple[Result, list[Any], Label | None, list[str]]
 
 
-def _stored(
-    settings: Settings, ticket_id: str, quiet: bool = False
-) -> tuple[Result, list[Any], Label | None] | int:
-    """The stored result, its ledger and a person's label; else an exit code (the message
-    printed), or _NOT_FOUND when quiet and there is simply no such ticket."""
+def _stored(settings: Settings, ticket_id: str, quiet: bool = False) -> Stored | int:
+    """The stored result, its ledger, a person's label and its deliveries; else an exit code
+    (the message printed), or _NOT_FOUND when quiet and there is simply no such ticket."""
     path = settings.store.path
     store = open_existing_store(settings)
     if isinstance(store, int):
@@ -144,6 +145,7 @@ def _stored(
         result = store.get_result(ticket_id)
         ledger = store.ledger_for(result.id) if result is not None else []
         label = _label_of(store.labelled(), result.id) if result is not None else None
+        planned = store.deliveries_of(result.id) if result is not None else []
     except StoreError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -154,7 +156,7 @@ def _stored(
             return _NOT_FOUND
         print(f"triage: no ticket {ticket_id} in {path}", file=sys.stderr)
         return EXIT_FAILURE
-    return result, list(ledger), label
+    return result, list(ledger), label, delivery_lines(planned, secret_values(settings))
 
 
 def _label_of(labelled: Sequence[tuple[str, str | None, Result]], ticket_id: str) -> Label | None:
@@ -200,8 +202,9 @@ def _money(usd: float) -> str:
     return f"${usd:,.4f}" if 0 < usd < 0.01 else f"${usd:,.2f}"
 
 
-def describe(result: Result, label: Label | None = None) -> str:
-    """The result as a person reads it; `label` is a person's (team, category) for it."""
+def describe(result: Result, label: Label | None = None, deliveries: Sequence[str] = ()) -> str:
+    """The result as a person reads it; `label` is a person's (team, category) for it;
+    `deliveries` what became of what was sent for it, a line each (delivery_lines)."""
     lines = [
         f"{result.id}  {result.status}"
         + (f": {result.status_reason}" if result.status_reason else "")
@@ -271,6 +274,9 @@ def describe(result: Result, label: Label | None = None) -> str:
     if steps:
         lines.append("  next steps:")
         lines += [f"    {n}. {step}" for n, step in enumerate(steps, 1)]
+    if deliveries:
+        lines.append("  deliveries:")
+        lines += [f"    {line}" for line in deliveries]
     return "\n".join(lines) + "\n"
 
 
@@ -301,8 +307,9 @@ def explain(
     hits: list[Hit] | None,
     note: str,
     label: Label | None = None,
+    deliveries: Sequence[str] = (),
 ) -> str:
-    out = [describe(result, label).rstrip("\n"), "", f"Why: {note}", ""]
+    out = [describe(result, label, deliveries).rstrip("\n"), "", f"Why: {note}", ""]
     out.append("Rules:")
     if hits is None:
         names = ", ".join(result.matched_rules) or "none"
@@ -351,47 +358,3 @@ def _next_steps(result: Result) -> list[str]:
 def _extra(result: Result, key: str) -> object:
     """A key another version of the result carries (storm_of), or None."""
     return getattr(result, key, None)
-
-
-class ProcessTable:
-    """`process` without --json: one line per input as it is done, under a header."""
-
-    COLUMNS = (("file", 28), ("status", 11), ("category", 9), ("prio", 4), ("risk", 6), ("tier", 6))
-
-    def __init__(self, stream: Any = None) -> None:
-        self._stream = stream or sys.stdout
-        self._header = False
-
-    def row(self, path: Path, result: Result, stored: bool) -> None:
-        if not self._header:
-            head = "  ".join(f"{name:<{width}}" for name, width in self.COLUMNS)
-            self._stream.write(f"{head}  reason\n")
-            self._header = True
-        status = result.status + ("*" if stored else "")
-        cells = (
-            _fit(path.name, 28),
-            status,
-            result.category,
-            result.priority,
-            result.risk,
-            result.route.tier,
-        )
-        line = "  ".join(f"{cell:<{w}}" for cell, (_, w) in zip(cells, self.COLUMNS, strict=True))
-        self._stream.write(f"{line}  {_fit(one_line_reason(result), 60)}\n")
-        self._stream.flush()
-
-    def footer(self, stored: int) -> None:
-        if stored:
-            self._stream.write(f"* handled before: the stored result ({plural(stored, 'input')})\n")
-
-
-def one_line_reason(result: Result) -> str:
-    """Why, in a line: the status reason, else the rules or the tier that decided."""
-    if result.status != "triaged" and result.status_reason:
-        return result.status_reason
-    return result.route.reason
-
-
-def _fit(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"

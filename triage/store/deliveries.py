@@ -13,6 +13,7 @@ from triage.records import (
     ALL_DESTINATIONS,
     DELIVERY_MISCONFIGURED,
     Delivery,
+    DeliveryFacts,
     DeliveryKind,
     FailingDestination,
     Lane,
@@ -149,6 +150,15 @@ class DeliveryTables(Database):
         )
         return {(str(kind), str(destination)): int(str(n)) for kind, destination, n in rows}
 
+    def deliveries_of(self, ticket_id: str) -> list[DeliveryFacts]:
+        """Every delivery planned for this ticket, in the order planned (its ticket index)."""
+        rows = self._read(
+            "SELECT key, kind, destination, recipients, state, attempts, last_error,"
+            " created_at, next_at, done_at FROM deliveries WHERE ticket_id = ? ORDER BY rowid",
+            (ticket_id,),
+        )
+        return [_facts(row) for row in rows]
+
     def deliveries_to(self, kind: DeliveryKind, recipient: str, since: datetime) -> int:
         """Deliveries of `kind` planned for the one recipient `recipient` (case ignored)
         since `since`, whatever became of them. A row's next_at is never before its
@@ -255,3 +265,19 @@ class DeliveryTables(Database):
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _facts(row: tuple[object, ...]) -> DeliveryFacts:
+    key, kind, destination, recipients, state, attempts, error, created, next_at, done = row
+    return DeliveryFacts(
+        key=str(key),
+        kind=str(kind),
+        destination=str(destination),
+        recipients=tuple(str(r) for r in json.loads(str(recipients))),
+        state=str(state),
+        attempts=int(str(attempts)),
+        last_error=_text(error),
+        created_at=datetime.fromisoformat(str(created)),
+        next_at=datetime.fromisoformat(str(next_at)),
+        done_at=None if done is None else datetime.fromisoformat(str(done)),
+    )
