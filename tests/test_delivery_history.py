@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from triage.delivery.history import delivery_lines, masked_url
+from triage.delivery.history import delivery_lines
 from triage.records import DeliveryFacts
+from triage.redaction import masked_url
 
 AT = datetime(2026, 12, 7, 10, 2, tzinfo=UTC)
 LATER = datetime(2026, 12, 7, 10, 5, 30, tzinfo=UTC)

@@ -25,6 +25,7 @@ from triage.compose.app import build_pipeline
 from triage.delivery.webhook import WebhookTransport, verify
 from triage.errors import DeliveryError
 from triage.records import Delivery
+from triage.redaction import masked_url
 from triage.runtime.metrics import MetricsSources, StoreCollector, registry_for
 from triage.ticket import RawInput
 
@@ -73,6 +74,30 @@ def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(harness_for,
     assert hooks.service.counts() == {("webhook", "done"): 1}
 
 
+def test_a_token_in_a_webhook_url_never_reaches_the_logs_check_or_the_digest_lines(
+    harness_for, clock
+):
+    # Slack and Teams put the secret in the URL's path: a failing receiver's URL is shown
+    # masked (scheme, host, a hash) wherever the daemon writes it.
+    token = "T0KEN-b4c9f1e7d2"
+    received = Received(statuses=[500] * 8)
+    with http_server(received) as url:
+        hook_url = f"{url}/services/{token}?sig={token}"
+        hooks = harness_for(hook_toml(hook_url))
+        hooks.triage(mail("VPN drops", "every hour"))
+        with capture_logs() as logs:
+            for _ in range(6):
+                hooks.sender("webhook").run_once()
+                clock.moment += timedelta(hours=1)
+        problems = hooks.service.problems()
+        checks = delivery_checks(hooks.settings, hooks.store)
+    assert len(received.requests) == 6  # it was tried, and failed, each time
+    assert any(entry["event"] == "delivery.retry" for entry in logs)
+    written = json.dumps([logs, problems, checks], default=str, ensure_ascii=False)
+    assert problems and masked_url(hook_url) in written
+    assert token not in written
+
+
 def test_filters_choose_which_results_are_posted(harness_for):
     received = Received()
     with http_server(received) as url:
@@ -91,7 +116,7 @@ def test_a_url_that_keeps_failing_is_reported(harness_for, clock):
         hooks.sender("webhook").run_once()
         clock.moment += timedelta(minutes=5)
     [problem] = hooks.service.problems()
-    assert dead in problem and "3 attempts" in problem
+    assert masked_url(dead) in problem and "3 attempts" in problem
     assert "1 failing" in hooks.service.status()
 
 
@@ -219,8 +244,8 @@ def test_a_webhook_that_redirects_is_reported_once_as_misconfigured_and_keeps_it
             assert sender.run_once() == 1  # still redirecting (308): said once, not twice
             clock.moment += timedelta(seconds=301)
             assert sender.run_once() == 4  # fixed at the receiver: all four delivered
-    assert f"webhook to {url} is misconfigured: HTTP 301 redirect to" in problem
-    assert "https://elsewhere.example/hook:" in problem and "4 waiting" in problem
+    assert f"webhook to {masked_url(url)} is misconfigured: HTTP 301 redirect to" in problem
+    assert "https://elsewhere.example/… #" in problem and "4 waiting" in problem
     assert "s3cr3t" not in problem
     assert check[1] is False and "misconfigured" in check[2]
     assert wrong == 1

@@ -7,8 +7,10 @@ Two kinds: values found in the ticket (credentials, cards, IBANs: typed placehol
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
@@ -17,6 +19,25 @@ from triage.rules.sensitivity import IBAN, RESTRICTING, scrub
 
 RESULT_TAGS = RESTRICTING | {IBAN}
 SECRET_PLACEHOLDER = "[SECRET]"  # noqa: S105 - a placeholder, not a password
+
+
+def masked_url(url: str) -> str:
+    """A URL's scheme and host, the rest replaced by a hash of the whole (the same that names
+    its webhook sender thread): a webhook's path or query often is its token (Slack, Teams)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    rest = parts.path.strip("/") or parts.query or parts.fragment
+    tag = hashlib.blake2b(url.encode("utf-8"), digest_size=4).hexdigest()
+    return urlunsplit((parts.scheme, host, "/…" if rest else "", "", "")) + f" #{tag}"
+
+
+def shown_destination(destination: str, text: str | None = None) -> str:
+    """A delivery's destination as logs and reports show it (a URL masked, an address or a
+    relay route as it is); with `text`, that text with the destination masked in it."""
+    if "://" not in destination:
+        return destination if text is None else text
+    masked = masked_url(destination)
+    return masked if text is None else text.replace(destination, masked)
 
 
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:

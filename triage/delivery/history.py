@@ -4,27 +4,15 @@ store's facts in, text out; a webhook URL is never printed whole, it may hold a 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
 
 from triage.records import DeliveryFacts
-from triage.redaction import mask_secrets
+from triage.redaction import mask_secrets, masked_url, shown_destination
 
 # The words an admin knows each kind by (the config's tables).
 KIND_WORDS = {"smtp": "relay", "webhook": "webhook", "ack": "ack"}
 ERROR_CHARS = 200
-
-
-def masked_url(url: str) -> str:
-    """The URL's scheme and host, the rest replaced by the hash that also names its sender
-    thread and its delivery keys: a path or query may hold the receiver's token."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    rest = parts.path.strip("/") or parts.query or parts.fragment
-    tag = hashlib.blake2b(url.encode("utf-8"), digest_size=4).hexdigest()
-    return urlunsplit((parts.scheme, host, "/…" if rest else "", "", "")) + f" #{tag}"
 
 
 def delivery_lines(deliveries: Sequence[DeliveryFacts], secrets: Iterable[str] = ()) -> list[str]:
@@ -69,8 +57,7 @@ def _what_became(delivery: DeliveryFacts) -> str:
 def _error(delivery: DeliveryFacts) -> str:
     """The last error on one line, cut, with the destination's URL masked in it."""
     text = " ".join((delivery.last_error or "").split())
-    if "://" in delivery.destination:
-        text = text.replace(delivery.destination, masked_url(delivery.destination))
+    text = shown_destination(delivery.destination, text)
     return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from triage.ports import DeliveryStore
 from triage.records import ALL_DESTINATIONS, DELIVERY_MISCONFIGURED, DeliveryKind, Lane, Pending
+from triage.redaction import shown_destination
 
 FIRST_RETRY_SECONDS = 5.0
 # Payload bytes read into memory per batch of deliveries (a batch holds at least one).
@@ -64,14 +65,15 @@ def problems(store: DeliveryStore) -> list[str]:
     """What is stuck, in words: for check, the digest and STATUS=."""
     held = store.deliveries_misconfigured()
     lines = [
-        f"{f.kind} to {f.destination} is {f.last_error or DELIVERY_MISCONFIGURED}; {f.pending}"
+        f"{f.kind} to {shown_destination(f.destination)} is"
+        f" {shown_destination(f.destination, f.last_error or DELIVERY_MISCONFIGURED)}; {f.pending}"
         " waiting, kept until it is fixed"
         for f in held
     ]
     named = {(f.kind, f.destination) for f in held}
     lines += [
-        f"{f.kind} to {f.destination} keeps failing: {f.pending} waiting, {f.attempts}"
-        f" attempts, last error: {f.last_error}"
+        f"{f.kind} to {shown_destination(f.destination)} keeps failing: {f.pending} waiting,"
+        f" {f.attempts} attempts, last error: {shown_destination(f.destination, f.last_error)}"
         for f in store.deliveries_failing(FAILING_AFTER)
         if (f.kind, f.destination) not in named
     ]

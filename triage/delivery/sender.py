@@ -17,6 +17,7 @@ from triage.errors import DeliveryError
 from triage.ports import Clock
 from triage.records import ALL_DESTINATIONS, DELIVERY_MISCONFIGURED, Delivery, Lane, Pending
 from triage.records import DeliveryKind as Kind
+from triage.redaction import shown_destination
 
 log = structlog.get_logger("triage.delivery")
 
@@ -168,7 +169,7 @@ class Sender:
             kind=delivery.kind,
             key=delivery.key,
             ticket=delivery.ticket_id,
-            destination=delivery.destination,
+            destination=shown_destination(delivery.destination),
             attempts=pending.attempts + 1,
             seconds_after_commit=round((now - delivery.created_at).total_seconds(), 3),
         )
@@ -187,9 +188,9 @@ class Sender:
             "kind": delivery.kind,
             "key": delivery.key,
             "ticket": delivery.ticket_id,
-            "destination": delivery.destination,
+            "destination": shown_destination(delivery.destination),
             "attempts": attempts,
-            "error": exc.reason,
+            "error": shown_destination(delivery.destination, exc.reason),
         }
         if exc.permanent or now - delivery.created_at >= timedelta(hours=give_up_hours):
             reason = (

@@ -11,7 +11,6 @@ import socket
 import threading
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -20,6 +19,7 @@ from triage.errors import DeliveryError
 from triage.ports import Clock
 from triage.records import Delivery, delivery_key, revision_of
 from triage.records import DeliveryKind as Kind
+from triage.redaction import masked_url
 
 
 def signature(secret: bytes, body: bytes, timestamp: int) -> str:
@@ -160,10 +160,9 @@ class WebhookTransport:
 
 
 def _where(response: httpx.Response) -> str:
-    """The redirect's target without its query (it may hold a token), for the log and check."""
+    """The redirect's target, masked (its path or query may hold a token), for the log and
+    check."""
     location = str(response.headers.get("Location", ""))
     if not location:
         return "(no Location)"
-    parts = urlsplit(location)
-    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))[:200]
+    return masked_url(location[:2000])
