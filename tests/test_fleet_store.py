@@ -18,6 +18,7 @@ from triage.records import Delivery, GuardAnswer, Planned, TicketKeys
 from triage.runtime.fleet import Heartbeat, Leased, Liveness, claim_node, holdings
 from triage.store import safe_url
 from triage.store.postgres import PostgresStore
+from triage.store.postgres.schema import MIGRATIONS
 from triage.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -207,7 +208,7 @@ def test_check_names_the_store_its_version_and_the_daemons_seen(tmp_path, postgr
     assert "s3cret-pw" not in done.stdout + done.stderr
     store_line = next(line for line in done.stdout.splitlines() if " store: " in line)
     assert store_line.startswith("ok   store: PostgreSQL 1")
-    assert "postgres:***@127.0.0.1" in store_line and "schema v5" in store_line
+    assert "postgres:***@127.0.0.1" in store_line and f"schema v{len(MIGRATIONS)}" in store_line
     assert "ok   node: " in done.stdout  # this config's node name: free
     fleet = done.stdout.split("fleet: ", 1)[1]
     assert fleet.startswith("1 daemons seen in the last 5 minutes")
