@@ -11,11 +11,15 @@ import string
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import child_env, triage_command
 from tests.test_knowledge import ARTICLES, write_kb
 from triage.knowledge.articles import article
 from triage.knowledge.indexer import KnowledgeIndexer
 from triage.knowledge.terms import MAX_TERM_CHARS, terms
+from triage.parsing.language import language_of
+from triage.store.sqlite import SqliteStore
 
 HANG_GUARD_SECONDS = 120  # not a speed target: an article that stalls fails instead of hanging
 
@@ -156,3 +160,35 @@ def test_a_page_nested_too_deep_for_the_parser_is_titled_by_its_first_heading():
     doc = article("kb/deep.html", Path("deep.html"), page.encode())
     assert doc.title == "Badge reader & door"
     assert "Reset it." in doc.body
+
+
+def test_a_history_export_without_a_header_keeps_its_first_ticket_out_of_the_error(tmp_path):
+    # The error named the columns, which were the first ticket's cells: its text and a
+    # password went to the log line (knowledge.synced) and to `triage knowledge`'s output.
+    history = tmp_path / "solved.csv"
+    history.write_text(
+        "INC1,VPN for the lab,log in as labadmin password=Hunter2lab,Reset the token\n"
+        "INC2,Monitor flickers,the screen flickers,Replaced the cable\n",
+        encoding="utf-8",
+    )
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    error = KnowledgeIndexer(store, [], history).sync().history_error
+    store.close()
+    assert error == (
+        f"{history}: no resolution column, and no column named Number, Subject, Description..."
+        " either: does its first line name the columns?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Der Drucker \ud800 im Büro druckt nicht mehr, bitte helfen", "de"),
+        ("\udce9\udce9\udce9", None),
+        ("", None),
+        ("a", None),
+        ("404 500 809", None),
+    ],
+)
+def test_the_language_of_text_with_lone_surrogates_or_no_words(text, language):
+    assert language_of(text) == language

@@ -22,6 +22,7 @@ from triage.learned.history import decode, find_columns, read_rows
 from triage.parsing.language import language_of
 from triage.parsing.mail import _nested_too_deep, html_to_text
 from triage.records import KnowledgeDoc
+from triage.redaction import scrub_text
 
 SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
 MAX_BYTES = 2_000_000  # an article larger than this is skipped (it is not an article)
@@ -175,7 +176,14 @@ def history(path: Path) -> Iterator[KnowledgeDoc]:
     columns = list(dict.fromkeys(key for row in rows[:1000] for key in row))
     resolution = find_columns(columns, RESOLUTION_NAMES)[:1]
     if not resolution:
-        known = ", ".join(repr(c) for c in columns)
+        if not find_columns(columns, ID_NAMES + TITLE_NAMES + TEXT_NAMES):
+            # No column named as helpdesks name them: the first line is a ticket, not a
+            # header, and its cells (a body, a password) are not for the log.
+            raise InputError(
+                f"{path}: no resolution column, and no column named Number, Subject,"
+                " Description... either: does its first line name the columns?"
+            )
+        known = ", ".join(repr(scrub_text(c)) for c in columns)
         raise InputError(
             f"{path}: no resolution column (one of Resolution, Solution, Close notes...;"
             f" columns: {known})"
