@@ -6,6 +6,7 @@ both real stores (`any_store`); expected values are written down here."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import string
 import subprocess
@@ -192,3 +193,20 @@ def test_a_history_export_without_a_header_keeps_its_first_ticket_out_of_the_err
 )
 def test_the_language_of_text_with_lone_surrogates_or_no_words(text, language):
     assert language_of(text) == language
+
+
+def test_a_subfolder_that_cannot_be_listed_leaves_the_rest_of_the_folder_indexed(tmp_path):
+    # Listing a subfolder failed (here: its path is over the system's 4,096 bytes; on a share,
+    # a subfolder moved while it is read) and the OSError ended every pass, for good.
+    kb = write_kb(tmp_path / "kb")
+    handle = os.open(kb, os.O_RDONLY)
+    for _ in range(20):  # made relative to the one above: no path that long can be named
+        os.mkdir("d" * 250, dir_fd=handle)
+        inner = os.open("d" * 250, os.O_RDONLY, dir_fd=handle)
+        os.close(handle)
+        handle = inner
+    os.close(handle)
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    counts = KnowledgeIndexer(store, [kb], None).sync()
+    store.close()
+    assert counts.added == len(ARTICLES)

@@ -68,24 +68,43 @@ class Found:
 
 def scan(dirs: Sequence[Path]) -> tuple[list[Found], list[Path]]:
     """The article files under the folders (recursively, hidden ones and links left out), and
-    the folders that are missing. A name found in two folders is the first folder's."""
+    the folders that are missing. A name found in two folders is the first folder's. A
+    subfolder that cannot be listed (removed while it is read, a path over the system's
+    limit) is passed over: the rest of the folder is still read."""
     found: dict[str, Found] = {}
     missing: list[Path] = []
     for folder in dirs:
-        if not folder.is_dir():
+        try:
+            present = folder.is_dir()
+        except OSError:
+            present = False
+        if not present:
             missing.append(folder)
             continue
-        for path in sorted(folder.rglob("*")):
+        for path in sorted(_files(folder)):
             relative = path.relative_to(folder)
-            if any(part.startswith(".") for part in relative.parts):
-                continue
-            if path.suffix.lower() not in SUFFIXES or path.is_symlink() or not path.is_file():
-                continue
             # A name that is not UTF-8 (a share's legacy code page) is kept with U+FFFD for
             # its odd bytes: neither store takes the surrogates Python reads them as.
             source = "kb/" + os.fsencode(relative.as_posix()).decode("utf-8", "replace")
             found.setdefault(source, Found(source, path, folder))
     return list(found.values()), missing
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    """The article files under `folder`; os.walk neither follows links nor stops at a
+    subfolder it cannot list."""
+    for root, subfolders, names in os.walk(folder):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in names:
+            path = Path(root, name)
+            if name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+                continue
+            try:
+                if path.is_symlink() or not path.is_file():
+                    continue
+            except OSError:
+                continue
+            yield path
 
 
 def digest(data: bytes) -> str:
