@@ -68,20 +68,20 @@ class Found:
 
 def scan(dirs: Sequence[Path]) -> tuple[list[Found], list[Path]]:
     """The article files under the folders (recursively, hidden ones and links left out), and
-    the folders that are missing. A name found in two folders is the first folder's. A
-    subfolder that cannot be listed (removed while it is read, a path over the system's
-    limit) is passed over: the rest of the folder is still read."""
+    the folders that are missing (or cannot be listed: a share gone stale). A name found in
+    two folders is the first folder's. A subfolder that cannot be listed (moved while it is
+    read, a path over the system's limit) is passed over: the rest is still read."""
     found: dict[str, Found] = {}
     missing: list[Path] = []
     for folder in dirs:
         try:
-            present = folder.is_dir()
+            files = sorted(_files(folder)) if folder.is_dir() else None
         except OSError:
-            present = False
-        if not present:
+            files = None
+        if files is None:
             missing.append(folder)
             continue
-        for path in sorted(_files(folder)):
+        for path in files:
             relative = path.relative_to(folder)
             # A name that is not UTF-8 (a share's legacy code page) is kept with U+FFFD for
             # its odd bytes: neither store takes the surrogates Python reads them as.
@@ -91,9 +91,14 @@ def scan(dirs: Sequence[Path]) -> tuple[list[Found], list[Path]]:
 
 
 def _files(folder: Path) -> Iterator[Path]:
-    """The article files under `folder`; os.walk neither follows links nor stops at a
-    subfolder it cannot list."""
-    for root, subfolders, names in os.walk(folder):
+    """The article files under `folder`; os.walk follows no links. Raises OSError when
+    `folder` itself cannot be listed."""
+
+    def failed(error: OSError) -> None:
+        if error.filename in (folder, str(folder)):
+            raise error
+
+    for root, subfolders, names in os.walk(folder, onerror=failed):
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
         for name in names:
             path = Path(root, name)
