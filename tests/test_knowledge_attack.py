@@ -128,7 +128,8 @@ def test_a_folder_gone_for_a_while_keeps_its_articles(any_store, tmp_path):
 def test_articles_that_would_stall_the_parser_are_indexed_in_bounded_time(tmp_path):
     # Elements nested 350,000 deep (never closed) made the HTML parser, looking for the
     # title, quadratic (minutes); a German "word" of 200,000 letters made the compound
-    # splitter quadratic (hours). Each is under the 2 MB an article may be.
+    # splitter quadratic (hours); a Markdown heading line of 100,000 blanks made the heading
+    # pattern backtrack cubically (2,000 blanks: 24 s). Each is under the 2 MB an article may be.
     kb = write_kb(tmp_path / "kb")
     (kb / "deep.html").write_text("<div>" * 350_000 + "Badge reader rejects the badge", "utf-8")
     (kb / "dump.md").write_text(
@@ -136,6 +137,7 @@ def test_articles_that_would_stall_the_parser_are_indexed_in_bounded_time(tmp_pa
         f"Protokoll des Lesers:\n\n{blob(200_000)}\n",
         "utf-8",
     )
+    (kb / "blanks.md").write_text("# Printer" + " " * 100_000 + "queue\n\nx", "utf-8")
     config = tmp_path / "config.toml"
     config.write_text(f"[knowledge]\ndirs = ['{kb}']\n")
     done = subprocess.run(
@@ -148,7 +150,7 @@ def test_articles_that_would_stall_the_parser_are_indexed_in_bounded_time(tmp_pa
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines()[1] == f"index: {len(ARTICLES) + 2} articles, 0 solved tickets"
+    assert done.stdout.splitlines()[1] == f"index: {len(ARTICLES) + 3} articles, 0 solved tickets"
 
 
 def test_a_page_nested_too_deep_for_the_parser_is_titled_by_its_first_heading():
@@ -210,3 +212,16 @@ def test_a_subfolder_that_cannot_be_listed_leaves_the_rest_of_the_folder_indexed
     counts = KnowledgeIndexer(store, [kb], None).sync()
     store.close()
     assert counts.added == len(ARTICLES)
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("## Title ##", "Title"),
+        ("# C#", "C"),
+        ("   ### a b #  #", "a b #"),
+        ("# ###", "#"),
+    ],
+)
+def test_a_markdown_headings_closing_hashes_are_cut(line, title):
+    assert article("kb/a.md", Path("a.md"), f"{line}\n\ntext".encode()).title == title
