@@ -76,6 +76,8 @@ class KnowledgeIndexer:
         # path -> (size, mtime_ns, digest): a file whose stat is unchanged is not read again
         self._seen: dict[Path, tuple[int, int, str]] = {}
         self._history_seen: tuple[int, int] | None = None
+        # source -> the folder it was last found in: what a missing folder held
+        self._folder_of: dict[str, Path] = {}
         self._reread_history = False
         self._lock = threading.Lock()  # one pass at a time
         self._config_lock = threading.Lock()  # a reload never waits for a pass
@@ -111,6 +113,7 @@ class KnowledgeIndexer:
             put: list[KnowledgeDoc] = []
             found, counts.missing = scan(dirs)
             for item in found:
+                self._folder_of[item.source] = item.folder
                 fingerprint = self._fingerprint(item.path, counts)
                 if fingerprint is None:
                     continue
@@ -127,6 +130,8 @@ class KnowledgeIndexer:
                     counts.changed += 1
                 else:
                     counts.added += 1
+            if counts.missing:
+                self._keep_missing_folders_articles(indexed, wanted, counts.missing)
             self._history_docs(history_file, indexed, wanted, put, counts, rebuild)
             removed = [source for source in indexed if source not in wanted]
             counts.removed = len(removed)
@@ -214,6 +219,19 @@ class KnowledgeIndexer:
                 else:
                     counts.added += 1
         self._history_seen = stamp
+
+    def _keep_missing_folders_articles(
+        self, indexed: dict[str, str], wanted: dict[str, str], missing: list[Path]
+    ) -> None:
+        """A folder that is missing now (a share gone for a while) keeps what was indexed
+        from it, as the history export does, until it is back or taken out of `dirs`: the
+        articles last found in it, and those not found since the daemon started (a source
+        does not say which folder it came from)."""
+        for source, fingerprint in indexed.items():
+            if source.startswith("kb/") and source not in wanted:
+                folder = self._folder_of.get(source)
+                if folder is None or folder in missing:
+                    wanted[source] = fingerprint
 
     @staticmethod
     def _keep_indexed_tickets(indexed: dict[str, str], wanted: dict[str, str]) -> None:

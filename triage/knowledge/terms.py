@@ -25,9 +25,14 @@ STEMMERS = {"en": "english", "de": "german", "fr": "french", "es": "spanish"}
 TRANSLATED = tuple(LEXICONS)
 _WORD = re.compile(r"[^\W_]+")
 # Words joined by hyphens (Wi-Fi, e-mail, USB-Stick): also written as one word (wifi).
-_JOINED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+# Tried only where a word starts, each run of letters read once: tried inside a run too, a
+# run of 40,000 letters took 40 s (quadratic) in any text holding a hyphen.
+_JOINED = re.compile(r"(?<![^\W_])[^\W_]++(?:-[^\W_]++)+")
 MIN_PART = 4  # the shortest word a German compound is split into
 MAX_TERMS = 64  # a query of more terms says less, and costs more: the first ones are kept
+# A longer "word" is a blob (base64, a data: URI, a pasted dump), not a word anyone searches
+# for; PostgreSQL's index could not hold it either (2,704 bytes a key).
+MAX_TERM_CHARS = 100
 
 
 def fold(text: str) -> str:
@@ -103,17 +108,19 @@ def _kept(word: str) -> bool:
 def terms(text: str, language: str | None) -> list[str]:
     """The index terms of `text` written in `language` (None: English rules, with the
     lexicons' words of every language mapped too: a short ticket's language may be unknown)."""
-    tokens = words(text)
+    tokens = [word for word in words(text) if len(word) <= MAX_TERM_CHARS]
     if language in TRANSLATED:
-        return _native_terms(tokens, language)
-    out = _english_terms(tokens)
-    if language is None:
-        # Unknown language: words of the lexicons still give their English terms.
-        for other in TRANSLATED:
-            single, _ = _lexicon(other)
-            for word in tokens:
-                out.extend(single.get(stem(word, other), ()))
-    return out
+        out = _native_terms(tokens, language)
+    else:
+        out = _english_terms(tokens)
+        if language is None:
+            # Unknown language: words of the lexicons still give their English terms.
+            for other in TRANSLATED:
+                single, _ = _lexicon(other)
+                for word in tokens:
+                    out.extend(single.get(stem(word, other), ()))
+    # A folded stem may be longer than its word (NFKD spells out a ligature)
+    return [term for term in out if len(term) <= MAX_TERM_CHARS]
 
 
 def _english_terms(tokens: Iterable[str]) -> list[str]:

@@ -46,7 +46,9 @@ def detector() -> LanguageDetector:
 
 def language_of(text: str) -> str | None:
     """ISO 639-1 code of the language `text` is written in, None when unsure."""
-    sample = text[:MAX_CHARS]
+    # Lone surrogates (a JSON escape, a file name read with surrogateescape) as "?": the
+    # detector cannot take them, and raised UnicodeEncodeError.
+    sample = text[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8")
     if sum(ch.isalpha() for ch in sample) < 3:
         return None
     ranked = detector().compute_language_confidence_values(sample)
