@@ -12,6 +12,7 @@ re-indexed only when its digest did.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -163,15 +164,21 @@ class KnowledgeIndexer:
         return fingerprint
 
     def _read(self, source: str, path: Path, counts: SyncCounts) -> KnowledgeDoc | None:
+        # The size and time are those of the file as opened (a file replaced or removed
+        # after the read cannot end the pass), and no more than MAX_BYTES is read of a file
+        # that grew past it since it was measured.
         try:
-            data = path.read_bytes()
+            with path.open("rb") as handle:
+                info = os.fstat(handle.fileno())
+                data = handle.read(MAX_BYTES + 1)
         except OSError:
             counts.skipped += 1
             return None
+        if len(data) > MAX_BYTES:
+            counts.skipped += 1
+            return None
         doc = article(source, path, data)
-        if doc.digest != self._seen.get(path, (0, 0, ""))[2]:
-            info = path.stat()
-            self._seen[path] = (info.st_size, info.st_mtime_ns, doc.digest)
+        self._seen[path] = (info.st_size, info.st_mtime_ns, doc.digest)
         return doc
 
     def _history_docs(
