@@ -72,6 +72,20 @@ def test_learn_refuses_a_history_whose_columns_it_cannot_find(config, tmp_path, 
     assert "name them with --text ('alpha', 'beta')" in capsys.readouterr().err
 
 
+def test_a_history_without_a_header_row_keeps_its_first_tickets_password_out_of_the_error(
+    config, tmp_path, capsys
+):
+    # The first line is a ticket, not column names: the error lists its cells scrubbed.
+    history = tmp_path / "headerless.csv"
+    history.write_text(
+        "INC1,VPN broken. my password: Hunter2-secret-77,Network\nINC2,printer jam,Print\n"
+    )
+    assert main(["--config", str(config), "learn", str(history)]) == 1
+    err = capsys.readouterr().err
+    assert "name them with --text" in err and "[CREDENTIAL:password]" in err
+    assert "Hunter2-secret-77" not in err
+
+
 def test_label_refuses_an_unknown_ticket(config, tmp_path, capsys):
     ticket = tmp_path / "badge.txt"
     ticket.write_text("Badge not working\nthe door stays shut\n")

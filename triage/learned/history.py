@@ -26,6 +26,9 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from triage.errors import InputError
+from triage.redaction import scrub_text
+
+COLUMN_CHARS = 60  # of a column's name, in an error
 
 # Looked for (case, spaces and underscores ignored) when --text / --label are not given.
 TEXT_NAMES = (
@@ -355,7 +358,9 @@ def _guess(columns: Sequence[str], wanted: Sequence[str], many: bool) -> tuple[s
 
 
 def _require(path: Path, columns: list[str], text: Sequence[str], label: str) -> None:
-    known = ", ".join(repr(c) for c in columns)
+    # A file without a header row has a ticket's cells as its "columns": shown scrubbed
+    # (a password in the text) and cut.
+    known = ", ".join(repr(scrub_text(c)[:COLUMN_CHARS]) for c in columns)
     if not text:
         raise InputError(f"{path}: which columns hold the text? name them with --text ({known})")
     if not label:
