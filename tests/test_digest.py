@@ -235,3 +235,23 @@ def test_ignored_mail_with_a_high_finding_is_listed_apart_and_ignored_counted_by
     markdown = render_digest(digest)["md"]
     assert "Ignored, but with a high finding (1)" in markdown
     assert "security incident: ransomware" in markdown
+
+
+def test_with_knowledge_on_the_digest_counts_suggested_tickets_and_names_the_gaps_by_category():
+    tickets = [
+        ticket(1, category="vpn", suggested="VPN error 809 (kb/vpn.md)"),
+        ticket(2, category="printer", subject="Plotter jam"),
+        ticket(3, category="printer", subject="Plotter jam"),
+        ticket(4, category="hardware", subject="Broken chair"),
+        ticket(5, status="ignored", reason="auto-reply", category="other"),  # not triaged
+    ]
+    data = PeriodData(WINDOW, tickets=tickets)
+    digest = build_digest(data, knowledge=True)
+    assert (digest.suggested, digest.triaged) == (1, 4)
+    assert [(c.category, c.count) for c in digest.unanswered] == [("printer", 2), ("hardware", 1)]
+    markdown, html = render_digest(digest)["md"], render_digest(digest)["html"]
+    assert "1 of 4 triaged tickets were suggested an article or a solved ticket" in markdown
+    assert "| printer | 2 | Plotter jam (x2) |" in markdown
+    assert "Knowledge base" in html and "Plotter jam (x2)" in html
+    # without [knowledge] the section is left out
+    assert "Knowledge base" not in render_digest(build_digest(data))["md"]

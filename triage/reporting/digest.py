@@ -104,6 +104,12 @@ class Digest:
     by_category: dict[str, int] = field(default_factory=dict)
     by_priority: dict[str, int] = field(default_factory=dict)
     by_risk: dict[str, int] = field(default_factory=dict)
+    # With [knowledge] on: how many triaged tickets were suggested an answer, and the
+    # categories of those that were not (where an article is worth writing).
+    knowledge: bool = False
+    suggested: int = 0
+    triaged: int = 0
+    unanswered: list[CategoryCount] = field(default_factory=list)
 
     @property
     def savings_usd(self) -> float:
@@ -114,7 +120,9 @@ class Digest:
         return [card.ticket for card in self.urgent if card.ticket.risk == "high"]
 
 
-def build_digest(data: PeriodData, budgets: list[BudgetLine] | None = None) -> Digest:
+def build_digest(
+    data: PeriodData, budgets: list[BudgetLine] | None = None, knowledge: bool = False
+) -> Digest:
     tickets = data.tickets
     triaged = [t for t in tickets if t.status == "triaged"]
     storms, in_storm = _storms(triaged)
@@ -153,7 +161,14 @@ def build_digest(data: PeriodData, budgets: list[BudgetLine] | None = None) -> D
         by_category=_count(t.category for t in triaged),
         by_priority=_count(t.priority for t in triaged),
         by_risk=_count(t.risk for t in triaged),
+        knowledge=knowledge,
+        suggested=sum(1 for t in triaged if t.suggested),
+        triaged=len(triaged),
+        unanswered=_per_category([t for t in triaged if not t.suggested])[:UNANSWERED_LISTED],
     )
+
+
+UNANSWERED_LISTED = 5  # categories of tickets no article answered, the most first
 
 
 def _card(ticket: TicketLine, since: datetime) -> Card:

@@ -113,7 +113,8 @@ def render_report(report: Report) -> dict[str, str]:
 def write_digest(store: ReportStore, settings: Settings, day: date) -> tuple[Digest, Written]:
     window = day_window(day, settings.digest.timezone)
     budgets = digest_budgets(store, settings, window.until)
-    digest = build_digest(read_period(store, window, with_tickets=True), budgets)
+    period = read_period(store, window, with_tickets=True)
+    digest = build_digest(period, budgets, knowledge=settings.knowledge.enabled)
     return digest, _write(settings.digest.dir, f"digest-{day.isoformat()}", render_digest(digest))
 
 
