@@ -10,7 +10,7 @@ import ssl
 from triage.config.settings import Settings
 from triage.delivery.ack import ack_problem
 from triage.delivery.queue import problems
-from triage.delivery.smtp import SmtpTransport
+from triage.delivery.smtp import RELAY_HOST_EMPTY, SmtpTransport
 from triage.ports import DeliveryStore
 from triage.runtime.metrics import parse_listen
 
@@ -34,7 +34,7 @@ def _relay(settings: Settings) -> Finding:
     if not relay.enabled:
         return ("relay", True, "disabled")
     if not relay.host:
-        return ("relay", False, "[relay] host is empty: set it to the SMTP server of the helpdesk")
+        return ("relay", False, RELAY_HOST_EMPTY)
     count = len(relay.routes)
     routes = f"{count} route{'' if count == 1 else 's'}"
     return _reach(
