@@ -510,7 +510,7 @@ def test_check_logs_in_to_the_relays_server_for_the_ack_when_the_relay_is_off(tm
     assert ack.name == f"ack (127.0.0.1:{server.port}, none)"
     assert (ack.ok, ack.detail) == (
         True,
-        "login ok; from helpdesk@example.com, at most 3 an hour per address",
+        "reached, no login; from helpdesk@example.com, at most 3 an hour per address",
     )
 
 

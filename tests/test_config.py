@@ -111,6 +111,12 @@ def test_check_says_how_many_own_and_default_rules_are_active(tmp_path):
             "(got '8'); set by the environment variable triage_digest__at",
         ),
         (
+            "",
+            {"TRIAGE_KNOWLEDGE__DIRS": "/srv/kb"},
+            "the environment variable TRIAGE_KNOWLEDGE__DIRS could not be read: a list or a"
+            """ table is written in JSON there, e.g. TRIAGE_KNOWLEDGE__DIRS='["/srv/kb"]'""",
+        ),
+        (
             "[imap]\nenabled = true\nusername = 'helpdesk'\n",
             {},
             "[imap]: Value error, enabled = true but no password",

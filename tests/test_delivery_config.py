@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from triage.compose.delivery import build_delivery
 from triage.config.settings import load_settings, secret_values
 from triage.errors import ConfigError
 
@@ -57,3 +58,23 @@ def test_a_bad_delivery_setting_is_refused_naming_the_key(tmp_path, toml, named)
     config.write_text(toml)
     with pytest.raises(ConfigError, match=re.escape(named)):
         load_settings(config, {})
+
+
+@pytest.mark.parametrize("code", ["German", "DE", "deu"])
+def test_a_route_language_that_is_no_iso_639_1_code_is_refused(tmp_path, code):
+    """The result's `language` is a lowercase ISO 639-1 code: a route naming "German" or "DE"
+    would never match, silently."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"[[relay.routes]]\nlanguage = ['{code}']\nto = 'a@example.org'\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, {})
+    assert "[relay] routes.0.language" in str(refused.value)
+    assert f"{code!r} is not an ISO 639-1 code, e.g. 'de'" in str(refused.value)
+
+
+def test_the_daemon_refuses_an_enabled_relay_without_host(make_settings, store):
+    """Else every delivery failed with "please run connect() first" until give_up_hours."""
+    settings = make_settings("[relay]\nenabled = true\nhost = ''\ndefault_to = 'h@example.org'\n")
+    with pytest.raises(ConfigError) as refused:
+        build_delivery(settings, store)
+    assert str(refused.value) == "[relay] host is empty: set it to the SMTP server of the helpdesk"

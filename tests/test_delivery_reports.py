@@ -35,6 +35,22 @@ def test_check_reaches_the_relay_over_starttls_with_its_login(tmp_path):
     assert refused[0] is False and "login refused" in refused[1]
 
 
+def test_check_says_a_relay_without_login_was_reached_and_an_empty_host_is_empty(tmp_path):
+    with smtp_server(Inbox()) as server:
+        config = tmp_path / "config.toml"
+        relay = "[relay]\nenabled = true\ntls = 'none'\ndefault_to = 'helpdesk@example.org'\n"
+        route = "[[relay.routes]]\nlanguage = ['de']\nto = 'de@example.org'\n"
+        config.write_text(f"{relay}host = '127.0.0.1'\nport = {server.port}\n{route}")
+        reached = checks_by_name(config)["relay"]
+    config.write_text(f"{relay}host = ''\n")
+    empty = checks_by_name(config)["relay"]
+    assert reached == (True, "reached, no login; 1 route, default to helpdesk@example.org")
+    assert empty == (
+        False,
+        "[relay] host is empty: set it to the SMTP server of the helpdesk",
+    )
+
+
 def test_check_and_the_digest_name_a_webhook_that_keeps_failing_by_its_masked_url(
     harness_for, clock, tmp_path
 ):

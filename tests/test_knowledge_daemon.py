@@ -14,6 +14,8 @@ from pathlib import Path
 from tests.conftest import NO_SCHEDULE, child_env, daemon_running, mail, triage_command
 from tests.servers import Inbox, Received, http_server, smtp_server
 from tests.test_knowledge import GERMAN_TICKET, write_kb
+from triage.cli.check import run_checks
+from triage.config.settings import LoadedSettings, load_settings
 from triage.store.sqlite import SqliteStore
 
 
@@ -109,6 +111,22 @@ def test_knowledge_builds_the_index_and_check_reports_it(tmp_path):
     assert again.stdout.splitlines()[0] == (
         "knowledge: 9 indexed (0 added, 9 changed, 0 unchanged), 0 removed"
     )
+
+
+def test_check_says_a_folder_that_is_a_file_and_a_history_that_is_a_folder(tmp_path):
+    """Not "is missing": the path is there, of the wrong kind (a slip of the two keys)."""
+    (tmp_path / "solved.csv").write_text("Number,Resolution\nINC1,Rebooted\n")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"[knowledge]\ndirs = ['{tmp_path / 'solved.csv'}']\nhistory = '{tmp_path}'\n"
+    )
+    loaded = LoadedSettings(load_settings(config, {}).settings, config)
+    [check] = [c for c in run_checks(loaded) if c.name == "knowledge"]
+    assert check.ok is False
+    assert check.detail.split("; ")[:2] == [
+        f"folder {tmp_path / 'solved.csv'} is a file, not a folder: fix [knowledge] dirs",
+        f"history {tmp_path} is a folder, not the export file: fix [knowledge] history",
+    ]
 
 
 def test_a_config_without_knowledge_says_how_to_switch_it_on(tmp_path):

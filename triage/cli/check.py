@@ -104,8 +104,17 @@ def _knowledge(settings: Settings) -> Check:
     if not config.enabled:
         return Check("knowledge", True, "disabled (set [knowledge] dirs to folders of articles)")
     found, missing = scan(config.dirs)
-    problems = [f"folder {path} is missing: make it or fix [knowledge] dirs" for path in missing]
-    if config.history is not None and not config.history.is_file():
+    problems = [
+        f"folder {path} is a file, not a folder: fix [knowledge] dirs"
+        if path.is_file()
+        else f"folder {path} is missing: make it or fix [knowledge] dirs"
+        for path in missing
+    ]
+    if config.history is not None and config.history.is_dir():
+        problems.append(
+            f"history {config.history} is a folder, not the export file: fix [knowledge] history"
+        )
+    elif config.history is not None and not config.history.is_file():
         problems.append(f"history {config.history} is missing: fix [knowledge] history")
     indexed = _indexed(settings)
     folders = len(config.dirs) - len(missing)

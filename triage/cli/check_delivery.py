@@ -10,7 +10,7 @@ import ssl
 from triage.config.settings import Settings
 from triage.delivery.ack import ack_problem
 from triage.delivery.queue import problems
-from triage.delivery.smtp import SmtpTransport
+from triage.delivery.smtp import RELAY_HOST_EMPTY, SmtpTransport
 from triage.ports import DeliveryStore
 from triage.runtime.metrics import parse_listen
 
@@ -33,8 +33,13 @@ def _relay(settings: Settings) -> Finding:
     relay = settings.relay
     if not relay.enabled:
         return ("relay", True, "disabled")
-    routes = f"{len(relay.routes)} routes, default to {', '.join(relay.default_to) or 'nowhere'}"
-    return _reach(settings, "relay", f"login ok; {routes}")
+    if not relay.host:
+        return ("relay", False, RELAY_HOST_EMPTY)
+    count = len(relay.routes)
+    routes = f"{count} route{'' if count == 1 else 's'}"
+    return _reach(
+        settings, "relay", f"{routes}, default to {', '.join(relay.default_to) or 'nowhere'}"
+    )
 
 
 def _ack(settings: Settings) -> Finding:
@@ -48,7 +53,7 @@ def _ack(settings: Settings) -> Finding:
     said = f"from {ack.sender}, at most {ack.per_hour} an hour per address"
     if settings.relay.enabled:
         return ("ack", True, f"{said}, through the relay's server")
-    return _reach(settings, "ack", f"login ok; {said}")
+    return _reach(settings, "ack", said)
 
 
 def _reach(settings: Settings, name: str, ok: str) -> Finding:
@@ -65,7 +70,8 @@ def _reach(settings: Settings, name: str, ok: str) -> Finding:
         return (label, False, f"TLS failed ({exc.reason}): check tls, port and ca_file")
     except OSError as exc:
         return (label, False, f"cannot connect ({exc}): check host, port and the firewall")
-    return (label, True, ok)
+    # Without a username nothing logs in: say the server was reached, not "login ok".
+    return (label, True, f"{'login ok' if relay.username else 'reached, no login'}; {ok}")
 
 
 def _metrics(settings: Settings) -> Finding:

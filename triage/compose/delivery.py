@@ -15,7 +15,7 @@ from triage.config.settings import Settings
 from triage.delivery.ack import AckPolicy, ack_problem
 from triage.delivery.sender import Transport
 from triage.delivery.service import DeliveryService
-from triage.delivery.smtp import SmtpTransport
+from triage.delivery.smtp import RELAY_HOST_EMPTY, SmtpTransport
 from triage.delivery.webhook import WebhookTransport
 from triage.errors import ConfigError
 from triage.ports import Clock, LeaseStore, Store
@@ -33,6 +33,8 @@ def build_delivery(
     enabled [ack] that cannot send is a configuration error (`triage check` says why)."""
     transports: list[Transport] = []
     if settings.relay.enabled:
+        if not settings.relay.host:
+            raise ConfigError(RELAY_HOST_EMPTY)
         transports.append(SmtpTransport(settings.relay))
     if settings.webhooks:
         transports.append(WebhookTransport(settings.webhooks, clock))

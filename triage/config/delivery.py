@@ -21,6 +21,18 @@ from triage.ticket import Category, Priority, Risk
 HeaderStyle = Literal["zammad", "otrs", "plain"]
 
 
+# A ticket's language as the result names it: a lowercase ISO 639-1 code.
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def _iso_codes(value: list[str]) -> list[str]:
+    """A route's languages: "German" or "DE" would never match a result's "de"."""
+    wrong = [code for code in value if not _LANGUAGE.match(code)]
+    if wrong:
+        raise ValueError(f"{wrong[0]!r} is not an ISO 639-1 code, e.g. 'de'")
+    return value
+
+
 def _one_or_many(value: object) -> object:
     """An address may be written alone or as a list; "" means none."""
     if value == "":
@@ -47,6 +59,7 @@ class RelayRouteConfig(Section):
     internal: bool = False
 
     _listed = field_validator("to", mode="before")(_one_or_many)
+    _codes = field_validator("language")(_iso_codes)
 
 
 class RelayConfig(ServerConfig):
@@ -67,7 +80,6 @@ class RelayConfig(ServerConfig):
 
 # What an acknowledgement's texts may name: the ticket's id and the requester's subject.
 ACK_PLACEHOLDERS = frozenset({"id", "subject"})
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
 _PLAIN_ADDRESS = re.compile(r"^[!-~]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$")
 
 

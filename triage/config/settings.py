@@ -223,7 +223,7 @@ def load_settings(
     try:
         from_env = _MappingEnvSource(Settings, environ)()
     except SettingsError as exc:
-        raise ConfigError(f"an environment override could not be read: {exc}") from None
+        raise ConfigError(_unreadable_override(exc, environ)) from None
     values = _merge(values, from_env)
     values["rules"], custom = _combined_rules(values, own_rules, default_rules)
     _fallback_keys(values, environ, secrets_dir)
@@ -295,6 +295,25 @@ def _parse_toml(text: str, origin: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+
+
+def _unreadable_override(exc: SettingsError, environ: Mapping[str, str]) -> str:
+    """The variables of the section pydantic-settings could not parse, named (never their
+    values): a list or a table in the environment must be JSON, which a plain value is not."""
+    field = re.search(r'field "([^"]+)"', str(exc))
+    prefix = f"triage_{field.group(1)}__" if field else None
+    named = sorted(k for k in environ if prefix and k.lower().startswith(prefix))
+    if not named:
+        return f"an environment override could not be read: {exc}"
+    which = (
+        f"the environment variable {named[0]}"
+        if len(named) == 1
+        else f"one of the environment variables {', '.join(named)}"
+    )
+    return (
+        f"{which} could not be read: a list or a table is written in JSON there,"
+        """ e.g. TRIAGE_KNOWLEDGE__DIRS='["/srv/kb"]'"""
+    )
 
 
 def _secret_files(directory: Path) -> dict[str, Any]:

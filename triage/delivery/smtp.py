@@ -15,6 +15,9 @@ from triage.records import DeliveryKind as Kind
 
 log = structlog.get_logger("triage.delivery.smtp")
 
+# An enabled relay with no server: refused at start, said by `triage check`.
+RELAY_HOST_EMPTY = "[relay] host is empty: set it to the SMTP server of the helpdesk"
+
 
 class SmtpTransport:
     kind: Kind = "smtp"
