@@ -33,6 +33,28 @@ def test_the_language_of_a_ticket_is_found_also_for_a_short_one(text, expected):
     assert language_of(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A few words are too few for trigrams alone: these came out Italian, Swedish,
+        # Dutch, Italian and Portuguese. The words the text holds decide.
+        ("Password reset please", "en"),
+        ("mot de passe oublié", "fr"),
+        ("my laptop wont start", "en"),
+        ("imprimante en panne", "fr"),
+        ("no funciona el correo", "es"),
+        ("Il mio computer non funziona", "it"),
+        ("Min dator fungerar inte", "sv"),
+        # No word of any language: unsure, rather than Swedish or Dutch (an acknowledgement
+        # in the wrong language, a route to the wrong desk)
+        ("Printer broken", None),
+        ("Outlook", None),
+    ],
+)
+def test_a_text_of_a_few_words_gets_the_language_whose_words_it_holds(text, expected):
+    assert language_of(text) == expected
+
+
 @pytest.mark.parametrize("text", ["", "12345 678", "ok", "!!! ???", "=== ---- ==="])
 def test_too_little_text_gives_no_language_rather_than_a_guess(text):
     assert language_of(text) is None

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import snowballstemmer
 
-from triage.knowledge.lexicon import LEXICONS, STOPWORDS
+from triage.parsing.lexicon import LEXICONS, STOPWORDS
 
 STEMMERS = {"en": "english", "de": "german", "fr": "french", "es": "spanish"}
 # Languages whose words are mapped to English terms: the lexicon's.

@@ -815,3 +815,21 @@ STOPWORDS = {
     saludos favor por ayuda problema problemas pregunta urgente hoy ayer desde todavía cuando
     cómo porque funciona nada puedo puede""",
 }
+
+# The commonest words of the other languages the language detector knows
+# (triage.parsing.language): what shows that a text of a few words is written in one of them.
+FUNCTION_WORDS = {
+    "it": """il lo la le gli i un una di da del della dei delle che non per con su sono è ho
+    ha mio mia miei questo questa come anche ma più quando perché buongiorno ciao grazie
+    funziona posso""",
+    "nl": """de het een en van ik je is niet dat die met voor op mijn zijn er wat maar ook
+    kan werkt geen hallo goedemorgen bedankt alstublieft graag""",
+    "pt": """o a os as um uma de do da dos das que não para com por meu minha é está são
+    tenho tem isso este esta mas olá bom obrigado obrigada funciona consigo""",
+    "pl": """i w z na nie się jest to że do mój moja mam ma jak ale czy po dla od dzień
+    dobry dziękuję proszę działa""",
+    "sv": """och att det i en ett är inte jag min mitt på för med som har kan vi hej tack
+    fungerar""",
+    "da": """og at det i en et er ikke jeg min mit på for med som har kan vi hej tak
+    virker""",
+}
