@@ -132,3 +132,13 @@ def test_a_subject_naming_ones_own_connection_down_is_not_an_outage_of_many(
 ):
     found = outage(TextIndex(f"{subject}\n{body}"))
     assert (found is not None) == is_outage
+
+
+def test_an_outage_is_given_as_one_reason_the_precise_one_not_twice():
+    ticket = parse_ticket(
+        alert("Outage: file server down", "The file server is down for the whole floor.", False),
+        LIMITS,
+    )
+    reasons = evaluate(ticket, RULES, 60).risk_reasons
+    outage_reasons = [r for r in reasons if r.startswith("outage affecting many users")]
+    assert len(outage_reasons) == 1 and ": " in outage_reasons[0]

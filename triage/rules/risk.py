@@ -334,6 +334,9 @@ def assess_risk(
     impact = [reason for reason in (exposed_data(index), business_impact(index)) if reason]
     found = [*incidents(index), *([scope] if scope else []), *impact, *high_reasons]
     reasons.extend(reason for reason in found if reason not in reasons)
+    # A reason said more precisely by another ("outage affecting many users" beside
+    # "outage affecting many users: a shared service is down") is said once, precisely.
+    reasons = [r for r in reasons if not any(o.startswith(f"{r}: ") for o in reasons)]
     risk: Risk = "high" if reasons else "low"
     if CREDENTIAL in sensitivity.tags:
         reasons.append("credential written in the ticket: rotate it")
