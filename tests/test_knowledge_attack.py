@@ -228,3 +228,28 @@ def test_a_subfolder_that_cannot_be_listed_leaves_the_rest_of_the_folder_indexed
 )
 def test_a_markdown_headings_closing_hashes_are_cut(line, title):
     assert article("kb/a.md", Path("a.md"), f"{line}\n\ntext".encode()).title == title
+
+
+def test_a_skipped_article_is_named_with_the_reason(tmp_path):
+    kb = write_kb(tmp_path / "kb")
+    (kb / "huge.md").write_bytes(b"# Huge\n\n" + b"word " * 500_000)  # 2.5 MB
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    try:
+        counts = KnowledgeIndexer(store, [kb], None).sync()
+    finally:
+        store.close()
+    assert counts.skipped == 1
+    assert f"1 skipped: {kb / 'huge.md'} (over 2 MB)" in counts.describe()
+
+
+def test_a_history_export_of_only_a_header_is_no_error_and_no_ticket(tmp_path):
+    kb = write_kb(tmp_path / "kb")
+    export = tmp_path / "solved.csv"
+    export.write_text("Number,Short description,Resolution\n", encoding="utf-8")
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    try:
+        counts = KnowledgeIndexer(store, [kb], export).sync()
+    finally:
+        store.close()
+    assert counts.history_error is None
+    assert counts.indexed == len(ARTICLES)

@@ -200,6 +200,8 @@ def history(path: Path) -> Iterator[KnowledgeDoc]:
     """The solved tickets of a history export: those with a resolution. Raises InputError
     naming the file and what is wrong (no resolution column, say)."""
     rows = read_rows(path)
+    if not rows:
+        return  # only a header, or empty: no solved ticket yet, nothing wrong
     columns = list(dict.fromkeys(key for row in rows[:1000] for key in row))
     resolution = find_columns(columns, RESOLUTION_NAMES)[:1]
     if not resolution:

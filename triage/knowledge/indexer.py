@@ -28,6 +28,7 @@ from triage.records import KnowledgeDoc
 log = structlog.get_logger("triage.knowledge")
 
 BATCH = 500  # documents per transaction: a big first build never holds the store long
+SKIPPED_NAMED = 5  # files skipped in a pass named with the reason (the rest counted)
 
 
 @dataclass
@@ -40,8 +41,14 @@ class SyncCounts:
     removed: int = 0
     unchanged: int = 0
     skipped: int = 0
+    skipped_files: list[str] = field(default_factory=list)  # "path (why)", the first few
     missing: list[Path] = field(default_factory=list)
     history_error: str | None = None
+
+    def skip(self, path: Path, why: str) -> None:
+        self.skipped += 1
+        if len(self.skipped_files) < SKIPPED_NAMED:
+            self.skipped_files.append(f"{path} ({why})")
 
     @property
     def indexed(self) -> int:
@@ -53,7 +60,9 @@ class SyncCounts:
             f"{self.unchanged} unchanged), {self.removed} removed"
         )
         if self.skipped:
-            text += f", {self.skipped} skipped"
+            more = self.skipped - len(self.skipped_files)
+            named = ", ".join(self.skipped_files) + (f" and {more} more" if more else "")
+            text += f", {self.skipped} skipped: {named}"
         if self.missing:
             text += ", missing folders: " + ", ".join(str(p) for p in self.missing)
         if self.history_error:
@@ -146,19 +155,19 @@ class KnowledgeIndexer:
     def _fingerprint(self, path: Path, counts: SyncCounts) -> str | None:
         try:
             info = path.stat()
-        except OSError:
-            counts.skipped += 1
+        except OSError as exc:
+            counts.skip(path, f"unreadable: {exc.strerror or exc}")
             return None
         if info.st_size > MAX_BYTES:
-            counts.skipped += 1
+            counts.skip(path, f"over {MAX_BYTES // 1_000_000} MB")
             return None
         seen = self._seen.get(path)
         if seen is not None and seen[:2] == (info.st_size, info.st_mtime_ns):
             return seen[2]
         try:
             fingerprint = digest(path.read_bytes())
-        except OSError:
-            counts.skipped += 1
+        except OSError as exc:
+            counts.skip(path, f"unreadable: {exc.strerror or exc}")
             return None
         self._seen[path] = (info.st_size, info.st_mtime_ns, fingerprint)
         return fingerprint
@@ -171,11 +180,11 @@ class KnowledgeIndexer:
             with path.open("rb") as handle:
                 info = os.fstat(handle.fileno())
                 data = handle.read(MAX_BYTES + 1)
-        except OSError:
-            counts.skipped += 1
+        except OSError as exc:
+            counts.skip(path, f"unreadable: {exc.strerror or exc}")
             return None
         if len(data) > MAX_BYTES:
-            counts.skipped += 1
+            counts.skip(path, f"over {MAX_BYTES // 1_000_000} MB")
             return None
         doc = article(source, path, data)
         self._seen[path] = (info.st_size, info.st_mtime_ns, doc.digest)
