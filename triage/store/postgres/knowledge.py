@@ -8,8 +8,8 @@ the RAREST_TERMS rarest are asked for.
 Why postings rather than a tsvector with a GIN index (migration 5, measured with
 bench/knowledge_latency.py at 55,000 documents): a tsvector gives a term's count in a
 document only by unnesting the whole vector, so scoring read every lexeme of every candidate
-document (859 ms a suggestion, median); the postings of a term are one range of the primary
-key, read with the count and the length they need."""
+document (978 ms a suggestion, median, against 150 ms now); the postings of a term are one
+range of the primary key, read with the count and the length they need."""
 
 from __future__ import annotations
 
