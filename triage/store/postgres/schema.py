@@ -179,9 +179,9 @@ MIGRATIONS: tuple[str, ...] = (
     # 6: the knowledge index as postings (a term, a document, how often it holds the term):
     # BM25 summed from an index range per query term instead of unnesting the tsvector of
     # every candidate document (bench/knowledge_latency.py at 55,000 documents: 978 ms a
-    # suggestion before, 150 ms after). The postings are filled from the terms already indexed; the primary
-    # key carries the count and the length, so a term's postings are read from the index
-    # alone.
+    # suggestion before, 150 ms after). The postings are filled from the terms already
+    # indexed; the primary key carries the count and the length, so a term's postings are
+    # read from the index alone.
     """
     ALTER TABLE knowledge ADD COLUMN id BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE;
     CREATE TABLE knowledge_postings (
