@@ -125,6 +125,16 @@ def test_a_storm_is_one_entry_with_its_count_and_reporters():
     assert '5 reports, P2 network: "Wi-Fi down on floor 3"' in markdown
 
 
+def test_a_storm_keeps_the_top_suggestion_of_its_first_report():
+    first = ticket(1, priority="P1", category="network", suggested="Wi-Fi outage (kb/wifi.md)")
+    others = [ticket(n, storm_of="t-001", priority="P1", category="network") for n in (2, 3)]
+    digest = digest_of(first, *others)
+    [storm] = digest.storms
+    assert storm.suggested == "Wi-Fi outage (kb/wifi.md)"
+    assert "Suggested: Wi-Fi outage (kb/wifi.md)" in render_digest(digest)["md"]
+    assert "Suggested: Wi-Fi outage (kb/wifi.md)" in render_digest(digest)["html"]
+
+
 @pytest.mark.parametrize(
     ("reason", "kind"),
     [

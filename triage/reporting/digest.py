@@ -49,6 +49,7 @@ class Storm:
     reporters: list[str]
     priority: str
     category: str
+    suggested: str | None = None  # the top knowledge suggestion of the first report, else any
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,7 @@ def _storms(triaged: list[TicketLine]) -> tuple[list[Storm], set[str]]:
                 reporters,
                 min(t.priority for t in reports),
                 lead.category,
+                lead.suggested or next((t.suggested for t in reports if t.suggested), None),
             )
         )
     storms.sort(key=lambda s: (s.priority, -s.count))
