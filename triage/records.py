@@ -5,6 +5,7 @@ adapters and the store can all use it."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -132,6 +133,12 @@ class Delivery:
     recipients: tuple[str, ...]  # envelope RCPT TO; empty for webhooks
     payload: bytes
     created_at: datetime
+
+
+def short_hash(text: str) -> str:
+    """8 hex digits naming a destination (a webhook URL, a relay route) in a delivery's key,
+    its sender thread and wherever its URL is masked: the same destination, the same name."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=4).hexdigest()
 
 
 def delivery_key(base: str, revision: int) -> str:

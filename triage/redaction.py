@@ -7,13 +7,13 @@ Two kinds: values found in the ticket (credentials, cards, IBANs: typed placehol
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
+from triage.records import short_hash
 from triage.result import Result
 from triage.rules.sensitivity import IBAN, RESTRICTING, scrub
 
@@ -27,8 +27,7 @@ def masked_url(url: str) -> str:
     parts = urlsplit(url)
     host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     rest = parts.path.strip("/") or parts.query or parts.fragment
-    tag = hashlib.blake2b(url.encode("utf-8"), digest_size=4).hexdigest()
-    return urlunsplit((parts.scheme, host, "/…" if rest else "", "", "")) + f" #{tag}"
+    return urlunsplit((parts.scheme, host, "/…" if rest else "", "", "")) + f" #{short_hash(url)}"
 
 
 def shown_destination(destination: str, text: str | None = None) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from triage.records import DeliveryFacts
-from triage.redaction import mask_secrets, masked_url, shown_destination
+from triage.redaction import mask_secrets, shown_destination
 
 # The words an admin knows each kind by (the config's tables).
 KIND_WORDS = {"smtp": "relay", "webhook": "webhook", "ack": "ack"}
@@ -28,7 +28,7 @@ def _target(delivery: DeliveryFacts) -> str:
     if delivery.destination == "(unbuilt)":
         where = "(not built)"
     elif "://" in delivery.destination:
-        where = masked_url(delivery.destination)
+        where = shown_destination(delivery.destination)
     elif delivery.kind == "smtp":
         where = f"to {to} (route {delivery.destination})"
     else:

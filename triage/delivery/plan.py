@@ -3,7 +3,6 @@ bytes and the settings. The pipeline stores what this returns in the result's tr
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import PurePath
@@ -15,7 +14,7 @@ from triage.delivery.routes import Destination, Facts, pick_destination
 from triage.errors import ParseError
 from triage.parsing.detect import detect_format
 from triage.parsing.jsonticket import parse_json_ticket
-from triage.records import Delivery, delivery_key
+from triage.records import Delivery, delivery_key, short_hash
 from triage.redaction import RESULT_TAGS, published
 from triage.result import Result
 from triage.rules.sensitivity import EMAIL, PHONE, scrub
@@ -47,7 +46,7 @@ def plan_deliveries(
             revision = earlier.get(("webhook", hook.url), 0) + 1
             planned.append(
                 Delivery(
-                    key=delivery_key(f"{result.id}.w{_short(hook.url)}", revision),
+                    key=delivery_key(f"{result.id}.w{short_hash(hook.url)}", revision),
                     ticket_id=result.id,
                     kind="webhook",
                     destination=hook.url,
@@ -85,7 +84,7 @@ def _relayed(
     # A new revision is a new message (its own Message-ID): a helpdesk that drops a
     # Message-ID it has seen takes the replayed ticket's changed result too.
     key = delivery_key(
-        f"{result.id}.r{_short(destination.name + ' ' + ' '.join(destination.to))}", revision
+        f"{result.id}.r{short_hash(destination.name + ' ' + ' '.join(destination.to))}", revision
     )
     domain = sender.rpartition("@")[2] or "triage.invalid"
     msgid = f"<{key}@{domain}>"
@@ -133,7 +132,3 @@ def _ticket_text(raw: bytes, kind: str, result: Result) -> str:
     else:
         text = raw.decode("utf-8-sig", "replace")
     return f"{text.rstrip()}\n\n-- \nTriage: {safe_summary(result)}\n"
-
-
-def _short(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=4).hexdigest()

@@ -5,7 +5,6 @@ failing destination costs its own retries, never another's deliveries, never int
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -15,7 +14,14 @@ import structlog
 from triage.delivery.queue import DeliveryQueue, backoff_seconds
 from triage.errors import DeliveryError
 from triage.ports import Clock
-from triage.records import ALL_DESTINATIONS, DELIVERY_MISCONFIGURED, Delivery, Lane, Pending
+from triage.records import (
+    ALL_DESTINATIONS,
+    DELIVERY_MISCONFIGURED,
+    Delivery,
+    Lane,
+    Pending,
+    short_hash,
+)
 from triage.records import DeliveryKind as Kind
 from triage.redaction import shown_destination
 
@@ -78,9 +84,7 @@ class Sender:
     def start(self) -> None:
         name = f"sender-{self._transport.kind}"
         if self._lane.destination is not None:  # a URL may hold a token: named by its hash
-            name += (
-                "-" + hashlib.blake2b(self._lane.destination.encode(), digest_size=4).hexdigest()
-            )
+            name += f"-{short_hash(self._lane.destination)}"
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
