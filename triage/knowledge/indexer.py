@@ -124,17 +124,21 @@ class KnowledgeIndexer:
             found, counts.missing = scan(dirs)
             for item in found:
                 self._folder_of[item.source] = item.folder
-                fingerprint = self._fingerprint(item.path, counts)
-                if fingerprint is None:
+                known = self._fingerprint(item.path, counts)
+                if known is None:
                     continue
+                fingerprint, data = known
                 wanted[item.source] = fingerprint
                 if indexed.get(item.source) == fingerprint and not rebuild:
                     counts.unchanged += 1
                     continue
-                doc = self._read(item.source, item.path, counts)
-                if doc is None:
-                    wanted.pop(item.source)
-                    continue
+                if data is None:  # unchanged on disk, yet wanted again (a rebuild, say)
+                    data = self._bytes(item.path, counts)
+                    if data is None:
+                        wanted.pop(item.source)
+                        continue
+                doc = article(item.source, item.path, data)
+                wanted[item.source] = doc.digest
                 put.append(doc)
                 if item.source in indexed:
                     counts.changed += 1
@@ -152,7 +156,9 @@ class KnowledgeIndexer:
             self.last = counts
             return counts
 
-    def _fingerprint(self, path: Path, counts: SyncCounts) -> str | None:
+    def _fingerprint(self, path: Path, counts: SyncCounts) -> tuple[str, bytes | None] | None:
+        """The file's digest, and its bytes when they had to be read for it: a file whose
+        size and time are unchanged is not read again. None when it is skipped."""
         try:
             info = path.stat()
         except OSError as exc:
@@ -163,19 +169,15 @@ class KnowledgeIndexer:
             return None
         seen = self._seen.get(path)
         if seen is not None and seen[:2] == (info.st_size, info.st_mtime_ns):
-            return seen[2]
-        try:
-            fingerprint = digest(path.read_bytes())
-        except OSError as exc:
-            counts.skip(path, f"unreadable: {exc.strerror or exc}")
-            return None
-        self._seen[path] = (info.st_size, info.st_mtime_ns, fingerprint)
-        return fingerprint
+            return seen[2], None
+        data = self._bytes(path, counts)
+        return None if data is None else (self._seen[path][2], data)
 
-    def _read(self, source: str, path: Path, counts: SyncCounts) -> KnowledgeDoc | None:
-        # The size and time are those of the file as opened (a file replaced or removed
-        # after the read cannot end the pass), and no more than MAX_BYTES is read of a file
-        # that grew past it since it was measured.
+    def _bytes(self, path: Path, counts: SyncCounts) -> bytes | None:
+        """The file's bytes, read once, its size, time and digest remembered. The size and
+        time are those of the file as opened (a file replaced or removed after the read
+        cannot end the pass), and no more than MAX_BYTES is read of a file that grew past
+        it since it was measured."""
         try:
             with path.open("rb") as handle:
                 info = os.fstat(handle.fileno())
@@ -186,9 +188,8 @@ class KnowledgeIndexer:
         if len(data) > MAX_BYTES:
             counts.skip(path, f"over {MAX_BYTES // 1_000_000} MB")
             return None
-        doc = article(source, path, data)
-        self._seen[path] = (info.st_size, info.st_mtime_ns, doc.digest)
-        return doc
+        self._seen[path] = (info.st_size, info.st_mtime_ns, digest(data))
+        return data
 
     def _history_docs(
         self,
