@@ -231,22 +231,28 @@ def _eventually(condition, seconds: float = 20.0) -> bool:
 # -- suggestions in results, show and the digest ---------------------------------------------
 
 
-@pytest.fixture
-def kb_pipeline(make_settings, tmp_path, clock):
-    kb = write_kb(tmp_path / "kb")
-    settings = make_settings(f"[knowledge]\ndirs = ['{kb}']\n")
-    store = SqliteStore(settings.store.path)
+def indexed_pipeline(settings, store, clock, **tiers):
+    """`store` with the knowledge folders of `settings` indexed, and the pipeline on it (with
+    `tiers`, e.g. an escalator)."""
     indexer = build_indexer(settings, store)
     assert indexer is not None
     indexer.sync()
-    pipeline = build_pipeline(
+    return build_pipeline(
         settings,
         store,
         Outbox(settings.outbox.dir),
         clock,
         suggester=build_suggester(settings, store),
+        **tiers,
     )
-    yield pipeline, store, settings
+
+
+@pytest.fixture
+def kb_pipeline(make_settings, tmp_path, clock):
+    kb = write_kb(tmp_path / "kb")
+    settings = make_settings(f"[knowledge]\ndirs = ['{kb}']\n")
+    store = SqliteStore(settings.store.path)
+    yield indexed_pipeline(settings, store, clock), store, settings
     store.close()
 
 

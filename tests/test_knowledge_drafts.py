@@ -11,11 +11,8 @@ import pytest
 
 from tests.conftest import mail, raw
 from tests.standins.anthropic_api import DEFAULT_ANALYSIS, MessagesStandIn
-from tests.test_knowledge import write_kb
+from tests.test_knowledge import indexed_pipeline, write_kb
 from tests.test_paid import escalator
-from triage.compose.app import build_pipeline
-from triage.compose.knowledge import build_indexer, build_suggester
-from triage.delivery.outbox import Outbox
 from triage.store.sqlite import SqliteStore
 
 WIFI_SECRET = "Gu3st-Wlan-2026!"
@@ -44,18 +41,7 @@ def grounded(api, make_settings, tmp_path, clock):
     (kb / "phishing-clicked.md").write_text(PHISHING_ARTICLE, encoding="utf-8")
     settings = make_settings(f"[knowledge]\ndirs = ['{kb}']\n")
     store = SqliteStore(settings.store.path)
-    indexer = build_indexer(settings, store)
-    assert indexer is not None
-    indexer.sync()
-    pipeline = build_pipeline(
-        settings,
-        store,
-        Outbox(settings.outbox.dir),
-        clock,
-        escalator=escalator(api, store, clock),
-        suggester=build_suggester(settings, store),
-    )
-    yield pipeline
+    yield indexed_pipeline(settings, store, clock, escalator=escalator(api, store, clock))
     store.close()
 
 
